@@ -1,0 +1,51 @@
+"""The ``clawloop-synth`` command: a thin typer app over the library.
+
+Each stage registers its commands from its own module in this package. Those modules import only
+typer at module level; the library (datasets, faiss, litellm, ...) is imported inside the command
+bodies so that ``--help`` answers fast and stages that call no model never import litellm.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from clawloop_synth.errors import InputError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="clawloop-synth",
+    help="Turn agent traces into verifiable tool-use training tasks aimed at what the agent gets wrong.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def fail(message: str) -> None:
+    """Print one red line on stderr and exit 1."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise SystemExit(1)
+
+
+def main() -> None:
+    """Console entry point: one red line and exit 1 for bad input, never a traceback."""
+    try:
+        app()
+    except InputError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted")
+
+
+def _register_stages() -> None:
+    # Imported here, not at the top, so each stage module can `from clawloop_synth.cli import app`.
+    from clawloop_synth.cli import ingest, run  # noqa: F401
+
+
+_register_stages()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

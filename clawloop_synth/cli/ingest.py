@@ -1,0 +1,1 @@
+"""`clawloop-synth ingest`."""
