@@ -1,0 +1,126 @@
+"""Run every detector over the traces and summarise what was found."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from clawloop_synth.mine.context import MineContext, failure
+from clawloop_synth.mine.gold import gold_diff, premature_finish
+from clawloop_synth.mine.signals import (
+    error_results,
+    handoffs,
+    missing_outputs,
+    repeated_calls,
+    schema_violations,
+)
+from clawloop_synth.mine.taxonomy import UNEXPLAINED
+from clawloop_synth.mine.text_signals import reported_failures, stalls
+from clawloop_synth.types import Failure, Trace
+
+__all__ = ["DETECTORS", "MineStats", "mine_trace", "mine_traces"]
+
+Detector = Callable[[Trace, MineContext], list[Failure]]
+
+DETECTORS: list[Detector] = [
+    error_results, schema_violations, repeated_calls, gold_diff, premature_finish, handoffs,
+    missing_outputs, reported_failures, stalls,
+]
+
+
+def _agent_at(trace: Trace, step: int) -> str:
+    """Who acted at a message: its name, or for a tool result the assistant that made the call."""
+    index = min(step, len(trace.messages) - 1)
+    message = trace.messages[index]
+    if message.role == "tool":
+        for back in range(index - 1, -1, -1):
+            if trace.messages[back].role == "assistant":
+                message = trace.messages[back]
+                break
+    if message.name and message.role != "tool":
+        return message.name
+    return "user" if message.role == "user" else "assistant"
+
+
+def mine_trace(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """All failures of one trace, ordered by step, with ids ``TRACE#N``.
+
+    A failed trace that no detector explains still gets one *unexplained* failure at its last
+    assistant turn, so every failed trace is located somewhere.
+    """
+    found = [f for detect in DETECTORS for f in detect(trace, ctx)]
+    if not found and ctx.failed(trace) and trace.messages:
+        last = max((i for i, m in enumerate(trace.messages) if m.role == "assistant"),
+                   default=len(trace.messages) - 1)
+        found.append(failure(trace, last, UNEXPLAINED, "unexplained",
+                             "low reward and no detector found a cause",
+                             detail=f"reward {trace.reward}"))
+    found.sort(key=lambda f: f.step)
+    return [f.model_copy(update={"id": f"{trace.id}#{n}", "agent": f.agent or _agent_at(trace, f.step)})
+            for n, f in enumerate(found)]
+
+
+@dataclass
+class MineStats:
+    """Counts for the ``mine.json`` summary."""
+
+    traces: int = 0
+    failed_traces: int = 0
+    failed_located: int = 0
+    unexplained_traces: int = 0
+    failures: int = 0
+    error_results: int = 0
+    error_results_unknown: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
+    by_signal: Counter[str] = field(default_factory=Counter)
+    gold: dict[str, Counter[str]] = field(
+        default_factory=lambda: {"missing": Counter(), "extra": Counter(), "wrong_argument": Counter()})
+    gold_by_trace: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, trace: Trace, failed: bool, failures: list[Failure]) -> None:
+        self.traces += 1
+        self.failures += len(failures)
+        self.failed_traces += failed
+        self.failed_located += failed and bool(failures)
+        self.unexplained_traces += any(f.code == UNEXPLAINED for f in failures)
+        listed = []
+        for f in failures:
+            self.by_code[f.code] += 1
+            self.by_signal[f.signal] += 1
+            if f.signal == "error_result":
+                self.error_results += 1
+                self.error_results_unknown += f.code.endswith("/unknown")
+            if f.signal == "gold_diff":
+                kind = f.code.split("/")[-1].replace("_action", "")
+                name = f.detail if kind == "wrong_argument" else (f.tool or "")
+                self.gold[kind if kind in self.gold else "wrong_argument"][name] += 1
+                listed.append(f"{kind}:{name}")
+        if listed:
+            self.gold_by_trace[trace.id] = listed
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "traces": self.traces,
+            "failed_traces": self.failed_traces,
+            "failed_traces_located": self.failed_located,
+            "failures": self.failures,
+            "unexplained_traces": self.unexplained_traces,
+            "unexplained_share": round(self.unexplained_traces / self.failed_traces, 4) if self.failed_traces else 0.0,
+            "error_results": self.error_results,
+            "error_results_unknown": self.error_results_unknown,
+            "by_code": dict(self.by_code.most_common()),
+            "by_signal": dict(self.by_signal.most_common()),
+            "gold_diff": {kind: dict(c.most_common()) for kind, c in self.gold.items()},
+            "gold_diff_by_trace": self.gold_by_trace,
+        }
+
+
+def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | None = None) -> Iterable[Failure]:
+    """Stream the failures of ``traces``; ``stats`` (if given) is filled along the way."""
+    for trace in traces:
+        found = mine_trace(trace, ctx)
+        if stats is not None:
+            stats.add(trace, ctx.failed(trace), found)
+        yield from found

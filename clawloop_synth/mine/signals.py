@@ -1,0 +1,115 @@
+"""Failure detectors over the tool steps of one trace.
+
+Each detector returns Failures located at the earliest message index that evidences them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from clawloop_synth.mine.context import HANDOFF, MineContext, failure
+from clawloop_synth.mine.taxonomy import classify_error
+from clawloop_synth.types import Failure, Trace
+
+__all__ = ["error_results", "handoffs", "missing_outputs", "repeated_calls", "schema_violations"]
+
+# Bookkeeping tools whose repetition is harmless.
+_NEUTRAL = {"think", "calculate"}
+
+
+def error_results(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """Tool results that are errors, classified from their text."""
+    out = []
+    for step in trace.tool_steps():
+        if not step.is_error or step.result_index is None:
+            continue
+        text = step.result or ""
+        out.append(failure(trace, step.result_index, classify_error(text), "error_result", text,
+                           tool=step.call.name, arguments=step.call.arguments, error=text))
+    return out
+
+
+def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """Calls to tools that do not exist and arguments that break the tool's JSON Schema."""
+    if not ctx.schemas:
+        return []
+    import jsonschema
+
+    out = []
+    for step in trace.tool_steps():
+        call = step.call
+        schema = ctx.schemas.get(call.name)
+        if schema is None:
+            out.append(failure(trace, step.call_index, "agent/action/nonexistent_tool", "schema",
+                               f"call to unknown tool {call.name}", tool=call.name,
+                               arguments=call.arguments, detail=f"no tool named {call.name}"))
+            continue
+        validator = jsonschema.Draft202012Validator(schema)
+        for err in sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.absolute_path)):
+            path = ".".join(str(p) for p in err.absolute_path)
+            if err.validator == "required":
+                code = "agent/action/missing_required_argument"
+                missing = err.message.split("'")[1] if "'" in err.message else path
+                path = missing if not path else f"{path}.{missing}"
+            else:
+                code = "agent/action/invalid_argument_format"
+            name = f"{call.name}.{path}" if path else call.name
+            out.append(failure(trace, step.call_index, code, "schema", f"{name}: {err.message}",
+                               tool=call.name, arguments=call.arguments, error=err.message, detail=name))
+    return out
+
+
+def _key(name: str, arguments: dict[str, Any]) -> str:
+    return name + json.dumps(arguments, sort_keys=True, default=str)
+
+
+def repeated_calls(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """A call identical to the previous call, or to an earlier call that failed: nothing changed."""
+    out = []
+    previous: str | None = None
+    failed: set[str] = set()
+    for step in trace.tool_steps():
+        key = _key(step.call.name, step.call.arguments)
+        if step.call.name not in _NEUTRAL and (key == previous or key in failed):
+            why = "after an error" if key in failed else "back to back"
+            out.append(failure(trace, step.call_index, "agent/planning/step_repetition", "repeat",
+                               f"repeated identical call to {step.call.name} {why}", tool=step.call.name,
+                               arguments=step.call.arguments, detail=f"{step.call.name} repeated {why}"))
+        previous = key
+        if step.is_error:
+            failed.add(key)
+    return out
+
+
+def handoffs(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """A hand-off to a human in a failed trace whose task was solvable."""
+    if not (ctx.failed(trace) and ctx.solvable(trace)):
+        return []
+    for index, message in enumerate(trace.messages):
+        if message.role != "assistant":
+            continue
+        for call in message.tool_calls:
+            if HANDOFF.search(call.name):
+                return [failure(trace, index, "agent/planning/unnecessary_handoff", "handoff",
+                                f"handed off to a human via {call.name} although the task was solvable",
+                                tool=call.name, arguments=call.arguments, detail=call.name)]
+        if message.content and HANDOFF.search(message.content):
+            return [failure(trace, index, "agent/planning/unnecessary_handoff", "handoff",
+                            "told the user it transfers to a human although the task was solvable")]
+    return []
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".")
+
+
+def missing_outputs(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """Required outputs (gold_outputs) that no assistant message mentions, in a failed trace."""
+    if not trace.gold_outputs or not ctx.failed(trace):
+        return []
+    said = _squash(" ".join(m.content or "" for m in trace.messages if m.role == "assistant"))
+    last = max((i for i, m in enumerate(trace.messages) if m.role == "assistant"), default=len(trace.messages) - 1)
+    return [failure(trace, last, "agent/reasoning/missing_output", "missing_output",
+                    "final answer lacks a required output", detail=f"missing output {value!r}")
+            for value in trace.gold_outputs if _squash(str(value)) not in said]
