@@ -33,8 +33,10 @@ def save_records(
     ``columns(record)`` may add flat browse columns; they must have the same type in every row.
     """
     import pyarrow as pa
-    from datasets import Dataset
 
+    from datasets import Dataset, disable_progress_bars
+
+    disable_progress_bars()  # the CLI draws its own progress; datasets' bars would interleave with it
     with staging_dir(path) as tmp:
         tmp.mkdir(parents=True)
         arrow_file = tmp / "rows.arrow"

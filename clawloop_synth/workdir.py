@@ -56,8 +56,8 @@ class Manifest:
         self.entries: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def is_done(self, stage: str, config: Any) -> bool:
-        entry = self.entries.get(stage)
-        return bool(entry) and entry.get("config_hash") == config_hash(config)
+        entry = self.entries.get(stage) or {}
+        return bool(entry.get("config_hash") == config_hash(config))
 
     def record(self, stage: str, config: Any, counts: dict[str, Any]) -> None:
         self.entries[stage] = {"config_hash": config_hash(config), "counts": counts}

@@ -7,8 +7,6 @@ bodies so that ``--help`` answers fast and stages that call no model never impor
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from clawloop_synth.errors import InputError
@@ -42,10 +40,15 @@ def main() -> None:
 
 def _register_stages() -> None:
     # Imported here, not at the top, so each stage module can `from clawloop_synth.cli import app`.
-    from clawloop_synth.cli import ingest, run  # noqa: F401
+    # One import per line: each stage adds its own.
+    from clawloop_synth.cli import (
+        ingest,  # noqa: F401
+        run,  # noqa: F401
+        schemas,  # noqa: F401
+    )
 
 
 _register_stages()
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -1,0 +1,93 @@
+"""Read agent traces from every supported format into ``Trace`` records.
+
+``iter_traces(paths)`` streams Trace records; ``iter_items(paths)`` also yields the per-record errors
+(with the file, record and field they name) so the ingest stage can skip and count them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.types import Trace
+
+__all__ = ["iter_items", "iter_traces", "read_path"]
+
+
+def _files(path: Path) -> Iterator[Path]:
+    from clawloop_synth.ingest.hf import is_saved_dataset
+
+    if not path.exists():
+        raise InputError("no such file or directory", file=str(path))
+    if path.is_file() or is_saved_dataset(path):
+        yield path
+        return
+    for child in sorted(path.iterdir()):
+        if child.name.startswith("."):
+            continue
+        yield from _files(child)
+
+
+def read_path(path: Path) -> tuple[str, Iterator[Trace | InputError]]:
+    """Detect one file's (or saved dataset's) format and return it with its record iterator."""
+    from clawloop_synth.ingest import clawloop, hf, openai_chat, tau_bench, who_and_when
+    from clawloop_synth.ingest.detect import detect_format
+
+    try:
+        kind, layout = detect_format(path)
+    except PermissionError:
+        raise InputError("cannot read the file (permission denied)", file=str(path)) from None
+    if layout == "dataset":
+        return kind, hf.read_saved_dataset(path)
+    if layout == "parquet":
+        return kind, hf.read_parquet(path)
+    if kind == "tau_bench":
+        return kind, tau_bench.read_tau_bench(path)
+    if kind == "who_and_when":
+        return kind, who_and_when.read_who_and_when(path)
+    if kind == "clawloop":
+        if layout == "object":
+            return kind, clawloop.read_single(path)
+        return kind, clawloop.read_clawloop(path, as_list=layout == "list")
+    if layout == "object":
+        return kind, openai_chat.read_single(path)
+    return kind, openai_chat.read_openai_chat(path, as_list=layout == "list")
+
+
+def iter_items(
+    paths: Iterable[Path | str],
+    on_file_error: Callable[[Path, str | None, InputError], None] | None = None,
+) -> Iterator[tuple[Path, str, Trace | InputError]]:
+    """Yield (file, format, Trace or record error) for every record under ``paths``.
+
+    File-level problems (unreadable, unknown format, truncated) raise InputError, or, when
+    ``on_file_error(file, format or None, error)`` is given, are reported to it and the walk goes
+    on with the next file (records read before a truncation are kept).
+    """
+    for root in paths:
+        try:
+            files = list(_files(Path(root)))
+        except InputError as exc:
+            if on_file_error is None:
+                raise
+            on_file_error(Path(root), None, exc)
+            continue
+        for path in files:
+            kind: str | None = None
+            try:
+                kind, items = read_path(path)
+                for item in items:
+                    yield path, kind, item
+            except InputError as exc:
+                if on_file_error is None:
+                    raise
+                on_file_error(path, kind, exc)
+
+
+def iter_traces(paths: Iterable[Path | str]) -> Iterator[Trace]:
+    """Stream the Trace records under ``paths``; the first bad record raises InputError."""
+    for _, _, item in iter_items(paths):
+        if isinstance(item, InputError):
+            raise item
+        yield item

@@ -1,0 +1,118 @@
+"""Normalize OpenAI-style chat messages, shared by every reader.
+
+Readers hand raw dicts here and get plain dicts shaped like ``types.Message``; building the pydantic
+objects happens once, at the end, in :func:`clawloop_synth.ingest.records.make_trace`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from clawloop_synth.errors import InputError
+
+__all__ = ["Where", "looks_like_error", "normalize_messages", "parse_arguments", "text_of"]
+
+_ROLE_ALIASES = {"developer": "system", "function": "tool", "human": "user", "ai": "assistant"}
+_ROLES = {"system", "user", "assistant", "tool"}
+_ERROR_PREFIXES = ("error", "exception", "traceback")
+
+
+class Where:
+    """Where a record came from, to name it in errors."""
+
+    def __init__(self, file: str, record: str) -> None:
+        self.file = file
+        self.record = record
+
+    def error(self, message: str, field: str | None = None) -> InputError:
+        return InputError(message, file=self.file, record=self.record, field=field)
+
+
+def looks_like_error(content: str | None) -> bool:
+    """Whether a tool result's text reads as a failure (``Error: ...`` or ``{"error": ...}``)."""
+    if not content:
+        return False
+    head = content.lstrip()[:16].lower()
+    if head.startswith(_ERROR_PREFIXES):
+        return True
+    if head.startswith("{") and '"error"' in content[:200]:
+        try:
+            value = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(value, dict) and bool(value.get("error"))
+    return False
+
+
+def text_of(content: Any) -> str | None:
+    """Message content as text: strings as-is, lists of parts joined, other values as JSON."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in content]
+        return "\n".join(part for part in parts if part)
+    return orjson.dumps(content).decode()
+
+
+def parse_arguments(raw: Any, where: Where, field: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict; JSON strings are parsed, anything else that is not an object fails."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, str):
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise where.error(f"tool call arguments are not JSON: {raw[:80]!r}", field) from None
+        if isinstance(value, dict):
+            return value
+    raise where.error("tool call arguments must be a JSON object", field)
+
+
+def _tool_calls(raw: Any, where: Where, field: str) -> list[dict[str, Any]]:
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        raise where.error("tool_calls must be a list", field)
+    calls = []
+    for i, call in enumerate(raw):
+        here = f"{field}[{i}]"
+        if not isinstance(call, dict):
+            raise where.error("a tool call must be an object", here)
+        function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else call
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise where.error("tool call has no function name", f"{here}.function.name")
+        arguments = parse_arguments(function.get("arguments"), where, f"{here}.function.arguments")
+        calls.append({"id": str(call.get("id") or f"call_{i}"), "name": name, "arguments": arguments})
+    return calls
+
+
+def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[dict[str, Any]]:
+    """Validate and normalize a list of OpenAI chat messages into ``types.Message``-shaped dicts."""
+    if not isinstance(raw, list) or not raw:
+        raise where.error("record has no messages" if not raw else "messages must be a list", field)
+    messages = []
+    for i, message in enumerate(raw):
+        here = f"{field}[{i}]"
+        if not isinstance(message, dict):
+            raise where.error("a message must be an object", here)
+        role = message.get("role")
+        role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+        if role not in _ROLES:
+            raise where.error(f"unknown role {message.get('role')!r}", f"{here}.role")
+        content = text_of(message.get("content"))
+        normalized: dict[str, Any] = {"role": role, "content": content}
+        if message.get("name"):
+            normalized["name"] = str(message["name"])
+        if role == "assistant":
+            normalized["tool_calls"] = _tool_calls(message.get("tool_calls"), where, f"{here}.tool_calls")
+        if role == "tool":
+            normalized["tool_call_id"] = message.get("tool_call_id")
+            flagged = message.get("is_error")
+            normalized["is_error"] = bool(flagged) if flagged is not None else looks_like_error(content)
+        messages.append(normalized)
+    return messages

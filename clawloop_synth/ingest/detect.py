@@ -1,0 +1,83 @@
+"""Detect a file's trace format from its content, never from its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.ingest.hf import is_saved_dataset
+from clawloop_synth.ingest.jsonstream import first_bytes, iter_json_array
+from clawloop_synth.ingest.who_and_when import is_who_and_when
+
+__all__ = ["FORMATS", "classify_record", "detect_format"]
+
+FORMATS = ("openai_chat", "tau_bench", "clawloop", "who_and_when", "hf_dataset", "parquet")
+_CLAWLOOP_KEYS = ("steps", "step_boundaries", "summary", "state_id", "bench")
+
+
+def classify_record(value: Any) -> str | None:
+    """The format one parsed record belongs to, or None."""
+    if not isinstance(value, dict):
+        return None
+    if "traj" in value and "info" in value:
+        return "tau_bench"
+    if is_who_and_when(value):
+        return "who_and_when"
+    if "messages" in value:
+        return "clawloop" if any(key in value for key in _CLAWLOOP_KEYS) else "openai_chat"
+    return None
+
+
+def _unknown(path: Path, why: str) -> InputError:
+    return InputError(
+        f"unknown format: {why} (expected OpenAI chat JSONL, tau-bench JSON, ClawLoop episodes, "
+        "Who&When JSON, a saved Hugging Face dataset or parquet)",
+        file=str(path),
+    )
+
+
+def detect_format(path: Path) -> tuple[str, str]:
+    """Return (format, layout): layout is ``jsonl``, ``list``, ``object``, ``dataset`` or ``parquet``."""
+    if path.is_dir():
+        if is_saved_dataset(path):
+            return "hf_dataset", "dataset"
+        raise _unknown(path, "a folder that is not a saved dataset")
+    head = first_bytes(path)
+    if head.startswith(b"PAR1"):
+        return "hf_dataset", "parquet"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        raise InputError("the file is empty", file=str(path))
+    if text[:1] == b"[":
+        for _, first in iter_json_array(path):
+            kind = classify_record(first)
+            if kind is None or kind == "who_and_when":
+                raise _unknown(path, "a JSON list whose first record has no messages, traj or history")
+            return kind, "list"
+        raise InputError("the JSON list is empty", file=str(path))
+    if text[:1] != b"{":
+        raise _unknown(path, "the content is not JSON")
+    first_line = text.split(b"\n", 1)[0]
+    try:
+        first = orjson.loads(first_line)
+        layout = "jsonl"
+    except orjson.JSONDecodeError:
+        first, layout = _whole_object(path), "object"
+    kind = classify_record(first)
+    if kind is None:
+        raise _unknown(path, "the first record has no messages, traj or history")
+    if kind == "who_and_when":
+        layout = "object"
+    return kind, layout
+
+
+def _whole_object(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        problem = "truncated JSON: the file ends early" if "EOF" in str(exc) or "end of" in str(exc).lower() \
+            else f"not valid JSON ({exc})"
+        raise InputError(problem, file=str(path), record="record 1") from None

@@ -1,0 +1,87 @@
+"""OpenAI chat records: ``{"messages", "tools"?, "reward"?, "id"?, "metadata"?}``, one a JSONL line.
+
+The same record shape is read from Hugging Face datasets (see ``hf.py``), where ``tools`` is often a
+JSON string and tool-call arguments are often dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.ingest.chat import Where, normalize_messages
+from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl
+from clawloop_synth.ingest.records import make_trace, optional_reward
+from clawloop_synth.types import Trace
+
+__all__ = ["chat_record", "read_openai_chat", "read_single"]
+
+
+def _tools(raw: Any, where: Where) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise where.error("tools is a string that is not JSON", "tools") from None
+    if not isinstance(raw, list) or not all(isinstance(tool, dict) for tool in raw):
+        raise where.error("tools must be a list of function schemas", "tools")
+    return raw
+
+
+def chat_record(value: Any, where: Where, default_id: str, source: str = "openai_chat") -> Trace:
+    if not isinstance(value, dict):
+        raise where.error("record must be a JSON object")
+    metadata = value.get("metadata") or {}
+    if isinstance(metadata, str):
+        metadata = orjson.loads(metadata) if metadata.strip() else {}
+    if not isinstance(metadata, dict):
+        raise where.error("metadata must be an object", "metadata")
+    return make_trace(
+        {
+            "id": str(value.get("id") or default_id),
+            "source": source,
+            "task_id": None if value.get("task_id") is None else str(value["task_id"]),
+            "domain": value.get("domain"),
+            "messages": normalize_messages(value.get("messages"), where),
+            "tools": _tools(value.get("tools"), where),
+            "reward": optional_reward(value.get("reward"), where),
+            "metadata": metadata,
+        },
+        where,
+    )
+
+
+def read_openai_chat(path: Path, *, as_list: bool = False) -> Iterator[Trace | InputError]:
+    """JSON Lines (or, with ``as_list``, one JSON array) of chat records."""
+    stem = path.stem
+    if as_list:
+        for number, value in iter_json_array(path):
+            where = Where(str(path), f"record {number}")
+            try:
+                yield chat_record(value, where, f"{stem}-{number}")
+            except InputError as exc:
+                yield exc
+        return
+    for line_no, value in iter_jsonl(path):
+        if isinstance(value, InputError):
+            yield value
+            continue
+        where = Where(str(path), f"line {line_no}")
+        try:
+            yield chat_record(value, where, f"{stem}-{line_no}")
+        except InputError as exc:
+            yield exc
+
+
+def read_single(path: Path) -> Iterator[Trace | InputError]:
+    """A file holding one chat record as a (possibly pretty-printed) JSON object."""
+    try:
+        yield chat_record(orjson.loads(path.read_bytes()), Where(str(path), "record 1"), path.stem)
+    except InputError as exc:
+        yield exc
