@@ -45,6 +45,7 @@ def _register_stages() -> None:
         ingest,  # noqa: F401
         run,  # noqa: F401
         schemas,  # noqa: F401
+        sim,  # noqa: F401
     )
 
 

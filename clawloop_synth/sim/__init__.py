@@ -1,0 +1,39 @@
+"""The simulator: sandboxed tool handlers, ``SimEnv`` episodes, checks and task verification.
+
+Public API (stable; other stages code against it):
+
+- :func:`compile_handler`, :class:`Handler`, :class:`Limits`, :class:`SandboxError`,
+  :class:`HandlerError` (``sandbox``)
+- :class:`SimEnv`, :class:`ToolResult`, :class:`StepRecord` (``env``)
+- :func:`run_checks`, :func:`reward_of`, :func:`reference_state`, :func:`normalize_text` (``checks``)
+- :func:`verify`, :func:`run_solution`, :data:`RULES` (``verify``)
+- :func:`copy_state`, :func:`diff_paths` (``state``)
+"""
+
+from clawloop_synth.sim.checks import normalize_text, reference_state, reward_of, run_checks
+from clawloop_synth.sim.env import DEFAULT_MAX_STEPS, SimEnv, StepRecord, ToolResult
+from clawloop_synth.sim.errors import HandlerError, SandboxError
+from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler
+from clawloop_synth.sim.state import copy_state, diff_paths
+from clawloop_synth.sim.verify import RULES, run_solution, verify
+
+__all__ = [
+    "DEFAULT_MAX_STEPS",
+    "RULES",
+    "Handler",
+    "HandlerError",
+    "Limits",
+    "SandboxError",
+    "SimEnv",
+    "StepRecord",
+    "ToolResult",
+    "compile_handler",
+    "copy_state",
+    "diff_paths",
+    "normalize_text",
+    "reference_state",
+    "reward_of",
+    "run_checks",
+    "run_solution",
+    "verify",
+]

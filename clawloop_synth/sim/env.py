@@ -1,0 +1,204 @@
+"""``SimEnv``: one episode of a task, with tools backed by sandboxed handlers.
+
+Nothing an agent sends makes ``step`` raise: an unknown tool, arguments that fail the tool's JSON
+Schema, a handler that raises or hits a sandbox limit all come back as an error result, the way a
+real API answers. Results are deterministic for the same calls (handlers see nothing but the state
+and their arguments).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import orjson
+
+from clawloop_synth.sim.checks import reward_of, run_checks
+from clawloop_synth.sim.errors import SandboxError
+from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler
+from clawloop_synth.sim.state import copy_state
+from clawloop_synth.types import CheckResult, PlannedCall, TaskSpec, ToolCall, ToolSpec
+
+__all__ = ["DEFAULT_MAX_STEPS", "SimEnv", "StepRecord", "ToolResult", "schema_error"]
+
+DEFAULT_MAX_STEPS = 50
+_VALIDATION_CACHE_SIZE = 65536
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """What the agent sees after a call.
+
+    ``content``: dict/list results as ``json.dumps(value)``, strings as-is, errors as text that
+    starts with "Error". ``is_error``: the call failed (including handler results that start with
+    "Error", the tau-bench convention). ``crashed``: the handler raised or hit a sandbox limit, as
+    opposed to answering with an error. ``value``: the handler's return value (None on errors);
+    it may share objects with the live state, so copy it before keeping it past the next step.
+    ``error_kind``: None, or why the call failed: "over" (episode ended), "step_limit",
+    "unknown_tool", "invalid_arguments", "crash" (sandbox or handler exception), "tool" (the
+    handler answered with an error string).
+    """
+
+    content: str
+    is_error: bool = False
+    crashed: bool = False
+    value: Any = None
+    error_kind: str | None = None
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """One step as it happened: the call, its result, and whether it was a (declared) write."""
+
+    name: str
+    arguments: Any
+    result: ToolResult
+    writes: bool = False
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+_validation_cache: dict[tuple[str, bytes], str | None] = {}
+_validation_lock = threading.Lock()
+
+
+def schema_error(tool: ToolSpec, arguments: Any, schema_key: str | None = None) -> str | None:
+    """Why ``arguments`` fail ``tool.parameters`` (None when they pass); results are cached."""
+    key_schema = schema_key if schema_key is not None else json.dumps(tool.parameters, sort_keys=True)
+    try:
+        args_key = orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        args_key = None
+    if args_key is not None:
+        cached = _validation_cache.get((key_schema, args_key), False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+    try:
+        error = jsonschema.exceptions.best_match(_validator(key_schema).iter_errors(arguments))
+    except jsonschema.exceptions.SchemaError as exc:
+        message: str | None = f"the tool's parameter schema is invalid: {exc.message}"
+    except Exception as exc:  # e.g. arguments nested too deeply to walk
+        message = f"cannot validate arguments: {type(exc).__name__}"
+    else:
+        if error is None:
+            message = None
+        else:
+            where = "/".join(str(part) for part in error.absolute_path)
+            message = f"{error.message}" + (f" (at '{where}')" if where else "")
+    if args_key is not None:
+        with _validation_lock:
+            if len(_validation_cache) >= _VALIDATION_CACHE_SIZE:
+                _validation_cache.clear()
+            _validation_cache[(key_schema, args_key)] = message
+    return message
+
+
+@dataclass(slots=True)
+class _Tool:
+    spec: ToolSpec
+    schema_key: str
+    handler: Handler | None
+    compile_error: str | None
+
+
+class SimEnv:
+    """An episode of ``task``: :meth:`reset`, then :meth:`step` per tool call, then :meth:`finish`."""
+
+    def __init__(self, task: TaskSpec, max_steps: int = DEFAULT_MAX_STEPS, limits: Limits | None = None) -> None:
+        self.task = task
+        self.max_steps = max_steps
+        self.limits = limits
+        self._tools: dict[str, _Tool] = {}
+        for spec in task.tools:
+            try:
+                handler, problem = compile_handler(spec.handler), None
+            except SandboxError as exc:
+                handler, problem = None, str(exc)
+            self._tools[spec.name] = _Tool(spec, json.dumps(spec.parameters, sort_keys=True), handler, problem)
+        self._state: Any = None
+        self.calls: list[StepRecord] = []
+        self.steps = 0
+        self.over = False
+        self.answer: str | None = None
+        self.reset()
+
+    @property
+    def state(self) -> Any:
+        """The live state (mutated by write tools)."""
+        return self._state
+
+    def observation(self) -> dict[str, Any]:
+        return {
+            "instruction": self.task.instruction,
+            "user_persona": self.task.user_persona,
+            "tools": [spec.openai_schema() for spec in self.task.tools],
+        }
+
+    def reset(self) -> dict[str, Any]:
+        """Start over from a fresh copy of the initial state; returns instruction and tool schemas."""
+        self._state = copy_state(self.task.initial_state)
+        self.calls = []
+        self.steps = 0
+        self.over = False
+        self.answer = None
+        return self.observation()
+
+    def _error(self, name: str, arguments: Any, text: str, kind: str, writes: bool = False) -> ToolResult:
+        result = ToolResult(content=f"Error: {text}", is_error=True, crashed=kind == "crash", error_kind=kind)
+        self.calls.append(StepRecord(name, arguments, result, writes))
+        return result
+
+    def step(self, call: PlannedCall | ToolCall | Any) -> ToolResult:
+        """Run one tool call; never raises on agent input."""
+        name = getattr(call, "name", None)
+        arguments = getattr(call, "arguments", None)
+        if isinstance(call, dict):
+            name, arguments = call.get("name"), call.get("arguments", {})
+        if self.over:
+            return self._error(str(name), arguments, "the episode is over; no more tool calls are accepted",
+                               "over")
+        self.steps += 1
+        if self.steps > self.max_steps:
+            self.over = True
+            return self._error(str(name), arguments, f"step limit of {self.max_steps} reached; the episode is over",
+                               "step_limit")
+        tool = self._tools.get(name) if isinstance(name, str) else None
+        if tool is None:
+            available = ", ".join(sorted(self._tools))
+            return self._error(str(name), arguments, f"unknown tool '{name}'; available tools: {available}",
+                               "unknown_tool")
+        writes = tool.spec.writes
+        if not isinstance(arguments, dict):
+            return self._error(tool.spec.name, arguments, "arguments must be a JSON object",
+                               "invalid_arguments", writes)
+        problem = schema_error(tool.spec, arguments, tool.schema_key)
+        if problem is not None:
+            return self._error(tool.spec.name, arguments, f"invalid arguments for {name}: {problem}",
+                               "invalid_arguments", writes)
+        if tool.handler is None:
+            return self._error(tool.spec.name, arguments, f"tool {name} is unavailable: {tool.compile_error}",
+                               "crash", writes)
+        try:
+            value, text = tool.handler.run(self._state, arguments, self.limits)
+        except SandboxError as exc:
+            return self._error(tool.spec.name, arguments, f"{name} failed: {exc}", "crash", writes)
+        failed = isinstance(value, str) and value.startswith("Error")
+        result = ToolResult(content=text, is_error=failed, value=value, error_kind="tool" if failed else None)
+        self.calls.append(StepRecord(tool.spec.name, arguments, result, writes))
+        return result
+
+    def finish(self, answer: str) -> tuple[float, list[CheckResult]]:
+        """End the episode with the agent's final answer; returns (reward, per-check results)."""
+        self.over = True
+        self.answer = answer
+        results = run_checks(self.task, self._state, answer)
+        return reward_of(results), results
