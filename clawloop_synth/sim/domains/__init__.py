@@ -1,0 +1,7 @@
+"""Built-in domain packs; importing this package registers each of them with ``load_pack``."""
+
+from __future__ import annotations
+
+from clawloop_synth.sim.domains import airline  # noqa: F401  (registers "airline")
+
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+def invoke(state, summary):
+    return "Transfer successful"

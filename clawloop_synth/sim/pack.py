@@ -1,0 +1,262 @@
+"""Domain packs: a domain's tools plus the database they act on, and the slicing of tasks out of it.
+
+A pack's state is a dict of *collections*, each a dict from an entity key to a JSON entity
+(``{"users": {"mia_li_3668": {...}}, "reservations": {...}}``), read from ``<db>/<collection>.json``.
+Nothing here knows a domain: which entities a tool call touches is found by matching the call's
+argument strings against collection keys (a domain may add its own rule, e.g. for searches), and
+links between entities are found the same way inside the entities themselves. A domain registers a
+factory with :func:`register_pack`; :func:`load_pack` builds it by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.types import ToolSpec
+
+__all__ = [
+    "Call",
+    "DomainPack",
+    "Refs",
+    "State",
+    "copy_json",
+    "find_keys",
+    "load_pack",
+    "pack_names",
+    "register_pack",
+]
+
+State = dict[str, Any]
+Refs = dict[str, set[str]]  # collection -> entity keys
+ReferenceRule = Callable[[State, str, Mapping[str, Any]], Refs]
+Call = tuple[str, Mapping[str, Any]]
+TrimRule = Callable[[State, Refs, list[Call]], State]
+
+# Domain modules that register themselves on import; a new domain adds its module here.
+_DOMAIN_MODULES = ("clawloop_synth.sim.domains",)
+_FACTORIES: dict[str, Callable[[Path | None], DomainPack]] = {}
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value; an orjson round trip is several times faster than deepcopy."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def _strings(value: Any, out: set[str], limit: int = 10_000) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(value, str):
+        out.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out, limit)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out, limit)
+
+
+def find_keys(state: State, value: Any, collections: Iterable[str] | None = None) -> Refs:
+    """Entity keys of ``state`` that appear as strings anywhere inside ``value``."""
+    found: set[str] = set()
+    _strings(value, found)
+    refs: Refs = {}
+    for name in collections if collections is not None else state:
+        table = state.get(name)
+        if isinstance(table, dict):
+            hits = {text for text in found if text in table}
+            if hits:
+                refs[name] = hits
+    return refs
+
+
+def _merge(into: Refs, more: Refs) -> None:
+    for name, keys in more.items():
+        into.setdefault(name, set()).update(keys)
+
+
+def _stable_rank(seed: str, key: str) -> bytes:
+    return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
+
+
+@dataclass(frozen=True)
+class DomainPack:
+    """A domain: its tools, where its database lives, and how tasks are cut out of it.
+
+    ``references(state, tool, args)`` adds what a call touches beyond the keys named in its
+    arguments (a search touches the entities it could return); ``trim(slice, refs, calls)`` may
+    shrink a sliced state further (e.g. drop far-away dates). ``link_depth`` is how many hops of entity
+    links a slice follows (a user -> its reservations -> their flights is 2).
+    ``recorded_key_aliases`` maps a key of today's database to the name recorded results used for
+    it (the database may have been edited after the recording); replays count such results as equal.
+    """
+
+    name: str
+    tools: list[ToolSpec]
+    collections: tuple[str, ...]
+    db: Path | None = None
+    references: ReferenceRule | None = None
+    trim: TrimRule | None = None
+    link_depth: int = 2
+    description: str = ""
+    recorded_key_aliases: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------------------- state
+
+    def load_state(self, db: Path | None = None) -> State:
+        """Read every collection from ``<db>/<collection>.json`` (the pack's own db by default)."""
+        folder = db or self.db
+        if folder is None:
+            raise InputError(f"the {self.name} pack needs a database folder (--db)")
+        folder = Path(folder)
+        state: State = {}
+        for name in self.collections:
+            path = folder / f"{name}.json"
+            try:
+                data = orjson.loads(path.read_bytes())
+            except FileNotFoundError:
+                raise InputError(f"missing collection '{name}' of the {self.name} pack", file=str(path)) from None
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+            if not isinstance(data, dict):
+                raise InputError("a collection must be a JSON object keyed by entity id", file=str(path))
+            state[name] = data
+        return state
+
+    def tool(self, name: str) -> ToolSpec:
+        for spec in self.tools:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def write_tools(self) -> frozenset[str]:
+        return frozenset(spec.name for spec in self.tools if spec.writes)
+
+    # ---------------------------------------------------------------------------- touching
+
+    def call_refs(self, state: State, name: str, args: Mapping[str, Any]) -> Refs:
+        """Entities one call names directly (argument strings that are keys) or via the domain rule."""
+        refs = find_keys(state, dict(args), self.collections)
+        if self.references is not None:
+            _merge(refs, self.references(state, name, args))
+        return refs
+
+    def linked(self, state: State, refs: Refs, depth: int | None = None) -> Refs:
+        """``refs`` plus the entities they name, followed ``depth`` hops (default ``link_depth``)."""
+        closed: Refs = {name: set(keys) for name, keys in refs.items()}
+        frontier = closed
+        for _ in range(self.link_depth if depth is None else depth):
+            found: Refs = {}
+            for name, keys in frontier.items():
+                table = state.get(name, {})
+                for key in keys:
+                    if key in table:
+                        _merge(found, find_keys(state, table[key], self.collections))
+            frontier = {
+                name: keys - closed.get(name, set()) for name, keys in found.items() if keys - closed.get(name, set())
+            }
+            if not frontier:
+                break
+            _merge(closed, frontier)
+        return closed
+
+    def touched(self, state: State, calls: Iterable[Call], depth: int | None = None) -> Refs:
+        """Every entity the calls name, with their links: what a run of them may read or write."""
+        refs: Refs = {}
+        for name, args in calls:
+            _merge(refs, self.call_refs(state, name, args))
+        return self.linked(state, refs, depth)
+
+    def working_copy(self, base: State, refs: Refs) -> State:
+        """A state that shares every entity with ``base`` except those in ``refs``, which are copied.
+
+        Handlers only change entities that their arguments lead to, so a run whose calls are all
+        covered by ``refs`` leaves ``base`` untouched at a fraction of a full copy's cost.
+        """
+        state: State = {}
+        for name, table in base.items():
+            keys = refs.get(name)
+            if not isinstance(table, dict):
+                state[name] = copy_json(table)
+                continue
+            fresh = dict(table)
+            if keys:
+                present = [key for key in keys if key in table]
+                copied = copy_json([table[key] for key in present])
+                for key, value in zip(present, copied, strict=True):
+                    fresh[key] = value
+            state[name] = fresh
+        return state
+
+    # ----------------------------------------------------------------------------- slicing
+
+    def slice_state(
+        self,
+        state: State,
+        calls: Iterable[Call],
+        *,
+        distractors: int = 3,
+        seed: str = "",
+    ) -> State:
+        """A small, self-contained state for a task: what ``calls`` touch plus a few distractors.
+
+        Distractors are ``distractors`` other entities per collection, picked by a stable hash of
+        ``seed`` so the same task always gets the same ones; their own links are followed one hop
+        so that they look like real entities rather than dangling ids. Key order follows ``state``.
+        """
+        calls = list(calls)
+        keep = self.touched(state, calls)
+        extra: Refs = {}
+        for name in self.collections:
+            table = state.get(name, {})
+            taken = keep.get(name, set())
+            pool = sorted((key for key in table if key not in taken), key=lambda key: _stable_rank(seed, key))
+            if pool and distractors > 0:
+                extra[name] = set(pool[:distractors])
+        _merge(keep, self.linked(state, extra, depth=1))
+        sliced: State = {}
+        for name in self.collections:
+            table = state.get(name, {})
+            wanted = keep.get(name, set())
+            sliced[name] = {key: value for key, value in table.items() if key in wanted}
+        sliced = copy_json(sliced)
+        if self.trim is not None:
+            sliced = self.trim(sliced, keep, calls)
+        return sliced
+
+    def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
+        """How many entities of ``sliced`` the calls do not touch."""
+        touched = self.touched(state, calls)
+        return sum(len(set(sliced.get(name, {})) - touched.get(name, set())) for name in self.collections)
+
+
+def register_pack(name: str, factory: Callable[[Path | None], DomainPack]) -> None:
+    """Make ``load_pack(name, db)`` build a pack with ``factory(db)``."""
+    _FACTORIES[name] = factory
+
+
+def _import_domains() -> None:
+    for module in _DOMAIN_MODULES:
+        importlib.import_module(module)
+
+
+def pack_names() -> list[str]:
+    _import_domains()
+    return sorted(_FACTORIES)
+
+
+def load_pack(name: str, db: Path | None = None) -> DomainPack:
+    """Build the registered pack ``name``; ``db`` overrides where its database is read from."""
+    _import_domains()
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise InputError(f"unknown domain '{name}' (known: {', '.join(sorted(_FACTORIES)) or 'none'})")
+    return factory(Path(db) if db is not None else None)
