@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = (REPO / ".." / "shared" / "datasets").resolve()
@@ -26,3 +29,10 @@ def airline_trajectories(shared_datasets: Path) -> Path:
 @pytest.fixture(scope="session")
 def airline_db(shared_datasets: Path) -> Path:
     return shared_datasets / "tau-bench" / "airline-db"
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (random port); see ``tests/fake_openai.py``."""
+    with FakeOpenAI() as server:
+        yield server

@@ -1,0 +1,330 @@
+"""The ``LLM`` class: structured calls with redaction, cache, retries, re-asks, budget and accounting.
+
+The flow of one call (``astructured``):
+
+1. redact the messages (what leaves the process is what is hashed and cached);
+2. serve it from the disk cache if (model, messages, schema, params, variant) was answered before;
+3. otherwise, under the concurrency semaphore, ask instructor (``instructor.from_litellm`` over our own
+   completion function, JSON mode by default), which re-asks with the validation error up to
+   ``max_reasks`` times;
+4. each HTTP attempt inside goes through ``_send``: the budget check, then tenacity backoff on 429,
+   5xx and timeouts, then the token and cost accounting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import weakref
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from clawloop_synth.llm._cache import DiskCache, cache_key
+from clawloop_synth.llm._config import BudgetExceeded, LLMConfig, LLMError, StructuredOutputError
+from clawloop_synth.llm._transport import Transport, import_litellm, is_retryable
+from clawloop_synth.llm._usage import Accountant, StageUsage
+from clawloop_synth.redact import redact_messages
+
+__all__ = ["LLM", "Request", "Result"]
+
+T = TypeVar("T", bound=BaseModel)
+
+_MODES = {"json": "JSON", "tools": "TOOLS", "md_json": "MD_JSON", "json_schema": "JSON_SCHEMA"}
+_DEFAULT_COMPLETION_TOKENS = 1024
+
+
+@dataclass
+class _Call:
+    stage: str
+    answers: int = 0
+
+
+_CALL: contextvars.ContextVar[_Call] = contextvars.ContextVar("clawloop_llm_call")
+
+
+@dataclass(frozen=True)
+class Request(Generic[T]):
+    """One structured call for :meth:`LLM.amap`; ``key`` is yours, echoed back in the :class:`Result`."""
+
+    messages: list[dict[str, Any]]
+    response_model: type[T]
+    stage: str
+    key: Any = None
+    variant: int = 0  # ask the same prompt again for a different sample (part of the cache key)
+
+
+@dataclass
+class Result(Generic[T]):
+    request: Request[T]
+    value: T | None = None
+    error: LLMError | None = None
+
+
+class _Captured(Exception):
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+
+
+@dataclass
+class _LoopState:
+    semaphore: asyncio.Semaphore
+
+
+class LLM:
+    """The one seam for every LLM call. Not thread-safe: use it from one event loop at a time."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        if config.mode not in _MODES:
+            raise ValueError(f"mode must be one of {sorted(_MODES)}, got {config.mode!r}")
+        self.config = config
+        self._accountant = Accountant(config.model, config.max_cost, config.max_requests)
+        self._cache = DiskCache(config.cache_dir) if config.cache_dir else None
+        self._transport = Transport(config)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
+        self._schemas: dict[type[BaseModel], tuple[type[BaseModel], dict[str, Any]]] = {}
+        self._instructor: Any = None
+
+    # -- accounting ---------------------------------------------------------------------------
+    @property
+    def usage(self) -> dict[str, StageUsage]:
+        """Usage per stage (live objects; read, do not modify)."""
+        return self._accountant.stages
+
+    @property
+    def total(self) -> StageUsage:
+        return self._accountant.total
+
+    @property
+    def cost_known(self) -> bool:
+        """False when the model is not in litellm's cost map: costs are then counted as 0."""
+        return self._accountant.cost_known
+
+    def usage_summary(self) -> dict[str, Any]:
+        """JSON-able usage per stage and in total, with the budget state."""
+        return self._accountant.summary()
+
+    # -- calls --------------------------------------------------------------------------------
+    async def astructured(self, messages: list[dict[str, Any]], response_model: type[T], *, stage: str,
+                          variant: int = 0) -> T:
+        """Ask for one ``response_model`` instance. Raises :class:`BudgetExceeded`,
+        :class:`StructuredOutputError` (still invalid after the re-asks) or :class:`LLMError`."""
+        usage = self._accountant.stage(stage)
+        usage.calls += 1
+        sent = redact_messages(messages) if self.config.redact else messages
+        wrapped, schema = self._schema(response_model)
+        key = self._key(sent, schema, variant)
+        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+            usage.cache_hits += 1
+            return response_model.model_validate_json(hit["json"])
+        call = _Call(stage)
+        token = _CALL.set(call)
+        try:
+            async with self._loop_state().semaphore:
+                obj = await self._client().create(model=self.config.model, messages=sent,
+                                                  response_model=wrapped, max_retries=self.config.max_reasks,
+                                                  **self._params())
+        except Exception as exc:
+            usage.failures += 1
+            raise self._error(exc) from exc
+        finally:
+            _CALL.reset(token)
+            usage.reasks += max(0, call.answers - 1)
+        # instructor answers with a subclass of the model; hand back the caller's own class
+        value = response_model.model_construct(_fields_set=obj.model_fields_set,
+                                               **{name: getattr(obj, name) for name in response_model.model_fields})
+        if self._cache is not None:
+            self._cache.put(key, {"json": value.model_dump_json(), "model": self.config.model, "stage": stage})
+        return value
+
+    def structured(self, messages: list[dict[str, Any]], response_model: type[T], *, stage: str,
+                   variant: int = 0) -> T:
+        """Blocking :meth:`astructured` (not from inside a running event loop)."""
+
+        async def run() -> T:
+            try:
+                return await self.astructured(messages, response_model, stage=stage, variant=variant)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(run())
+
+    async def amap(self, requests: Iterable[Request[T]]) -> AsyncIterator[Result[T]]:
+        """Run requests ``concurrency`` at a time and yield each :class:`Result` as it completes.
+
+        A failed call is yielded with its error. When the budget runs out, no new request starts; the
+        ones already in flight are yielded, then :class:`BudgetExceeded` is raised.
+        """
+        pending: set[asyncio.Task[Result[T]]] = set()
+        source = iter(requests)
+        budget: BudgetExceeded | None = None
+
+        async def one(request: Request[T]) -> Result[T]:
+            try:
+                value = await self.astructured(request.messages, request.response_model, stage=request.stage,
+                                               variant=request.variant)
+                return Result(request, value)
+            except LLMError as exc:
+                return Result(request, None, exc)
+
+        def fill() -> None:
+            while budget is None and len(pending) < self.config.concurrency * 2:
+                request = next(source, None)
+                if request is None:
+                    return
+                pending.add(asyncio.ensure_future(one(request)))
+
+        fill()
+        try:
+            while pending:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    pending.discard(task)
+                    result = task.result()
+                    if isinstance(result.error, BudgetExceeded):
+                        budget = budget or result.error
+                    else:
+                        yield result
+                fill()
+        finally:
+            for task in pending:
+                task.cancel()
+        if budget is not None:
+            raise budget
+
+    async def aclose(self) -> None:
+        """Close the connection pool of the running event loop."""
+        await self._transport.aclose()
+
+    # -- dry run ------------------------------------------------------------------------------
+    def estimate(self, messages_list: Iterable[list[dict[str, Any]]], response_model: type[BaseModel], *,
+                 completion_tokens: int | None = None) -> dict[str, Any]:
+        """Tokens and cost of sending these prompts, from the exact rendered requests, sending nothing.
+
+        Completion tokens are unknown before the answer: ``completion_tokens`` per request, else
+        ``max_tokens``, else 1024 is assumed. Cached prompts count as free. ``cost_with_reasks`` is the
+        bound if every call used all its re-asks (the prompt repeated each time).
+        """
+        import instructor
+
+        litellm = import_litellm()
+
+        def capture(**kwargs: Any) -> Any:
+            raise _Captured(kwargs)
+
+        client = instructor.from_litellm(capture, mode=self._mode())
+        per_completion = completion_tokens or self.config.max_tokens or _DEFAULT_COMPLETION_TOKENS
+        wrapped, schema = self._schema(response_model)
+        out = {"requests": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        for messages in messages_list:
+            sent = redact_messages(messages) if self.config.redact else messages
+            if self._cache is not None and self._cache.get(self._key(sent, schema, 0)) is not None:
+                out["cached"] += 1
+                continue
+            try:
+                client.create(model=self.config.model, messages=sent, response_model=wrapped, max_retries=0,
+                              **self._params())
+                raise AssertionError("unreachable")  # pragma: no cover
+            except Exception as exc:
+                captured = exc.__cause__ if isinstance(exc.__cause__, _Captured) else exc
+                if not isinstance(captured, _Captured):
+                    raise
+                kwargs = captured.kwargs
+            out["requests"] += 1
+            out["prompt_tokens"] += litellm.token_counter(model=self.config.model, messages=kwargs["messages"],
+                                                          tools=kwargs.get("tools"))
+            out["completion_tokens"] += per_completion
+        cost = self._accountant.cost_of(out["prompt_tokens"], out["completion_tokens"])
+        return {**out, "model": self.config.model, "completion_tokens_per_request": per_completion,
+                "cost": cost, "cost_with_reasks": cost * (1 + self.config.max_reasks),
+                "cost_known": self.cost_known}
+
+    # -- internals ----------------------------------------------------------------------------
+    def _mode(self) -> Any:
+        import instructor
+
+        return getattr(instructor.Mode, _MODES[self.config.mode])
+
+    def _client(self) -> Any:
+        if self._instructor is None:
+            import instructor
+
+            logging.getLogger("instructor").addHandler(logging.NullHandler())  # we report its errors
+            self._instructor = instructor.from_litellm(self._send, mode=self._mode())
+        return self._instructor
+
+    def _loop_state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _LoopState(asyncio.Semaphore(self.config.concurrency))
+        return state
+
+    def _schema(self, response_model: type[BaseModel]) -> tuple[type[BaseModel], dict[str, Any]]:
+        # instructor wraps the model in a new class on every call unless it is wrapped already;
+        # wrapping once per class keeps that (milliseconds for a nested model) off the hot path
+        cached = self._schemas.get(response_model)
+        if cached is None:
+            import instructor
+
+            cached = (instructor.openai_schema(response_model), response_model.model_json_schema())
+            self._schemas[response_model] = cached
+        return cached
+
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.config.temperature}
+        if self.config.max_tokens is not None:
+            params["max_tokens"] = self.config.max_tokens
+        return params
+
+    def _key(self, messages: list[dict[str, Any]], schema: dict[str, Any], variant: int) -> str:
+        # api_base is left out on purpose: the same model behind another address is the same model
+        return cache_key(model=self.config.model, messages=messages, schema=schema, params=self._params(),
+                         mode=self.config.mode, variant=variant)
+
+    def _error(self, exc: Exception) -> LLMError:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if isinstance(cause, LLMError):
+            return cause
+        if isinstance(exc, LLMError):
+            return exc
+        if type(exc).__name__ == "InstructorRetryException":
+            return StructuredOutputError(f"invalid after {self.config.max_reasks} re-asks: {cause}")
+        return LLMError(f"{type(exc).__name__}: {exc}")
+
+    async def _send(self, **kwargs: Any) -> Any:
+        """instructor's completion function: budget, transport retries, accounting, per HTTP request."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+        call = _CALL.get()
+        usage = self._accountant.stage(call.stage)
+        backoff = wait_exponential_jitter(initial=self.config.retry_wait, max=self.config.retry_max_wait)
+
+        def wait(state: Any) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            hinted = getattr(exc, "retry_after", None) or 0.0
+            return float(min(max(backoff(state), hinted), self.config.retry_max_wait))
+
+        def before_sleep(state: Any) -> None:
+            usage.retries += 1
+
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=wait,
+                                               retry=retry_if_exception(is_retryable), before_sleep=before_sleep,
+                                               reraise=True):
+                with attempt:
+                    self._accountant.reserve(call.stage)
+                    response = await self._transport.complete(kwargs)
+        except LLMError:
+            raise
+        except Exception as exc:
+            tries = self.config.max_retries + 1 if is_retryable(exc) else 1
+            raise LLMError(f"{type(exc).__name__} after {tries} attempt(s): {exc}") from exc
+        call.answers += 1
+        tokens = getattr(response, "usage", None)
+        self._accountant.record(call.stage, int(getattr(tokens, "prompt_tokens", 0) or 0),
+                                int(getattr(tokens, "completion_tokens", 0) or 0))
+        return response

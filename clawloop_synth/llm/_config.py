@@ -1,0 +1,50 @@
+"""Settings for the LLM seam in one dataclass, and the errors it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BudgetExceeded", "LLMConfig", "LLMError", "StructuredOutputError"]
+
+
+@dataclass
+class LLMConfig:
+    """How to reach a model and how much to spend on it.
+
+    ``model`` is any litellm model string (``openai/gpt-4o-mini``, ``anthropic/...``, ``ollama/llama3``,
+    ``hosted_vllm/NAME``); ``api_base`` points at a local or self-hosted server. ``openai/`` and
+    ``hosted_vllm/`` models take a fast path (one pooled ``httpx`` client speaking the OpenAI
+    chat-completions protocol) unless ``fast_path`` is False; every other provider goes through
+    ``litellm.acompletion``.
+    """
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    temperature: float = 0.7
+    max_tokens: int | None = None
+    timeout: float = 60.0  # seconds per HTTP attempt; a slower answer is retried
+    max_retries: int = 4  # transport retries (429, 5xx, timeouts) per HTTP request
+    max_reasks: int = 2  # re-asks with the validation error after the first answer
+    concurrency: int = 8
+    cache_dir: Path | None = None
+    max_cost: float | None = None  # USD; may be overshot by the requests already in flight
+    max_requests: int | None = None  # HTTP requests sent, retries and re-asks included
+    redact: bool = True
+    mode: str = "json"  # instructor mode: "json" (response_format json_object), "tools", "md_json"
+    fast_path: bool = True
+    retry_wait: float = 1.0  # first backoff in seconds, doubled per retry with jitter
+    retry_max_wait: float = 30.0
+
+
+class LLMError(Exception):
+    """A model call that failed for good (after retries and re-asks)."""
+
+
+class BudgetExceeded(LLMError):
+    """The hard budget (``max_cost`` or ``max_requests``) is spent; no further request is sent."""
+
+
+class StructuredOutputError(LLMError):
+    """The model's answers still failed validation after every re-ask."""

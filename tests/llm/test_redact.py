@@ -1,0 +1,104 @@
+"""Redaction: unit cases, and the request body the server actually received."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import BaseModel
+
+from clawloop_synth.llm import LLM, LLMConfig
+from clawloop_synth.redact import luhn_ok, redact, redact_messages, redact_with_counts
+from tests.fake_openai import FakeOpenAI, ok
+
+VISA = "4111 1111 1111 1111"  # the classic test number: passes Luhn
+NOT_A_CARD = "4111111111111112"  # 16 digits, fails Luhn: an id, not a card
+
+PLANTED = {
+    "sk-proj-AbCdEf0123456789GhIjKlMn": "<API_KEY>",
+    "eyJhbGciOiJIUzI1NiJ9.payload.sig": "<TOKEN>",  # after "Bearer"
+    "AKIAIOSFODNN7EXAMPLE": "<AWS_KEY>",
+    "s3cr3t-value-42": "<SECRET>",  # api_key=...
+    "hunter2pass": "<PASSWORD>",  # in a URL
+    "jane.doe@example.com": "<EMAIL>",
+    "+1 (415) 555-0132": "<PHONE>",
+    VISA: "<CARD>",
+}
+
+
+def trace_prompt() -> list[dict[str, object]]:
+    """A trace-like conversation with every kind of secret planted in content and tool arguments."""
+    return [
+        {"role": "system", "content": "Summarize the failing trace."},
+        {"role": "user", "content": "I am Jane, reach me at jane.doe@example.com or +1 (415) 555-0132. "
+                                    f"Pay with {VISA}; my booking ref is {NOT_A_CARD}."},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+            "name": "http_get", "arguments": json.dumps({
+                "url": "https://admin:hunter2pass@db.internal/x",
+                "headers": {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig"}})}}]},
+        {"role": "tool", "tool_call_id": "c1",
+         "content": "error: config has OPENAI key sk-proj-AbCdEf0123456789GhIjKlMn, "
+                    "aws AKIAIOSFODNN7EXAMPLE, api_key=s3cr3t-value-42"},
+    ]
+
+
+class Summary(BaseModel):
+    summary: str
+
+
+def test_every_planted_secret_is_replaced_in_the_request_the_server_received(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(ok({"summary": "done"}))
+    llm = LLM(LLMConfig("openai/fake", api_base=fake_openai.base_url, api_key="k"))
+    llm.structured(trace_prompt(), Summary, stage="label")
+    received = json.dumps(fake_openai.requests[0])
+    for secret, placeholder in PLANTED.items():
+        assert secret not in received, secret
+        assert placeholder in received, placeholder
+    assert NOT_A_CARD in received  # fails Luhn: left alone
+    assert "Jane" in received and "db.internal" in received  # the rest of the trace survives
+
+
+def test_redaction_can_be_turned_off(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(ok({"summary": "done"}))
+    llm = LLM(LLMConfig("openai/fake", api_base=fake_openai.base_url, api_key="k", redact=False))
+    llm.structured(trace_prompt(), Summary, stage="label")
+    assert "jane.doe@example.com" in json.dumps(fake_openai.requests[0])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("key sk-ant-api03-abcdefghijklmnop0123", "key <API_KEY>"),
+    ("Authorization: Bearer abc.def-ghi_12345", "Authorization: Bearer <TOKEN>"),
+    ('{"password": "pa55word!", "user": "bob"}', '{"password": "<SECRET>", "user": "bob"}'),
+    ("export API_KEY='xyz123456'", "export API_KEY='<SECRET>'"),
+    ("postgres://bob:pw%40x@host:5432/db", "postgres://bob:<PASSWORD>@host:5432/db"),
+    ("card 5555-5555-5555-4444 ok", "card <CARD> ok"),
+    ("call 415-555-0132 now", "call <PHONE> now"),
+    ("call +44 20 7946 0958", "call <PHONE>"),
+    ("mail a.b+c@mail.example.org.", "mail <EMAIL>."),
+])
+def test_each_kind(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "flight HAT001 on 2024-05-15 at 10:30, total $1234.56, user mia_li_3668, reservation 4WQ150",
+    "order #W2378156 with 3 items, item ids 1008292230 and 6454334990",
+    "trace id 4111111111111112 step 12 of 40",
+    "max_tokens=512, tokens used 1034",
+])
+def test_ordinary_trace_text_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_luhn_and_counts() -> None:
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    _, counts = redact_with_counts("x@y.io and z@w.io, 4111111111111111")
+    assert counts == {"EMAIL": 2, "CARD": 1}
+
+
+def test_redact_messages_keeps_structure() -> None:
+    messages = trace_prompt()
+    out = redact_messages(messages)
+    assert [m["role"] for m in out] == [m["role"] for m in messages]
+    assert out[3]["tool_call_id"] == "c1" and out[2]["tool_calls"][0]["function"]["name"] == "http_get"
+    assert "jane.doe@example.com" in str(messages[1]["content"])  # the input is not modified
