@@ -15,7 +15,8 @@ def truth() -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(0.0, 1.0, 50), rng.normal(0.0, 1.5, 1000)
 
 
-def test_recovers_known_difficulties_50_agents_1000_tasks_30pct_missing(truth) -> None:
+def test_recovers_known_difficulties_50_agents_1000_tasks_30pct_missing(
+        truth: tuple[np.ndarray, np.ndarray]) -> None:
     ability, difficulty = truth
     obs = simulate_1pl(ability, difficulty, missing=0.3, seed=21)
     assert len(obs) == pytest.approx(0.7 * 50 * 1000, rel=0.02)

@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,9 +20,11 @@ from clawloop_synth.types import TaskFeatures
 from tests.difficulty.featuresim import simulate_tasks
 from tests.difficulty.simulate import simulate_1pl
 
+Rated = tuple[list[TaskFeatures], np.ndarray, np.ndarray, np.ndarray]
+
 
 @pytest.fixture(scope="module")
-def rated() -> tuple[list[TaskFeatures], np.ndarray, np.ndarray, np.ndarray]:
+def rated() -> Rated:
     """600 tasks whose true difficulty depends on features, fitted by IRT from 40 simulated agents."""
     features, difficulty, embeddings = simulate_tasks(600, seed=5)
     ability = np.random.default_rng(6).normal(0.0, 1.0, 40)
@@ -29,7 +32,7 @@ def rated() -> tuple[list[TaskFeatures], np.ndarray, np.ndarray, np.ndarray]:
     return features, embeddings, fit.difficulty, fit.difficulty_se
 
 
-def test_predictors_beat_a_constant_on_held_out_tasks(rated) -> None:
+def test_predictors_beat_a_constant_on_held_out_tasks(rated: Rated) -> None:
     features, embeddings, fitted, se = rated
     report = calibration_report(fitted, difficulty_se=se, embeddings=embeddings, features=features,
                                 holdout=0.2, seed=0)
@@ -52,7 +55,8 @@ def test_calibration_needs_enough_tasks() -> None:
 
 
 def test_feature_matrix_one_hot_codes() -> None:
-    feats = [TaskFeatures(steps=3, writes=1, failure_codes=["b", "a"]), {"steps": 1, "failure_codes": ["c"]}]
+    feats: list[TaskFeatures | dict[str, Any]] = [TaskFeatures(steps=3, writes=1, failure_codes=["b", "a"]),
+                                                  {"steps": 1, "failure_codes": ["c"]}]
     x, names = feature_matrix(feats)
     assert names == ["steps", "tools", "writes", "distractors", "code=a", "code=b", "code=c"]
     assert x.tolist() == [[3, 0, 1, 0, 1, 1, 0], [1, 0, 0, 0, 0, 0, 1]]
@@ -71,7 +75,7 @@ def test_ridge_recovers_a_linear_rule_and_widens_when_extrapolating() -> None:
     assert far > near
 
 
-def test_neighbours_weighting_spread_and_faiss_path(monkeypatch) -> None:
+def test_neighbours_weighting_spread_and_faiss_path(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(1)
     rated = rng.normal(size=(50, 8))
     y = rng.normal(size=50)
