@@ -2,13 +2,19 @@
 
 Every record dataset in a work directory has a ``json`` column holding the full pydantic record
 (nested values vary in type from row to row, which Arrow cannot hold as structs) plus a few flat
-columns for browsing and filtering (``id`` always). Writing goes through a staging folder so that a
-crash never leaves half a dataset behind.
+columns for browsing and filtering (``id`` always). It is an ordinary ``save_to_disk`` folder under
+``PATH/data``: ``datasets.load_from_disk`` reads it.
+
+Rows are streamed in column batches straight into the folder's Arrow file, so memory stays flat
+however many records there are (``Dataset.save_to_disk`` would page the whole table back in to copy
+it). The folder's metadata files come from ``datasets`` itself, saved for an empty table of the same
+schema. Writing goes through a staging folder so a crash never leaves half a dataset behind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,59 +26,90 @@ __all__ = ["count_records", "load_records", "save_records"]
 
 M = TypeVar("M", bound=BaseModel)
 
-_BATCH = 2048
+_BATCH = 1024
+_ARROW_FILE = "data-00000-of-00001.arrow"
+
+
+def _arrow_types() -> dict[type, Any]:
+    import pyarrow as pa
+
+    return {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_()}
 
 
 def save_records(
     path: Path,
     records: Iterable[BaseModel],
     columns: Callable[[Any], dict[str, Any]] | None = None,
+    column_types: Mapping[str, type] | None = None,
 ) -> int:
-    """Write ``records`` as a ``save_to_disk`` dataset at ``path``; returns the row count.
+    """Write ``records`` as a dataset at ``path``; returns the row count.
 
-    ``columns(record)`` may add flat browse columns; they must have the same type in every row.
+    ``columns(record)`` may add flat browse columns. Their types are ``column_types`` (str, float,
+    int or bool) where given, else those of the first record's values (None reads as str).
     """
     import pyarrow as pa
 
+    arrow_types = _arrow_types()
+    with staging_dir(path) as tmp:
+        data = tmp / "data"
+        data.mkdir(parents=True)
+        schema: pa.Schema | None = None
+        writer: pa.RecordBatchStreamWriter | None = None
+        rows: dict[str, list[Any]] = {}
+        count = 0
+
+        def flush() -> None:
+            nonlocal writer
+            if rows and writer is not None and schema is not None:
+                arrays = [pa.array(rows[f.name], type=f.type) for f in schema]
+                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            for values in rows.values():
+                values.clear()
+
+        try:
+            for record in records:
+                extra = columns(record) if columns is not None else {}
+                if schema is None:
+                    declared = dict(column_types or {})
+                    fields = [("id", pa.string())]
+                    fields += [(k, arrow_types[declared.get(k) or (str if v is None else type(v))])
+                               for k, v in extra.items()]
+                    schema = pa.schema([*fields, ("json", pa.string())])
+                    rows = {name: [] for name in schema.names}
+                    writer = pa.ipc.new_stream(str(data / _ARROW_FILE), schema)
+                rows["id"].append(str(getattr(record, "id", count)))
+                for key, value in extra.items():
+                    rows[key].append(value)
+                rows["json"].append(record.model_dump_json())
+                count += 1
+                if len(rows["json"]) >= _BATCH:
+                    flush()
+            flush()
+        finally:
+            if writer is not None:
+                writer.close()
+        _write_metadata(data, schema or pa.schema([("id", pa.string()), ("json", pa.string())]), count)
+    return count
+
+
+def _write_metadata(data: Path, schema: Any, count: int) -> None:
+    """Add ``state.json`` and ``dataset_info.json`` made by ``datasets`` for a table of ``schema``."""
+    import pyarrow as pa
     from datasets import Dataset, disable_progress_bars
 
     disable_progress_bars()  # the CLI draws its own progress; datasets' bars would interleave with it
-    with staging_dir(path) as tmp:
-        tmp.mkdir(parents=True)
-        arrow_file = tmp / "rows.arrow"
-        writer: pa.RecordBatchStreamWriter | None = None
-        schema: pa.Schema | None = None
-        count = 0
-        batch: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            nonlocal writer, schema
-            if not batch:
-                return
-            table = pa.Table.from_pylist(batch, schema=schema)
-            if writer is None:
-                schema = table.schema
-                writer = pa.ipc.new_stream(str(arrow_file), schema)
-            writer.write_table(table)
-            batch.clear()
-
-        for record in records:
-            row = {"id": getattr(record, "id", str(count))}
-            if columns is not None:
-                row.update(columns(record))
-            row["json"] = record.model_dump_json()
-            batch.append(row)
-            count += 1
-            if len(batch) >= _BATCH:
-                flush()
-        flush()
-        if writer is None:
-            Dataset.from_dict({"id": [], "json": []}).save_to_disk(str(tmp / "data"))
-        else:
-            writer.close()
-            Dataset.from_file(str(arrow_file)).save_to_disk(str(tmp / "data"))
-            arrow_file.unlink()
-    return count
+    if count == 0:
+        pa.ipc.new_stream(str(data / _ARROW_FILE), schema).close()
+    # A one-row placeholder: datasets writes no data file at all for an empty table.
+    placeholder = {field.name: pa.array([None], type=field.type) for field in schema}
+    template = data.parent / "template"
+    Dataset(pa.table(placeholder, schema=schema)).save_to_disk(str(template))
+    files = sorted(p.name for p in template.glob("*.arrow"))
+    if files != [_ARROW_FILE]:
+        raise RuntimeError(f"unexpected save_to_disk layout from this version of datasets: {files}")
+    for name in ("state.json", "dataset_info.json"):
+        shutil.copy(template / name, data / name)
+    shutil.rmtree(template)
 
 
 def load_records(path: Path, model: type[M]) -> Iterator[M]:

@@ -102,6 +102,9 @@ class IngestStats:
         }
 
 
+_BROWSE_TYPES = {"source": str, "task_id": str, "domain": str, "reward": float, "messages": int}
+
+
 def _browse_columns(trace: Trace) -> dict[str, Any]:
     return {"source": trace.source, "task_id": trace.task_id, "domain": trace.domain,
             "reward": trace.reward, "messages": len(trace.messages)}
@@ -129,7 +132,7 @@ def run_ingest(paths: Sequence[Path], workdir: Path, *, on_error: OnError = "rai
     started = time.perf_counter()
     stats = IngestStats()
     save_records(workdir / "traces", _stream(paths, on_error, stats, progress or (lambda: None)),
-                 _browse_columns)
+                 _browse_columns, _BROWSE_TYPES)
     summary = {"inputs": [str(p) for p in paths], "on_error": on_error, **stats.summary(),
                "seconds": round(time.perf_counter() - started, 3)}
     write_json(workdir / "ingest.json", summary)

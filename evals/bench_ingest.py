@@ -1,0 +1,120 @@
+"""Ingest throughput and peak memory on the airline trajectories replicated to 20,000 and 40,000 traces.
+
+Each configuration (form x size) runs in a fresh subprocess so its peak RSS is its own. Beside it, a
+plain implementation (json.load of the whole file, a pydantic model per trace,
+``Dataset.from_generator``) runs on the same files as the baseline.
+
+    python evals/bench_ingest.py [--sizes 20000 40000] [--baseline-size 20000]
+
+Target (issue 2): >= 3,000 traces/s on one core for both forms; for JSONL, the peak memory at 40,000
+within 25% of that at 20,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "tau-bench" / "gpt-4o-airline.json"
+
+
+def write_inputs(folder: Path, size: int) -> dict[str, Path]:
+    records = json.loads(SOURCE.read_text())
+    jsonl, tau = folder / f"chat-{size}.jsonl", folder / f"tau-{size}.json"
+    with jsonl.open("w") as chat, tau.open("w") as lst:
+        lst.write("[")
+        for i in range(size):
+            record = dict(records[i % len(records)], trial=i)
+            chat.write(json.dumps({"id": f"t{i}", "messages": record["traj"], "reward": record["reward"],
+                                   "metadata": {"task_id": record["task_id"]}}) + "\n")
+            lst.write(("," if i else "") + json.dumps(record))
+        lst.write("]")
+    return {"jsonl": jsonl, "tau-list": tau}
+
+
+def child(mode: str, path: str, out: str) -> None:
+    """Runs in the subprocess: ingest ``path`` and print seconds, traces and peak RSS as JSON."""
+    started = time.perf_counter()
+    if mode == "ours":
+        from clawloop_synth.ingest.stage import run_ingest
+
+        traces = run_ingest([Path(path)], Path(out))["traces"]
+    else:
+        traces = plain_ingest(Path(path), Path(out))
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "traces": traces, "peak_mib": peak}))
+
+
+def plain_ingest(path: Path, out: Path) -> int:
+    from datasets import Dataset
+
+    from clawloop_synth.types import Message, ToolCall, Trace
+
+    text = path.read_text()
+    records = json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines()]
+
+    def rows():  # type: ignore[no-untyped-def]
+        for i, record in enumerate(records):
+            messages = []
+            for m in record.get("traj") or record["messages"]:
+                calls = [ToolCall(id=c["id"], name=c["function"]["name"],
+                                  arguments=json.loads(c["function"]["arguments"])) for c in m.get("tool_calls") or []]
+                messages.append(Message(role=m["role"], content=m.get("content"), tool_calls=calls,
+                                        tool_call_id=m.get("tool_call_id"), name=m.get("name")))
+            trace = Trace(id=str(i), source="openai_chat", messages=messages, reward=record.get("reward"))
+            yield {"id": trace.id, "json": trace.model_dump_json()}
+
+    Dataset.from_generator(rows).save_to_disk(str(out))
+    return len(records)
+
+
+def measure(mode: str, path: Path, out: Path) -> dict[str, float]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # One core: the work is pinned to a single CPU so the figure is per core.
+    command = ["taskset", "-c", "0", sys.executable, __file__, "--child", mode, str(path), str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20000, 40000])
+    parser.add_argument("--baseline-size", type=int, default=20000)
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "PATH", "OUT"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results = []
+        for size in args.sizes:
+            for form, path in write_inputs(folder, size).items():
+                modes = ["ours"] + (["plain"] if size == args.baseline_size else [])
+                for mode in modes:
+                    figures = measure(mode, path, folder / f"out-{mode}-{form}-{size}")
+                    results.append({"impl": mode, "form": form, "traces": size, **figures})
+                    print(f"{mode:>6} {form:>9} {size:>6} traces: {size / figures['seconds']:8.0f} traces/s, "
+                          f"{figures['seconds']:6.1f} s, peak {figures['peak_mib']:7.0f} MiB", flush=True)
+                path.unlink()
+        by = {(r["impl"], r["form"], r["traces"]): r for r in results}
+        small, large = sorted(args.sizes)[0], sorted(args.sizes)[-1]
+        if ("ours", "jsonl", small) in by and ("ours", "jsonl", large) in by:
+            growth = by[("ours", "jsonl", large)]["peak_mib"] / by[("ours", "jsonl", small)]["peak_mib"] - 1
+            print(f"JSONL peak memory growth {small} -> {large} traces: {growth:+.1%} (target <= +25%)")
+        for form in ("jsonl", "tau-list"):
+            ours, plain = by.get(("ours", form, args.baseline_size)), by.get(("plain", form, args.baseline_size))
+            if ours and plain:
+                print(f"{form}: {plain['seconds'] / ours['seconds']:.1f}x faster than the plain baseline")
+
+
+if __name__ == "__main__":
+    main()
