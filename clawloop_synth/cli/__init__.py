@@ -46,6 +46,7 @@ def _register_stages() -> None:
         run,  # noqa: F401
         schemas,  # noqa: F401
         sim,  # noqa: F401
+        sim_replay,  # noqa: F401
     )
 
 

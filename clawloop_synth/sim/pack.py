@@ -93,7 +93,8 @@ class DomainPack:
     ``references(state, tool, args)`` adds what a call touches beyond the keys named in its
     arguments (a search touches the entities it could return); ``trim(slice, refs, calls)`` may
     shrink a sliced state further (e.g. drop far-away dates). ``link_depth`` is how many hops of entity
-    links a slice follows (a user -> its reservations -> their flights is 2).
+    links a replay copies (a user -> its reservations -> their flights is 2); ``slice_depth`` how
+    many a task slice keeps (1: a user and its reservations, not every flight they name).
     ``recorded_key_aliases`` maps a key of today's database to the name recorded results used for
     it (the database may have been edited after the recording); replays count such results as equal.
     """
@@ -105,6 +106,7 @@ class DomainPack:
     references: ReferenceRule | None = None
     trim: TrimRule | None = None
     link_depth: int = 2
+    slice_depth: int = 1
     description: str = ""
     recorded_key_aliases: dict[str, str] = field(default_factory=dict)
 
@@ -213,7 +215,7 @@ class DomainPack:
         so that they look like real entities rather than dangling ids. Key order follows ``state``.
         """
         calls = list(calls)
-        keep = self.touched(state, calls)
+        keep = self.touched(state, calls, depth=self.slice_depth)
         extra: Refs = {}
         for name in self.collections:
             table = state.get(name, {})
@@ -234,7 +236,7 @@ class DomainPack:
 
     def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
         """How many entities of ``sliced`` the calls do not touch."""
-        touched = self.touched(state, calls)
+        touched = self.touched(state, calls, depth=self.slice_depth)
         return sum(len(set(sliced.get(name, {})) - touched.get(name, set())) for name in self.collections)
 
 

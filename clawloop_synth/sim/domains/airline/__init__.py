@@ -92,11 +92,10 @@ def _dates_in(value: Any, out: set[str]) -> None:
 
 
 def _trim_flight_dates(sliced: State, keep: Refs, calls: list[Call]) -> State:
-    """Keep each flight's days near the dates the task mentions; the rest of May is noise."""
+    """Keep each flight's days near the dates the task's calls mention; the rest of May is noise."""
     mentioned: set[str] = set()
     for _, args in calls:
         _dates_in(dict(args), mentioned)
-    _dates_in(sliced.get("reservations", {}), mentioned)
     window: set[str] = set()
     for text in mentioned:
         try:
@@ -121,6 +120,7 @@ def airline_pack(db: Path | None = None) -> DomainPack:
         references=_search_refs,
         trim=_trim_flight_dates,
         link_depth=2,
+        slice_depth=1,
         description="Airline customer service over tau-bench's airline database.",
         # The database renamed address.province to address.state after the trajectories were recorded.
         recorded_key_aliases={"state": "province"},

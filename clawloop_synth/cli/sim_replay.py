@@ -1,0 +1,45 @@
+"""`clawloop-synth sim replay TRACES --domain airline --db DIR`: how faithfully a pack simulates traces."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clawloop_synth.cli.sim import sim_app
+
+__all__: list[str] = []
+
+
+@sim_app.command("replay")
+def replay_command(
+    traces: Annotated[list[Path], typer.Argument(help="Trace files or folders (any format ingest reads).")],
+    domain: Annotated[str, typer.Option(help="Domain pack to replay against.")] = "airline",
+    db: Annotated[Path | None, typer.Option(help="The pack's database folder (one JSON file per collection).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Replay each trace's tool calls from a fresh copy of the database; compare results and rewards."""
+    from clawloop_synth.ingest import iter_traces
+    from clawloop_synth.sim.pack import load_pack
+    from clawloop_synth.sim.replay import replay_traces
+
+    pack = load_pack(domain, db)
+    started = time.perf_counter()
+    records = list(iter_traces(traces))
+    ingest_seconds = time.perf_counter() - started
+    report = replay_traces(records, pack)
+    if as_json:
+        typer.echo(json.dumps({**report.to_json(), "ingest_seconds": round(ingest_seconds, 3)}, indent=2))
+        return
+    agreement = "n/a" if report.reward_agreement is None else f"{report.reward_agreement:.3f}"
+    typer.echo(
+        f"{report.trajectories} trajectories: {report.tool_results_equal}/{report.tool_results_total} tool results "
+        f"equal ({report.equal_ratio:.3f}; {report.equal_only_after_key_alias} only after renaming "
+        f"{report.key_aliases or 'no keys'}), reward agreement {agreement} "
+        f"({report.rewards_agreeing}/{report.trajectories_with_reward}), {report.seconds:.2f} s"
+    )
+    for mismatch in report.mismatches[:5]:
+        typer.echo(f"  differs: {mismatch['trace']} step {mismatch['step']} {mismatch['tool']}")
