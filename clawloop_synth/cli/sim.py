@@ -95,11 +95,14 @@ def verify_command(
         table.add_column("task")
         for rule in RULES:
             table.add_column(rule)
-        table.add_column("why not")
         for report in reports:
             marks = {r.rule: ("[green]pass[/]" if r.passed else "[red]FAIL[/]") for r in report.rules}
-            why = "; ".join(f"{r.rule}: {r.detail}" for r in report.failed())
-            table.add_row(report.task_id, *(marks.get(rule, "-") for rule in RULES), why)
-        Console().print(table)
+            table.add_row(report.task_id, *(marks.get(rule, "-") for rule in RULES))
+        console = Console()
+        console.print(table)
+        for report in reports:
+            for failure in report.failed():
+                console.print(f"[red]{report.task_id}[/] {failure.rule}: {failure.detail}", markup=True,
+                              highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)

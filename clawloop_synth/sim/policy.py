@@ -76,6 +76,12 @@ def _bound_names(tree: ast.AST) -> set[str]:
     return bound
 
 
+def _position(node: ast.AST) -> tuple[int, int, int, int]:
+    if not isinstance(node, ast.stmt | ast.expr | ast.excepthandler | ast.arg | ast.keyword):
+        return (1 << 30, 0, 0, 0)  # withitem, comprehension, operators: after their statement
+    return (node.lineno, node.col_offset, node.end_lineno or 0, node.end_col_offset or 0)
+
+
 class _PowRewriter(ast.NodeTransformer):
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
@@ -97,7 +103,8 @@ def check_and_transform(source: str, filename: str) -> ast.Module:
     except (ValueError, RecursionError, MemoryError) as exc:
         raise SandboxError(f"policy: cannot parse handler: {type(exc).__name__}") from None
     bound = _bound_names(tree)
-    for node in ast.walk(tree):
+    # Report the first violation in reading order: inner ``a.b`` before outer ``a.b.c``.
+    for node in sorted(ast.walk(tree), key=_position):
         if not isinstance(node, _ALLOWED_NODES):
             raise _fail(node, f"{type(node).__name__} is not allowed")
         if isinstance(node, ast.Name):

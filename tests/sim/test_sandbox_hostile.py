@@ -1,0 +1,167 @@
+"""Hostile handlers: each is stopped with a clear SandboxError and the host keeps working."""
+
+from __future__ import annotations
+
+import resource
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clawloop_synth.sim import HandlerError, Limits, SandboxError, compile_handler
+
+FAST = Limits(cpu_seconds=0.2, memory_bytes=256 * 2**20)
+NORMAL = "def invoke(state, x):\n    state['seen'] = state.get('seen', 0) + 1\n    return {'double': x * 2}\n"
+
+
+def body(*lines: str) -> str:
+    return "def invoke(state, **args):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+# (id, source, expected words in the error). Policy violations are refused at compile time.
+POLICY_CASES = [
+    ("subclasses-walk", body("return ().__class__.__bases__[0].__subclasses__()"), "'.__class__'"),
+    ("globals-walk", body("return invoke.__globals__"), "'.__globals__'"),
+    ("builtin-self", body("return len.__self__"), "'.__self__'"),
+    ("code-object", body("return (lambda: 0).__code__"), "'.__code__'"),
+    ("str-format-field", body("return '{0.__class__.__mro__}'.format(1)"), "'.format'"),
+    ("format-map", body("return '{x.y}'.format_map({'x': 1})"), "'.format_map'"),
+    ("format-via-class", body("f = str.format", "return f('{0.__class__}', 1)"), "'.format'"),
+    ("getattr", body("return getattr(1, 'real')"), "'getattr'"),
+    ("eval", body("return eval('1 + 1')"), "'eval'"),
+    ("exec", body("exec('x = 1')", "return 1"), "'exec'"),
+    ("open", body("open('PWNED', 'w').write('x')", "return 1"), "'open'"),
+    ("dunder-import", body("return __import__('os').getcwd()"), "'__import__'"),
+    ("import", "import os\n" + body("return os.getcwd()"), "Import is not allowed"),
+    ("from-import", body("from os import path", "return 1"), "ImportFrom is not allowed"),
+    ("generator-frame", body("g = (x for x in [1])", "return g.gi_frame.f_back.f_globals"), "'.gi_frame'"),
+    ("frame-globals", body("return args.f_globals"), "'.f_globals'"),
+    ("traceback-frame", "def invoke(state):\n    try:\n        1 / 0\n    except Exception as e:\n"
+                        "        return e.__traceback__.tb_frame\n", "'.__traceback__'"),
+    ("tb-attr", body("return args.tb_frame"), "'.tb_frame'"),
+    ("globals", body("return globals()"), "'globals'"),
+    ("vars", body("return vars()"), "'vars'"),
+    ("type", body("return type(1)"), "'type'"),
+    ("mro", body("return dict.mro()"), "'.mro'"),
+    ("class", "class X:\n    pass\n" + body("return 1"), "ClassDef is not allowed"),
+    ("yield", body("yield 1"), "Yield is not allowed"),
+    ("bare-except", "def invoke(state):\n    try:\n        return 1\n    except:\n        return 2\n",
+     "bare 'except:'"),
+    ("finally", "def invoke(state):\n    try:\n        return 1\n    finally:\n        return 2\n",
+     "try/finally"),
+    ("with", body("with args as f:", "    return 1"), "With is not allowed"),
+    ("underscore-name", body("_sandbox_pow = 1", "return 1"), "'_sandbox_pow'"),
+    ("no-invoke", "def run(state):\n    return 1\n", "must define 'def invoke"),
+]
+
+# Cases that compile and are stopped while running.
+RUNTIME_CASES = [
+    ("endless-loop", body("while True:", "    pass"), "CPU time limit"),
+    ("loop-swallowing-errors", body("while True:", "    try:", "        while True:", "            pass",
+                                     "    except Exception:", "        pass"), "CPU time limit"),
+    ("memory-bomb", body("return [0] * 10 ** 9"), "memory limit"),
+    ("memory-growth", body("x = []", "while True:", "    x.append(' ' * 10 ** 8)"), "memory limit"),
+    ("deep-recursion", "def f(n):\n    return f(n + 1)\n" + body("return f(0)"), "recursion depth"),
+    ("deep-nesting-result", body("x = []", "for i in range(100000):", "    x = [x]", "return x"),
+         "recursion depth"),
+    ("huge-result", body("return 'x' * 2000000"), "exceeds the limit"),
+    ("huge-power", body("return 7 ** 10 ** 8"), "integer power"),
+    ("huge-pow-builtin", body("return pow(7, 10 ** 8)"), "integer power"),
+    ("c-level-endless-sum", body("return sum(range(10 ** 12))"), "range of"),
+    ("generator-result", body("return (x for x in [1])"), "not JSON"),
+    ("function-result", body("return invoke"), "not JSON"),
+    ("cyclic-result", body("x = []", "x.append(x)", "return x"), "not JSON"),
+]
+
+
+@pytest.fixture(autouse=True)
+def host_unharmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After every case: limits restored, timer off, no file written, a normal handler still works."""
+    monkeypatch.chdir(tmp_path)
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    yield
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert not (tmp_path / "PWNED").exists()
+    state: dict[str, int] = {}
+    assert compile_handler(NORMAL)(state, {"x": 21}) == {"double": 42}
+    assert state == {"seen": 1}
+
+
+@pytest.mark.parametrize(("source", "expected"), [c[1:] for c in POLICY_CASES], ids=[c[0] for c in POLICY_CASES])
+def test_policy_refuses(source: str, expected: str) -> None:
+    with pytest.raises(SandboxError, match="policy") as info:
+        compile_handler(source)
+    assert expected in str(info.value)
+    assert not isinstance(info.value, HandlerError)
+
+
+@pytest.mark.parametrize(("source", "expected"), [c[1:] for c in RUNTIME_CASES], ids=[c[0] for c in RUNTIME_CASES])
+def test_runtime_limits_stop(source: str, expected: str) -> None:
+    handler = compile_handler(source)
+    with pytest.raises(SandboxError) as info:
+        handler({}, {}, FAST)
+    assert expected in str(info.value)
+    assert not isinstance(info.value, HandlerError)
+
+
+@pytest.mark.parametrize("case", ["endless-loop", "memory-bomb"])
+def test_limits_hold_in_a_worker_thread(case: str) -> None:
+    source, expected = next(c[1:] for c in RUNTIME_CASES if c[0] == case)
+    handler = compile_handler(source)
+    outcome: list[BaseException | None] = []
+
+    def work() -> None:
+        try:
+            handler({}, {}, FAST)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects whatever escaped
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], SandboxError)
+    assert expected in str(outcome[0])
+
+
+def test_host_can_allocate_past_the_headroom_afterwards() -> None:
+    with pytest.raises(SandboxError, match="memory limit"):
+        compile_handler(body("return [0] * 10 ** 9"))({}, {}, FAST)
+    big = [0] * (48 * 2**20)  # 384 MiB, more than FAST's 256 MiB headroom
+    assert len(big) == 48 * 2**20
+    del big
+
+
+def test_handler_exception_is_a_handler_error() -> None:
+    handler = compile_handler("def invoke(state, key):\n    return state[key]\n")
+    with pytest.raises(HandlerError) as info:
+        handler({}, {"key": "missing"})
+    assert info.value.type_name == "KeyError"
+    assert "'missing'" in info.value.message
+    assert "line 2" in str(info.value)
+
+
+def test_catching_guards_does_not_help() -> None:
+    source = body("try:", "    return 7 ** 10 ** 8", "except Exception:", "    return 'caught'")
+    with pytest.raises(SandboxError, match="integer power"):
+        compile_handler(source)({}, {}, FAST)
+
+
+def test_no_state_survives_between_calls() -> None:
+    source = "SEEN = []\n" + body("SEEN.append(1)", "return len(SEEN)")
+    handler = compile_handler(source)
+    assert [handler({}, {}) for _ in range(3)] == [1, 1, 1]
+
+
+def test_local_names_that_shadow_denied_builtins_are_fine() -> None:
+    handler = compile_handler("def invoke(state, type, id):\n    return {'type': type, 'id': id}\n")
+    assert handler({}, {"type": "a", "id": 3}) == {"type": "a", "id": 3}
+
+
+def test_compile_is_cached_by_source() -> None:
+    assert compile_handler(NORMAL) is compile_handler(NORMAL)
+    assert len(POLICY_CASES) + len(RUNTIME_CASES) >= 15

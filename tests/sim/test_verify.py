@@ -1,0 +1,91 @@
+"""verify(): each rule passes on a sound task and catches the defect it is named after."""
+
+from __future__ import annotations
+
+from sim_bank import make_task, tools
+
+from clawloop_synth.sim import RULES, run_solution, verify
+from clawloop_synth.types import Checks, PlannedCall, Solution, TaskSpec
+
+
+def rules(task: TaskSpec) -> dict[str, tuple[bool, str]]:
+    report = verify(task)
+    assert [r.rule for r in report.rules] == list(RULES)
+    return {r.rule: (r.passed, r.detail) for r in report.rules}
+
+
+def transfer(amount: int = 1000) -> PlannedCall:
+    return PlannedCall(name="transfer", arguments={"source": "A1", "target": "B2", "amount": amount})
+
+
+def freeze(account: str = "A1") -> PlannedCall:
+    return PlannedCall(name="freeze", arguments={"account_id": account})
+
+
+def look(account: str = "A1") -> PlannedCall:
+    return PlannedCall(name="get_account", arguments={"account_id": account})
+
+
+def test_sound_task_passes_every_rule(task: TaskSpec) -> None:
+    report = verify(task)
+    assert report.ok, report.failed()
+
+
+def test_run_solution_returns_reward_checks_and_results(task: TaskSpec) -> None:
+    reward, checks, results = run_solution(task, task.reference)
+    assert reward == 1.0 and len(checks) == 3 and len(results) == 3
+    reward, _, _ = run_solution(task, task.failure_exemplar)  # type: ignore[arg-type]
+    assert reward == 0.0
+
+
+def test_read_only_task_is_solved_by_the_empty_run() -> None:
+    task = make_task(reference=Solution(calls=[look()], answer="Ann has 1500"), checks=Checks())
+    result = rules(task)
+    assert result["empty_run_fails"] == (False, "solved by the empty run")
+    assert result["reference_passes"][0]
+
+
+def test_a_prefix_that_already_solves_the_task_is_named() -> None:
+    task = make_task(reference=Solution(calls=[freeze(), look(), freeze()], answer=""), checks=Checks(),
+                     failure_exemplar=Solution(calls=[look()]))
+    passed, detail = rules(task)["prefixes_fail"]
+    assert not passed and "prefix of 1 call(s) passed" in detail
+
+
+def test_undeclared_writes_count_as_state_changing() -> None:
+    # freeze is declared read-only here, but it changes the state, so prefixes up to it are checked.
+    task = make_task(tools=tools(freeze_writes=False), checks=Checks(),
+                     reference=Solution(calls=[transfer(), look(), freeze()], answer=""))
+    assert rules(task)["prefixes_fail"] == (True, "all 2 prefix(es) fail")
+    noop = make_task(tools=tools(freeze_writes=False), checks=Checks(),
+                     reference=Solution(calls=[transfer(), look()], answer=""))
+    assert rules(noop)["prefixes_fail"] == (True, "no prefix to check")
+
+
+def test_exemplar_rules() -> None:
+    passing = make_task(failure_exemplar=Solution(calls=[transfer(), freeze()], answer="1020"))
+    assert rules(passing)["exemplar_fails"] == (False, "the failure exemplar passes every check")
+    missing = make_task(failure_exemplar=None)
+    assert rules(missing)["exemplar_fails"] == (False, "the task has no failure exemplar")
+
+
+def test_handlers_sound_flags_crashes_and_schema_violations() -> None:
+    crash = make_task(reference=Solution(calls=[transfer(-5), freeze()], answer="1,020"))
+    passed, detail = rules(crash)["handlers_sound"]
+    assert not passed and "call 1 (transfer)" in detail and "ValueError" in detail
+    invalid = make_task(reference=Solution(calls=[PlannedCall(name="freeze", arguments={"id": "A1"})]))
+    passed, detail = rules(invalid)["handlers_sound"]
+    assert not passed and "invalid arguments" in detail
+
+
+def test_reference_that_misses_an_output_fails() -> None:
+    task = make_task(reference=Solution(calls=[look(), transfer(), freeze()], answer="done"))
+    passed, detail = rules(task)["reference_passes"]
+    assert not passed and "output:1,020" in detail
+
+
+def test_broken_handler_source_is_reported_not_raised() -> None:
+    broken = tools()
+    broken[1] = broken[1].model_copy(update={"handler": "import os\ndef invoke(state, **a):\n    return 1\n"})
+    result = rules(make_task(tools=broken))
+    assert not result["handlers_sound"][0] and "Import is not allowed" in result["handlers_sound"][1]
