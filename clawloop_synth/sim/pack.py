@@ -205,24 +205,26 @@ class DomainPack:
         state: State,
         calls: Iterable[Call],
         *,
-        distractors: int = 3,
+        distractors: int | Mapping[str, int] = 3,
         seed: str = "",
     ) -> State:
         """A small, self-contained state for a task: what ``calls`` touch plus a few distractors.
 
-        Distractors are ``distractors`` other entities per collection, picked by a stable hash of
-        ``seed`` so the same task always gets the same ones; their own links are followed one hop
-        so that they look like real entities rather than dangling ids. Key order follows ``state``.
+        Distractors are other entities (``distractors`` per collection, or a count per collection
+        name), picked by a stable hash of ``seed`` so the same task always gets the same ones; their
+        own links are followed one hop so that they look like real entities rather than dangling
+        ids. Key order follows ``state``.
         """
         calls = list(calls)
         keep = self.touched(state, calls, depth=self.slice_depth)
         extra: Refs = {}
         for name in self.collections:
+            count = distractors.get(name, 0) if isinstance(distractors, Mapping) else distractors
             table = state.get(name, {})
             taken = keep.get(name, set())
             pool = sorted((key for key in table if key not in taken), key=lambda key: _stable_rank(seed, key))
-            if pool and distractors > 0:
-                extra[name] = set(pool[:distractors])
+            if pool and count > 0:
+                extra[name] = set(pool[:count])
         _merge(keep, self.linked(state, extra, depth=1))
         sliced: State = {}
         for name in self.collections:

@@ -14,7 +14,7 @@ One TaskSpec per distinct task id (the trajectory file holds several trials of e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from clawloop_synth.sim.domains.airline import airline_pack
@@ -24,7 +24,9 @@ from clawloop_synth.types import Checks, PlannedCall, Provenance, Solution, Task
 __all__ = ["GENERATOR", "airline_gold_tasks", "exemplar_of", "reference_of"]
 
 GENERATOR = "tau_bench_gold"
-DISTRACTORS = 2
+# Other users come with their reservations, so random reservations (each dragging in its owner) add
+# little; two other users and two unrelated flights keep a task near 45 KB.
+DISTRACTORS = {"users": 2, "reservations": 0, "flights": 2}
 
 
 def reference_of(trace: Trace) -> Solution:
@@ -66,7 +68,10 @@ def _task_key(task_id: str) -> tuple[int, str]:
 
 
 def airline_gold_tasks(
-    traces: Iterable[Trace], db: Path | State, pack: DomainPack | None = None, distractors: int = DISTRACTORS
+    traces: Iterable[Trace],
+    db: Path | State,
+    pack: DomainPack | None = None,
+    distractors: int | Mapping[str, int] = DISTRACTORS,
 ) -> list[TaskSpec]:
     """One verified-to-be TaskSpec per distinct tau-bench airline task among ``traces``.
 
