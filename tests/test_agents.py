@@ -1,0 +1,158 @@
+"""Scripted agents: the reference replay, each planted flaw, determinism, and the Trace they give."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clawloop_synth.agents import (
+    FLAW_MODES,
+    GIVE_UP_TRANSIENT,
+    FlawedAgent,
+    ReferenceAgent,
+    run_agent,
+    scripted_population,
+)
+from clawloop_synth.sim.domains.demo import WRITE_TOOLS, build_demo_tasks
+from clawloop_synth.types import TaskSpec, Trace
+
+
+@pytest.fixture(scope="module")
+def tasks() -> list[TaskSpec]:
+    return build_demo_tasks(20, seed=0)
+
+
+def _calls(trace: Trace) -> list[tuple[str, dict]]:
+    return [(s.call.name, s.call.arguments) for s in trace.tool_steps()]
+
+
+def _answer(trace: Trace) -> str:
+    return trace.messages[-1].content or ""
+
+
+def test_reference_agent_gets_reward_one(tasks: list[TaskSpec]) -> None:
+    for task in tasks:
+        trace = run_agent(ReferenceAgent(), task)
+        assert trace.reward == 1.0
+        assert trace.metadata["planted_mode"] == "none"
+        assert _calls(trace) == [(c.name, c.arguments) for c in task.reference.calls]
+
+
+def test_trace_is_openai_chat_shaped(tasks: list[TaskSpec]) -> None:
+    trace = run_agent(FlawedAgent({"hallucinated_tool": 1.0}), tasks[0])
+    assert isinstance(trace, Trace) and trace.source == "rollout"
+    assert [m.role for m in trace.messages[:2]] == ["system", "user"]
+    assert trace.messages[-1].role == "assistant" and not trace.messages[-1].tool_calls
+    for message in trace.messages:
+        if message.role == "tool":
+            assert message.tool_call_id and message.name and message.is_error is not None
+    assert {t["function"]["name"] for t in trace.tools} == {t.name for t in tasks[0].tools}
+    assert trace.metadata["agent"] and trace.metadata["task_id"] == tasks[0].id
+    assert type(trace).model_validate_json(trace.model_dump_json()) == trace
+
+
+def _symptom(mode: str, task: TaskSpec, trace: Trace) -> None:
+    """The trail each mode must leave (besides the failing reward)."""
+    steps = trace.tool_steps()
+    ref = task.reference.calls
+    names = {t.name for t in task.tools}
+    if mode == "wrong_argument_format":
+        texts = [s.result or "" for s in steps if s.is_error]
+        assert any("YYYY-MM-DD" in text or "expected an id" in text for text in texts), "no format error"
+    elif mode == "skipped_lookup":
+        made = [(c.name, c.arguments) for c in ref]
+        assert len(steps) < len(ref) or _calls(trace) != made
+        ref_names = [c.name for c in ref]
+        assert any(ref_names.count(n) > [s.call.name for s in steps].count(n) for n in set(ref_names))
+    elif mode == "ignored_tool_error":
+        assert steps[-1].is_error
+        assert "sorry" not in _answer(trace).lower()
+    elif mode == "no_retry_after_transient":
+        assert steps[-1].is_error and "please retry" in (steps[-1].result or "")
+        assert _answer(trace) == GIVE_UP_TRANSIENT
+    elif mode == "hallucinated_tool":
+        assert any(s.call.name not in names and s.is_error for s in steps)
+    elif mode == "premature_finish":
+        writes = [c for c in ref if c.name in WRITE_TOOLS]
+        done = [s.call for s in steps if s.call.name in WRITE_TOOLS and not s.is_error]
+        assert len(done) < len(writes) or not writes
+        assert not any(s.is_error for s in steps[len(steps) - 1:]) or not steps
+    elif mode == "repeated_call":
+        pairs = list(zip(steps, steps[1:], strict=False))
+        assert any(a.call.name == b.call.name and a.call.arguments == b.call.arguments and not a.is_error
+                   for a, b in pairs)
+
+
+@pytest.mark.parametrize("mode", FLAW_MODES)
+def test_each_flaw_at_rate_one_fails_with_its_symptom(tasks: list[TaskSpec], mode: str) -> None:
+    agent = FlawedAgent({mode: 1.0}, seed=7)
+    planted = 0
+    for task in tasks:
+        trace = run_agent(agent, task)
+        if trace.metadata["planted_mode"] == "none":
+            # Only a task without a transient error leaves no room for this one mode.
+            assert mode == "no_retry_after_transient"
+            assert not task.initial_state["service"]["outages"]
+            assert trace.reward == 1.0
+            continue
+        planted += 1
+        assert trace.metadata["planted_mode"] == mode
+        assert trace.reward == 0.0, (task.id, trace.checks)
+        _symptom(mode, task, trace)
+    assert planted >= 5
+
+
+def test_runs_are_deterministic_under_the_seed(tasks: list[TaskSpec]) -> None:
+    rates = {mode: 0.2 for mode in FLAW_MODES}
+    first = [run_agent(FlawedAgent(rates, seed=3), t).model_dump_json() for t in tasks]
+    again = [run_agent(FlawedAgent(rates, seed=3), t).model_dump_json() for t in tasks]
+    assert first == again
+    other = [run_agent(FlawedAgent(rates, seed=4), t).model_dump_json() for t in tasks]
+    assert other != first
+    attempts = {run_agent(FlawedAgent(rates, seed=3), tasks[0], attempt=a).metadata["planted_mode"]
+                for a in range(12)}
+    assert len(attempts) > 1
+
+
+def test_zero_rates_behave_like_the_reference(tasks: list[TaskSpec]) -> None:
+    agent = FlawedAgent({})
+    assert all(run_agent(agent, t).reward == 1.0 for t in tasks)
+
+
+def test_bad_flaw_specs_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown flaw"):
+        FlawedAgent({"typo": 0.5})
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        FlawedAgent({"skipped_lookup": 1.5})
+
+
+def test_population_is_graded(tasks: list[TaskSpec]) -> None:
+    agents = scripted_population(0)
+    assert len({a.name for a in agents}) == len(agents)
+    rewards = [sum(run_agent(a, t).reward or 0.0 for t in tasks) / len(tasks) for a in agents]
+    assert rewards[0] == 1.0
+    assert rewards[1] > rewards[-1]
+    assert len(set(rewards)) >= 4
+
+
+def test_agents_run_on_other_domains(tasks: list[TaskSpec]) -> None:
+    # Generic over TaskSpec: rename the domain and tools' owner; only the reference drives them.
+    task = tasks[1].model_copy(update={"domain": "elsewhere", "id": "x-1"})
+    assert run_agent(ReferenceAgent(), task).reward == 1.0
+    trace = run_agent(FlawedAgent({"premature_finish": 1.0}), task)
+    assert trace.reward == 0.0 and json.loads(trace.model_dump_json())["domain"] == "elsewhere"
+
+
+def test_agents_run_on_airline_gold_tasks(airline_trajectories, airline_db) -> None:
+    from clawloop_synth.ingest.tau_bench import read_tau_bench
+    from clawloop_synth.sim import verify
+    from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+
+    traces = [t for t in read_tau_bench(airline_trajectories) if isinstance(t, Trace)]
+    tasks = [t for t in airline_gold_tasks(traces, airline_db) if verify(t).ok][:12]
+    assert tasks
+    assert all(run_agent(ReferenceAgent(), t).reward == 1.0 for t in tasks)
+    for mode in ("hallucinated_tool", "premature_finish", "ignored_tool_error"):
+        runs = [run_agent(FlawedAgent({mode: 1.0}), t) for t in tasks]
+        assert all(r.metadata["planted_mode"] == mode and r.reward == 0.0 for r in runs)
