@@ -43,3 +43,21 @@ def replay_command(
     )
     for mismatch in report.mismatches[:5]:
         typer.echo(f"  differs: {mismatch['trace']} step {mismatch['step']} {mismatch['tool']}")
+
+
+@sim_app.command("airline-gold")
+def airline_gold_command(
+    traces: Annotated[list[Path], typer.Argument(help="tau-bench airline trajectories (JSON).")],
+    db: Annotated[Path, typer.Option(help="The airline database folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write the TaskSpecs to.")],
+) -> None:
+    """Turn the distinct tau-bench airline tasks into TaskSpecs (gold actions as reference); check with `sim verify`."""
+    from clawloop_synth.ingest import iter_traces
+    from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+
+    tasks = airline_gold_tasks(iter_traces(traces), db)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for task in tasks:
+            handle.write(task.model_dump_json() + "\n")
+    typer.echo(f"wrote {len(tasks)} tasks to {out}")

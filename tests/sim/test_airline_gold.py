@@ -63,3 +63,16 @@ def test_exemplar_is_a_failing_trial_when_one_exists(airline_trajectories: Path,
             assert source.startswith("exemplar: tau-"), (task.id, source)
         else:
             assert "no failing trial" in source
+
+
+def test_cli_writes_the_gold_tasks_for_sim_verify(airline_trajectories: Path, airline_db: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from clawloop_synth.cli import app
+
+    out = tmp_path / "gold.jsonl"
+    args = ["sim", "airline-gold", str(airline_trajectories), "--db", str(airline_db), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 50 and TaskSpec.model_validate_json(lines[0]).id == "airline-gold-0"
