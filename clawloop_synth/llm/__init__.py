@@ -4,9 +4,10 @@
     llm = LLM(LLMConfig("openai/gpt-4o-mini", max_cost=1.0, cache_dir=workdir / "llm-cache"))
     spec = await llm.astructured(messages, TaskSpec, stage="generate")
     async for result in llm.amap(requests): ...
+    await llm.aclose()  # or: async with LLM(config) as llm: ...
     llm.usage_summary()
 
-Importing this package is cheap: litellm, instructor and httpx are imported on the first call.
+Importing this package is cheap: litellm, instructor and aiohttp are imported on the first call.
 """
 
 from clawloop_synth.llm._client import LLM, Request, Result

@@ -14,7 +14,7 @@ class LLMConfig:
 
     ``model`` is any litellm model string (``openai/gpt-4o-mini``, ``anthropic/...``, ``ollama/llama3``,
     ``hosted_vllm/NAME``); ``api_base`` points at a local or self-hosted server. ``openai/`` and
-    ``hosted_vllm/`` models take a fast path (one pooled ``httpx`` client speaking the OpenAI
+    ``hosted_vllm/`` models take a fast path (one pooled ``aiohttp`` session speaking the OpenAI
     chat-completions protocol) unless ``fast_path`` is False; every other provider goes through
     ``litellm.acompletion``.
     """
