@@ -101,6 +101,7 @@ class CpuTimer:
     def __init__(self) -> None:
         self._active = False
         self._installed = False
+        self._signals = hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF")
         self._watchdog = _Watchdog()
 
     def _on_sigprof(self, signum: int, frame: object) -> None:
@@ -109,9 +110,14 @@ class CpuTimer:
 
     def arm(self, seconds: float, main: bool) -> None:
         """Start the clock; ``main`` says whether the caller is the main thread."""
-        if main:
+        if main and self._signals:
             if not self._installed:
-                signal.signal(signal.SIGPROF, self._on_sigprof)
+                try:
+                    signal.signal(signal.SIGPROF, self._on_sigprof)
+                except (ValueError, OSError):  # e.g. not the main interpreter: use the watchdog
+                    self._signals = False
+                    self._watchdog.arm(seconds)
+                    return
                 self._installed = True
             self._active = True
             signal.setitimer(signal.ITIMER_PROF, seconds, REFIRE_SECONDS)
@@ -120,7 +126,7 @@ class CpuTimer:
 
     def disarm(self, main: bool) -> None:
         """Stop the clock; idempotent, and safe to call again if a late Timeout interrupted it."""
-        if main:
+        if main and self._signals:
             self._active = False
             signal.setitimer(signal.ITIMER_PROF, 0)
         else:

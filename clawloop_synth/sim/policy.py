@@ -38,7 +38,8 @@ DENIED_NAMES = frozenset(
     }
 )
 
-DENIED_ATTRIBUTES = frozenset({"format", "format_map", "mro", "with_traceback", "throw"})
+# encode/decode look codecs up by name, which imports modules.
+DENIED_ATTRIBUTES = frozenset({"format", "format_map", "mro", "with_traceback", "throw", "encode", "decode"})
 _DENIED_PREFIXES = ("_", "gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_")
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (

@@ -17,11 +17,14 @@ or (c) leak objects that run code later (a generator or function in its result).
    interpreter's limit, reported as such), and result size. The result must be JSON (it is encoded
    inside the limits), so no live object crosses back to the host.
 
-Not covered: a single C-level call that runs for long without allocating (it is stopped when it
-returns, and guards keep the known ones small); other host threads share the memory headroom while
-a handler runs; iteration order of sets of strings follows PYTHONHASHSEED (handlers should sort).
-Handlers receive the live state and may put non-JSON values into it; the host only compares
-states, it never calls what they hold.
+Not covered (in-process isolation has limits; run untrusted packs in a worker process when these
+matter): a single C-level call that runs long without allocating, e.g. quadratic hashing inside
+``set()`` of colliding integers, overruns the CPU limit until it returns (guards keep the known
+big ones, ``**`` and ``range``, small); the memory limit is per call, so a handler that keeps
+what it allocates in the state can grow it call after call (a step limit bounds an episode);
+other host threads share the memory headroom while a handler runs; iteration order of sets of
+strings follows PYTHONHASHSEED (handlers should sort). Handlers receive the live state and may
+put non-JSON values into it; the host only compares states, it never calls what they hold.
 """
 
 from __future__ import annotations
@@ -75,10 +78,14 @@ class _Violation(BaseException):
 
 
 def _guarded_pow(base: Any, exp: Any, mod: Any = None) -> Any:
-    if mod is None and isinstance(base, int) and isinstance(exp, int) and exp > 0 and abs(base) > 1:
-        bits = base.bit_length() * exp
-        if bits > MAX_POW_BITS:
-            raise _Violation(f"policy: integer power of about {bits} bits exceeds the limit of {MAX_POW_BITS}")
+    if isinstance(base, int) and isinstance(exp, int) and exp > 0:
+        if mod is None and abs(base) > 1:
+            bits = base.bit_length() * exp
+            if bits > MAX_POW_BITS:
+                raise _Violation(f"policy: integer power of about {bits} bits exceeds the limit of {MAX_POW_BITS}")
+        elif isinstance(mod, int) and exp.bit_length() * mod.bit_length() > MAX_POW_BITS * 10:
+            # Modular power does exp-bits multiplications of mod-bits numbers, all in one C call.
+            raise _Violation("policy: modular power too large for the sandbox")
     return pow(base, exp) if mod is None else pow(base, exp, mod)
 
 
@@ -151,8 +158,8 @@ class Handler:
         entered = False
         try:
             entered = guard.enter(memory)
-            timer.arm(cpu, main)
             try:
+                timer.arm(cpu, main)
                 namespace: dict[str, Any] = {"__builtins__": SAFE_BUILTINS, POW_GUARD: _guarded_pow}
                 exec(self.code, namespace)
                 invoke = namespace.get("invoke")

@@ -53,6 +53,7 @@ POLICY_CASES = [
      "try/finally"),
     ("with", body("with args as f:", "    return 1"), "With is not allowed"),
     ("underscore-name", body("_sandbox_pow = 1", "return 1"), "'_sandbox_pow'"),
+    ("codec-import", body("return 'x'.encode('cp1252')"), "'.encode'"),
     ("no-invoke", "def run(state):\n    return 1\n", "must define 'def invoke"),
 ]
 
@@ -69,6 +70,7 @@ RUNTIME_CASES = [
     ("huge-result", body("return 'x' * 2000000"), "exceeds the limit"),
     ("huge-power", body("return 7 ** 10 ** 8"), "integer power"),
     ("huge-pow-builtin", body("return pow(7, 10 ** 8)"), "integer power"),
+    ("huge-modular-power", body("return pow(3, 2 ** 20000, 2 ** 20000 + 1)"), "modular power"),
     ("c-level-endless-sum", body("return sum(range(10 ** 12))"), "range of"),
     ("generator-result", body("return (x for x in [1])"), "not JSON"),
     ("function-result", body("return invoke"), "not JSON"),
