@@ -9,7 +9,7 @@ from typing import Any
 
 from clawloop_synth.types import Failure, ToolSpec, Trace
 
-__all__ = ["HANDOFF", "READ_VERB", "MineContext", "build_context", "failure"]
+__all__ = ["HANDOFF", "READ_VERB", "MineContext", "build_context", "failure", "is_transient"]
 
 # Tools (and phrases) that hand the conversation to a human.
 HANDOFF = re.compile(r"transfer\w*_to_human|hand_?off|escalat\w*_to|transfer(ring)? you to a human", re.IGNORECASE)
@@ -51,7 +51,8 @@ def build_context(traces: Iterable[Trace], pack_tools: list[ToolSpec] | None = N
     """Collect schemas, write tools and solved tasks over all traces (one pass).
 
     Without a pack, a tool counts as state-changing when it appears among any trace's gold
-    actions and its name does not start with a read verb (``get_``, ``search_``, ...).
+    actions and its name does not start with a read verb (``get_``, ``search_``, ...); without
+    gold actions either, every known tool whose name does not start with a read verb.
     """
     ctx = MineContext(fail_below=fail_below)
     gold_names: set[str] = set()
@@ -66,6 +67,9 @@ def build_context(traces: Iterable[Trace], pack_tools: list[ToolSpec] | None = N
     # Some sources (tau-bench's later releases) also list reads among the gold actions: a name
     # that starts with a read verb is not taken for a write.
     ctx.writes = {name for name in gold_names if not READ_VERB.match(name)}
+    if not ctx.writes:
+        # No gold at all: every known tool without a read verb may write.
+        ctx.writes = {name for name in ctx.schemas if not READ_VERB.match(name)}
     if pack_tools:
         ctx.schemas.update({t.name: t.parameters for t in pack_tools})
         ctx.writes = {t.name for t in pack_tools if t.writes}
@@ -78,3 +82,8 @@ def failure(trace: Trace, step: int, code: str, signal: str, text: str, **fields
 
     return Failure(id="", trace_id=trace.id, step=step, code=code, signal=signal,
                    card=make_card(code, fields.get("tool"), text), **fields)
+
+
+def is_transient(code: str) -> bool:
+    """Errors a retry may cure: the environment's system faults (rate limit, timeout, outage, 5xx)."""
+    return code.startswith("environment/system/")

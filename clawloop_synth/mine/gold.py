@@ -7,7 +7,6 @@ differing argument, named ``tool.argument`` (``book_reservation.payment_methods`
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from clawloop_synth.mine.context import HANDOFF, MineContext, failure
@@ -71,16 +70,16 @@ def gold_diff(trace: Trace, ctx: MineContext) -> list[Failure]:
         for arg in _differing(action.arguments, best.call.arguments):
             name = f"{action.name}.{arg}"
             out.append(failure(trace, best.call_index, "agent/action/wrong_argument", "gold_diff",
-                               f"wrong argument {name}", tool=action.name, arguments=best.call.arguments,
+                               f"wrong value for argument {arg}", tool=action.name, arguments=best.call.arguments,
                                detail=name))
     end = _last_assistant(trace)
     for action in open_gold:
         out.append(failure(trace, end, "agent/action/missing_action", "gold_diff",
-                           f"never called {action.name}", tool=action.name, arguments=action.arguments,
-                           detail=f"missing {action.name}"))
+                           "required state-changing action never performed", tool=action.name,
+                           arguments=action.arguments, detail=f"missing {action.name}"))
     for step in open_calls:
         out.append(failure(trace, step.call_index, "agent/action/extra_action", "gold_diff",
-                           f"unrequested call to {step.call.name}", tool=step.call.name,
+                           "state-changing action the task did not ask for", tool=step.call.name,
                            arguments=step.call.arguments, detail=f"extra {step.call.name}"))
     return out
 

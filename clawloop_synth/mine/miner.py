@@ -9,6 +9,7 @@ from typing import Any
 
 from clawloop_synth.mine.context import MineContext, failure
 from clawloop_synth.mine.gold import gold_diff, premature_finish
+from clawloop_synth.mine.outcome import claimed_success, missing_retry, ungrounded_answer
 from clawloop_synth.mine.signals import (
     error_results,
     handoffs,
@@ -26,7 +27,8 @@ Detector = Callable[[Trace, MineContext], list[Failure]]
 
 DETECTORS: list[Detector] = [
     error_results, schema_violations, repeated_calls, gold_diff, premature_finish, handoffs,
-    missing_outputs, reported_failures, stalls,
+    missing_outputs, reported_failures, stalls, missing_retry, claimed_success,
+    ungrounded_answer,
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from clawloop_synth.mine.context import HANDOFF, MineContext, failure
+from clawloop_synth.mine.context import HANDOFF, MineContext, failure, is_transient
 from clawloop_synth.mine.taxonomy import classify_error
 from clawloop_synth.types import Failure, Trace
 
@@ -19,13 +19,21 @@ _NEUTRAL = {"think", "calculate"}
 
 
 def error_results(trace: Trace, ctx: MineContext) -> list[Failure]:
-    """Tool results that are errors, classified from their text."""
+    """Tool results that are errors, classified from their text.
+
+    A transient system error that a later call of the same tool got past is the environment
+    working as designed (the agent retried), not a failure, and is left out.
+    """
     out = []
-    for step in trace.tool_steps():
+    steps = trace.tool_steps()
+    for n, step in enumerate(steps):
         if not step.is_error or step.result_index is None:
             continue
         text = step.result or ""
-        out.append(failure(trace, step.result_index, classify_error(text), "error_result", text,
+        code = classify_error(text)
+        if is_transient(code) and any(s.call.name == step.call.name and not s.is_error for s in steps[n + 1:]):
+            continue
+        out.append(failure(trace, step.result_index, code, "error_result", text,
                            tool=step.call.name, arguments=step.call.arguments, error=text))
     return out
 
@@ -65,20 +73,23 @@ def _key(name: str, arguments: dict[str, Any]) -> str:
 
 
 def repeated_calls(trace: Trace, ctx: MineContext) -> list[Failure]:
-    """A call identical to the previous call, or to an earlier call that failed: nothing changed."""
+    """A call identical to the previous call, or to an earlier call that failed for a reason a
+    retry cannot cure: nothing changed. Retrying after a transient error is right, not a repeat."""
     out = []
     previous: str | None = None
     failed: set[str] = set()
+    transient: set[str] = set()  # calls whose last result was a transient error: one retry is right
     for step in trace.tool_steps():
         key = _key(step.call.name, step.call.arguments)
-        if step.call.name not in _NEUTRAL and (key == previous or key in failed):
+        if step.call.name not in _NEUTRAL and (key == previous or key in failed) and key not in transient:
             why = "after an error" if key in failed else "back to back"
             out.append(failure(trace, step.call_index, "agent/planning/step_repetition", "repeat",
-                               f"repeated identical call to {step.call.name} {why}", tool=step.call.name,
+                               f"repeated an identical call {why}", tool=step.call.name,
                                arguments=step.call.arguments, detail=f"{step.call.name} repeated {why}"))
         previous = key
+        transient.discard(key)
         if step.is_error:
-            failed.add(key)
+            (transient if is_transient(classify_error(step.result or "")) else failed).add(key)
     return out
 
 
@@ -92,11 +103,11 @@ def handoffs(trace: Trace, ctx: MineContext) -> list[Failure]:
         for call in message.tool_calls:
             if HANDOFF.search(call.name):
                 return [failure(trace, index, "agent/planning/unnecessary_handoff", "handoff",
-                                f"handed off to a human via {call.name} although the task was solvable",
+                                "handed off to a human although the task was solvable",
                                 tool=call.name, arguments=call.arguments, detail=call.name)]
         if message.content and HANDOFF.search(message.content):
             return [failure(trace, index, "agent/planning/unnecessary_handoff", "handoff",
-                            "told the user it transfers to a human although the task was solvable")]
+                            "handed off to a human although the task was solvable")]
     return []
 
 

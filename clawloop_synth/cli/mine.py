@@ -1,0 +1,67 @@
+"""`clawloop-synth mine WORKDIR` and `clawloop-synth cluster WORKDIR`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clawloop_synth.cli import app
+
+__all__ = ["cluster", "mine"]
+
+
+@app.command()
+def mine(
+    workdir: Annotated[Path, typer.Argument(help="Work directory holding the traces dataset (from `ingest`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    pack: Annotated[str | None, typer.Option(help="Domain pack whose tool schemas and write flags to use.")] = None,
+    pack_db: Annotated[Path | None, typer.Option(help="Database folder for the domain pack.")] = None,
+    fail_below: Annotated[float, typer.Option(help="A reward below this marks a failed trace.")] = 0.5,
+) -> None:
+    """Locate and classify failures in every trace: WORKDIR/failures and mine.json."""
+    from clawloop_synth.mine.stage import run_mine
+
+    tools = None
+    if pack is not None:
+        from clawloop_synth.sim.pack import load_pack
+
+        tools = list(load_pack(pack, pack_db).tools)
+    summary = run_mine(workdir, pack_tools=tools, fail_below=fail_below)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.echo(f"{summary['traces']} traces, {summary['failed_traces']} failed "
+               f"({summary['failed_traces_located']} located), {summary['failures']} failures")
+    typer.echo(f"error results: {summary['error_results']} ({summary['error_results_unknown']} unclassified); "
+               f"unexplained failed traces: {summary['unexplained_traces']} ({summary['unexplained_share']:.1%})")
+    for code, n in summary["by_code"].items():
+        typer.echo(f"  {n:6d}  {code}")
+
+
+@app.command()
+def cluster(
+    workdir: Annotated[Path, typer.Argument(help="Work directory holding the failures dataset (from `mine`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Number of clusters (default: by silhouette).")] = None,
+    embedder: Annotated[str, typer.Option(help="hashing, sentence-transformers or litellm.")] = "hashing",
+    model: Annotated[str | None, typer.Option(help="Embedding model name or path.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed for k-means.")] = 0,
+    method: Annotated[str, typer.Option(help="kmeans (faiss) or hdbscan.")] = "kmeans",
+    llm: Annotated[str | None, typer.Option(help="Model that names the clusters (default: c-TF-IDF).")] = None,
+) -> None:
+    """Embed the failure cards and cluster them into failure modes: clusters, cluster.json, clusters.md."""
+    from clawloop_synth.mine.stage import run_cluster
+
+    summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method, llm_model=llm)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    emb = summary["embedder"]
+    typer.echo(f"{summary['failures']} failures -> {summary['k']} clusters ({summary['method']}, "
+               f"k by {summary['k_chosen_by']}, silhouette {summary['silhouette']}); "
+               f"embedded {emb['embedded']}, cache hits {emb['cache_hits']}")
+    for c in summary["clusters"]:
+        typer.echo(f"  {c['id']}  {c['size']:5d}  {c['label']}")

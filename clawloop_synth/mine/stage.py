@@ -1,0 +1,137 @@
+"""The ``mine`` and ``cluster`` stages over a work directory.
+
+``mine``: WORKDIR/traces -> WORKDIR/failures + mine.json. ``cluster``: WORKDIR/failures ->
+WORKDIR/clusters + cluster.json + clusters.md, with embeddings cached in WORKDIR/cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.types import Failure, FailureCluster, ToolSpec, Trace
+
+__all__ = ["build_clusters", "run_cluster", "run_mine"]
+
+
+def _require(path: Path, what: str) -> None:
+    if not (path / "data").is_dir():
+        raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
+
+
+def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5) -> dict[str, Any]:
+    """Mine every trace in WORKDIR/traces; write WORKDIR/failures and WORKDIR/mine.json."""
+    from clawloop_synth.mine.context import build_context
+    from clawloop_synth.mine.miner import MineStats, mine_traces
+    from clawloop_synth.store import load_records, save_records
+    from clawloop_synth.workdir import Manifest, write_json
+
+    traces_dir = workdir / "traces"
+    _require(traces_dir, "traces")
+    started = time.perf_counter()
+    ctx = build_context(load_records(traces_dir, Trace), pack_tools, fail_below)
+    stats = MineStats()
+    count = save_records(workdir / "failures", mine_traces(load_records(traces_dir, Trace), ctx, stats),
+                         columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
+                                            "signal": f.signal})
+    summary = {"stage": "mine", **stats.summary(), "write_tools": sorted(ctx.writes),
+               "schemas_known": len(ctx.schemas), "seconds": round(time.perf_counter() - started, 2)}
+    summary["failures"] = count
+    write_json(workdir / "mine.json", summary)
+    Manifest(workdir).record("mine", {"fail_below": fail_below, "pack": sorted(ctx.writes)},
+                             {"failures": count, "failed_traces": stats.failed_traces})
+    return summary
+
+
+def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, failures: list[Failure],
+               n: int = 3) -> list[int]:
+    """Members nearest the centroid, preferring distinct cards."""
+    order = indices if centroid is None else indices[np.argsort(-(x[indices] @ centroid), kind="stable")]
+    picked: list[int] = []
+    seen: set[str] = set()
+    for i in order:
+        if failures[i].card not in seen:
+            picked.append(int(i))
+            seen.add(failures[i].card)
+        if len(picked) == n:
+            return picked
+    return picked + [int(i) for i in order if int(i) not in picked][: n - len(picked)]
+
+
+def build_clusters(failures: list[Failure], labels: np.ndarray, x: np.ndarray,
+                   centroids: np.ndarray | None,
+                   namer: Callable[[list[Failure], list[str], list[str]], tuple[str, list[str]]] | None = None,
+                   ) -> list[FailureCluster]:
+    """FailureCluster records from cluster labels; ``namer(members, keywords, codes)`` may replace
+    the offline label and codes (the LLM labeller)."""
+    from clawloop_synth.mine.ctfidf import ctfidf_keywords
+    from clawloop_synth.mine.labels import cluster_codes, offline_label
+
+    ids = sorted({int(c) for c in labels}, key=lambda c: (c < 0, c))
+    groups = [np.flatnonzero(labels == c) for c in ids]
+    keywords = ctfidf_keywords([[failures[i].card for i in g] for g in groups])
+    out = []
+    for cid, group, words in zip(ids, groups, keywords, strict=True):
+        members = [failures[i] for i in group]
+        codes = cluster_codes(members)
+        label = "unclustered (noise)" if cid < 0 else offline_label(members, words)
+        if namer is not None and cid >= 0:
+            label, codes = namer(members, words, codes)
+        centroid = centroids[cid] if centroids is not None and cid >= 0 else None
+        out.append(FailureCluster(
+            id="noise" if cid < 0 else f"c{cid:02d}", label=label, codes=codes, size=len(members),
+            member_ids=[f.id for f in members],
+            exemplar_ids=[failures[i].id for i in _exemplars(group, x, centroid, failures)],
+            keywords=words))
+    return out
+
+
+def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", model: str | None = None,
+                seed: int = 0, method: str = "kmeans", llm_model: str | None = None,
+                cache_dir: Path | None = None) -> dict[str, Any]:
+    """Embed the failure cards (cached), cluster, label; write clusters, cluster.json, clusters.md."""
+    from clawloop_synth.embed import CachedEmbedder, make_embedder
+    from clawloop_synth.mine.cluster import cluster_vectors
+    from clawloop_synth.mine.report import clusters_markdown
+    from clawloop_synth.store import load_records, save_records
+    from clawloop_synth.workdir import Manifest, write_json
+
+    _require(workdir / "failures", "failures")
+    started = time.perf_counter()
+    failures = list(load_records(workdir / "failures", Failure))
+    try:
+        emb = make_embedder(embedder, model, cache_path=(cache_dir or workdir / "cache") / "embeddings.sqlite")
+    except ValueError as exc:
+        raise InputError(str(exc), field="embedder") from None
+    x = emb.embed([f.card for f in failures]) if failures else np.zeros((0, 1), dtype=np.float32)
+    result = cluster_vectors(x, k=k, method=method, seed=seed)
+    namer = None
+    if llm_model:
+        from clawloop_synth.mine.llm import llm_namer
+
+        namer = llm_namer(llm_model)
+    clusters = build_clusters(failures, result.labels, x, result.centroids, namer)
+    save_records(workdir / "clusters", clusters, columns=lambda c: {"label": c.label, "size": c.size})
+    by_id = {f.id: f for f in failures}
+    (workdir / "clusters.md").write_text(clusters_markdown(clusters, by_id, result))
+    cached = emb if isinstance(emb, CachedEmbedder) else None
+    summary = {
+        "stage": "cluster", "failures": len(failures), "method": result.method, "k": result.k,
+        "k_chosen_by": "given" if k else ("silhouette" if result.scores else "size"),
+        "silhouette": result.silhouette, "silhouette_by_k": result.scores, "seed": seed,
+        "embedder": {"backend": emb.backend, "model": emb.model,
+                     "cache_hits": cached.hits if cached else 0,
+                     "embedded": cached.embedded if cached else len(failures)},
+        "labels": "llm" if llm_model else "c-tf-idf",
+        "clusters": [{"id": c.id, "label": c.label, "size": c.size, "codes": c.codes} for c in clusters],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(workdir / "cluster.json", summary)
+    Manifest(workdir).record("cluster", {"k": k, "embedder": embedder, "model": model, "seed": seed,
+                                         "method": method, "llm": llm_model}, {"clusters": len(clusters)})
+    return summary
