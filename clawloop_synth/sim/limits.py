@@ -60,12 +60,14 @@ class _Watchdog:
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: dict[int, _Watched] = field(default_factory=dict)
     thread: threading.Thread | None = None
+    busy: threading.Event = field(default_factory=threading.Event)  # set while any call is watched
 
     def arm(self, seconds: float) -> None:
         tid = threading.get_ident()
         clock = time.pthread_getcpuclockid(tid)
         with self.lock:
             self.calls[tid] = _Watched(clock, time.clock_gettime(clock) + seconds)
+            self.busy.set()
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="sandbox-watchdog", daemon=True)
                 self.thread.start()
@@ -74,12 +76,15 @@ class _Watchdog:
         tid = threading.get_ident()
         with self.lock:
             watched = self.calls.pop(tid, None)
+            if not self.calls:
+                self.busy.clear()
             if watched is not None and watched.fired:
                 # Clear an injected exception that has not been raised yet.
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
 
     def _run(self) -> None:
         while True:
+            self.busy.wait()  # sleeps without polling while no worker-thread call runs
             time.sleep(_WATCHDOG_POLL)
             with self.lock:
                 for tid, watched in self.calls.items():

@@ -167,3 +167,23 @@ def test_local_names_that_shadow_denied_builtins_are_fine() -> None:
 def test_compile_is_cached_by_source() -> None:
     assert compile_handler(NORMAL) is compile_handler(NORMAL)
     assert len(POLICY_CASES) + len(RUNTIME_CASES) >= 15
+
+
+def test_concurrent_worker_threads_share_limits_safely() -> None:
+    normal = compile_handler(NORMAL)
+    spin = compile_handler(RUNTIME_CASES[0][1])
+    outcomes: list[object] = []
+
+    def work() -> None:
+        values = [normal({}, {"x": i}) for i in range(200)]
+        try:
+            spin({}, {}, Limits(cpu_seconds=0.1))
+        except SandboxError as exc:
+            outcomes.append((values == [{"double": 2 * i} for i in range(200)], "CPU time limit" in str(exc)))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == [(True, True)] * 3
