@@ -213,6 +213,8 @@ class LLM:
         finally:
             for task in pending:
                 task.cancel()
+            if pending:  # let the cancellations land before the generator goes away
+                await asyncio.gather(*pending, return_exceptions=True)
         if budget is not None:
             raise budget
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["BudgetExceeded", "LLMConfig", "LLMError", "StructuredOutputError"]
 
@@ -17,6 +18,12 @@ class LLMConfig:
     ``hosted_vllm/`` models take a fast path (one pooled ``aiohttp`` session speaking the OpenAI
     chat-completions protocol) unless ``fast_path`` is False; every other provider goes through
     ``litellm.acompletion``.
+
+    ``mode`` is the instructor mode. The default, ``"json"`` (``instructor.Mode.JSON``), puts the JSON
+    schema in the system message, sends ``response_format={"type": "json_object"}`` and reads the answer
+    from the message content: every OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp) and
+    litellm's other providers accept it, which is not true of forced tool calls on small local
+    models. ``"tools"`` (forced function call) suits providers with strong tool calling.
     """
 
     model: str
@@ -36,6 +43,15 @@ class LLMConfig:
     fast_path: bool = True
     retry_wait: float = 1.0  # first backoff in seconds, doubled per retry with jitter
     retry_max_wait: float = 30.0
+
+    def litellm_kwargs(self) -> dict[str, Any]:
+        """The same settings for code that calls litellm itself, e.g. ``dspy.LM(**config.litellm_kwargs())``."""
+        kwargs: dict[str, Any] = {"model": self.model, "temperature": self.temperature, "timeout": self.timeout,
+                                  "num_retries": self.max_retries}
+        for name in ("api_base", "api_key", "max_tokens"):
+            if getattr(self, name) is not None:
+                kwargs[name] = getattr(self, name)
+        return kwargs
 
 
 class LLMError(Exception):
