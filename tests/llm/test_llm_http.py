@@ -61,9 +61,10 @@ def collect(llm: LLM, requests: list[Request[MiniTask]]) -> tuple[list[Result[Mi
     return out, asyncio.run(run())
 
 
-def test_valid_answer_is_parsed_in_json_mode(fake_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize("model", ["openai/fake-model", "hosted_vllm/fake-model"])
+def test_valid_answer_is_parsed_in_json_mode(fake_openai: FakeOpenAI, model: str) -> None:
     fake_openai.script(ok(GOOD))
-    llm = make(fake_openai)
+    llm = make(fake_openai, model=model)
     task = llm.structured(PROMPT, MiniTask, stage="generate")
     assert type(task) is MiniTask and task == MiniTask.model_validate(GOOD)
     body = fake_openai.requests[0]
