@@ -163,7 +163,7 @@ def _hdbscan(x: np.ndarray, seed: int) -> Clustering:
         from sklearn.cluster import HDBSCAN
     except ImportError as exc:  # scikit-learn is only in the test extra
         raise RuntimeError("HDBSCAN needs scikit-learn>=1.3 (pip install scikit-learn)") from exc
-    raw = HDBSCAN(min_cluster_size=max(2, min(10, len(x) // 50 or 2)), metric="euclidean").fit_predict(x)
+    raw = HDBSCAN(min_cluster_size=max(2, min(10, len(x) // 50 or 2)), metric="euclidean", copy=True).fit_predict(x)
     ranked = _relabel_by_size(raw, np.ones(len(x)))
     k = int(ranked.max() + 1) if (ranked >= 0).any() else 0
     kept = ranked >= 0
