@@ -43,6 +43,7 @@ def _register_stages() -> None:
     # One import per line: each stage adds its own.
     from clawloop_synth.cli import (
         demo,  # noqa: F401
+        export,  # noqa: F401
         ingest,  # noqa: F401
         run,  # noqa: F401
         schemas,  # noqa: F401

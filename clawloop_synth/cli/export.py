@@ -1,0 +1,42 @@
+"""`clawloop-synth export`: a work directory's tasks as a Hugging Face dataset or fine-tuning files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clawloop_synth.cli import app
+
+__all__ = ["export"]
+
+
+@app.command(help="Export the accepted tasks of WORKDIR as hf (TaskSpecs), sft (TRL conversations), openai "
+                  "(fine-tuning JSONL) or rl (prompts + a TRL environment), with a dataset card.")
+def export(
+    workdir: Annotated[Path, typer.Argument(help="Work directory with a tasks/ dataset.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, openai or rl.")] = "hf",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced).")] = Path("export"),
+    seed: Annotated[int, typer.Option(help="Seed of the train/validation/test split.")] = 0,
+    push_to_hub: Annotated[str | None, typer.Option("--push-to-hub", help="Also push to this Hub dataset "
+                                                    "repository (token: HF_TOKEN or the stored login).")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create the Hub repository as private.")] = False,
+    license: Annotated[str, typer.Option(help="License for the card's header.")] = "other",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    from clawloop_synth.export import export_tasks, push_export
+
+    summary = export_tasks(workdir, fmt, out, seed, license=license)
+    if push_to_hub:
+        summary["pushed"] = push_export(out, push_to_hub, private=private)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    splits = ", ".join(f"{name} {n}" for name, n in summary["splits"].items()) or "no tasks"
+    typer.echo(f"exported {summary['exported']} of {summary['tasks']} tasks as {fmt} to {out} ({splits})")
+    if summary["skipped"]:
+        typer.echo(f"left out {len(summary['skipped'])} task(s) that fail verification; see {out / 'export.json'}")
+    if push_to_hub:
+        typer.echo(f"pushed to {summary['pushed']['url']}")

@@ -1,0 +1,98 @@
+"""A task's reference solution, run in the simulator, as a tool-calling conversation.
+
+Two shapes of the same conversation:
+
+- SFT (TRL's conversational tool-calling format): assistant turns carry ``tool_calls`` whose
+  ``function.arguments`` are dicts; tool turns carry ``name``, ``tool_call_id`` and ``content``.
+- OpenAI fine-tuning JSONL: arguments are JSON strings; tool turns carry ``tool_call_id``.
+
+The tool turns hold what the simulator actually returned, so the conversation is what an agent that
+follows the reference would have seen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from clawloop_synth.sim import DEFAULT_MAX_STEPS, SimEnv
+from clawloop_synth.types import TaskSpec
+
+__all__ = ["ReferenceRun", "openai_record", "prompt_messages", "run_reference", "sft_messages", "system_prompt"]
+
+
+def system_prompt(task: TaskSpec) -> str:
+    """The agent's instructions: the domain, the persona (when known), how to finish."""
+    text = (
+        f"You are an assistant working in the {task.domain} domain. Use the tools to carry out what the "
+        "user asks, one call at a time, and finish with a reply that states the outcome."
+    )
+    if task.user_persona:
+        text += f"\n\nAbout the user: {task.user_persona}"
+    return text
+
+
+def prompt_messages(task: TaskSpec) -> list[dict[str, str]]:
+    """The opening turns: system, then the user's request."""
+    return [
+        {"role": "system", "content": system_prompt(task)},
+        {"role": "user", "content": task.instruction},
+    ]
+
+
+@dataclass
+class ReferenceRun:
+    """The reference's calls with what the simulator returned, and how the finish scored."""
+
+    task: TaskSpec
+    results: list[tuple[str, dict[str, Any], str, bool]]  # name, arguments, content, is_error
+    reward: float
+    failed_checks: list[str]
+
+
+def run_reference(task: TaskSpec) -> ReferenceRun:
+    """Run ``task.reference`` in a fresh :class:`SimEnv` and finish with its answer."""
+    env = SimEnv(task, max_steps=max(DEFAULT_MAX_STEPS, len(task.reference.calls)))
+    results = []
+    for call in task.reference.calls:
+        result = env.step(call)
+        results.append((call.name, dict(call.arguments), result.content, result.is_error))
+    reward, checks = env.finish(task.reference.answer)
+    return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed])
+
+
+def _call_id(index: int) -> str:
+    return f"call_{index}"
+
+
+def sft_messages(run: ReferenceRun) -> list[dict[str, Any]]:
+    """The conversation in TRL's format; every turn has the same keys (Arrow needs one struct)."""
+    messages: list[dict[str, Any]] = [
+        {**m, "name": None, "tool_call_id": None, "tool_calls": []} for m in prompt_messages(run.task)
+    ]
+    for index, (name, arguments, content, _) in enumerate(run.results):
+        call = {"id": _call_id(index), "type": "function", "function": {"name": name, "arguments": arguments}}
+        messages.append({"role": "assistant", "content": None, "name": None, "tool_call_id": None,
+                         "tool_calls": [call]})
+        messages.append({"role": "tool", "content": content, "name": name, "tool_call_id": _call_id(index),
+                         "tool_calls": []})
+    messages.append({"role": "assistant", "content": run.task.reference.answer, "name": None,
+                     "tool_call_id": None, "tool_calls": []})
+    return messages
+
+
+def openai_record(run: ReferenceRun) -> dict[str, Any]:
+    """One line of OpenAI's chat fine-tuning JSONL."""
+    messages: list[dict[str, Any]] = list(prompt_messages(run.task))
+    for index, (name, arguments, content, _) in enumerate(run.results):
+        call = {"id": _call_id(index), "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}}
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        messages.append({"role": "tool", "tool_call_id": _call_id(index), "content": content})
+    messages.append({"role": "assistant", "content": run.task.reference.answer})
+    return {
+        "messages": messages,
+        "tools": [spec.openai_schema() for spec in run.task.tools],
+        "parallel_tool_calls": False,
+    }

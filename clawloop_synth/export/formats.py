@@ -1,0 +1,90 @@
+"""The columns of each dataset format and one task's row in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clawloop_synth.export.conversation import ReferenceRun, openai_record, prompt_messages, sft_messages
+from clawloop_synth.export.rows import features_for, from_row, json_feature, to_row
+from clawloop_synth.types import TaskSpec
+
+__all__ = ["features", "openai_line", "row", "tasks_from_dataset"]
+
+
+def _browse() -> dict[str, Any]:
+    from datasets import Value
+
+    return {name: Value("string") for name in ("id", "domain", "target_cluster", "target_code")}
+
+
+def _browse_values(task: TaskSpec) -> dict[str, Any]:
+    return {"id": task.id, "domain": task.domain, "target_cluster": task.target_cluster,
+            "target_code": task.target_code}
+
+
+def _json_paths(feature: Any, prefix: str = "") -> list[str]:
+    from datasets import List
+
+    if type(feature).__name__ == "Json" or getattr(feature, "id", None) == "json":
+        return [prefix]
+    if isinstance(feature, List):
+        return _json_paths(feature.feature, prefix + "[]")
+    if isinstance(feature, dict):
+        return [p for key, sub in feature.items() for p in _json_paths(sub, f"{prefix}.{key}" if prefix else key)]
+    return []
+
+
+def features(fmt: str) -> tuple[Any, list[str]]:
+    """The ``datasets.Features`` of ``fmt`` and the paths of its JSON-valued columns."""
+    from datasets import Features, List, Value
+
+    if fmt == "hf":
+        result = features_for(TaskSpec)
+    elif fmt == "sft":
+        arguments = json_feature()
+        call = {"id": Value("string"), "type": Value("string"),
+                "function": {"name": Value("string"), "arguments": arguments}}
+        message = {"role": Value("string"), "content": Value("string"), "name": Value("string"),
+                   "tool_call_id": Value("string"), "tool_calls": List(call)}
+        result = Features({**_browse(), "messages": List(message), "tools": List(json_feature())})
+    elif fmt == "rl":
+        result = Features({**_browse(), "prompt": List({"role": Value("string"), "content": Value("string")}),
+                           "task": Value("string")})
+    else:
+        raise ValueError(f"no dataset features for format {fmt!r}")
+    return result, _json_paths(result)
+
+
+def _json_cell(value: Any) -> Any:
+    import json
+
+    # Json() would take a bare string that parses (e.g. "12") for JSON text; always hand it JSON text.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def row(fmt: str, task: TaskSpec, run: ReferenceRun | None = None) -> dict[str, Any]:
+    """``task`` as a row of ``fmt``; the conversation formats need the reference ``run``."""
+    if fmt == "hf":
+        return to_row(task, features_for(TaskSpec))
+    if fmt == "rl":
+        return {**_browse_values(task), "prompt": prompt_messages(task), "task": task.model_dump_json()}
+    if fmt == "sft":
+        if run is None:
+            raise ValueError("the sft format needs the reference run")
+        messages = sft_messages(run)
+        for message in messages:
+            for call in message["tool_calls"]:
+                call["function"]["arguments"] = _json_cell(call["function"]["arguments"])
+        return {**_browse_values(task), "messages": messages,
+                "tools": [_json_cell(spec.openai_schema()) for spec in task.tools]}
+    raise ValueError(f"no dataset rows for format {fmt!r}")
+
+
+def openai_line(run: ReferenceRun) -> dict[str, Any]:
+    return openai_record(run)
+
+
+def tasks_from_dataset(dataset: Any) -> list[TaskSpec]:
+    """The TaskSpecs in an hf-format split (from ``load_from_disk`` or ``load_dataset``)."""
+    feats = features_for(TaskSpec)
+    return [from_row(r, TaskSpec, feats) for r in dataset]

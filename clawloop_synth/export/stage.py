@@ -1,0 +1,236 @@
+"""``export``: the accepted tasks of a work directory as a dataset a trainer can read.
+
+Layout of ``OUT`` (written through a staging folder, so a failed export leaves the old one intact):
+
+- ``README.md``: the dataset card; ``export.json``: the summary (also copied to ``WORKDIR``);
+- hf / sft / rl: ``dataset/`` (``DatasetDict.save_to_disk``) and ``data/<split>-00000-of-00001.parquet``;
+- rl: also ``tools.json`` (the tools' schemas) and ``environment.py`` (the environment class for TRL);
+- openai: ``data/<split>.jsonl``.
+
+Every task is verified again first; one that fails (or whose reference does not earn reward 1) is
+left out and listed with its reason in the summary and the card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.export.card import FORMAT_TEXT, CardInfo, check_card, render_card
+from clawloop_synth.export.split import split_tasks
+from clawloop_synth.types import FailureCluster, TaskSpec
+from clawloop_synth.workdir import staging_dir, write_json
+
+__all__ = ["FORMATS", "export_tasks", "read_workdir"]
+
+FORMATS = tuple(FORMAT_TEXT)
+_HASH_LIMIT = 10_000  # files hashed per input folder
+
+
+def read_workdir(workdir: Path) -> tuple[list[TaskSpec], list[FailureCluster], dict[str, Any]]:
+    """The accepted tasks, the clusters (if any) and the stage summaries (``*.json``) of ``workdir``."""
+    from pydantic import ValidationError
+
+    from clawloop_synth.store import load_records
+
+    folder = workdir / "tasks"
+    if not (folder / "data").is_dir():
+        raise InputError("no accepted tasks here (run the generate stage first)", file=str(folder))
+    try:
+        tasks = list(load_records(folder, TaskSpec))
+        has_clusters = (workdir / "clusters" / "data").is_dir()
+        clusters = list(load_records(workdir / "clusters", FailureCluster)) if has_clusters else []
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InputError(error["msg"], file=str(folder), field=".".join(map(str, error["loc"]))) from None
+    summaries = {}
+    for path in sorted(workdir.glob("*.json")):
+        try:
+            summaries[path.stem] = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # a summary is informative only; the card says what it could not read
+    return tasks, clusters, summaries
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sources(inputs: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for name in inputs:
+        path = Path(name)
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())[:_HASH_LIMIT] \
+            if path.is_dir() else []
+        out += [{"path": str(f), "sha256": _sha256(f), "bytes": f.stat().st_size} for f in files]
+    return out
+
+
+def _verified(
+    tasks: list[TaskSpec], fmt: str, tick: Callable[[], None]
+) -> tuple[list[TaskSpec], list[Any], list[dict[str, str]]]:
+    """Tasks that pass verification (and their reference runs, for the conversation formats)."""
+    from clawloop_synth.export.conversation import run_reference
+    from clawloop_synth.sim import verify
+
+    kept, runs, skipped = [], [], []
+    for task in tasks:
+        report = verify(task)
+        tick()
+        if not report.ok:
+            reason = "; ".join(f"{r.rule}: {r.detail}" for r in report.failed())
+            skipped.append({"id": task.id, "reason": f"fails verification ({reason})"})
+            continue
+        run = run_reference(task) if fmt in ("sft", "openai") else None
+        if run is not None and run.reward < 1.0:
+            skipped.append({"id": task.id, "reason": f"reference run earned {run.reward}: {run.failed_checks}"})
+            continue
+        kept.append(task)
+        runs.append(run)
+    return kept, runs, skipped
+
+
+def _usage(fmt: str) -> str:
+    if fmt == "sft":
+        return ("```python\nfrom datasets import load_dataset\nfrom trl import SFTTrainer\n\n"
+                "ds = load_dataset(\"REPO_ID\")\ntrainer = SFTTrainer(model=..., train_dataset=ds[\"train\"])\n```")
+    if fmt == "rl":
+        return ("Install clawloop-synth (the environment runs each task's tools in its sandboxed simulator), "
+                "download `environment.py` and `tools.json` from this repository, then:\n\n"
+                "```python\nfrom datasets import load_dataset\nfrom trl import GRPOConfig, GRPOTrainer\n"
+                "from environment import TaskEnvironment, reward_func\n\n"
+                "ds = load_dataset(\"REPO_ID\")\ntrainer = GRPOTrainer(model=..., train_dataset=ds[\"train\"], "
+                "reward_funcs=[reward_func],\n                      environment_factory=TaskEnvironment, "
+                "args=GRPOConfig(...))\n```")
+    if fmt == "openai":
+        return "Upload `data/train.jsonl` (and `data/validation.jsonl`) to OpenAI's fine-tuning API."
+    return ("```python\nfrom datasets import load_dataset\nfrom clawloop_synth.export import tasks_from_dataset\n\n"
+            "tasks = tasks_from_dataset(load_dataset(\"REPO_ID\")[\"train\"])  # TaskSpec objects\n```")
+
+
+_ENVIRONMENT_PY = '''"""TRL environment for this export.
+
+Use: GRPOTrainer(..., environment_factory=TaskEnvironment, reward_funcs=[reward_func]).
+
+The tool methods are generated from tools.json beside this file; each row's task runs in
+clawloop-synth's sandboxed simulator.
+"""
+
+from pathlib import Path
+
+from clawloop_synth.export.rl import environment_from_file, reward_func
+
+TaskEnvironment = environment_from_file(Path(__file__).with_name("tools.json"))
+
+__all__ = ["TaskEnvironment", "reward_func"]
+'''
+
+
+def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp: Path) -> tuple[Any, list[str]]:
+    """Write the data files; returns (the DatasetDict or None, the JSON columns)."""
+    from clawloop_synth.export import formats
+    from datasets import Dataset, DatasetDict
+
+    if fmt == "openai":
+        (tmp / "data").mkdir(parents=True)
+        for split, tasks in parts.items():
+            lines = [json.dumps(formats.openai_line(runs[t.id]), ensure_ascii=False) for t in tasks]
+            (tmp / "data" / f"{split}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        return None, []
+    features, json_columns = formats.features(fmt)
+    dataset = DatasetDict({
+        split: Dataset.from_list([formats.row(fmt, task, runs.get(task.id)) for task in tasks], features=features)
+        for split, tasks in parts.items()
+    })
+    dataset.save_to_disk(str(tmp / "dataset"))
+    (tmp / "data").mkdir()
+    for split, part in dataset.items():
+        part.to_parquet(str(tmp / "data" / f"{split}-00000-of-00001.parquet"))
+    if fmt == "rl":
+        tools = {spec.name: spec.openai_schema() for task in sum(parts.values(), []) for spec in task.tools}
+        (tmp / "tools.json").write_text(json.dumps(list(tools.values()), indent=2, ensure_ascii=False) + "\n")
+        (tmp / "environment.py").write_text(_ENVIRONMENT_PY)
+    return dataset, json_columns
+
+
+def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: str = "other",
+                 progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, openai, rl) into ``out``; returns the summary."""
+    from clawloop_synth.export.rows import json_storage
+    from datasets import disable_progress_bars
+
+    disable_progress_bars()  # the CLI draws its own progress
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", field="format")
+    workdir, out = Path(workdir), Path(out)
+    tasks, clusters, summaries = read_workdir(workdir)
+    kept, runs, skipped = _verified(tasks, fmt, progress)
+    parts = {name: part for name, part in split_tasks(kept, seed).items() if part}
+    run_by_id = {task.id: run for task, run in zip(kept, runs, strict=True)}
+    with staging_dir(out) as tmp:
+        tmp.mkdir(parents=True)
+        dataset, json_columns = _write(fmt, parts, run_by_id, tmp)
+        splits = {name: len(part) for name, part in parts.items()}
+        pattern = "data/{}.jsonl" if fmt == "openai" else "data/{}-*"
+        features_yaml = next(iter(dataset.values())).features._to_yaml_list() if dataset else None
+        info = _card_info(fmt, seed, license, kept, clusters, summaries, skipped, splits, workdir, out)
+        info.data_files = {name: pattern.format(name) for name in splits}
+        info.features_yaml, info.json_columns, info.json_storage = features_yaml, json_columns, json_storage()
+        card = render_card(info)
+        problems = check_card(card, splits, features_yaml)
+        if problems:  # a bug, not bad input: the card is made from this very data
+            raise RuntimeError(f"the dataset card disagrees with the data: {problems}")
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        summary = {
+            "format": fmt, "out": str(out), "seed": seed, "tasks": len(tasks), "exported": len(kept),
+            "splits": splits, "skipped": skipped, "json_storage": info.json_storage,
+            "json_columns": json_columns, "files": [],
+        }
+        summary["files"] = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+        write_json(tmp / "export.json", summary)
+    write_json(workdir / "export.json", summary)
+    return summary
+
+
+def _card_info(fmt: str, seed: int, license: str, kept: list[TaskSpec], clusters: list[FailureCluster],
+               summaries: dict[str, Any], skipped: list[dict[str, str]], splits: dict[str, int],
+               workdir: Path, out: Path) -> CardInfo:
+    by_cluster = Counter(task.target_cluster for task in kept if task.target_cluster)
+    known = {c.id: c for c in clusters}
+    rows = [{"id": cid, "label": known[cid].label if cid in known else "(not in clusters/)",
+             "codes": known[cid].codes if cid in known else [], "tasks": n} for cid, n in sorted(by_cluster.items())]
+    generators: dict[str, int] = Counter(f"{t.provenance.generator} / {t.provenance.model or 'no model'}"
+                                         for t in kept)
+    versions: dict[str, set[str]] = {}
+    for t in kept:
+        key = f"{t.provenance.generator} / {t.provenance.model or 'no model'}"
+        versions.setdefault(key, set()).add(t.provenance.prompt_version or "-")
+    generators = {f"{key} ({len(versions[key])} prompt version(s))": n for key, n in generators.items()}
+    inputs = [str(p) for p in (summaries.get("ingest") or {}).get("inputs") or []]
+    commands = []
+    if inputs:
+        run = ["clawloop-synth", "run", "--workdir", str(workdir)] + sum((["--input", p] for p in inputs), [])
+        generate_seed = (summaries.get("generate") or {}).get("seed")
+        if generate_seed is not None:
+            run += ["--seed", str(generate_seed)]
+        commands.append(shlex.join(run))
+    commands.append(shlex.join(["clawloop-synth", "export", str(workdir), "--format", fmt, "--out", str(out),
+                                "--seed", str(seed)]))
+    return CardInfo(
+        fmt=fmt, splits=splits, data_files={}, features_yaml=None, json_columns=[], json_storage="",
+        clusters=rows, domains=dict(Counter(t.domain for t in kept)),
+        codes=dict(Counter(t.target_code for t in kept if t.target_code)), generators=dict(generators),
+        verified=len(kept), skipped=skipped, sources=_sources(inputs),
+        source_trace_ids=len({i for t in kept for i in t.provenance.source_trace_ids}),
+        commands=commands, seed=seed, license=license, usage=_usage(fmt),
+    )
