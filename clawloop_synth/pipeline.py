@@ -28,6 +28,8 @@ def default_inputs() -> list[Path]:
 @dataclass
 class RunConfig:
     inputs: list[Path] = field(default_factory=default_inputs)
+    domain: str = "demo"
+    db: Path | None = None
     seed: int = 0
     force: bool = False
 
@@ -41,29 +43,42 @@ class Stage:
 
 def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> list[Stage]:
     from clawloop_synth.ingest.stage import run_ingest
+    from clawloop_synth.mine.stage import run_cluster, run_mine
+    from clawloop_synth.sim.pack import load_pack
 
     inputs = [str(path) for path in config.inputs]
+    pack = load_pack(config.domain, config.db)
     return [
         Stage("ingest", {"inputs": inputs, "on_error": "raise"},
               lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"))),
+        Stage("mine", {"domain": config.domain}, lambda: run_mine(workdir, pack.tools)),
+        Stage("cluster", {"seed": config.seed, "embedder": "hashing"},
+              lambda: run_cluster(workdir, seed=config.seed)),
     ]
 
 
 def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] = lambda _: None,
                  report: Callable[[str, dict[str, Any], bool], None] = lambda *_: None) -> dict[str, Any]:
-    """Run every stage; ``report(stage, summary, skipped)`` is called after each one."""
+    """Run every stage; ``report(stage, summary, skipped)`` is called after each one.
+
+    A stage is skipped when the manifest holds it under ``run.STAGE`` with the same chained config:
+    each stage's config includes every earlier one's, so a change upstream re-runs what follows.
+    """
     import json
 
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
+    chain: list[Any] = []
     for stage in _stages(workdir, config, tick):
-        manifest = Manifest(workdir)
+        chain = [chain, stage.name, stage.config]
+        key = f"run.{stage.name}"
         summary_file = workdir / f"{stage.name}.json"
-        if not config.force and manifest.is_done(stage.name, stage.config) and summary_file.exists():
+        if not config.force and Manifest(workdir).is_done(key, chain) and summary_file.exists():
             results[stage.name] = json.loads(summary_file.read_text())
             report(stage.name, results[stage.name], True)
             continue
         results[stage.name] = stage.run()
+        Manifest(workdir).record(key, chain, {})
         report(stage.name, results[stage.name], False)
     write_json(workdir / "run.json", {"workdir": str(workdir), "stages": list(results)})
     return results

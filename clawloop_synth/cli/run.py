@@ -15,6 +15,11 @@ def _line(stage: str, summary: dict[str, Any]) -> str:
     if stage == "ingest":
         return (f"{summary['traces']} traces, {summary['reward']['zero']} with reward 0, "
                 f"{summary['tool_results']} tool results ({summary['tool_result_errors']} errors)")
+    if stage == "mine":
+        return f"{summary['failures']} failures located in {summary.get('failed_traces', '?')} failed traces"
+    if stage == "cluster":
+        return (f"{len(summary['clusters'])} clusters (k={summary['k']} by {summary['k_chosen_by']}, "
+                f"silhouette {summary['silhouette']})")
     return ", ".join(f"{k}={v}" for k, v in summary.items() if isinstance(v, int | float | str))[:200]
 
 
