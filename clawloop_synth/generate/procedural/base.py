@@ -1,0 +1,207 @@
+"""Base tasks: a verified-to-be reference run over a sliced state, before any failure is injected.
+
+A domain kit either builds :class:`BaseTask` objects itself (the demo kit reuses the demo task
+builder) or describes a :class:`Scenario` (the state-changing calls and what the user states) and
+lets :func:`base_from_scenario` do the generic part: prepend the reads that the tool-dependency graph
+says produce the write arguments, slice the state, run the reference in ``SimEnv`` (rejecting it
+when a write errors) and let the kit word the answer from the results.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from clawloop_synth.generate.graph import ToolGraph, leaf_strings
+from clawloop_synth.sim.env import SimEnv
+from clawloop_synth.sim.pack import DomainPack, State
+from clawloop_synth.types import PlannedCall, Provenance, Solution, TaskSpec, ToolSpec
+
+__all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "plan_reads", "scratch_task"]
+
+_MAX_READS = 6
+
+
+@dataclass
+class KitContext:
+    """What a kit may read: the pack, its full state, the mined graph, the source trace ids."""
+
+    pack: DomainPack
+    state: State
+    graph: ToolGraph
+    source_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scenario:
+    """What a kit decides: the writes, what the user states, and how to word the answer.
+
+    ``finish(values)`` gets the handler return values of the writes, in order, and returns the final
+    answer and the required outputs.
+    """
+
+    kind: str
+    writes: list[PlannedCall]
+    given: dict[str, Any]
+    instruction: str
+    finish: Callable[[list[Any]], tuple[str, list[str]]]
+    persona: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # value -> how the user names it ("my visa card")
+
+
+@dataclass
+class BaseTask:
+    """A correct task with no failure on its path yet."""
+
+    kind: str
+    instruction: str
+    state: State
+    tools: list[ToolSpec]
+    calls: list[PlannedCall]
+    answer: str
+    outputs: list[str]
+    writes: frozenset[str]
+    distractors: int = 0
+    persona: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def write_indices(self) -> list[int]:
+        return [i for i, call in enumerate(self.calls) if call.name in self.writes]
+
+
+class DomainKit(Protocol):
+    """Per-domain knowledge: how to sample correct base tasks from a domain's state."""
+
+    domain: str
+
+    def base_tasks(self, ctx: KitContext, rng: random.Random) -> Iterator[BaseTask | str]:
+        """Yield base tasks forever (or until the domain runs out); a string is a skipped draw's reason."""
+        ...
+
+
+def scratch_task(tools: list[ToolSpec], state: State, calls: list[PlannedCall] | None = None) -> TaskSpec:
+    """A throwaway TaskSpec to run calls in SimEnv."""
+    return TaskSpec(id="scratch", domain="scratch", instruction="", tools=tools, initial_state=state,
+                    reference=Solution(calls=calls or []), provenance=Provenance(generator="procedural"))
+
+
+def _param_value(name: str, given: dict[str, Any], writes: list[PlannedCall], entities: list[dict[str, Any]]
+                 ) -> Any:
+    if name in given:
+        return given[name]
+    for call in writes:
+        if name in call.arguments:
+            return call.arguments[name]
+    for call in writes:
+        for key, value in leaf_strings(call.arguments):
+            if key == name:
+                return value
+    for entity in entities:
+        if name in entity and isinstance(entity[name], str | int | float):
+            return entity[name]
+    return None
+
+
+def _candidate_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[PlannedCall],
+                     given: dict[str, Any]) -> list[PlannedCall]:
+    refs = pack.touched(state, [(c.name, c.arguments) for c in writes], depth=0)
+    entities = [state[col][key] for col, keys in sorted(refs.items()) for key in sorted(keys)
+                if isinstance(state[col].get(key), dict)]
+    reads: list[PlannedCall] = []
+    tools = {t.name: t for t in pack.tools}
+    for call in writes:
+        for producer in graph.producers(call.name):
+            spec = tools.get(producer)
+            if spec is None or spec.writes:
+                continue
+            params = spec.parameters.get("properties", {})
+            required = spec.parameters.get("required", list(params))
+            args = {p: _param_value(p, given, writes, entities) for p in required}
+            if any(v is None for v in args.values()):
+                continue
+            read = PlannedCall(name=producer, arguments=args)
+            if read not in reads:
+                reads.append(read)
+    # Reads of the read arguments themselves (a reservation id a user lookup gives), one level down.
+    for read in list(reads):
+        for producer in graph.producers(read.name):
+            spec = tools.get(producer)
+            if spec is None or spec.writes:
+                continue
+            required = spec.parameters.get("required", list(spec.parameters.get("properties", {})))
+            args = {p: _param_value(p, given, writes, entities) for p in required}
+            if all(v is not None for v in args.values()):
+                extra = PlannedCall(name=producer, arguments=args)
+                if extra not in reads:
+                    reads.append(extra)
+    return reads
+
+
+def plan_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[PlannedCall],
+               given: dict[str, Any], env: SimEnv) -> list[PlannedCall]:
+    """Order the reads so that every argument value is stated by the user or returned earlier.
+
+    A candidate read runs once its argument strings are all known; it is kept when its result
+    reveals a value a write (or a later read) needs, or when it looks up an entity a write changes.
+    """
+    known = {s for _, s in leaf_strings(given)}
+    needed = {s for c in writes for _, s in leaf_strings(c.arguments) if len(s) >= 3} - known
+    write_values = {s for c in writes for _, s in leaf_strings(c.arguments)}
+    candidates = _candidate_reads(pack, graph, state, writes, given)
+    needed |= {s for c in candidates for _, s in leaf_strings(c.arguments)} - known
+    kept: list[PlannedCall] = []
+    progress = True
+    while progress and candidates and len(kept) < _MAX_READS:
+        progress = False
+        for read in list(candidates):
+            strings = {s for _, s in leaf_strings(read.arguments)}
+            if not strings <= known:
+                continue
+            candidates.remove(read)
+            result = env.step(read)
+            if result.is_error:
+                continue
+            revealed = {s for s in needed if s in result.content}
+            if revealed or strings & write_values:
+                kept.append(read)
+                known |= revealed
+                needed -= revealed
+                progress = True
+    return kept
+
+
+def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, seed: str) -> BaseTask | str:
+    """The generic part of a base task; a string says why the scenario was dropped."""
+    pack = ctx.pack
+    tools = pack.tools
+    probe_calls = [(c.name, c.arguments) for c in scenario.writes]
+    # Slice generously first (reads may touch what the writes name), then plan and run on the slice.
+    candidates = _candidate_reads(pack, ctx.graph, ctx.state, scenario.writes, scenario.given)
+    sliced = pack.slice_state(ctx.state, probe_calls + [(c.name, c.arguments) for c in candidates],
+                              distractors=distractors, seed=seed)
+    env = SimEnv(scratch_task(tools, sliced))
+    reads = plan_reads(pack, ctx.graph, sliced, scenario.writes, scenario.given, env)
+    calls = reads + scenario.writes
+    env = SimEnv(scratch_task(tools, sliced))
+    values: list[Any] = []
+    for call in calls:
+        result = env.step(call)
+        if result.is_error:
+            return f"{call.name} failed: {result.content[:120]}"
+        if call.name in pack.write_tools:
+            values.append(pack_copy(result.value))
+    answer, outputs = scenario.finish(values)
+    used = [(c.name, c.arguments) for c in calls]
+    return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,
+                    answer=answer, outputs=outputs, writes=pack.write_tools,
+                    distractors=pack.count_distractors(sliced, ctx.state, used), persona=scenario.persona,
+                    labels=dict(scenario.labels))
+
+
+def pack_copy(value: Any) -> Any:
+    """A copy of a handler's return value (it may share objects with the live state)."""
+    from clawloop_synth.sim.pack import copy_json
+
+    return copy_json(value)
