@@ -44,6 +44,7 @@ def _register_stages() -> None:
     from clawloop_synth.cli import (
         demo,  # noqa: F401
         export,  # noqa: F401
+        generate,  # noqa: F401
         ingest,  # noqa: F401
         run,  # noqa: F401
         schemas,  # noqa: F401

@@ -1,0 +1,157 @@
+"""The gate every candidate task passes before it is accepted.
+
+In order (the first failed check is the reject reason):
+
+1. ``invalid_spec:handler_policy``: every tool handler compiles under the sandbox policy;
+2. ``verify:<rule>``: :func:`clawloop_synth.sim.verify` passes every rule (the first failed rule
+   names the reason; the detail lists all failed rules);
+3. ``untargeted``: the failure exemplar, run in ``SimEnv`` and turned into a Trace (gold actions = the
+   reference's state-changing calls, gold outputs = the required outputs), is mined and must show
+   the cluster's target code;
+4. ``near_duplicate``: the embedding of the task's text view (:func:`views.task_view`, hashing
+   embedder by default) has cosine < ``threshold`` (0.95) with every task accepted so far.
+
+A task that passes is added to the accepted set, so the order of judging matters and is kept
+deterministic by the stage.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from clawloop_synth.generate.base import Judge, Verdict
+from clawloop_synth.generate.views import task_view
+from clawloop_synth.types import GoldAction, Message, Solution, TaskSpec, ToolCall, Trace
+
+__all__ = ["DEFAULT_THRESHOLD", "Gate", "exemplar_trace", "mined_codes"]
+
+DEFAULT_THRESHOLD = 0.95
+
+
+def exemplar_trace(task: TaskSpec, solution: Solution | None = None) -> Trace:
+    """Run ``solution`` (the failure exemplar by default) in a fresh ``SimEnv`` and record it as a Trace."""
+    from clawloop_synth.sim import run_solution
+
+    solution = solution if solution is not None else task.failure_exemplar or Solution()
+    reward, _, results = run_solution(task, solution)
+    messages = [Message(role="user", content=task.instruction)]
+    for n, (call, result) in enumerate(zip(solution.calls, results, strict=False)):
+        call_id = f"call_{n}"
+        messages.append(Message(role="assistant", tool_calls=[ToolCall(id=call_id, name=call.name,
+                                                                       arguments=dict(call.arguments))]))
+        messages.append(Message(role="tool", name=call.name, tool_call_id=call_id, content=result.content,
+                                is_error=result.is_error))
+    messages.append(Message(role="assistant", content=solution.answer or None))
+    writes = {spec.name for spec in task.tools if spec.writes}
+    return Trace(
+        id=f"{task.id}:exemplar", source="rollout", task_id=task.id, domain=task.domain, messages=messages,
+        tools=[spec.openai_schema() for spec in task.tools], reward=max(0.0, min(1.0, reward)),
+        instruction=task.instruction,
+        gold_actions=[GoldAction(name=c.name, arguments=dict(c.arguments)) for c in task.reference.calls
+                      if c.name in writes],
+        gold_outputs=list(task.checks.required_outputs),
+    )
+
+
+def mined_codes(task: TaskSpec) -> list[str]:
+    """The failure codes the miner finds in the failure exemplar's run, in step order."""
+    from clawloop_synth.mine import build_context, mine_trace
+
+    trace = exemplar_trace(task)
+    ctx = build_context([], pack_tools=list(task.tools))
+    ctx.solved_tasks.add(task.id)  # the task is verified: its reference solves it
+    return [f.code for f in mine_trace(trace, ctx)]
+
+
+class Gate:
+    """Judges candidates and remembers the accepted ones (for the near-duplicate check).
+
+    Thread-safe: the LLM path may judge from a worker thread.
+    """
+
+    def __init__(self, embedder: Any = None, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if embedder is None:
+            from clawloop_synth.embed import make_embedder
+
+            embedder = make_embedder("hashing")
+        self.embedder = embedder
+        self.threshold = threshold
+        self._ids: list[str] = []
+        self._vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def accepted(self) -> int:
+        return len(self._ids)
+
+    def _vector(self, task: TaskSpec) -> np.ndarray:
+        return np.asarray(self.embedder.embed([task_view(task)]), dtype=np.float32)[0]
+
+    def nearest(self, vector: np.ndarray) -> tuple[str | None, float]:
+        if self._vectors is None or not len(self._ids):
+            return None, 0.0
+        sims = self._vectors[: len(self._ids)] @ vector
+        best = int(np.argmax(sims))
+        return self._ids[best], float(sims[best])
+
+    def add(self, task: TaskSpec, vector: np.ndarray | None = None) -> None:
+        """Count ``task`` as accepted (e.g. one read back from the journal on resume)."""
+        vector = self._vector(task) if vector is None else vector
+        with self._lock:
+            self._add_locked(task, vector)
+
+    def check(self, task: TaskSpec, target_code: str | None) -> tuple[Verdict, np.ndarray | None]:
+        """The verdict on ``task`` without accepting it (and its view's vector when it got that far)."""
+        from clawloop_synth.sim import SandboxError, compile_handler, verify
+
+        for spec in task.tools:
+            try:
+                compile_handler(spec.handler)
+            except SandboxError as exc:
+                return Verdict(False, "invalid_spec:handler_policy",
+                               f"the handler of tool {spec.name} fails the sandbox policy: {exc}"[:500]), None
+        report = verify(task)
+        if not report.ok:
+            failed = report.failed()
+            detail = "; ".join(f"{r.rule}: {r.detail}" for r in failed)[:1000]
+            return Verdict(False, f"verify:{failed[0].rule}", detail), None
+        codes = mined_codes(task)
+        if target_code is not None and target_code not in codes:
+            found = ", ".join(dict.fromkeys(codes)) or "no failure"
+            return Verdict(False, "untargeted",
+                           f"the failure exemplar's run shows {found}, not {target_code}", codes), None
+        vector = self._vector(task)
+        nearest, cosine = self.nearest(vector)
+        if nearest is not None and cosine >= self.threshold:
+            return Verdict(False, "near_duplicate", f"cosine {cosine:.3f} with accepted task {nearest}", codes), vector
+        return Verdict(True, "", "", codes), vector
+
+    def judge(self, task: TaskSpec, target_code: str | None) -> Verdict:
+        """Check ``task``; when it passes, accept it. The near-duplicate test and the acceptance are
+        atomic so that two threads never accept near-duplicates of each other."""
+        verdict, vector = self.check(task, target_code)
+        if not verdict.accepted or vector is None:
+            return verdict
+        with self._lock:
+            nearest, cosine = self.nearest(vector)
+            if nearest is not None and cosine >= self.threshold:
+                return Verdict(False, "near_duplicate", f"cosine {cosine:.3f} with accepted task {nearest}",
+                               verdict.codes)
+            self._add_locked(task, vector)
+        return verdict
+
+    def _add_locked(self, task: TaskSpec, vector: np.ndarray) -> None:
+        n = len(self._ids)
+        if self._vectors is None:
+            self._vectors = np.zeros((64, vector.shape[0]), dtype=np.float32)
+        elif n == self._vectors.shape[0]:
+            self._vectors = np.concatenate([self._vectors, np.zeros_like(self._vectors)])
+        self._vectors[n] = vector
+        self._ids.append(task.id)
+
+    def judge_for(self, target_code: str | None) -> Judge:
+        """A :data:`Judge` bound to one cluster's target code."""
+        return lambda task: self.judge(task, target_code)

@@ -1,0 +1,306 @@
+"""The ``generate`` stage: clusters + a domain pack -> gated tasks, resumable at any moment.
+
+WORKDIR/clusters, failures, traces -> WORKDIR/tasks (accepted TaskSpecs), WORKDIR/rejects (every
+rejected candidate with its reason), WORKDIR/generate.json (counts by reason, per cluster, usage).
+
+Every judged candidate is appended to ``WORKDIR/generate/journal.jsonl`` (fsynced) before the run
+moves on. A re-run with the same config reads it back: the accepted tasks re-enter the gate's
+near-duplicate index in their original order, a candidate whose id is already journaled keeps its
+verdict without being judged again, and clusters already finished are skipped. Generators are
+deterministic for a seed (the LLM one through its answer cache), so a run killed at any moment and
+started again ends with the same accepted set as an uninterrupted one, and pays for no cached answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.generate.base import Candidate, GenerationRequest, Generator, Verdict
+from clawloop_synth.generate.journal import Entry, Journal, Reject
+from clawloop_synth.types import Failure, FailureCluster, TaskSpec, Trace
+
+__all__ = ["GENERATORS", "GenerateConfig", "GenerateRun", "run_generate"]
+
+GENERATORS = ("procedural", "llm", "dspy")
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class GenerateConfig:
+    """Everything the stage needs; the fields that shape the output make up the journal's config hash."""
+
+    domain: str
+    db: Path | None = None
+    per_cluster: int = 5  # accepted tasks wanted per cluster
+    generator: str = "procedural"
+    program: Path | None = None  # a compiled DSPy program (``optimize``), for generator "dspy"
+    model: str | None = None
+    api_base: str | None = None
+    api_key: str | None = None
+    concurrency: int = 8
+    max_cost: float | None = None
+    max_requests: int | None = None
+    timeout: float = 60.0
+    dry_run: bool = False
+    seed: int = 0
+    attempts: int = 4  # candidates proposed per wanted task, at most (repairs not counted)
+    max_repairs: int = 2  # LLM generators: repairs after a rejected verdict
+    embedder: str = "hashing"
+    threshold: float = 0.95  # near-duplicate cosine
+    clusters: list[str] | None = None  # only these cluster ids
+    min_per_cluster: int = 5  # below this a cluster's summary states why
+
+    def hashed(self) -> dict[str, Any]:
+        """The part of the config that decides which candidates exist and how they are judged."""
+        return {"domain": self.domain, "db": str(self.db) if self.db else None, "generator": self.generator,
+                "program": _file_hash(self.program), "model": self.model, "seed": self.seed,
+                "embedder": self.embedder, "threshold": self.threshold, "max_repairs": self.max_repairs,
+                "clusters": self.clusters}
+
+
+def _file_hash(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        raise InputError("cannot read the DSPy program", file=str(path)) from None
+
+
+def _require(path: Path, what: str) -> None:
+    if not (path / "data").is_dir():
+        raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
+
+
+@dataclass
+class GenerateRun:
+    """The inputs of one run and the journal-aware judge the generators call."""
+
+    workdir: Path
+    config: GenerateConfig
+    journal: Journal
+    gate: Any
+    requests: list[GenerationRequest]
+    progress: Progress | None = None
+    usage: Callable[[], float] = lambda: 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    candidates: Counter[str] = field(default_factory=Counter)
+
+    def accepted(self, cluster: str) -> int:
+        return len(self.journal.accepted(cluster))
+
+    def remaining(self, request: GenerationRequest) -> int:
+        return max(0, self.config.per_cluster - self.accepted(request.cluster.id))
+
+    def judge(self, request: GenerationRequest, task: TaskSpec) -> Verdict:
+        """Judge ``task`` once; a journaled id keeps its verdict. Journals the verdict."""
+        with self._lock:
+            known = self.journal.entries.get(task.id)
+            if known is not None:
+                return Verdict(known.accepted, known.reason, known.detail, list(known.codes))
+            verdict = self.gate.judge(task, request.target_code)
+            self._record(Entry(task.id, request.cluster.id, verdict.accepted, verdict.reason, verdict.detail,
+                               verdict.codes, task.model_dump(mode="json")))
+            return verdict
+
+    def judge_of(self, request: GenerationRequest) -> Callable[[TaskSpec], Verdict]:
+        return lambda task: self.judge(request, task)
+
+    def unbuilt(self, request: GenerationRequest, key: str, candidate: Candidate) -> None:
+        """Journal a candidate the generator could not turn into a spec (with its reason)."""
+        with self._lock:
+            if key not in self.journal.entries:
+                self._record(Entry(key, request.cluster.id, False, candidate.reason or "invalid_spec",
+                                   candidate.detail[:1000]))
+
+    def _record(self, entry: Entry) -> None:
+        self.journal.add(entry)
+        self.candidates[entry.cluster] += 1
+        if self.progress is not None:
+            rejected = len(self.journal.entries) - len(self.journal.accepted())
+            self.progress({"accepted": len(self.journal.accepted()), "rejected": rejected,
+                           "wanted": len(self.requests) * self.config.per_cluster,
+                           "cost": self.usage(), "cluster": entry.cluster, "ok": entry.accepted})
+
+    def handle(self, request: GenerationRequest, index: int, candidate: Candidate) -> None:
+        """Judge (if the generator did not) and journal one proposed candidate."""
+        if candidate.task is None:
+            self.unbuilt(request, f"{request.id_prefix}x{index:04d}", candidate)
+        else:  # memoized: a candidate the generator already had judged is not judged twice
+            self.judge(request, candidate.task)
+
+
+# ------------------------------------------------------------------------------------- inputs
+
+
+def _load_inputs(workdir: Path, config: GenerateConfig) -> tuple[Any, dict[str, Any], list[FailureCluster],
+                                                                 dict[str, Failure], list[Trace]]:
+    from clawloop_synth.sim.pack import load_pack
+    from clawloop_synth.store import load_records
+
+    for name in ("clusters", "failures", "traces"):
+        _require(workdir / name, name)
+    pack = load_pack(config.domain, config.db)
+    state = pack.load_state(config.db)
+    clusters = list(load_records(workdir / "clusters", FailureCluster))
+    if config.clusters:
+        unknown = sorted(set(config.clusters) - {c.id for c in clusters})
+        if unknown:
+            raise InputError(f"unknown cluster id(s): {', '.join(unknown)}", field="clusters")
+        clusters = [c for c in clusters if c.id in config.clusters]
+    failures = {f.id: f for f in load_records(workdir / "failures", Failure)}
+    traces = list(load_records(workdir / "traces", Trace))
+    return pack, state, clusters, failures, traces
+
+
+def build_requests(config: GenerateConfig, pack: Any, state: dict[str, Any], clusters: list[FailureCluster],
+                   failures: dict[str, Failure], traces: list[Trace]) -> list[GenerationRequest]:
+    """One request per cluster: its most common code is the target, exemplars first among members."""
+    out = []
+    for cluster in clusters:
+        if not cluster.codes:
+            continue
+        ordered = list(dict.fromkeys([*cluster.exemplar_ids, *cluster.member_ids]))
+        members = [failures[i] for i in ordered if i in failures]
+        out.append(GenerationRequest(
+            cluster=cluster, target_code=cluster.codes[0], exemplars=members, domain=config.domain, pack=pack,
+            state=state, traces=traces, count=config.per_cluster * config.attempts, seed=config.seed,
+            id_prefix=f"{config.domain}-{cluster.id}-"))
+    return out
+
+
+# ----------------------------------------------------------------------------------- the run
+
+
+def _run_sync(run: GenerateRun, generator: Generator) -> None:
+    for request in run.requests:
+        cid = request.cluster.id
+        done = run.journal.done.get(cid)
+        if run.remaining(request) == 0 or (done and done.get("per_cluster", 0) >= run.config.per_cluster):
+            continue
+        proposed = 0
+        for index, candidate in enumerate(generator.propose(request, run.judge_of(request))):
+            run.handle(request, index, candidate)
+            proposed = index + 1
+            if run.remaining(request) == 0 or proposed >= request.count:
+                break
+        run.journal.finish_cluster(cid, {"per_cluster": run.config.per_cluster, "proposed": proposed,
+                                         "exhausted": run.remaining(request) > 0})
+
+
+def _cluster_summary(run: GenerateRun, request: GenerationRequest, notes: dict[str, str]) -> dict[str, Any]:
+    cid = request.cluster.id
+    entries = [e for e in run.journal.entries.values() if e.cluster == cid]
+    accepted = sum(e.accepted for e in entries)
+    reasons = Counter(e.reason for e in entries if not e.accepted)
+    out: dict[str, Any] = {"id": cid, "label": request.cluster.label, "target_code": request.target_code,
+                           "accepted": accepted, "candidates": len(entries), "rejected_by_reason": dict(reasons)}
+    if accepted < min(run.config.min_per_cluster, run.config.per_cluster):
+        if cid in notes:
+            out["reason"] = notes[cid]
+        elif not entries:
+            out["reason"] = "the generator proposed no candidate for this cluster"
+        else:
+            top = ", ".join(f"{r} x{n}" for r, n in reasons.most_common(3))
+            example = next((e.detail for e in entries if not e.accepted and e.detail), "")
+            out["reason"] = f"{len(entries)} candidate(s), {accepted} accepted; rejects: {top}; e.g. {example[:300]}"
+    return out
+
+
+def _consolidate(workdir: Path, journal: Journal) -> tuple[int, int]:
+    from clawloop_synth.store import save_records
+
+    def accepted() -> Any:
+        for entry in journal.accepted():
+            yield TaskSpec.model_validate(entry.task)
+
+    def rejects() -> Any:
+        for key in journal.order:
+            entry = journal.entries[key]
+            if not entry.accepted:
+                task = TaskSpec.model_validate(entry.task) if entry.task else None
+                yield Reject(id=entry.id, cluster=entry.cluster, reason=entry.reason, detail=entry.detail,
+                             codes=entry.codes, task=task)
+
+    n_tasks = save_records(workdir / "tasks", accepted(),
+                           columns=lambda t: {"cluster": t.target_cluster, "target_code": t.target_code,
+                                              "generator": t.provenance.generator},
+                           column_types={"cluster": str, "target_code": str, "generator": str})
+    n_rejects = save_records(workdir / "rejects", rejects(),
+                             columns=lambda r: {"cluster": r.cluster, "reason": r.reason},
+                             column_types={"cluster": str, "reason": str})
+    return n_tasks, n_rejects
+
+
+def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | None = None,
+                 generator: Generator | None = None) -> dict[str, Any]:
+    """Generate, gate and save tasks for every cluster; returns the ``generate.json`` summary.
+
+    ``generator`` overrides ``config.generator`` (tests, custom generators). With ``config.dry_run``
+    nothing is generated: the summary holds the LLM cost estimate of the first attempts.
+    """
+    from clawloop_synth.embed import make_embedder
+    from clawloop_synth.generate.gate import Gate
+    from clawloop_synth.workdir import Manifest, config_hash, write_json
+
+    if config.generator not in GENERATORS and generator is None:
+        raise InputError(f"unknown generator '{config.generator}' (known: {', '.join(GENERATORS)})",
+                         field="generator")
+    if config.per_cluster < 1:
+        raise InputError("--per-cluster must be at least 1", field="per_cluster")
+    started = time.perf_counter()
+    pack, state, clusters, failures, traces = _load_inputs(workdir, config)
+    requests = build_requests(config, pack, state, clusters, failures, traces)
+    llm = None
+    if generator is None:
+        from clawloop_synth.generate.registry import make_generator
+
+        generator, llm = make_generator(config, workdir)
+    if config.dry_run:
+        if llm is None or not hasattr(generator, "estimate"):
+            return {"stage": "generate", "dry_run": True, "generator": generator.name,
+                    "note": "this generator calls no model: nothing to estimate", "requests": 0, "cost": 0.0}
+        estimate = generator.estimate(requests)  # type: ignore[union-attr]
+        return {"stage": "generate", "dry_run": True, "generator": generator.name, **estimate}
+
+    journal = Journal(workdir / "generate" / "journal.jsonl", config_hash(config.hashed()))
+    embedder = make_embedder(config.embedder, cache_path=workdir / "cache" / "embeddings.sqlite")
+    gate = Gate(embedder, config.threshold)
+    for entry in journal.accepted():  # the resumed run's gate sees the accepted set in its original order
+        gate.add(TaskSpec.model_validate(entry.task))
+    run = GenerateRun(workdir, config, journal, gate, requests, progress,
+                      usage=(lambda: llm.total.cost) if llm is not None else (lambda: 0.0))
+    stopped: str | None = None
+    notes: dict[str, str] = {}
+    try:
+        if hasattr(generator, "run_async"):
+            stopped = generator.run_async(run)
+        else:
+            _run_sync(run, generator)
+        notes = dict(getattr(generator, "notes", {}) or {})
+    finally:
+        journal.close()
+    n_tasks, n_rejects = _consolidate(workdir, journal)
+    reasons = Counter(e.reason for e in journal.entries.values() if not e.accepted)
+    summary: dict[str, Any] = {
+        "stage": "generate", "generator": generator.name, "domain": config.domain, "seed": config.seed,
+        "per_cluster": config.per_cluster, "accepted": n_tasks, "rejected": n_rejects,
+        "rejected_by_reason": dict(reasons.most_common()), "resumed_candidates": journal.resumed,
+        "stopped": stopped, "clusters": [_cluster_summary(run, r, notes) for r in requests],
+        "usage": llm.usage_summary() if llm is not None else None,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "api_key"},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(workdir / "generate.json", summary)
+    Manifest(workdir).record("generate", {**config.hashed(), "per_cluster": config.per_cluster},
+                             {"tasks": n_tasks, "rejects": n_rejects})
+    return summary
