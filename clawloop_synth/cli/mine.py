@@ -51,11 +51,13 @@ def cluster(
     seed: Annotated[int, typer.Option(help="Random seed for k-means.")] = 0,
     method: Annotated[str, typer.Option(help="kmeans (faiss) or hdbscan.")] = "kmeans",
     llm: Annotated[str | None, typer.Option(help="Model that names the clusters (default: c-TF-IDF).")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Server for --llm (local or self-hosted).")] = None,
 ) -> None:
     """Embed the failure cards and cluster them into failure modes: clusters, cluster.json, clusters.md."""
     from clawloop_synth.mine.stage import run_cluster
 
-    summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method, llm_model=llm)
+    summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method,
+                          llm_model=llm, llm_api_base=api_base)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

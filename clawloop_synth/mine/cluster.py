@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["Clustering", "cluster_vectors", "silhouette", "spherical_kmeans"]
 
 _SIL_SAMPLE = 3000
-_K_SAMPLE = 20000
+_K_SAMPLE = 5000
 
 
 @dataclass

@@ -93,7 +93,7 @@ def build_clusters(failures: list[Failure], labels: np.ndarray, x: np.ndarray,
 
 def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", model: str | None = None,
                 seed: int = 0, method: str = "kmeans", llm_model: str | None = None,
-                cache_dir: Path | None = None) -> dict[str, Any]:
+                llm_api_base: str | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
     """Embed the failure cards (cached), cluster, label; write clusters, cluster.json, clusters.md."""
     from clawloop_synth.embed import CachedEmbedder, make_embedder
     from clawloop_synth.mine.cluster import cluster_vectors
@@ -114,7 +114,7 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
     if llm_model:
         from clawloop_synth.mine.llm import llm_namer
 
-        namer = llm_namer(llm_model)
+        namer = llm_namer(llm_model, llm_api_base, cache_dir=workdir / "llm-cache")
     clusters = build_clusters(failures, result.labels, x, result.centroids, namer)
     save_records(workdir / "clusters", clusters, columns=lambda c: {"label": c.label, "size": c.size})
     by_id = {f.id: f for f in failures}
