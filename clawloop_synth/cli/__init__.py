@@ -46,6 +46,7 @@ def _register_stages() -> None:
         export,  # noqa: F401
         generate,  # noqa: F401
         ingest,  # noqa: F401
+        mine,  # noqa: F401
         run,  # noqa: F401
         schemas,  # noqa: F401
         sim,  # noqa: F401
