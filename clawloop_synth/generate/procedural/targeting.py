@@ -28,7 +28,8 @@ class ExemplarAgent:
 
 
 def _replay(solution: Solution) -> Generator[PlannedCall, ToolResult, str]:
-    yield from solution.calls
+    for call in solution.calls:  # noqa: UP028  (a list iterator cannot receive results)
+        yield call
     return solution.answer
 
 
