@@ -1,0 +1,195 @@
+"""Neighbour tables and k-NN-ball membership without n x m distance matrices.
+
+Two ways to ask "which balls B(c_i, r_i) contain the query q":
+
+* exact (small ball sets): a ball test is an inner product. With ``a_i = [2 c_i, r_i^2 - |c_i|^2, 1]``
+  and ``b = [q, 1, -|q|^2]``, ``a_i . b = r_i^2 - |q - c_i|^2``, so the balls holding q are a faiss
+  range search for inner products >= 0 over a flat index of the ``a_i``, run on query chunks;
+* approximate (large ball sets): the balls among the query's ``candidates`` nearest centres found
+  by the (IVF) index. A ball whose centre is further away than the candidates is missed.
+
+faiss computes in float32; every decision near a boundary is redone in float64 from the vectors
+(``|q - c|^2`` by differences, so identical vectors are at distance exactly 0 and ties with a
+radius of 0 count as inside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from clawloop_synth.index import VectorIndex
+
+__all__ = [
+    "CrossPass",
+    "ball_counts_exact",
+    "ball_counts_from_candidates",
+    "cross_pass",
+    "error_band",
+    "pair_sq_dists",
+    "refined_neighbours",
+    "within",
+]
+
+_ELEMENTS = 1 << 23  # float64 elements per temporary block (64 MiB)
+_PAIRS = 1 << 24  # range-search results per query chunk, worst case
+
+
+def pair_sq_dists(queries: np.ndarray, base: np.ndarray, qi: np.ndarray, bi: np.ndarray) -> np.ndarray:
+    """float64 ``|queries[qi] - base[bi]|^2`` for index pairs, in blocks."""
+    out = np.empty(len(qi), dtype=np.float64)
+    step = max(1, _ELEMENTS // max(1, queries.shape[1]))
+    for start in range(0, len(qi), step):
+        sl = slice(start, start + step)
+        diff = queries[qi[sl]].astype(np.float64) - base[bi[sl]]
+        out[sl] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+def refined_neighbours(index: VectorIndex, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """ids and squared distances of the ``k`` nearest, sorted ascending; -1 / inf if missing.
+
+    For an exact index every distance is redone in float64 (the sets are small by definition);
+    for an approximate one the float32 faiss distances are kept, and the callers redo only the
+    decisions that fall within ``error_band`` of a boundary. ``queries`` must already be in the
+    index's space (see ``VectorIndex.prepare``).
+    """
+    k = min(k, len(index))
+    scores, ids = index.index.search(queries, k)
+    if not index.exact:
+        d2 = (2.0 - 2.0 * scores.astype(np.float64)) if index.metric == "cosine" else scores.astype(np.float64)
+        return ids, np.where(ids >= 0, np.maximum(d2, 0.0), np.inf)
+    nq = len(queries)
+    qi = np.repeat(np.arange(nq), k)
+    flat_ids = ids.reshape(-1)
+    valid = flat_ids >= 0
+    d2 = np.full(nq * k, np.inf)
+    d2[valid] = pair_sq_dists(queries, index.vectors, qi[valid], flat_ids[valid])
+    d2 = d2.reshape(nq, k)
+    order = np.argsort(d2, axis=1, kind="stable")
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(d2, order, axis=1)
+
+
+def error_band(queries: np.ndarray, base: np.ndarray) -> float:
+    """A bound on the float32 error of a squared distance between rows of the two sets."""
+    eps = float(np.finfo(np.float32).eps)
+    qn = float(np.einsum("ij,ij->i", queries, queries).max()) if len(queries) else 0.0
+    bn = float(np.einsum("ij,ij->i", base, base).max()) if len(base) else 0.0
+    return 4.0 * (queries.shape[1] + 2) * eps * (qn + bn)
+
+
+def within(queries: np.ndarray, base: np.ndarray, ids: np.ndarray, d2: np.ndarray, limit2: np.ndarray,
+           band: float) -> np.ndarray:
+    """``d2 <= limit2`` for each (query row, ``ids``) pair, redone in float64 inside the error band."""
+    inside = d2 <= limit2 - band
+    unsure = (ids >= 0) & ~inside & (d2 <= limit2 + band)
+    if unsure.any():
+        qi, col = np.nonzero(unsure)
+        exact = pair_sq_dists(queries, base, qi, ids[qi, col])
+        inside[qi, col] = exact <= limit2[qi, col]
+    return inside
+
+
+def ball_counts_from_candidates(queries: np.ndarray, base: np.ndarray, ids: np.ndarray, d2: np.ndarray,
+                                radii2: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per query, how many candidate balls (``mask`` selects which balls count) hold it."""
+    valid = ids >= 0
+    safe = np.where(valid, ids, 0)
+    limit = np.where(valid, np.nan_to_num(radii2[safe], nan=-np.inf), -np.inf)
+    inside = valid & within(queries, base, safe, d2, limit, error_band(queries, base))
+    if mask is not None:
+        inside &= mask[safe]
+    return inside.sum(axis=1)
+
+
+def ball_counts_exact(centres: np.ndarray, radii2: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Per query, the exact number of balls ``|q - centres[i]|^2 <= radii2[i]`` that hold it."""
+    import faiss
+
+    counts = np.zeros(len(queries), dtype=np.int64)
+    if len(centres) == 0 or len(queries) == 0:
+        return counts
+    c64 = centres.astype(np.float64)
+    cn2 = np.einsum("ij,ij->i", c64, c64)
+    aug_c = np.hstack([2 * c64, (radii2 - cn2)[:, None], np.ones((len(c64), 1))]).astype(np.float32)
+    flat = faiss.IndexFlatIP(aug_c.shape[1])
+    flat.add(aug_c)
+    q64 = queries.astype(np.float64)
+    qn2 = np.einsum("ij,ij->i", q64, q64)
+    aug_q = np.hstack([q64, np.ones((len(q64), 1)), -qn2[:, None]]).astype(np.float32)
+    # Worst-case float32 dot-product error (n u |a||b|, doubled): pairs inside this band are redone.
+    eps = float(np.finfo(np.float32).eps)
+    tol = 2.0 * aug_c.shape[1] * eps * float(np.linalg.norm(aug_c, axis=1).max()) * float(
+        np.linalg.norm(aug_q, axis=1).max())
+    chunk = max(1, _PAIRS // len(centres))
+    for start in range(0, len(queries), chunk):
+        stop = min(start + chunk, len(queries))
+        lims, scores, ids = flat.range_search(aug_q[start:stop], -tol)
+        qi = np.repeat(np.arange(start, stop), np.diff(lims.astype(np.int64)))
+        inside = scores >= tol
+        unsure = ~inside
+        if unsure.any():
+            d2 = pair_sq_dists(queries, centres, qi[unsure], ids[unsure])
+            inside[unsure] = d2 <= radii2[ids[unsure]]
+        counts[start:stop] = np.bincount(qi[inside] - start, minlength=stop - start)
+    return counts
+
+
+@dataclass
+class CrossPass:
+    """What one blocked pass over all (synthetic, real) pairs yields; see :func:`cross_pass`."""
+
+    in_real: np.ndarray  # per synthetic item: number of real balls holding it
+    in_gap: np.ndarray  # per synthetic item: held by some "gap" ball (gap_r2 radii)
+    covered: np.ndarray  # per real item: its ball holds some synthetic item
+    in_synth: np.ndarray  # per real item: held by some synthetic ball
+    nearest: np.ndarray  # per synthetic item: row of the nearest real item
+    nearest_d2: np.ndarray
+
+
+def cross_pass(sx: np.ndarray, rx: np.ndarray, real_r2: np.ndarray, synth_r2: np.ndarray,
+               gap_r2: np.ndarray | None = None) -> CrossPass:
+    """Exact ball figures of S against R from one float32 product per block of synthetic rows.
+
+    Both ball tests (``|y_j - x_i|^2 <= real_r2[i]`` and ``<= synth_r2[j]``) and the nearest real
+    item are read off the same block; pairs within the float32 error band are redone in float64.
+    ``gap_r2`` (NaN where a real ball is not a gap ball) adds a third test, ``in_gap``.
+    """
+    m, n = len(sx), len(rx)
+    d = sx.shape[1]
+    sn = np.einsum("ij,ij->i", sx, sx, dtype=np.float64)
+    rn = np.einsum("ij,ij->i", rx, rx, dtype=np.float64)
+    eps = float(np.finfo(np.float32).eps)
+    tol = 4.0 * (d + 2) * eps * (float(sn.max()) + float(rn.max()))
+    gap = np.full(n, -np.inf) if gap_r2 is None else np.nan_to_num(gap_r2, nan=-np.inf)
+    row_limit = (np.maximum(real_r2, gap) + tol).astype(np.float32)
+    synth_limit = (synth_r2 + tol).astype(np.float32)
+    sn32, rn32 = sn.astype(np.float32), rn.astype(np.float32)
+    out = CrossPass(np.zeros(m, np.int64), np.zeros(m, bool), np.zeros(n, bool), np.zeros(n, bool),
+                    np.zeros(m, np.int64), np.zeros(m))
+    chunk = max(1, _PAIRS // max(1, n))
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        block = sx[start:stop] @ rx.T
+        block *= -2.0
+        block += sn32[start:stop, None]
+        block += rn32[None, :]
+        # Candidate pairs for the real-ball tests, then exact float64 decisions on them.
+        qi, ri = np.nonzero(block <= row_limit[None, :])
+        d2 = pair_sq_dists(sx, rx, qi + start, ri)
+        inside = d2 <= real_r2[ri]
+        out.in_real[start:stop] = np.bincount(qi[inside], minlength=stop - start)
+        out.covered[ri[inside]] = True
+        out.in_gap[start + qi[d2 <= gap[ri]]] = True
+        # Synthetic-ball tests (the radius is per block row).
+        qi, ri = np.nonzero(block <= synth_limit[start:stop, None])
+        d2 = pair_sq_dists(sx, rx, qi + start, ri)
+        out.in_synth[ri[d2 <= synth_r2[qi + start]]] = True
+        # Nearest real item: float32 argmin, its distance redone in float64 (a reported value, not a
+        # ball decision, so a near-tie resolved the float32 way is harmless).
+        best = block.argmin(axis=1)
+        rows = np.arange(start, stop)
+        out.nearest[start:stop] = best
+        out.nearest_d2[start:stop] = pair_sq_dists(sx, rx, rows, best)
+    return out

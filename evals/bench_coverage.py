@@ -1,0 +1,154 @@
+"""Coverage metrics: speed against the reference ``prdc`` package, scale, and index recall.
+
+    python evals/bench_coverage.py              # 10k x 10k vs prdc, then 200k x 50k (own process)
+    python evals/bench_coverage.py --tune-index # exact vs IVF self-join table behind exact_below
+
+Data: 384-d unit vectors drawn from a mixture of 500 "topics", each a random centre plus a
+16-dimensional random subspace (spread 0.8) and isotropic noise (0.3), the shape sentence
+embeddings of templated agent traces have (neighbours far closer than random pairs). The synthetic
+set uses the same topics with different topic weights. The script prints the neighbour cosines of
+the data so the recall figures can be judged against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clawloop_synth.coverage.metrics import CoverageConfig, evaluate  # noqa: E402
+from clawloop_synth.index import IndexConfig, VectorIndex, recall_at_k  # noqa: E402
+
+DIM = 384
+
+
+def topics(n: int, *, seed: int, weight_seed: int, n_topics: int = 500, intrinsic: int = 16,
+           spread: float = 0.8, noise: float = 0.3) -> np.ndarray:
+    """``n`` unit vectors from the topic mixture described in the module docstring."""
+    crng = np.random.default_rng(7)
+    centres = crng.standard_normal((n_topics, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    bases = crng.standard_normal((n_topics, DIM, intrinsic)).astype(np.float32) / np.sqrt(DIM)
+    weights = np.random.default_rng(weight_seed).dirichlet(np.full(n_topics, 0.5))
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(n_topics, size=n, p=weights)
+    out = np.empty((n, DIM), np.float32)
+    for start in range(0, n, 8192):
+        lab = labels[start:start + 8192]
+        z = rng.standard_normal((len(lab), intrinsic)).astype(np.float32) * spread / np.sqrt(intrinsic)
+        x = centres[lab] + np.einsum("ndi,ni->nd", bases[lab], z)
+        x += rng.standard_normal((len(lab), DIM)).astype(np.float32) * noise / np.sqrt(DIM)
+        out[start:start + len(lab)] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def describe(x: np.ndarray) -> str:
+    import faiss
+
+    sample = x[:500]
+    flat = faiss.IndexFlatIP(DIM)
+    flat.add(x)
+    sims, _ = flat.search(sample, 11)
+    rand = float(np.mean(np.sum(sample[:250] * sample[250:500], axis=1)))
+    return f"cos to 1st nn {sims[:, 1].mean():.3f}, to 10th nn {sims[:, 10].mean():.3f}, random pair {rand:.3f}"
+
+
+def figures(result: dict) -> dict:
+    return {key: round(float(result[key]), 6) for key in ("precision", "recall", "density", "coverage")}
+
+
+def small() -> None:
+    import prdc
+
+    real = topics(10_000, seed=1, weight_seed=11)
+    synth = topics(10_000, seed=2, weight_seed=12)
+    print(f"10k x 10k, {DIM}-d: {describe(real)}")
+    start = time.perf_counter()
+    ours = evaluate(real, synth, CoverageConfig(k=5))
+    t_ours = time.perf_counter() - start
+    with contextlib.redirect_stdout(io.StringIO()):
+        start = time.perf_counter()
+        ref = prdc.compute_prdc(real, synth, nearest_k=5)
+        t_ref = time.perf_counter() - start
+    mine = ours.summary()
+    diff = max(abs(float(ref[key]) - mine[key]) for key in ref)
+    print(f"  ours (exact={ours.exact}): {t_ours:.2f} s  {figures(mine)}")
+    print(f"  prdc:              {t_ref:.2f} s  {figures(ref)}")
+    print(f"  speed-up {t_ref / t_ours:.1f}x (target >= 5x); max |diff| {diff:.2e} "
+          "(prdc counts ties as outside and rounds distances to float32)")
+
+
+def large() -> None:
+    import faiss
+
+    real = topics(200_000, seed=3, weight_seed=11)
+    synth = topics(50_000, seed=4, weight_seed=12)
+    print(f"200k x 50k, {DIM}-d: {describe(real)}")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    start = time.perf_counter()
+    result = evaluate(real, synth, CoverageConfig(k=5))
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    summary = result.summary()
+    print(f"  ours: {seconds:.1f} s (target < 120 s), peak RSS {peak:.2f} GiB (target < 4 GiB; "
+          f"{rss_before:.2f} GiB before the call, inputs included)")
+    print(f"  {figures(summary)} gap-fill {json.dumps(summary['gap_fill'])}")
+    print(f"  indexes {json.dumps(summary['indexes'])}")
+    # Recall@10 of the index the metrics used, on fresh queries of both kinds, against flat search.
+    index = VectorIndex.build(real, config=IndexConfig())
+    flat = faiss.IndexFlatIP(DIM)
+    flat.add(index.vectors)
+    for name, queries, skip in (("real->real (self excluded)", index.vectors[:2000], 1),
+                                ("synthetic->real", index.prepare(synth[:2000]), 0)):
+        exact, _ = flat.search(queries, 10 + skip)
+        approx, _ = index.search_ids(queries, 10 + skip)
+        recall = recall_at_k(exact[:, skip:], approx[:, skip:], "cosine")
+        print(f"  IVF recall@10 {name}: {recall:.4f} (target >= 0.95; nprobe {index.nprobe})")
+
+
+def tune_index() -> None:
+    """Self-join (k = 11) with flat search against IVF (build + calibration + search)."""
+    print("n        flat s   ivf s   ivf recall@10   nprobe")
+    for n in (5_000, 10_000, 20_000, 50_000):
+        x = topics(n, seed=5, weight_seed=11)
+        start = time.perf_counter()
+        flat = VectorIndex.build(x, config=IndexConfig(exact_below=n + 1))
+        exact, _ = flat.search_ids(flat.vectors, 11)
+        t_flat = time.perf_counter() - start
+        start = time.perf_counter()
+        ivf = VectorIndex.build(x, config=IndexConfig(exact_below=1))
+        approx, _ = ivf.search_ids(ivf.vectors, 11)
+        t_ivf = time.perf_counter() - start
+        recall = recall_at_k(exact[:, 1:], approx[:, 1:], "cosine")
+        print(f"{n:<8,} {t_flat:<8.2f} {t_ivf:<7.2f} {recall:<15.3f} {ivf.nprobe}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tune-index", action="store_true")
+    parser.add_argument("--part", choices=["small", "large"])
+    args = parser.parse_args()
+    if args.tune_index:
+        tune_index()
+    elif args.part == "small":
+        small()
+    elif args.part == "large":
+        large()
+    else:
+        small()
+        # Its own process, so that its peak memory is its own.
+        subprocess.run([sys.executable, __file__, "--part", "large"], check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""VectorIndex: exact below the threshold, calibrated IVF above it, keys, save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from clawloop_synth.index import IndexConfig, VectorIndex, normalize, recall_at_k
+
+
+def clustered(n: int, d: int = 32, topics: int = 20, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).standard_normal((topics, d))
+    x = centres[rng.integers(0, topics, n)] + 0.3 * rng.standard_normal((n, d))
+    return x.astype(np.float32)
+
+
+def test_exact_index_maps_ids_to_keys_and_normalizes() -> None:
+    x = clustered(200)
+    keys = [f"trace-{i}" for i in range(len(x))]
+    index = VectorIndex.build(x, keys)
+    assert index.exact and len(index) == 200
+    scores, found = index.search(x[:3] * 7.0, 1)  # scale must not matter for cosine
+    assert found[:, 0].tolist() == ["trace-0", "trace-1", "trace-2"]
+    assert np.allclose(scores[:, 0], 1.0, atol=1e-5)
+    assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_more_neighbours_than_points_gives_none_keys() -> None:
+    index = VectorIndex.build(clustered(3), ["a", "b", "c"])
+    _, keys = index.search(clustered(1, seed=5), 5)
+    assert sorted(k for k in keys[0].tolist() if k is not None) == ["a", "b", "c"]
+    assert keys[0].tolist()[3:] == [None, None]
+
+
+def test_ivf_above_threshold_reaches_its_measured_recall() -> None:
+    x = clustered(3000)
+    index = VectorIndex.build(x, config=IndexConfig(exact_below=1000, target_recall=0.95))
+    assert not index.exact and index.nprobe >= 1
+    assert index.measured_recall is not None and index.measured_recall >= 0.95
+    # Recall on queries it was not calibrated on, against exact search.
+    queries = normalize(clustered(300, seed=7))
+    flat = VectorIndex.build(x, config=IndexConfig(exact_below=10**9))
+    exact, _ = flat.search_ids(queries, 10)
+    approx, _ = index.search_ids(queries, 10)
+    assert recall_at_k(exact, approx, "cosine") >= 0.9
+
+
+def test_save_and_load_give_the_same_answers(tmp_path: Path) -> None:
+    x = clustered(2500)
+    keys = [f"task-{i}" for i in range(len(x))]
+    index = VectorIndex.build(x, keys, config=IndexConfig(exact_below=1000))
+    index.save(tmp_path / "idx")
+    again = VectorIndex.load(tmp_path / "idx")
+    assert again.describe() == index.describe()
+    s1, k1 = index.search(x[:50], 4)
+    s2, k2 = again.search(x[:50], 4)
+    assert np.array_equal(s1, s2) and k1.tolist() == k2.tolist()
+
+
+def test_l2_metric_keeps_raw_vectors() -> None:
+    x = clustered(100) * 3.0
+    index = VectorIndex.build(x, metric="l2")
+    scores, ids = index.search_ids(x[:2], 1)
+    assert ids[:, 0].tolist() == [0, 1] and np.allclose(scores[:, 0], 0.0, atol=1e-3)
+    assert np.allclose(index.vectors, x)

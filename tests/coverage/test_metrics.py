@@ -1,0 +1,136 @@
+"""Coverage metrics against the reference prdc package and against brute force."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+
+from clawloop_synth.coverage.metrics import (
+    CoverageConfig,
+    evaluate,
+    novelty,
+    prdc_metrics,
+    vendi_score,
+    vendi_score_dense,
+)
+from clawloop_synth.index import IndexConfig, normalize
+
+prdc = pytest.importorskip("prdc")
+KEYS = ("precision", "recall", "density", "coverage")
+
+
+def reference(real: np.ndarray, synth: np.ndarray, k: int) -> dict[str, float]:
+    # float64 copies of the float32 values we index, so both sides judge the same points exactly.
+    with contextlib.redirect_stdout(io.StringIO()):
+        out = prdc.compute_prdc(real.astype(np.float64), synth.astype(np.float64), nearest_k=k)
+    return {key: float(out[key]) for key in KEYS}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_prdc_agrees_with_reference_on_continuous_data(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    real = rng.standard_normal((700, 24)).astype(np.float32)
+    synth = (1.2 * rng.standard_normal((500, 24)) + 0.3).astype(np.float32)
+    ours = prdc_metrics(real, synth, k=5, metric="l2")
+    ref = reference(real, synth, 5)
+    for key in KEYS:
+        assert ours[key] == pytest.approx(ref[key], abs=1e-6), key
+    assert 0.2 < ref["precision"] < 1.0 and 0 < ref["coverage"] < 1.0  # a non-trivial case
+
+
+def test_prdc_agrees_with_reference_for_cosine_embeddings() -> None:
+    rng = np.random.default_rng(3)
+    real = rng.standard_normal((400, 16)).astype(np.float32)
+    synth = (rng.standard_normal((450, 16)) + 0.4).astype(np.float32)
+    ours = prdc_metrics(real, synth, k=5, metric="cosine")
+    ref = reference(normalize(real), normalize(synth), 5)
+    for key in KEYS:
+        assert ours[key] == pytest.approx(ref[key], abs=1e-6), key
+
+
+def test_repeated_points_count_as_inside() -> None:
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((30, 8)).astype(np.float32)
+    real = np.repeat(base, 7, axis=0)  # every text 7 times: all radii are 0 at k=5
+    synth = np.repeat(base[:20], 7, axis=0)
+    ours = prdc_metrics(real, synth, k=5, metric="l2")
+    assert ours["precision"] == 1.0 and ours["recall"] == pytest.approx(20 / 30)
+    assert ours["coverage"] == pytest.approx(20 / 30)
+    assert ours["density"] == pytest.approx(7 / 5)
+    # The reference's strict "<" zeroes them: the reason for "<=".
+    assert reference(real, synth, 5)["precision"] == 0.0
+
+
+def test_approximate_path_stays_close_to_exact_on_clustered_data() -> None:
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((40, 32))
+    real = (centres[rng.integers(0, 40, 3000)] + 0.35 * rng.standard_normal((3000, 32))).astype(np.float32)
+    synth = (centres[rng.integers(0, 30, 2000)] + 0.35 * rng.standard_normal((2000, 32))).astype(np.float32)
+    exact = evaluate(real, synth, CoverageConfig(k=5))
+    approx = evaluate(real, synth, CoverageConfig(k=5, index=IndexConfig(exact_below=1000)))
+    assert exact.exact and not approx.exact
+    for key in KEYS:
+        assert getattr(approx, key) == pytest.approx(getattr(exact, key), abs=0.03), key
+    assert np.mean(np.abs(approx.novelty - exact.novelty) < 1e-6) > 0.95
+
+
+def test_novelty_is_the_distance_to_the_nearest_real_item() -> None:
+    rng = np.random.default_rng(6)
+    real, synth = rng.standard_normal((300, 12)), rng.standard_normal((80, 12))
+    got = novelty(real, synth, metric="l2")
+    brute = np.sqrt(((synth[:, None, :] - real.astype(np.float32)[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    assert np.allclose(got, brute, atol=1e-5)
+    cos = novelty(real, synth, metric="cosine")
+    brute_cos = 1.0 - (normalize(synth) @ normalize(real).T).max(axis=1)
+    assert np.allclose(cos, brute_cos, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(40, 10), (8, 30)])
+def test_vendi_dual_form_matches_the_dense_definition(shape: tuple[int, int]) -> None:
+    x = np.random.default_rng(7).standard_normal(shape)
+    assert vendi_score(x) == pytest.approx(vendi_score_dense(x), rel=1e-9)
+
+
+def test_vendi_counts_distinct_items() -> None:
+    assert vendi_score(np.ones((50, 6))) == pytest.approx(1.0)
+    assert vendi_score(np.eye(6)) == pytest.approx(6.0)
+    assert vendi_score(np.vstack([np.eye(6)] * 3)) == pytest.approx(6.0)
+
+
+def brute_gap(real: np.ndarray, synth: np.ndarray, held: np.ndarray, k: int, q: float) -> tuple[float, float]:
+    kept = real[~held]
+    d_kk = ((kept[:, None] - kept[None]) ** 2).sum(-1)
+    r2 = np.sort(d_kk, axis=1)[:, k]
+    sparse = r2 > np.quantile(r2, q)
+
+    def share(points: np.ndarray) -> float:
+        d = ((points[:, None] - kept[None]) ** 2).sum(-1)
+        return float(np.mean(((d <= r2[None]) & sparse[None]).any(axis=1)))
+
+    return share(synth), share(real[held])
+
+
+def test_gap_filling_matches_brute_force_and_sees_sparse_regions() -> None:
+    rng = np.random.default_rng(8)
+    dense = rng.standard_normal((400, 6)) * 0.3
+    sparse = rng.standard_normal((100, 6)) * 0.3 + 3.0 + rng.standard_normal((100, 6)) * 1.5
+    real = np.vstack([dense, sparse]).astype(np.float32)
+    synth = (rng.standard_normal((200, 6)) * 0.3 + 3.0 + rng.standard_normal((200, 6)) * 1.5).astype(np.float32)
+    config = CoverageConfig(k=5, metric="l2", holdout=0.2, seed=3)
+    result = evaluate(real, synth, config)
+    held = np.zeros(len(real), dtype=bool)
+    held[np.random.default_rng(3).choice(len(real), size=100, replace=False)] = True
+    want_s, want_h = brute_gap(real.astype(np.float64), synth.astype(np.float64), held, 5, 0.75)
+    gap = result.gap_fill
+    assert gap is not None and gap.n_holdout == 100
+    assert gap.synthetic_share == pytest.approx(want_s, abs=1e-9)
+    assert gap.holdout_share == pytest.approx(want_h, abs=1e-9)
+    assert gap.synthetic_share > gap.holdout_share  # S sits where R is thin
+
+
+def test_too_few_items_is_an_error() -> None:
+    with pytest.raises(ValueError, match="k=5"):
+        evaluate(np.ones((4, 3)), np.ones((10, 3)), CoverageConfig(k=5))
