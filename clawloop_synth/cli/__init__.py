@@ -42,6 +42,7 @@ def _register_stages() -> None:
     # Imported here, not at the top, so each stage module can `from clawloop_synth.cli import app`.
     # One import per line: each stage adds its own.
     from clawloop_synth.cli import (
+        coverage,  # noqa: F401
         demo,  # noqa: F401
         export,  # noqa: F401
         generate,  # noqa: F401
