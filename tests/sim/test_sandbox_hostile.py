@@ -65,8 +65,10 @@ RUNTIME_CASES = [
     ("memory-bomb", body("return [0] * 10 ** 9"), "memory limit"),
     ("memory-growth", body("x = []", "while True:", "    x.append(' ' * 10 ** 8)"), "memory limit"),
     ("deep-recursion", "def f(n):\n    return f(n + 1)\n" + body("return f(0)"), "recursion depth"),
+    # Building 100,000 nested lists triggers garbage collections whose cost grows with the host's
+    # heap (large once litellm is imported), so the CPU limit may stop it before the recursion does.
     ("deep-nesting-result", body("x = []", "for i in range(100000):", "    x = [x]", "return x"),
-         "recursion depth"),
+         "recursion depth|CPU time limit"),
     ("huge-result", body("return 'x' * 2000000"), "exceeds the limit"),
     ("huge-power", body("return 7 ** 10 ** 8"), "integer power"),
     ("huge-pow-builtin", body("return pow(7, 10 ** 8)"), "integer power"),
@@ -105,7 +107,7 @@ def test_runtime_limits_stop(source: str, expected: str) -> None:
     handler = compile_handler(source)
     with pytest.raises(SandboxError) as info:
         handler({}, {}, FAST)
-    assert expected in str(info.value)
+    assert any(part in str(info.value) for part in expected.split("|"))
     assert not isinstance(info.value, HandlerError)
 
 
