@@ -18,11 +18,17 @@ def cluster_codes(members: Sequence[Failure], min_share: float = 0.2) -> list[st
 
 
 def offline_label(members: Sequence[Failure], keywords: Sequence[str]) -> str:
-    """``leaf words: tool (keyword, keyword)``, e.g. ``wrong argument: book_reservation (payment_methods)``."""
+    """``leaf words: tools (keywords)``, e.g. ``wrong argument: book_reservation (payment_methods)``.
+
+    One tool is named when it covers half the members, else the two most common; identifier-like
+    keywords (argument names) come before plain words.
+    """
     code = Counter(f.code for f in members).most_common(1)[0][0]
     leaf = code.split("/")[-1].replace("_", " ")
-    tools = Counter(f.tool for f in members if f.tool)
-    tool = tools.most_common(1)[0][0] if tools and tools.most_common(1)[0][1] / len(members) >= 0.5 else None
-    extra = [k for k in keywords if k != tool and k not in leaf.split()][:2]
-    label = f"{leaf}: {tool}" if tool else leaf
+    tools = Counter(f.tool for f in members if f.tool).most_common(2)
+    dominant = bool(tools) and tools[0][1] / len(members) >= 0.5
+    named = [tools[0][0]] if dominant else [tool for tool, _ in tools]
+    rest = [k for k in keywords if k not in named and k not in leaf.split()]
+    extra = sorted(rest, key=lambda k: "_" not in k)[:2]
+    label = f"{leaf}: {', '.join(named)}" if named else leaf
     return f"{label} ({', '.join(extra)})" if extra else label
