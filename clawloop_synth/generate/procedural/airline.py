@@ -99,7 +99,10 @@ class AirlineKit:
         first = res["flights"][0]
         said_id = rng.random() < 0.5
         which = f"reservation {rid}" if said_id else f"{_route(res)} departing {first['date']}"
-        instruction = " ".join([_hello(rng, user_id, user), f"Please cancel my {which}.",
+        ask = rng.choice(["Please cancel my {w}.", "My plans changed, so I want to cancel the {w}.",
+                          "I won't be travelling after all: cancel my {w}, please.",
+                          "Could you cancel my {w} for me?"]).format(w=which)
+        instruction = " ".join([_hello(rng, user_id, user), ask,
                                 _ask(rng, "how much will be refunded in total")])
 
         def finish(values: list[Any]) -> tuple[str, list[str]]:
@@ -123,8 +126,11 @@ class AirlineKit:
         label = method_label(method)
         instruction = " ".join([
             _hello(rng, user_id, user),
-            f"I'd like to add {extra} checked bag{'s' if extra > 1 else ''} to reservation {rid}, "
-            f"none of them free; charge them to my {label}.",
+            rng.choice(["I'd like to add {n} checked bag{s} to reservation {r}, none of them free; "
+                        "charge them to my {m}.",
+                        "For my booking {r} I need {n} more checked bag{s} (paid ones), billed to my {m}.",
+                        "Please put {n} extra checked bag{s} on reservation {r} and charge my {m}."]).format(
+                n=extra, s="s" if extra > 1 else "", r=rid, m=label),
             _ask(rng, "the new number of checked bags and what I was charged")])
         args = {"reservation_id": rid, "total_baggages": res["total_baggages"] + extra,
                 "nonfree_baggages": res["nonfree_baggages"] + extra, "payment_id": method["id"]}

@@ -148,7 +148,8 @@ def plan_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[Pl
     """
     known = {s for _, s in leaf_strings(given)}
     needed = {s for c in writes for _, s in leaf_strings(c.arguments) if len(s) >= 3} - known
-    write_values = {s for c in writes for _, s in leaf_strings(c.arguments)}
+    refs = pack.touched(state, [(c.name, c.arguments) for c in writes], depth=0)
+    write_keys = {key for keys in refs.values() for key in keys}
     candidates = _candidate_reads(pack, graph, state, writes, given)
     needed |= {s for c in candidates for _, s in leaf_strings(c.arguments)} - known
     kept: list[PlannedCall] = []
@@ -164,7 +165,7 @@ def plan_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[Pl
             if result.is_error:
                 continue
             revealed = {s for s in needed if s in result.content}
-            if revealed or strings & write_values:
+            if revealed or strings & write_keys:
                 kept.append(read)
                 known |= revealed
                 needed -= revealed
@@ -184,6 +185,8 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     env = SimEnv(scratch_task(tools, sliced))
     reads = plan_reads(pack, ctx.graph, sliced, scenario.writes, scenario.given, env)
     calls = reads + scenario.writes
+    # Re-slice around the calls actually kept: reads that were dropped should not widen the state.
+    sliced = pack.slice_state(ctx.state, [(c.name, c.arguments) for c in calls], distractors=distractors, seed=seed)
     env = SimEnv(scratch_task(tools, sliced))
     values: list[Any] = []
     for call in calls:
