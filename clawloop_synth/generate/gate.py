@@ -73,11 +73,15 @@ class Gate:
     """
 
     def __init__(self, embedder: Any = None, threshold: float = DEFAULT_THRESHOLD) -> None:
+        """``embedder``: an Embedder, or a zero-argument factory called once per thread (an embedder
+        with a SQLite cache must stay on the thread that opened it); default: hashing, no cache."""
         if embedder is None:
             from clawloop_synth.embed import make_embedder
 
             embedder = make_embedder("hashing")
-        self.embedder = embedder
+        self._factory = embedder if callable(embedder) and not hasattr(embedder, "embed") else None
+        self._embedder = None if self._factory is not None else embedder
+        self._local = threading.local()
         self.threshold = threshold
         self._ids: list[str] = []
         self._vectors: np.ndarray | None = None
@@ -86,6 +90,14 @@ class Gate:
     @property
     def accepted(self) -> int:
         return len(self._ids)
+
+    @property
+    def embedder(self) -> Any:
+        if self._factory is None:
+            return self._embedder
+        if getattr(self._local, "embedder", None) is None:
+            self._local.embedder = self._factory()
+        return self._local.embedder
 
     def _vector(self, task: TaskSpec) -> np.ndarray:
         return np.asarray(self.embedder.embed([task_view(task)]), dtype=np.float32)[0]

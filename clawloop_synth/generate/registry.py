@@ -17,6 +17,7 @@ def make_llm(config: Any, workdir: Path) -> Any:
     if not config.model:
         raise InputError(f"the {config.generator} generator needs --model (a litellm model string)", field="model")
     return LLM(LLMConfig(config.model, api_base=config.api_base, api_key=config.api_key, timeout=config.timeout,
+                         retry_wait=config.retry_wait, retry_max_wait=min(30.0, max(config.retry_wait * 30, 0.05)),
                          concurrency=config.concurrency, cache_dir=workdir / "cache" / "llm",
                          max_cost=config.max_cost, max_requests=config.max_requests))
 

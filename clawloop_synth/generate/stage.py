@@ -48,6 +48,7 @@ class GenerateConfig:
     max_cost: float | None = None
     max_requests: int | None = None
     timeout: float = 60.0
+    retry_wait: float = 1.0  # first transport backoff in seconds
     dry_run: bool = False
     seed: int = 0
     attempts: int = 4  # candidates proposed per wanted task, at most (repairs not counted)
@@ -248,7 +249,7 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
     ``generator`` overrides ``config.generator`` (tests, custom generators). With ``config.dry_run``
     nothing is generated: the summary holds the LLM cost estimate of the first attempts.
     """
-    from clawloop_synth.embed import make_embedder
+    from clawloop_synth.embed import BACKENDS, make_embedder
     from clawloop_synth.generate.gate import Gate
     from clawloop_synth.workdir import Manifest, config_hash, write_json
 
@@ -269,12 +270,14 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
         if llm is None or not hasattr(generator, "estimate"):
             return {"stage": "generate", "dry_run": True, "generator": generator.name,
                     "note": "this generator calls no model: nothing to estimate", "requests": 0, "cost": 0.0}
-        estimate = generator.estimate(requests)  # type: ignore[union-attr]
+        estimate = generator.estimate(requests, config.per_cluster)  # type: ignore[union-attr]
         return {"stage": "generate", "dry_run": True, "generator": generator.name, **estimate}
 
     journal = Journal(workdir / "generate" / "journal.jsonl", config_hash(config.hashed()))
-    embedder = make_embedder(config.embedder, cache_path=workdir / "cache" / "embeddings.sqlite")
-    gate = Gate(embedder, config.threshold)
+    cache = None if config.embedder == "hashing" else workdir / "cache" / "embeddings.sqlite"
+    if config.embedder not in BACKENDS:
+        raise InputError(f"unknown embedder '{config.embedder}' (known: {', '.join(BACKENDS)})", field="embedder")
+    gate = Gate(lambda: make_embedder(config.embedder, cache_path=cache), config.threshold)
     for entry in journal.accepted():  # the resumed run's gate sees the accepted set in its original order
         gate.add(TaskSpec.model_validate(entry.task))
     run = GenerateRun(workdir, config, journal, gate, requests, progress,

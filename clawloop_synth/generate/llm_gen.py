@@ -1,0 +1,212 @@
+"""The LLM generator ("llm"): prompts a model for task drafts, gates them, feeds rejections back.
+
+Per cluster, slot ``i`` is one chain: ask (``prompts/generate_task.jinja``; the slot picks the
+entities the task is built around and is the cache ``variant``), turn the draft into a TaskSpec with
+id ``PREFIX{i:04d}``, judge it; on a reject, send the reason back (``prompts/repair_task.jinja``) and
+judge the repair (id ``...-r1``, ``-r2``) up to ``max_repairs`` times. Chains of every cluster run
+concurrently (the seam bounds the HTTP concurrency); a cluster keeps at most as many chains in flight
+as it still needs tasks. The gate runs on one worker thread, off the event loop.
+
+Everything is deterministic given the answer cache, so a re-run replays the chains from the cache
+(no request sent) and the journal (no judging twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import ValidationError
+
+from clawloop_synth.generate.base import Candidate, GenerationRequest, Judge, Verdict
+from clawloop_synth.generate.drafts import TaskDraft, task_from_draft
+from clawloop_synth.generate.views import cluster_brief, state_excerpt, tools_brief
+
+__all__ = ["SYSTEM", "LLMGenerator", "focus_entities", "generation_messages", "repair_messages"]
+
+SYSTEM = ("You design verifiable tool-use training tasks for AI agents. You answer with one JSON object that "
+          "follows the given schema exactly.")
+
+
+def focus_entities(request: GenerationRequest, slot: int, limit: int = 4000) -> str:
+    """The entities slot ``slot`` is built around: one entity of the first collection, picked by a seeded
+    hash, with the entities it links to (one hop), as clipped JSON."""
+    state = request.state
+    collections = [name for name, table in state.items() if isinstance(table, dict) and table]
+    if not collections:
+        return "{}"
+    first = collections[0]
+    keys = sorted(state[first])
+    key = random.Random(f"{request.seed}:{request.cluster.id}:{slot}").choice(keys)
+    refs: dict[str, set[str]] = {first: {key}}
+    if request.pack is not None and hasattr(request.pack, "linked"):
+        refs = request.pack.linked(state, refs, depth=1)
+    picked = {name: {k: state[name][k] for k in sorted(refs.get(name, ())) if k in state[name]}
+              for name in collections if refs.get(name)}
+    text = json.dumps(picked, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def generation_messages(request: GenerationRequest, slot: int) -> list[dict[str, Any]]:
+    """The first prompt of slot ``slot`` for ``request`` (trace text is redacted by the seam)."""
+    from clawloop_synth.llm import render_prompt
+
+    traces = {t.id: t for t in request.traces}
+    tools = list(request.pack.tools) if request.pack is not None else []
+    user = render_prompt(
+        "generate_task", domain=request.domain,
+        domain_description=getattr(request.pack, "description", "") or "",
+        cluster=cluster_brief(request.cluster, request.exemplars, traces), target_code=request.target_code,
+        tools=tools_brief(tools), state_shape=state_excerpt(request.state, limit=600), slot=slot,
+        count=request.count, focus=focus_entities(request, slot))
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def repair_messages(messages: list[dict[str, Any]], draft: TaskDraft, verdict: Verdict,
+                    target_code: str) -> list[dict[str, Any]]:
+    """``messages`` plus the rejected answer and the gate's feedback."""
+    from clawloop_synth.llm import render_prompt
+
+    rules = [part.strip() for part in verdict.detail.split("; ") if part.strip()] or [verdict.reason]
+    feedback = render_prompt("repair_task", reason=verdict.reason, rules=rules, target_code=target_code)
+    return [*messages, {"role": "assistant", "content": draft.model_dump_json()},
+            {"role": "user", "content": feedback}]
+
+
+class LLMGenerator:
+    """Generate through the LLM seam (``clawloop_synth.llm.LLM``); see the module doc."""
+
+    name = "llm"
+
+    def __init__(self, llm: Any, max_repairs: int = 2, stage: str = "generate") -> None:
+        self.llm = llm
+        self.max_repairs = max_repairs
+        self.stage = stage
+        self.notes: dict[str, str] = {}
+        self.llm_errors = 0
+        self.stopped: str | None = None
+
+    # -- one chain ----------------------------------------------------------------------------
+    async def ask(self, messages: list[dict[str, Any]], slot: int) -> TaskDraft:
+        """One structured call; subclasses (the DSPy program) replace it."""
+        draft: TaskDraft = await self.llm.astructured(messages, TaskDraft, stage=self.stage, variant=slot)
+        return draft
+
+    def prompt_version(self) -> str:
+        from clawloop_synth.llm import prompt_version
+
+        return prompt_version("generate_task")
+
+    async def chain(self, request: GenerationRequest, slot: int, judge: Callable[[Any], Awaitable[Verdict]],
+                    unbuilt: Callable[[str, Candidate], None]) -> Candidate:
+        """Ask, judge, repair; returns the last candidate (reason "budget" once the budget is spent)."""
+        from clawloop_synth.llm import BudgetExceeded, LLMError, StructuredOutputError
+
+        messages = generation_messages(request, slot)
+        candidate = Candidate(None, "llm_error", "no answer")
+        for attempt in range(self.max_repairs + 1):
+            task_id = f"{request.id_prefix}{slot:04d}" + (f"-r{attempt}" if attempt else "")
+            try:
+                draft = await self.ask(messages, slot)
+            except BudgetExceeded as exc:  # no new chain starts; the ones in flight finish and are judged
+                self.stopped = self.stopped or str(exc)
+                return Candidate(None, "budget", str(exc))
+            except StructuredOutputError as exc:
+                candidate = Candidate(None, "invalid_spec", str(exc)[:1000])
+                unbuilt(task_id, candidate)
+                return candidate
+            except LLMError as exc:  # transport failure after retries: not journaled, a re-run tries again
+                self.llm_errors += 1
+                return Candidate(None, "llm_error", str(exc)[:500])
+            try:
+                task = task_from_draft(draft, request, task_id, self.name, self.llm.config.model,
+                                       self.prompt_version())
+            except ValidationError as exc:
+                candidate = Candidate(None, "invalid_spec", str(exc)[:1000])
+                unbuilt(task_id, candidate)
+                verdict = Verdict(False, "invalid_spec", str(exc)[:1000])
+            else:
+                verdict = await judge(task)
+                candidate = Candidate(task, verdict=verdict)
+                if verdict.accepted:
+                    return candidate
+            if attempt < self.max_repairs:
+                messages = repair_messages(messages, draft, verdict, request.target_code)
+        return candidate
+
+    # -- the stage's driver -------------------------------------------------------------------
+    def run_async(self, run: Any) -> str | None:
+        """Run every cluster of ``run`` (a ``GenerateRun``); returns why it stopped early, if it did."""
+        return asyncio.run(self._run(run))
+
+    async def _run(self, run: Any) -> str | None:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate")
+        loop = asyncio.get_running_loop()
+        self.stopped = None
+        try:
+            await asyncio.gather(*(self._cluster(run, request, pool, loop) for request in run.requests))
+        finally:
+            pool.shutdown(wait=True)
+            await self.llm.aclose()
+        return f"budget: {self.stopped}" if self.stopped else None
+
+    async def _cluster(self, run: Any, request: GenerationRequest, pool: ThreadPoolExecutor,
+                       loop: asyncio.AbstractEventLoop) -> None:
+        cid = request.cluster.id
+        done = run.journal.done.get(cid)
+        if run.remaining(request) == 0 or (done and done.get("per_cluster", 0) >= run.config.per_cluster):
+            return
+        prefix = request.id_prefix
+        solved = {e.id[len(prefix):len(prefix) + 4] for e in run.journal.accepted(cid) if e.id.startswith(prefix)}
+        slots: Iterator[int] = (s for s in range(request.count) if f"{s:04d}" not in solved)
+
+        async def judge(task: Any) -> Verdict:
+            verdict: Verdict = await loop.run_in_executor(pool, run.judge, request, task)
+            return verdict
+
+        def unbuilt(key: str, candidate: Candidate) -> None:
+            run.unbuilt(request, key, candidate)
+
+        inflight: set[asyncio.Task[Candidate]] = set()
+        exhausted = False
+        while True:
+            while not exhausted and not self.stopped and len(inflight) < run.remaining(request):
+                slot = next(slots, None)
+                if slot is None:
+                    exhausted = True
+                    break
+                inflight.add(asyncio.create_task(self.chain(request, slot, judge, unbuilt)))
+            if not inflight:
+                break
+            finished, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                task.result()
+        if self.stopped:  # not finished: a re-run with more budget carries on
+            return
+        run.journal.finish_cluster(cid, {"per_cluster": run.config.per_cluster,
+                                         "exhausted": run.remaining(request) > 0})
+
+    # -- the Generator protocol and the dry run -------------------------------------------------
+    def propose(self, request: GenerationRequest, judge: Judge) -> Iterator[Candidate]:
+        """Run ``request.count`` chains concurrently (the protocol's blocking form)."""
+
+        async def main() -> list[Candidate]:
+            async def ajudge(task: Any) -> Verdict:
+                return judge(task)
+
+            try:
+                return list(await asyncio.gather(*(self.chain(request, s, ajudge, lambda _k, _c: None)
+                                                   for s in range(request.count))))
+            finally:
+                await self.llm.aclose()
+
+        yield from asyncio.run(main())
+
+    def estimate(self, requests: list[GenerationRequest], per_cluster: int) -> dict[str, Any]:
+        """Tokens and cost of the first attempt of ``per_cluster`` chains per cluster (sends nothing)."""
+        messages = [generation_messages(r, s) for r in requests for s in range(per_cluster)]
+        return dict(self.llm.estimate(messages, TaskDraft))
