@@ -7,7 +7,8 @@ empty): a JSON answer, raw text (malformed JSON), an HTTP error status, or a del
 client's timeout. Every received body is recorded so a test can read exactly what left the client.
 
 When the request carries ``tools`` (instructor's TOOLS mode) the answer is returned as a tool call
-to the forced/first tool; otherwise it is the message ``content`` (instructor's JSON modes).
+to the forced/first tool; otherwise it is the message ``content`` (instructor's JSON modes). For
+tool-calling agents, :func:`calls` scripts explicit tool calls and :func:`say` a plain final message.
 
 Run standalone (the benchmark does, to keep the server off the client's GIL)::
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Behaviour", "FakeOpenAI", "error", "ok", "raw", "slow"]
+__all__ = ["Behaviour", "FakeOpenAI", "calls", "error", "ok", "raw", "say", "slow"]
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Behaviour:
     content: Any = None
     delay: float = 0.0
     retry_after: float | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # explicit calls [{"name", "arguments"}] (agent loops)
+    message: bool = False  # answer with ``content`` as text even when the request carries tools
 
 
 def ok(content: Any, delay: float = 0.0) -> Behaviour:
@@ -59,6 +62,16 @@ def error(status: int, retry_after: float | None = None) -> Behaviour:
 def slow(seconds: float, content: Any = None) -> Behaviour:
     """Wait ``seconds`` before answering (longer than the client timeout to force a retry)."""
     return Behaviour(200, content, seconds)
+
+
+def calls(*named: tuple[str, dict[str, Any]]) -> Behaviour:
+    """An assistant turn that calls these tools, ``(name, arguments)`` each (a tool-calling agent's step)."""
+    return Behaviour(200, None, tool_calls=[{"name": n, "arguments": a} for n, a in named])
+
+
+def say(text: str) -> Behaviour:
+    """A plain assistant message, even when the request offers tools (an agent's final answer)."""
+    return Behaviour(200, text, message=True)
 
 
 Responder = Callable[[dict[str, Any]], Behaviour]
@@ -168,7 +181,13 @@ class FakeOpenAI:
         message: dict[str, Any] = {"role": "assistant", "content": text}
         finish = "stop"
         tools = body.get("tools") or []
-        if tools:
+        if b.tool_calls is not None:
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_{len(self.requests)}_{i}", "type": "function",
+                 "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+                for i, c in enumerate(b.tool_calls)]}
+            finish, text = "tool_calls", json.dumps(b.tool_calls)
+        elif tools and not b.message:
             choice = body.get("tool_choice")
             name = choice["function"]["name"] if isinstance(choice, dict) else tools[0]["function"]["name"]
             message = {"role": "assistant", "content": None, "tool_calls": [

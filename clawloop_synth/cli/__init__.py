@@ -48,6 +48,7 @@ def _register_stages() -> None:
         generate,  # noqa: F401
         ingest,  # noqa: F401
         mine,  # noqa: F401
+        rollout,  # noqa: F401
         run,  # noqa: F401
         schemas,  # noqa: F401
         sim,  # noqa: F401

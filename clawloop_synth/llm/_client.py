@@ -95,6 +95,14 @@ def _wrap(response_model: type[BaseModel]) -> tuple[type[BaseModel], dict[str, A
     return wrapped, schema
 
 
+def _message_dict(message: Any) -> dict[str, Any]:
+    """An OpenAI or litellm response message as a plain dict (content and tool calls only)."""
+    calls = [{"id": str(c.id), "type": "function",
+              "function": {"name": c.function.name, "arguments": c.function.arguments or "{}"}}
+             for c in (getattr(message, "tool_calls", None) or [])]
+    return {"role": "assistant", "content": getattr(message, "content", None), "tool_calls": calls}
+
+
 class LLM:
     """The one seam for every LLM call. Not thread-safe: use it from one event loop at a time."""
 
@@ -160,6 +168,39 @@ class LLM:
         if self._cache is not None:
             self._cache.put(key, {"json": value.model_dump_json(), "model": self.config.model, "stage": stage})
         return value
+
+    async def acomplete(self, messages: list[dict[str, Any]], *, stage: str,
+                        tools: list[dict[str, Any]] | None = None, variant: int = 0) -> dict[str, Any]:
+        """One plain chat completion (no response model), e.g. a turn of a tool-calling agent.
+
+        Goes through the same redaction, cache, semaphore, retries, budget and accounting as
+        :meth:`astructured`; returns the assistant message as an OpenAI-style dict with ``content``
+        and ``tool_calls`` (``[{"id", "type", "function": {"name", "arguments"}}]``, arguments as text).
+        """
+        usage = self._accountant.stage(stage)
+        usage.calls += 1
+        sent = redact_messages(messages) if self.config.redact else messages
+        key = cache_key(model=self.config.model, messages=sent, tools=tools, params=self._params(),
+                        kind="chat", variant=variant)
+        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+            usage.cache_hits += 1
+            return dict(hit["message"])
+        kwargs: dict[str, Any] = {"model": self.config.model, "messages": sent, **self._params()}
+        if tools:
+            kwargs["tools"] = tools
+        token = _CALL.set(_Call(stage))
+        try:
+            async with self._loop_state().semaphore:
+                response = await self._send(**kwargs)
+            message = _message_dict(response.choices[0].message)
+        except Exception as exc:
+            usage.failures += 1
+            raise self._error(exc) from exc
+        finally:
+            _CALL.reset(token)
+        if self._cache is not None:
+            self._cache.put(key, {"message": message, "model": self.config.model, "stage": stage})
+        return message
 
     def structured(self, messages: list[dict[str, Any]], response_model: type[T], *, stage: str,
                    variant: int = 0) -> T:

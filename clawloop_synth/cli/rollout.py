@@ -1,0 +1,116 @@
+"""`clawloop-synth rollout`, `clawloop-synth difficulty` and `clawloop-synth curriculum`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from clawloop_synth.cli import app
+
+__all__ = ["curriculum", "difficulty", "rollout"]
+
+# Kept in step with clawloop_synth.rollout.spec.SPEC_HELP (not imported: --help must stay fast).
+_AGENTS_HELP = (
+    "Agents, ';'-separated or repeated. 'scripted': the offline population (reference + 7 flawed agents "
+    "of graded skill); 'reference': replays the reference solution; "
+    "'flawed:MODE=RATE,...[,seed=N][,name=NAME]', e.g. 'flawed:premature_finish=0.5,repeated_call=0.2' "
+    "(modes: wrong_argument_format, skipped_lookup, ignored_tool_error, no_retry_after_transient, "
+    "hallucinated_tool, premature_finish, repeated_call); 'llm:MODEL[,max_turns=N]', e.g. "
+    "'llm:openai/gpt-4o-mini', or 'llm' with --model."
+)
+
+
+def _echo_json(summary: dict[str, Any]) -> None:
+    typer.echo(json.dumps(summary, indent=2, default=str))
+
+
+@app.command()
+def rollout(
+    workdir: Annotated[Path, typer.Argument(help="Work directory holding the tasks dataset.")],
+    agents: Annotated[list[str], typer.Option("--agents", "-a", help=_AGENTS_HELP)],
+    k: Annotated[int, typer.Option("--k", min=1, help="Attempts per task per agent.")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at the same time.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the scripted and flawed agents.")] = 0,
+    model: Annotated[str | None, typer.Option(help="litellm model for a bare 'llm' agent.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
+    max_tasks: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run agents on every task in SimEnv: WORKDIR/rollouts (Rollout traces, which `mine` reads) and rollout.json."""
+    from clawloop_synth.cli.progress import counter
+    from clawloop_synth.rollout.stage import run_rollouts
+
+    with counter("rollout", "episodes", quiet=as_json) as tick:
+        summary = run_rollouts(workdir, agents, k=k, concurrency=concurrency, seed=seed, model=model,
+                               api_base=api_base, max_tasks=max_tasks, tick=tick)
+    if as_json:
+        _echo_json(summary)
+        return
+    typer.echo(f"{summary['rollouts']} rollouts ({summary['tasks']} tasks x {len(summary['agents'])} agents "
+               f"x k={summary['k']}) in {summary['seconds']} s ({summary['rollouts_per_second']}/s)")
+    for name, row in summary["agents"].items():
+        errors = f", {row['errors']} errors" if row["errors"] else ""
+        typer.echo(f"  {name:<24} pass rate {row['pass_rate']}  mean reward {row['mean_reward']}{errors}")
+
+
+@app.command()
+def difficulty(
+    workdir: Annotated[Path, typer.Argument(help="Work directory holding tasks and rollouts.")],
+    seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
+    holdout: Annotated[float, typer.Option(help="Share of rated tasks held out for calibration.")] = 0.2,
+    neighbours: Annotated[int, typer.Option("--k", min=1, help="Neighbours for unseen-task prediction.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Pass rates (beta-binomial), 1PL IRT and predictions for unrated tasks: WORKDIR/difficulty, difficulty.json."""
+    from clawloop_synth.difficulty_stage import run_difficulty
+
+    summary = run_difficulty(workdir, seed=seed, holdout=holdout, k=neighbours)
+    if as_json:
+        _echo_json(summary)
+        return
+    prior = summary["beta_prior"]
+    typer.echo(f"{summary['tasks']} tasks: {summary['rated']} rated from {summary['attempts']} attempts by "
+               f"{summary['agents']} agents, {summary['predicted']} predicted; "
+               f"pass-rate prior Beta({prior['alpha']:.3g}, {prior['beta']:.3g})")
+    calibration = summary["calibration"]
+    typer.echo(calibration.get("table") or f"calibration skipped: {calibration.get('skipped')}")
+
+
+@app.command()
+def curriculum(
+    workdir: Annotated[Path, typer.Argument(help="Work directory holding the difficulty dataset.")],
+    strategy: Annotated[str, typer.Option(help="random, fixed, difficulty, learnability or plr.")] = "learnability",
+    seed: Annotated[int, typer.Option(help="Seed of the random and plr orders.")] = 0,
+    param: Annotated[list[str] | None, typer.Option(help="Strategy parameter KEY=VALUE (JSON value), "
+                                                       "e.g. temperature=0.3 or hardest_first=true.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary (with the comparison) as JSON.")] = False,
+) -> None:
+    """Order the tasks with a strategy: WORKDIR/curriculum/<strategy> and curriculum.json, compared with the others."""
+    from clawloop_synth.curriculum_stage import run_curriculum
+    from clawloop_synth.errors import InputError
+
+    params: dict[str, Any] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field="param")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    summary = run_curriculum(workdir, strategy, seed=seed, params=params)
+    if as_json:
+        _echo_json(summary)
+        return
+    typer.echo(f"{summary['tasks']} tasks ordered by {summary['strategy']} -> {summary['path']}")
+    comparison = summary["comparison"]
+    typer.echo(f"{'order':<20} {'spearman':>9} {'kendall':>8} {'head learn':>11} {'head pass':>10}")
+    for name, m in comparison["strategies"].items():
+        cells = [m["spearman_difficulty"], m["kendall_difficulty"], m["head_learnability"], m["head_pass_mean"]]
+        text = [f"{c:.3f}" if c is not None else "n/a" for c in cells]
+        typer.echo(f"{name:<20} {text[0]:>9} {text[1]:>8} {text[2]:>11} {text[3]:>10}")
+    typer.echo(f"(head = first {comparison['head']:.0%}; best head learnability {comparison['head_learnability_max']}, "
+               f"all-task mean {comparison['learnability_mean']})")

@@ -1,0 +1,165 @@
+"""The ``difficulty`` stage: WORKDIR/tasks + WORKDIR/rollouts -> WORKDIR/difficulty + difficulty.json.
+
+Per task: the beta-binomial posterior of its pass rate and its 1PL IRT difficulty, fitted on every
+scored rollout. Tasks with no rollout get a predicted difficulty from their nearest rated neighbours
+(hashing embeddings of :func:`task_text`) and a ridge regression on their features, combined by
+inverse variance; their pass-rate posterior is then the IRT pass rate at that difficulty averaged
+over the agents, with the prior's concentration as its weight (so learnability can rank them too).
+The calibration report holds out a seeded 20% of the rated tasks and scores each predictor on them.
+
+The dataset is flat (one column per field, no ``json`` column): read it with :func:`load_rows`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.types import TaskSpec
+
+__all__ = ["load_rows", "run_difficulty", "save_rows", "task_text"]
+
+
+def task_text(task: TaskSpec) -> str:
+    """The text view embedded for neighbours: instruction, the reference's tool sequence, target code."""
+    plan = " ".join(call.name for call in task.reference.calls)
+    parts = [task.instruction, f"plan: {plan}", f"domain: {task.domain}"]
+    if task.target_code:
+        parts.append(f"target: {task.target_code}")
+    return "\n".join(parts)
+
+
+def save_rows(path: Path, rows: Sequence[dict[str, Any]]) -> int:
+    """Write plain rows as a ``save_to_disk`` dataset at ``PATH/data`` (atomically)."""
+    from clawloop_synth.workdir import staging_dir
+    from datasets import Dataset, disable_progress_bars
+
+    disable_progress_bars()
+    with staging_dir(path) as tmp:
+        Dataset.from_list(list(rows)).save_to_disk(str(tmp / "data"))
+    return len(rows)
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows written by :func:`save_rows`."""
+    from datasets import load_from_disk
+
+    if not (path / "data").is_dir():
+        raise InputError("no dataset here; run the previous stage first", file=str(path))
+    return list(load_from_disk(str(path / "data")).to_list())
+
+
+def _observations(workdir: Path, known: set[str]) -> tuple[list[str], list[str], list[float], dict[str, int]]:
+    from clawloop_synth.rollout.stage import load_rollouts
+
+    agents, task_ids, rewards = [], [], []
+    skipped = {"no_reward": 0, "unknown_task": 0}
+    for r in load_rollouts(workdir):
+        if r.reward is None:
+            skipped["no_reward"] += 1
+        elif r.task_id not in known:
+            skipped["unknown_task"] += 1
+        else:
+            agents.append(r.agent)
+            task_ids.append(str(r.task_id))
+            rewards.append(float(r.reward))
+    return agents, task_ids, rewards, skipped
+
+
+def _predicted_posterior(row: dict[str, Any], ability: np.ndarray, concentration: float) -> None:
+    """Pass-rate posterior of an unrated task from its predicted difficulty (see the module docstring)."""
+    from scipy.special import expit
+
+    p = float(np.clip(np.mean(expit(ability - row["difficulty"])), 1e-3, 1.0 - 1e-3))
+    a, b = p * concentration, (1.0 - p) * concentration
+    row.update(alpha=a, beta=b, pass_mean=p, pass_sd=float(np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))),
+               learnability=a * b / ((a + b) * (a + b + 1.0)))
+
+
+def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int = 10,
+                   embedder: str = "hashing") -> dict[str, Any]:
+    """Fit pass rates and IRT on the rollouts, predict unrated tasks, calibrate; write the outputs."""
+    from clawloop_synth.difficulty import (
+        Observations,
+        calibration_report,
+        estimate_rows,
+        feature_matrix,
+        fit_irt,
+        predict_difficulty,
+        predictions_by_task,
+        smooth_pass_rates,
+    )
+    from clawloop_synth.embed import make_embedder
+    from clawloop_synth.rollout.stage import load_tasks
+    from clawloop_synth.workdir import Manifest, write_json
+
+    started = time.perf_counter()
+    tasks = load_tasks(workdir)
+    ids = [t.id for t in tasks]
+    agents, task_ids, rewards, skipped = _observations(workdir, set(ids))
+    if not rewards:
+        raise InputError("no scored rollouts of these tasks; run `rollout` first", file=str(workdir / "rollouts"))
+    obs = Observations.from_arrays(agents, task_ids, rewards, tasks=ids)
+    rates = smooth_pass_rates(obs)
+    fit = fit_irt(obs)
+    rated = fit.rated
+    emb = make_embedder(embedder).embed([task_text(t) for t in tasks])
+    feats = [t.features for t in tasks]
+    rated_idx, query_idx = np.flatnonzero(rated), np.flatnonzero(~rated)
+    predicted: dict[str, tuple[float, float]] = {}
+    per_predictor: dict[str, dict[str, float]] = {}
+    if query_idx.size and rated_idx.size >= 2:
+        codes = sorted({c for i in rated_idx for c in feats[i].failure_codes})
+        x_rated, _ = feature_matrix([feats[i] for i in rated_idx], codes=codes)
+        x_query, _ = feature_matrix([feats[i] for i in query_idx], codes=codes)
+        preds = predict_difficulty(fit.difficulty[rated_idx], rated_se=fit.difficulty_se[rated_idx],
+                                   rated_embeddings=emb[rated_idx], query_embeddings=emb[query_idx],
+                                   rated_features=x_rated, query_features=x_query, k=k)
+        query_ids = [ids[i] for i in query_idx]
+        predicted = predictions_by_task(query_ids, preds["combined"])
+        per_predictor = {name: {t: float(m) for t, m in zip(query_ids, p.mean, strict=True)}
+                         for name, p in preds.items() if name != "combined"}
+    rows = estimate_rows(rates, fit, predicted=predicted)
+    by_id = {t.id: t for t in tasks}
+    for row in rows:
+        task = by_id[row["task_id"]]
+        row.update(domain=task.domain, steps=task.features.steps, tools=task.features.tools,
+                   writes=task.features.writes, distractors=task.features.distractors,
+                   predicted_neighbours=per_predictor.get("neighbours", {}).get(task.id),
+                   predicted_features=per_predictor.get("features", {}).get(task.id),
+                   pass_source="observed" if row["trials"] > 0 else "prior")
+        if row["difficulty_source"] == "predicted":
+            _predicted_posterior(row, fit.ability, rates.prior.concentration)
+            row["pass_source"] = "predicted"
+    try:
+        report = calibration_report(fit.difficulty[rated_idx], difficulty_se=fit.difficulty_se[rated_idx],
+                                    embeddings=emb[rated_idx], features=[feats[i] for i in rated_idx],
+                                    holdout=holdout, seed=seed, k=k)
+        calibration: dict[str, Any] = {**report.to_dict(), "table": report.format()}
+    except InputError as exc:
+        calibration = {"skipped": str(exc)}
+    save_rows(workdir / "difficulty", rows)
+    sources: dict[str, int] = {}
+    for row in rows:
+        sources[row["difficulty_source"]] = sources.get(row["difficulty_source"], 0) + 1
+    summary: dict[str, Any] = {
+        "stage": "difficulty", "tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted),
+        "attempts": len(rewards), "skipped_rollouts": skipped, "agents": len(obs.agents),
+        "difficulty_sources": sources, "embedder": embedder, "seed": seed,
+        "beta_prior": {"alpha": rates.prior.alpha, "beta": rates.prior.beta, "mean": rates.prior.mean,
+                       "method": rates.prior.method},
+        "irt": {"converged": fit.converged, "n_iter": fit.n_iter, "loss": round(fit.loss, 4),
+                "ability": {a: round(float(v), 4) for a, v in zip(fit.agents, fit.ability, strict=True)},
+                "difficulty_range": [round(float(fit.difficulty[rated].min()), 3),
+                                     round(float(fit.difficulty[rated].max()), 3)]},
+        "calibration": calibration, "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(workdir / "difficulty.json", summary)
+    Manifest(workdir).record("difficulty", {"seed": seed, "holdout": holdout, "k": k, "embedder": embedder},
+                             {"tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted)})
+    return summary

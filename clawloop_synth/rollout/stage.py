@@ -1,0 +1,113 @@
+"""The ``rollout`` stage: WORKDIR/tasks -> WORKDIR/rollouts (Rollout traces) + rollout.json."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.types import Rollout, TaskSpec
+
+__all__ = ["RolloutStats", "load_rollouts", "load_tasks", "run_rollouts"]
+
+
+def _require(path: Path, what: str) -> None:
+    if not (path / "data").is_dir():
+        raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
+
+
+def load_tasks(workdir: Path) -> list[TaskSpec]:
+    """The accepted tasks in WORKDIR/tasks."""
+    from clawloop_synth.store import load_records
+
+    _require(workdir / "tasks", "tasks")
+    tasks = list(load_records(workdir / "tasks", TaskSpec))
+    seen: set[str] = set()
+    for task in tasks:
+        if task.id in seen:
+            raise InputError("task id appears twice", file=str(workdir / "tasks"), record=task.id, field="id")
+        seen.add(task.id)
+    return tasks
+
+
+def load_rollouts(workdir: Path) -> Iterator[Rollout]:
+    """Stream the rollouts in WORKDIR/rollouts (Rollout is a Trace: the miner takes them as they are)."""
+    from clawloop_synth.store import load_records
+
+    _require(workdir / "rollouts", "rollouts")
+    return load_records(workdir / "rollouts", Rollout)
+
+
+class RolloutStats:
+    """Counts and rewards per agent, gathered while the rollouts stream to disk."""
+
+    def __init__(self, agents: Sequence[str]) -> None:
+        self.per_agent: dict[str, dict[str, float]] = {
+            a: {"rollouts": 0, "errors": 0, "reward_sum": 0.0, "passed": 0} for a in agents}
+        self.stops: dict[str, int] = {}
+
+    def watch(self, rollouts: Iterable[Rollout]) -> Iterator[Rollout]:
+        for r in rollouts:
+            row = self.per_agent[r.agent]
+            row["rollouts"] += 1
+            if r.reward is None:
+                row["errors"] += 1
+            else:
+                row["reward_sum"] += r.reward
+                row["passed"] += r.reward >= 0.5
+            stop = str(r.metadata.get("stop", "script"))
+            self.stops[stop] = self.stops.get(stop, 0) + 1
+            yield r
+
+    def summary(self) -> dict[str, Any]:
+        agents = {}
+        for name, row in self.per_agent.items():
+            scored = row["rollouts"] - row["errors"]
+            agents[name] = {"rollouts": int(row["rollouts"]), "errors": int(row["errors"]),
+                            "mean_reward": round(row["reward_sum"] / scored, 4) if scored else None,
+                            "pass_rate": round(row["passed"] / scored, 4) if scored else None}
+        return {"agents": agents, "stops": dict(sorted(self.stops.items()))}
+
+
+def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k: int = 1, concurrency: int = 8,
+                 seed: int = 0, *, model: str | None = None, api_base: str | None = None,
+                 max_tasks: int | None = None, tick: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Run every agent of ``agents_spec`` ``k`` times on every task (the first ``max_tasks`` if given);
+    write WORKDIR/rollouts and WORKDIR/rollout.json; returns the summary."""
+    from clawloop_synth.rollout.runner import iter_rollouts, make_jobs
+    from clawloop_synth.rollout.spec import parse_agents
+    from clawloop_synth.store import save_records
+    from clawloop_synth.workdir import Manifest, write_json
+
+    if k < 1:
+        raise InputError("k must be at least 1", field="k")
+    if concurrency < 1:
+        raise InputError("concurrency must be at least 1", field="concurrency")
+    tasks = load_tasks(workdir)[:max_tasks] if max_tasks is not None else load_tasks(workdir)
+    if not tasks:
+        raise InputError("the tasks dataset is empty", file=str(workdir / "tasks"))
+    agents = parse_agents(agents_spec, seed=seed, model=model, api_base=api_base, concurrency=concurrency)
+    jobs = make_jobs(agents, tasks, k)
+    stats = RolloutStats([a.name for a in agents])
+    started = time.perf_counter()
+    count = save_records(
+        workdir / "rollouts", stats.watch(iter_rollouts(jobs, concurrency, tick)),
+        columns=lambda r: {"agent": r.agent, "task_id": r.task_id, "attempt": r.attempt, "reward": r.reward},
+        column_types={"agent": str, "task_id": str, "attempt": int, "reward": float})
+    seconds = time.perf_counter() - started
+    usage = {a.name: a.usage_summary() for a in agents if hasattr(a, "usage_summary")}
+    spec_text = agents_spec if isinstance(agents_spec, str) else ";".join(agents_spec)
+    summary: dict[str, Any] = {
+        "stage": "rollout", "agents_spec": spec_text, "tasks": len(tasks), "k": k, "concurrency": concurrency,
+        "seed": seed, "rollouts": count, **stats.summary(), "seconds": round(seconds, 2),
+        "rollouts_per_second": round(count / seconds, 1) if seconds > 0 else None,
+    }
+    if usage:
+        summary["llm_usage"] = usage
+    write_json(workdir / "rollout.json", summary)
+    Manifest(workdir).record("rollout", {"agents": spec_text, "k": k, "seed": seed, "model": model,
+                                         "tasks": [t.id for t in tasks]},
+                             {"rollouts": count, "tasks": len(tasks), "agents": len(agents)})
+    return summary

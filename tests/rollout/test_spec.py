@@ -1,0 +1,50 @@
+"""Agent SPEC strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from clawloop_synth.agents import FlawedAgent, ReferenceAgent
+from clawloop_synth.errors import InputError
+from clawloop_synth.rollout import LLMAgent, parse_agents
+
+
+def test_scripted_population_and_reference() -> None:
+    agents = parse_agents("scripted")
+    assert len(agents) == 8
+    assert isinstance(agents[0], ReferenceAgent)
+    assert [a.name for a in parse_agents("reference")] == ["reference"]
+
+
+def test_flawed_with_rates_seed_and_name() -> None:
+    (agent,) = parse_agents("flawed:premature_finish=0.5,repeated_call=0.2,seed=7,name=sloppy")
+    assert isinstance(agent, FlawedAgent)
+    assert agent.name == "sloppy" and agent.seed == 7
+    assert agent.flaws["premature_finish"] == 0.5 and agent.flaws["repeated_call"] == 0.2
+    assert agent.flaws["skipped_lookup"] == 0.0
+
+
+def test_several_items_and_repeated_options() -> None:
+    agents = parse_agents(["reference;flawed:skipped_lookup=1", "llm:openai/gpt-4o-mini,max_turns=5"])
+    assert [type(a) for a in agents] == [ReferenceAgent, FlawedAgent, LLMAgent]
+    assert agents[2].name == "llm:openai/gpt-4o-mini" and agents[2].max_turns == 5
+
+
+def test_bare_llm_takes_the_model_option() -> None:
+    (agent,) = parse_agents("llm", model="ollama/llama3:8b", api_base="http://127.0.0.1:1")
+    assert agent.config.model == "ollama/llama3:8b" and agent.config.api_base == "http://127.0.0.1:1"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("wizard", "unknown agent spec"),
+    ("flawed:telepathy=0.5", "unknown flaw mode"),
+    ("flawed:premature_finish=lots", "not a number"),
+    ("flawed:premature_finish=2", "rates must be in [0, 1]"),
+    ("flawed:", "at least one MODE=RATE"),
+    ("llm", "needs a model"),
+    ("reference;reference", "listed twice"),
+    ("", "no agents"),
+])
+def test_bad_specs_are_named(spec: str, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_agents(spec)
