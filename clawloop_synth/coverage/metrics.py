@@ -279,13 +279,13 @@ def vendi_score(x: np.ndarray, *, unit: bool = True) -> float:
 
     K = X X^T has the nonzero spectrum of X^T X, so the d x d form is used when n > d.
     """
-    x = normalize(x).astype(np.float64) if unit else np.asarray(x, dtype=np.float64)
+    x = normalize(x) if unit else np.asarray(x)
     n, d = x.shape
     if n == 0:
         return 0.0
-    # float32 products past a few thousand rows: the spectrum only feeds an entropy.
-    xs = x.astype(np.float32) if n * d > 1 << 20 else x
-    gram = (xs.T @ xs) if n > d else (xs @ xs.T)
+    # float32 products past a million entries (the spectrum only feeds an entropy), float64 below.
+    xs: np.ndarray = x.astype(np.float32 if n * d > 1 << 20 else np.float64)
+    gram = np.asarray(xs.T @ xs if n > d else xs @ xs.T)
     eig = np.linalg.eigvalsh(gram.astype(np.float64) / n)
     return _exp_entropy(eig)
 
