@@ -141,12 +141,12 @@ def cluster_vectors(x: np.ndarray, k: int | None = None, method: str = "kmeans",
             k = max(1, len(uniq))
         else:
             # Choose k on a weighted sample of unique rows when there are very many.
-            pool, pool_w = uniq, w
+            pool, pool_w, tries = uniq, w, None
             if len(uniq) > _K_SAMPLE:
                 pick = np.random.default_rng(seed).choice(len(uniq), _K_SAMPLE, replace=False, p=w / w.sum())
-                pool, pool_w = uniq[pick], w[pick]
+                pool, pool_w, tries = uniq[pick], w[pick], 3  # a big sample is steady with fewer restarts
             for kk in range(k_min, upper + 1):
-                labels_kk, _ = spherical_kmeans(pool, kk, seed=seed, weights=pool_w)
+                labels_kk, _ = spherical_kmeans(pool, kk, seed=seed, weights=pool_w, n_init=tries)
                 scores[kk] = round(silhouette(pool, labels_kk, pool_w, seed=seed), 4)
             best = max(scores.values())
             k = min(kk for kk, s in scores.items() if s >= best - tol)
