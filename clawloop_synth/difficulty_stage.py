@@ -82,8 +82,14 @@ def _predicted_posterior(row: dict[str, Any], ability: np.ndarray, concentration
 
 
 def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int = 10,
-                   embedder: str = "hashing") -> dict[str, Any]:
-    """Fit pass rates and IRT on the rollouts, predict unrated tasks, calibrate; write the outputs."""
+                   embedder: str = "hashing", agent: str | None = None) -> dict[str, Any]:
+    """Fit pass rates and IRT on the rollouts, predict unrated tasks, calibrate; write the outputs.
+
+    ``agent`` names the agent being trained: the pass-rate posteriors (and so learnability) then
+    come from its attempts only, while IRT uses every agent's. Pooling agents of very different skill
+    hides how tasks differ (a task's attempts are then less spread than one binomial), so the pooled
+    beta prior can come out nearly flat-topped at the population's mean.
+    """
     from clawloop_synth.difficulty import (
         Observations,
         calibration_report,
@@ -105,7 +111,15 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
     if not rewards:
         raise InputError("no scored rollouts of these tasks; run `rollout` first", file=str(workdir / "rollouts"))
     obs = Observations.from_arrays(agents, task_ids, rewards, tasks=ids)
-    rates = smooth_pass_rates(obs)
+    if agent is not None:
+        if agent not in obs.agents:
+            raise InputError(f"no scored rollouts by agent {agent!r}; agents: {', '.join(obs.agents)}",
+                             field="agent")
+        mine = [i for i, a in enumerate(agents) if a == agent]
+        rates = smooth_pass_rates(Observations.from_arrays([agents[i] for i in mine], [task_ids[i] for i in mine],
+                                                           [rewards[i] for i in mine], tasks=ids))
+    else:
+        rates = smooth_pass_rates(obs)
     fit = fit_irt(obs)
     rated = fit.rated
     emb = make_embedder(embedder).embed([task_text(t) for t in tasks])
@@ -134,7 +148,8 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
                    predicted_features=per_predictor.get("features", {}).get(task.id),
                    pass_source="observed" if row["trials"] > 0 else "prior")
         if row["difficulty_source"] == "predicted":
-            _predicted_posterior(row, fit.ability, rates.prior.concentration)
+            ability = fit.ability if agent is None else fit.ability[[fit.agents.index(agent)]]
+            _predicted_posterior(row, ability, rates.prior.concentration)
             row["pass_source"] = "predicted"
     try:
         report = calibration_report(fit.difficulty[rated_idx], difficulty_se=fit.difficulty_se[rated_idx],
@@ -148,7 +163,8 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
     for row in rows:
         sources[row["difficulty_source"]] = sources.get(row["difficulty_source"], 0) + 1
     summary: dict[str, Any] = {
-        "stage": "difficulty", "tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted),
+        "stage": "difficulty", "pass_rates_of": agent or "all agents", "tasks": len(tasks),
+        "rated": int(rated.sum()), "predicted": len(predicted),
         "attempts": len(rewards), "skipped_rollouts": skipped, "agents": len(obs.agents),
         "difficulty_sources": sources, "embedder": embedder, "seed": seed,
         "beta_prior": {"alpha": rates.prior.alpha, "beta": rates.prior.beta, "mean": rates.prior.mean,
@@ -160,6 +176,7 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
         "calibration": calibration, "seconds": round(time.perf_counter() - started, 2),
     }
     write_json(workdir / "difficulty.json", summary)
-    Manifest(workdir).record("difficulty", {"seed": seed, "holdout": holdout, "k": k, "embedder": embedder},
+    Manifest(workdir).record("difficulty", {"seed": seed, "holdout": holdout, "k": k, "embedder": embedder,
+                                              "agent": agent},
                              {"tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted)})
     return summary

@@ -62,12 +62,14 @@ def difficulty(
     seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
     holdout: Annotated[float, typer.Option(help="Share of rated tasks held out for calibration.")] = 0.2,
     neighbours: Annotated[int, typer.Option("--k", min=1, help="Neighbours for unseen-task prediction.")] = 10,
+    agent: Annotated[str | None, typer.Option(help="Pass rates (and learnability) of this agent only: the "
+                                                    "agent being trained. Default: all agents pooled.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Pass rates (beta-binomial), 1PL IRT and predictions for unrated tasks: WORKDIR/difficulty, difficulty.json."""
     from clawloop_synth.difficulty_stage import run_difficulty
 
-    summary = run_difficulty(workdir, seed=seed, holdout=holdout, k=neighbours)
+    summary = run_difficulty(workdir, seed=seed, holdout=holdout, k=neighbours, agent=agent)
     if as_json:
         _echo_json(summary)
         return

@@ -109,3 +109,16 @@ def test_cli_runs_the_three_commands(tmp_path: Path) -> None:
     assert json.loads((wd / "curriculum.json").read_text())["params"]["temperature"] == 0.5
     result = runner.invoke(app, ["rollout", str(wd), "--agents", "wizard"])
     assert result.exit_code != 0
+
+
+def test_difficulty_pass_rates_of_one_agent(workdir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    wd = tmp_path / "copy"
+    shutil.copytree(workdir, wd)
+    summary = run_difficulty(wd, seed=0, agent="flawed-3")
+    assert summary["pass_rates_of"] == "flawed-3" and summary["rated"] == N_RATED
+    rows = load_rows(wd / "difficulty")
+    assert {r["trials"] for r in rows if r["pass_source"] == "observed"} == {3.0}
+    with pytest.raises(InputError, match="no scored rollouts by agent"):
+        run_difficulty(wd, agent="nobody")
