@@ -137,7 +137,15 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--sequential", type=int, default=200, help="sequential calls to time (scaled to --n)")
     parser.add_argument("--litellm", action="store_true", help="also time the litellm path")
+    parser.add_argument("--generator", action="store_true",
+                        help="time the generate stage's LLM generator path instead (evals/bench_generate_llm.py)")
+    parser.add_argument("--clusters", type=int, default=10, help="--generator: clusters (n = clusters x per cluster)")
     args = parser.parse_args()
+    if args.generator:
+        from evals.bench_generate_llm import run
+
+        run(args.clusters, args.n // args.clusters, args.concurrency, args.latency, min(args.sequential, 40))
+        return
     server = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--delay", str(args.latency),
                                "--answer", json.dumps(ANSWER)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:

@@ -51,18 +51,31 @@ def focus_entities(request: GenerationRequest, slot: int, limit: int = 4000) -> 
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_STATIC: dict[int, tuple[GenerationRequest, dict[str, Any]]] = {}
+
+
+def _static_vars(request: GenerationRequest) -> dict[str, Any]:
+    """The prompt variables that do not depend on the slot, computed once per request (milliseconds)."""
+    hit = _STATIC.get(id(request))
+    if hit is not None and hit[0] is request:
+        return hit[1]
+    if len(_STATIC) > 256:
+        _STATIC.clear()
+    traces = {t.id: t for t in request.traces}
+    tools = list(request.pack.tools) if request.pack is not None else []
+    variables = {"domain": request.domain, "domain_description": getattr(request.pack, "description", "") or "",
+                 "cluster": cluster_brief(request.cluster, request.exemplars, traces),
+                 "target_code": request.target_code, "tools": tools_brief(tools),
+                 "state_shape": state_excerpt(request.state, limit=600), "count": request.count}
+    _STATIC[id(request)] = (request, variables)
+    return variables
+
+
 def generation_messages(request: GenerationRequest, slot: int) -> list[dict[str, Any]]:
     """The first prompt of slot ``slot`` for ``request`` (trace text is redacted by the seam)."""
     from clawloop_synth.llm import render_prompt
 
-    traces = {t.id: t for t in request.traces}
-    tools = list(request.pack.tools) if request.pack is not None else []
-    user = render_prompt(
-        "generate_task", domain=request.domain,
-        domain_description=getattr(request.pack, "description", "") or "",
-        cluster=cluster_brief(request.cluster, request.exemplars, traces), target_code=request.target_code,
-        tools=tools_brief(tools), state_shape=state_excerpt(request.state, limit=600), slot=slot,
-        count=request.count, focus=focus_entities(request, slot))
+    user = render_prompt("generate_task", **_static_vars(request), slot=slot, focus=focus_entities(request, slot))
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -243,10 +243,11 @@ def _consolidate(workdir: Path, journal: Journal) -> tuple[int, int]:
 
 
 def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | None = None,
-                 generator: Generator | None = None) -> dict[str, Any]:
+                 generator: Generator | None = None, llm: Any = None) -> dict[str, Any]:
     """Generate, gate and save tasks for every cluster; returns the ``generate.json`` summary.
 
-    ``generator`` overrides ``config.generator`` (tests, custom generators). With ``config.dry_run``
+    ``generator`` overrides ``config.generator`` (tests, custom generators; ``llm`` is then the seam
+    it calls, for the usage figures). With ``config.dry_run``
     nothing is generated: the summary holds the LLM cost estimate of the first attempts.
     """
     from clawloop_synth.embed import BACKENDS, make_embedder
@@ -261,7 +262,6 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
     started = time.perf_counter()
     pack, state, clusters, failures, traces = _load_inputs(workdir, config)
     requests = build_requests(config, pack, state, clusters, failures, traces)
-    llm = None
     if generator is None:
         from clawloop_synth.generate.registry import make_generator
 
