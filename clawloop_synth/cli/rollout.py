@@ -39,7 +39,7 @@ def rollout(
     max_tasks: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Run agents on every task in SimEnv: WORKDIR/rollouts (Rollout traces, which `mine` reads) and rollout.json."""
+    """Run agents on every task in SimEnv: WORKDIR/rollouts (Rollouts: Traces for the miner) and rollout.json."""
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.rollout.stage import run_rollouts
 

@@ -48,3 +48,10 @@ def test_bare_llm_takes_the_model_option() -> None:
 def test_bad_specs_are_named(spec: str, message: str) -> None:
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
         parse_agents(spec)
+
+
+def test_cli_help_names_every_flaw_mode() -> None:
+    from clawloop_synth.agents import FLAW_MODES
+    from clawloop_synth.cli.rollout import _AGENTS_HELP
+
+    assert all(mode in _AGENTS_HELP for mode in FLAW_MODES)
