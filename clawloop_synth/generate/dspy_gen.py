@@ -1,0 +1,81 @@
+"""The DSPy generator ("dspy"): the LLM generator's chains with a compiled ``dspy.Module`` as the asker.
+
+The program maps the rendered generation prompt (and, on a repair, the gate's feedback) to a
+``TaskDraft`` through a typed signature; ``clawloop-synth optimize`` compiles it (few-shot demos chosen
+by a metric over verification, targeting and novelty) and ``generate --program PATH`` loads it. The
+``dspy.LM`` gets the seam's settings (model string, api_base, key, temperature, cache). Its calls do not
+pass through the seam: the budget and usage figures do not count them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from clawloop_synth.generate.drafts import TaskDraft
+from clawloop_synth.generate.llm_gen import LLMGenerator
+
+__all__ = ["DSPyGenerator", "make_lm", "make_program"]
+
+
+def make_program() -> Any:
+    """A fresh (uncompiled) generation program."""
+    import dspy
+
+    class GenerateTask(dspy.Signature):
+        """Write one verifiable tool-use training task that targets the failure mode in the brief."""
+
+        brief: str = dspy.InputField(desc="cluster, tools, state shape, entities and the contract")
+        feedback: str = dspy.InputField(desc="why the simulator rejected the previous attempt (empty at first)")
+        task: TaskDraft = dspy.OutputField()
+
+    class TaskProgram(dspy.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.generate = dspy.Predict(GenerateTask)
+
+        def forward(self, brief: str, feedback: str = "") -> Any:
+            return self.generate(brief=brief, feedback=feedback)
+
+    return TaskProgram()
+
+
+def make_lm(config: Any) -> Any:
+    """``dspy.LM`` with the seam's settings."""
+    import dspy
+
+    return dspy.LM(**config.litellm_kwargs(), cache=True)
+
+
+class DSPyGenerator(LLMGenerator):
+    name = "dspy"
+
+    def __init__(self, llm: Any, program: Path | None = None, max_repairs: int = 2, lm: Any = None) -> None:
+        super().__init__(llm, max_repairs=max_repairs)
+        self.program = make_program()
+        if program is not None:
+            self.program.load(str(program))
+        self.lm = lm if lm is not None else make_lm(llm.config)
+
+    def prompt_version(self) -> str:
+        return "dspy:" + super().prompt_version()
+
+    def predict(self, brief: str, feedback: str) -> TaskDraft:
+        import dspy
+
+        with dspy.context(lm=self.lm):
+            draft = self.program(brief=brief, feedback=feedback).task
+        return draft if isinstance(draft, TaskDraft) else TaskDraft.model_validate(draft)
+
+    async def ask(self, messages: list[dict[str, Any]], slot: int) -> TaskDraft:
+        from pydantic import ValidationError
+
+        from clawloop_synth.llm import StructuredOutputError
+
+        brief = messages[1]["content"]
+        feedback = "\n".join(m["content"] for m in messages[3::2] if m["role"] == "user")
+        try:
+            return await asyncio.to_thread(self.predict, brief, feedback)
+        except (ValidationError, ValueError) as exc:
+            raise StructuredOutputError(str(exc)) from exc
