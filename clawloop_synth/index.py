@@ -90,8 +90,12 @@ class VectorIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, keys: list[str] | None = None, *, metric: Metric = "cosine",
-              config: IndexConfig | None = None) -> VectorIndex:
-        """Index ``vectors`` (normalized first for ``cosine``); ``keys`` default to row numbers."""
+              config: IndexConfig | None = None, queries: np.ndarray | None = None) -> VectorIndex:
+        """Index ``vectors`` (normalized first for ``cosine``); ``keys`` default to row numbers.
+
+        ``queries``: a sample of the outside queries the index will answer; an IVF index is then
+        calibrated on them too (the lower recall of the two counts), not only on its own points.
+        """
         import faiss
 
         config = config or IndexConfig()
@@ -120,24 +124,28 @@ class VectorIndex:
         if config.nprobe is not None:
             ivf.nprobe = index.nprobe = config.nprobe
         else:
-            index._calibrate(config, rng)
+            index._calibrate(config, rng, None if queries is None else _prepare(queries, metric))
         return index
 
-    def _calibrate(self, config: IndexConfig, rng: np.random.Generator) -> None:
-        """Double ``nprobe`` until the measured recall@10 reaches the target."""
+    def _calibrate(self, config: IndexConfig, rng: np.random.Generator, outside: np.ndarray | None) -> None:
+        """Double ``nprobe`` until the measured recall@10 reaches the target (own points, the query
+        itself excluded, and ``outside`` queries when given)."""
         import faiss
 
         n = len(self.vectors)
-        queries = self.vectors[rng.choice(n, size=min(n, config.calibration_queries), replace=False)]
+        sets = [(self.vectors[rng.choice(n, size=min(n, config.calibration_queries), replace=False)], 1)]
+        if outside is not None and len(outside):
+            pick = rng.choice(len(outside), size=min(len(outside), config.calibration_queries), replace=False)
+            sets.append((np.ascontiguousarray(outside[pick]), 0))
         flat = faiss.IndexFlatIP(self.dim) if self.metric == "cosine" else faiss.IndexFlatL2(self.dim)
         flat.add(self.vectors)
-        truth, _ = flat.search(queries, 11)
+        truths = [flat.search(q, 10 + skip)[0] for q, skip in sets]
         nlist = self.index.nlist
         nprobe = 1
         while True:
             self.index.nprobe = nprobe
-            approx, _ = self.index.search(queries, 11)
-            recall = recall_at_k(truth[:, 1:], approx[:, 1:], self.metric)
+            recall = min(recall_at_k(truth[:, skip:], self.index.search(q, 10 + skip)[0][:, skip:], self.metric)
+                         for (q, skip), truth in zip(sets, truths, strict=True))
             if recall >= config.target_recall or nprobe >= nlist:
                 break
             nprobe = min(2 * nprobe, nlist)

@@ -175,8 +175,9 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
     k = config.k
     if len(real) < k + 1 or len(synthetic) < k + 1:
         raise ValueError(f"need more than k={k} real and synthetic items, got {len(real)} and {len(synthetic)}")
-    real_index = VectorIndex.build(real, metric=config.metric, config=config.index)
-    synth_index = VectorIndex.build(synthetic, metric=config.metric, config=config.index)
+    # Each index is calibrated on the other set's points too: those are its outside queries.
+    real_index = VectorIndex.build(real, metric=config.metric, config=config.index, queries=synthetic)
+    synth_index = VectorIndex.build(synthetic, metric=config.metric, config=config.index, queries=real)
     rx, sx = real_index.vectors, synth_index.vectors
     wide = config.candidates
 
