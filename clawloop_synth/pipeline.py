@@ -30,6 +30,10 @@ class RunConfig:
     inputs: list[Path] = field(default_factory=default_inputs)
     domain: str = "demo"
     db: Path | None = None
+    per_cluster: int = 5
+    agents: str = "scripted"
+    attempts: int = 2  # rollouts per task per agent
+    strategy: str = "learnability"
     seed: int = 0
     force: bool = False
 
@@ -42,18 +46,35 @@ class Stage:
 
 
 def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> list[Stage]:
+    from clawloop_synth.coverage.stage import run_coverage
+    from clawloop_synth.curriculum_stage import run_curriculum
+    from clawloop_synth.difficulty_stage import run_difficulty
+    from clawloop_synth.export import export_tasks
+    from clawloop_synth.generate.stage import GenerateConfig, run_generate
     from clawloop_synth.ingest.stage import run_ingest
     from clawloop_synth.mine.stage import run_cluster, run_mine
+    from clawloop_synth.rollout.stage import run_rollouts
     from clawloop_synth.sim.pack import load_pack
 
     inputs = [str(path) for path in config.inputs]
     pack = load_pack(config.domain, config.db)
+    generate = GenerateConfig(domain=config.domain, db=config.db, per_cluster=config.per_cluster, seed=config.seed)
+    seed = config.seed
     return [
         Stage("ingest", {"inputs": inputs, "on_error": "raise"},
               lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"))),
         Stage("mine", {"domain": config.domain}, lambda: run_mine(workdir, pack.tools)),
-        Stage("cluster", {"seed": config.seed, "embedder": "hashing"},
-              lambda: run_cluster(workdir, seed=config.seed)),
+        Stage("cluster", {"seed": seed, "embedder": "hashing"}, lambda: run_cluster(workdir, seed=seed)),
+        Stage("generate", generate.hashed(), lambda: run_generate(workdir, generate)),
+        Stage("coverage", {"k": 5, "seed": seed}, lambda: run_coverage(workdir, seed=seed)),
+        Stage("rollout", {"agents": config.agents, "k": config.attempts, "seed": seed},
+              lambda: run_rollouts(workdir, config.agents, k=config.attempts, seed=seed,
+                                   tick=lambda *_: tick("rollout"))),
+        Stage("difficulty", {"seed": seed}, lambda: run_difficulty(workdir, seed=seed)),
+        Stage("curriculum", {"strategy": config.strategy, "seed": seed},
+              lambda: run_curriculum(workdir, config.strategy, seed=seed)),
+        Stage("export", {"format": "hf", "seed": seed},
+              lambda: export_tasks(workdir, "hf", workdir / "export", seed=seed)),
     ]
 
 

@@ -11,24 +11,43 @@ import typer
 from clawloop_synth.cli import app
 
 
-def _line(stage: str, summary: dict[str, Any]) -> str:
+def _line(stage: str, s: dict[str, Any]) -> str:
+    """One human line per stage summary."""
     if stage == "ingest":
-        return (f"{summary['traces']} traces, {summary['reward']['zero']} with reward 0, "
-                f"{summary['tool_results']} tool results ({summary['tool_result_errors']} errors)")
+        return (f"{s['traces']} traces, {s['reward']['zero']} with reward 0, "
+                f"{s['tool_results']} tool results ({s['tool_result_errors']} errors)")
     if stage == "mine":
-        return f"{summary['failures']} failures located in {summary.get('failed_traces', '?')} failed traces"
+        return f"{s['failures']} failures located in {s.get('failed_traces', '?')} failed traces"
     if stage == "cluster":
-        return (f"{len(summary['clusters'])} clusters (k={summary['k']} by {summary['k_chosen_by']}, "
-                f"silhouette {summary['silhouette']})")
-    return ", ".join(f"{k}={v}" for k, v in summary.items() if isinstance(v, int | float | str))[:200]
+        return f"{len(s['clusters'])} clusters (k={s['k']} by {s['k_chosen_by']}, silhouette {s['silhouette']})"
+    if stage == "generate":
+        return (f"{s['accepted']} tasks accepted, {s['rejected']} rejected "
+                f"({s['generator']} generator, {s['domain']} domain)")
+    if stage == "coverage":
+        return (f"precision {s['precision']:.3f}, recall {s['recall']:.3f}, density {s['density']:.3f}, "
+                f"coverage {s['coverage']:.3f} of {s['n_synthetic']} tasks against {s['n_real']} traces")
+    if stage == "rollout":
+        return f"{s['rollouts']} rollouts ({s['agents_spec']} agents, {s['k']} attempts per task)"
+    if stage == "difficulty":
+        return f"difficulty of {s['tasks']} tasks from {s['attempts']} attempts by {s['agents']} agents"
+    if stage == "curriculum":
+        return f"{s['tasks']} tasks ordered by {s['strategy']}"
+    if stage == "export":
+        return f"{s['exported']} tasks exported to {s['out']}"
+    return ""
 
 
-@app.command(help="Run every stage on the embedded demo traces (or --input), offline by default. "
-                  "Finished stages are skipped on a re-run unless --force.")
+@app.command(help="Run every stage (ingest, mine, cluster, generate, coverage, rollout, difficulty, curriculum, "
+                  "export) on the embedded demo traces (or --input with --domain), offline. Finished stages are "
+                  "skipped on a re-run unless --force.")
 def run(
     workdir: Annotated[Path, typer.Option("--workdir", "-w", help="Work directory.")] = Path("runs/default"),
     inputs: Annotated[list[Path] | None, typer.Option("--input", "-i", help="Trace files or folders "
                                                       "(default: the embedded demo traces).")] = None,
+    domain: Annotated[str, typer.Option(help="Domain pack the tasks are built in (demo, airline).")] = "demo",
+    db: Annotated[Path | None, typer.Option(help="Database folder of the domain pack (airline: "
+                                            "../shared/datasets/tau-bench/airline-db).")] = None,
+    per_cluster: Annotated[int, typer.Option(help="Accepted tasks wanted per failure cluster.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
     force: Annotated[bool, typer.Option(help="Re-run finished stages.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stage summaries as JSON.")] = False,
@@ -36,7 +55,7 @@ def run(
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.pipeline import RunConfig, run_pipeline
 
-    config = RunConfig(seed=seed, force=force)
+    config = RunConfig(domain=domain, db=db, per_cluster=per_cluster, seed=seed, force=force)
     if inputs:
         config.inputs = list(inputs)
 
@@ -48,5 +67,7 @@ def run(
         results = run_pipeline(workdir, config, tick=lambda _stage: tick(), report=report)
     if as_json:
         typer.echo(json.dumps(results, indent=2))
-    else:
-        typer.echo(f"work directory: {workdir}")
+        return
+    typer.echo(f"work directory: {workdir}")
+    if "export" in results:
+        typer.echo(f"exported dataset: {results['export']['out']} (datasets.load_from_disk of its dataset/ folder)")

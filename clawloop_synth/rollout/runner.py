@@ -40,11 +40,24 @@ class _Done:
     pass
 
 
+def _start_workers(pool: ThreadPoolExecutor, count: int) -> None:
+    """Start every worker thread before any tool handler runs.
+
+    While a handler runs, the sandbox lowers the process's address-space limit; a thread started
+    then (its stack plus a fresh malloc arena) can fail with "can't start new thread". Threads that
+    exist already, and have allocated once, are not affected.
+    """
+    started = threading.Barrier(count)
+    for future in [pool.submit(started.wait) for _ in range(count)]:
+        future.result()
+
+
 async def _produce(jobs: Sequence[Job], concurrency: int, out: queue.Queue[Any], stop: threading.Event) -> None:
     loop = asyncio.get_running_loop()
     slots = asyncio.Semaphore(concurrency)
     running: set[asyncio.Task[None]] = set()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="rollout") as pool:
+        _start_workers(pool, concurrency)
 
         async def one(index: int, job: Job) -> None:
             try:
