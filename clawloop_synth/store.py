@@ -95,6 +95,7 @@ def save_records(
 def _write_metadata(data: Path, schema: Any, count: int) -> None:
     """Add ``state.json`` and ``dataset_info.json`` made by ``datasets`` for a table of ``schema``."""
     import pyarrow as pa
+
     from datasets import Dataset, disable_progress_bars
 
     disable_progress_bars()  # the CLI draws its own progress; datasets' bars would interleave with it

@@ -54,9 +54,8 @@ def child(mode: str, path: str, out: str) -> None:
 
 
 def plain_ingest(path: Path, out: Path) -> int:
-    from datasets import Dataset
-
     from clawloop_synth.types import Message, ToolCall, Trace
+    from datasets import Dataset
 
     text = path.read_text()
     records = json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines()]

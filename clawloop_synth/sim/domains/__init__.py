@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from clawloop_synth.sim.domains import airline  # noqa: F401  (registers "airline")
-from clawloop_synth.sim.domains import demo  # noqa: F401  (registers "demo")
+from clawloop_synth.sim.domains import (
+    airline,  # noqa: F401  (registers "airline")
+    demo,  # noqa: F401  (registers "demo")
+)
 
 __all__: list[str] = []
