@@ -20,6 +20,8 @@ def mine(
     pack: Annotated[str | None, typer.Option(help="Domain pack whose tool schemas and write flags to use.")] = None,
     pack_db: Annotated[Path | None, typer.Option(help="Database folder for the domain pack.")] = None,
     fail_below: Annotated[float, typer.Option(help="A reward below this marks a failed trace.")] = 0.5,
+    traces: Annotated[str, typer.Option(help="Which dataset to mine: 'traces' (ingested) or 'rollouts' "
+                                             "(agents run on the synthesized tasks).")] = "traces",
 ) -> None:
     """Locate and classify failures in every trace: WORKDIR/failures and mine.json."""
     from clawloop_synth.mine.stage import run_mine
@@ -29,7 +31,7 @@ def mine(
         from clawloop_synth.sim.pack import load_pack
 
         tools = list(load_pack(pack, pack_db).tools)
-    summary = run_mine(workdir, pack_tools=tools, fail_below=fail_below)
+    summary = run_mine(workdir, pack_tools=tools, fail_below=fail_below, source=traces)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.types import Failure, FailureCluster, ToolSpec, Trace
+from clawloop_synth.types import Failure, FailureCluster, Rollout, ToolSpec, Trace
 
 __all__ = ["build_clusters", "run_cluster", "run_mine"]
 
@@ -24,26 +24,32 @@ def _require(path: Path, what: str) -> None:
         raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
 
 
-def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5) -> dict[str, Any]:
-    """Mine every trace in WORKDIR/traces; write WORKDIR/failures and WORKDIR/mine.json."""
+def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5,
+             source: str = "traces") -> dict[str, Any]:
+    """Mine every trace in WORKDIR/SOURCE (``traces``, or ``rollouts`` from the rollout stage);
+    write WORKDIR/failures and WORKDIR/mine.json (for rollouts: rollout_failures, mine_rollouts.json)."""
     from clawloop_synth.mine.context import build_context
     from clawloop_synth.mine.miner import MineStats, mine_traces
     from clawloop_synth.store import load_records, save_records
     from clawloop_synth.workdir import Manifest, write_json
 
-    traces_dir = workdir / "traces"
-    _require(traces_dir, "traces")
+    if source not in ("traces", "rollouts"):
+        raise InputError(f"unknown trace source {source!r}: traces or rollouts", field="source")
+    traces_dir = workdir / source
+    _require(traces_dir, source)
+    record: type[Trace] = Rollout if source == "rollouts" else Trace
+    suffix = "" if source == "traces" else "_rollouts"
     started = time.perf_counter()
-    ctx = build_context(load_records(traces_dir, Trace), pack_tools, fail_below)
+    ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below)
     stats = MineStats()
-    count = save_records(workdir / "failures", mine_traces(load_records(traces_dir, Trace), ctx, stats),
+    count = save_records(workdir / ("failures" if source == "traces" else "rollout_failures"), mine_traces(load_records(traces_dir, record), ctx, stats),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
-    summary = {"stage": "mine", **stats.summary(), "write_tools": sorted(ctx.writes),
+    summary = {"stage": "mine", "source": source, **stats.summary(), "write_tools": sorted(ctx.writes),
                "schemas_known": len(ctx.schemas), "seconds": round(time.perf_counter() - started, 2)}
     summary["failures"] = count
-    write_json(workdir / "mine.json", summary)
-    Manifest(workdir).record("mine", {"fail_below": fail_below, "pack": sorted(ctx.writes)},
+    write_json(workdir / f"mine{suffix}.json", summary)
+    Manifest(workdir).record(f"mine{suffix}", {"fail_below": fail_below, "pack": sorted(ctx.writes), "source": source},
                              {"failures": count, "failed_traces": stats.failed_traces})
     return summary
 
