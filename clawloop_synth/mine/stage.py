@@ -42,7 +42,8 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     started = time.perf_counter()
     ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below)
     stats = MineStats()
-    count = save_records(workdir / ("failures" if source == "traces" else "rollout_failures"), mine_traces(load_records(traces_dir, record), ctx, stats),
+    out = workdir / ("failures" if source == "traces" else "rollout_failures")
+    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
     summary = {"stage": "mine", "source": source, **stats.summary(), "write_tools": sorted(ctx.writes),
