@@ -68,10 +68,12 @@ def _timed(base_url: str, clusters: int, per_cluster: int, concurrency: int, ver
                                 attempts=1, timeout=30)
         llm = make_llm(config, work)
         # verify=False: the gate keeps only its near-duplicate test (the seam and the generator's own work)
-        light = mock.patch.object(Gate, "check", lambda self, task, code: (Verdict(True), self._vector(task)))
+        light = mock.patch.object(Gate, "check",
+                                  lambda self, task, code, examined=None: (Verdict(True), self._vector(task)))
         with light if not verify else contextlib.nullcontext():
             start = time.perf_counter()
-            summary = run_generate(work, config, generator=Timed(llm, max_repairs=0), llm=llm)
+            summary = run_generate(work, config, generator=Timed(llm, max_repairs=0, gate_process=verify),
+                                   llm=llm)
             total = time.perf_counter() - start
     usage = summary["usage"]["stages"]["generate"]
     return {"phase": phase["seconds"], "total": total, "accepted": summary["accepted"],

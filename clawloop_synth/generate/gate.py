@@ -12,7 +12,8 @@ In order (the first failed check is the reject reason):
    embedder by default) has cosine < ``threshold`` (0.95) with every task accepted so far.
 
 A task that passes is added to the accepted set, so the order of judging matters and is kept
-deterministic by the stage.
+deterministic by the stage. Checks 1-3 depend on the task alone (:func:`examine`, pure CPU, picklable
+in and out), so the LLM path runs them in a worker process and only check 4 in the host.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from clawloop_synth.generate.base import Judge, Verdict
 from clawloop_synth.generate.views import task_view
 from clawloop_synth.types import GoldAction, Message, Solution, TaskSpec, ToolCall, Trace
 
-__all__ = ["DEFAULT_THRESHOLD", "Gate", "exemplar_trace", "mined_codes"]
+__all__ = ["DEFAULT_THRESHOLD", "Gate", "examine", "exemplar_trace", "mined_codes"]
 
 DEFAULT_THRESHOLD = 0.95
 
@@ -64,6 +65,29 @@ def mined_codes(task: TaskSpec) -> list[str]:
     ctx = build_context([], pack_tools=list(task.tools))
     ctx.solved_tasks.add(task.id)  # the task is verified: its reference solves it
     return [f.code for f in mine_trace(trace, ctx)]
+
+
+def examine(task: TaskSpec, target_code: str | None) -> Verdict:
+    """Checks 1-3 (handler policy, ``verify``, targeting) on ``task`` alone: the rejecting verdict of the
+    first that fails, else an accepting verdict with the mined codes (the near-duplicate test is left)."""
+    from clawloop_synth.sim import SandboxError, compile_handler, verify
+
+    for spec in task.tools:
+        try:
+            compile_handler(spec.handler)
+        except SandboxError as exc:
+            return Verdict(False, "invalid_spec:handler_policy",
+                           f"the handler of tool {spec.name} fails the sandbox policy: {exc}"[:500])
+    report = verify(task)
+    if not report.ok:
+        failed = report.failed()
+        detail = "; ".join(f"{r.rule}: {r.detail}" for r in failed)[:1000]
+        return Verdict(False, f"verify:{failed[0].rule}", detail)
+    codes = mined_codes(task)
+    if target_code is not None and target_code not in codes:
+        found = ", ".join(dict.fromkeys(codes)) or "no failure"
+        return Verdict(False, "untargeted", f"the failure exemplar's run shows {found}, not {target_code}", codes)
+    return Verdict(True, "", "", codes)
 
 
 class Gate:
@@ -115,36 +139,24 @@ class Gate:
         with self._lock:
             self._add_locked(task, vector)
 
-    def check(self, task: TaskSpec, target_code: str | None) -> tuple[Verdict, np.ndarray | None]:
-        """The verdict on ``task`` without accepting it (and its view's vector when it got that far)."""
-        from clawloop_synth.sim import SandboxError, compile_handler, verify
-
-        for spec in task.tools:
-            try:
-                compile_handler(spec.handler)
-            except SandboxError as exc:
-                return Verdict(False, "invalid_spec:handler_policy",
-                               f"the handler of tool {spec.name} fails the sandbox policy: {exc}"[:500]), None
-        report = verify(task)
-        if not report.ok:
-            failed = report.failed()
-            detail = "; ".join(f"{r.rule}: {r.detail}" for r in failed)[:1000]
-            return Verdict(False, f"verify:{failed[0].rule}", detail), None
-        codes = mined_codes(task)
-        if target_code is not None and target_code not in codes:
-            found = ", ".join(dict.fromkeys(codes)) or "no failure"
-            return Verdict(False, "untargeted",
-                           f"the failure exemplar's run shows {found}, not {target_code}", codes), None
+    def check(self, task: TaskSpec, target_code: str | None,
+              examined: Verdict | None = None) -> tuple[Verdict, np.ndarray | None]:
+        """The verdict on ``task`` without accepting it (and its view's vector when it got that far);
+        ``examined``: the result of :func:`examine` on it when already computed (e.g. in a worker)."""
+        verdict = examined if examined is not None else examine(task, target_code)
+        if not verdict.accepted:
+            return verdict, None
+        codes = verdict.codes
         vector = self._vector(task)
         nearest, cosine = self.nearest(vector)
         if nearest is not None and cosine >= self.threshold:
             return Verdict(False, "near_duplicate", f"cosine {cosine:.3f} with accepted task {nearest}", codes), vector
         return Verdict(True, "", "", codes), vector
 
-    def judge(self, task: TaskSpec, target_code: str | None) -> Verdict:
+    def judge(self, task: TaskSpec, target_code: str | None, examined: Verdict | None = None) -> Verdict:
         """Check ``task``; when it passes, accept it. The near-duplicate test and the acceptance are
         atomic so that two threads never accept near-duplicates of each other."""
-        verdict, vector = self.check(task, target_code)
+        verdict, vector = self.check(task, target_code, examined)
         if not verdict.accepted or vector is None:
             return verdict
         with self._lock:

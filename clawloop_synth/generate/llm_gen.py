@@ -5,7 +5,9 @@ entities the task is built around and is the cache ``variant``), turn the draft 
 id ``PREFIX{i:04d}``, judge it; on a reject, send the reason back (``prompts/repair_task.jinja``) and
 judge the repair (id ``...-r1``, ``-r2``) up to ``max_repairs`` times. Chains of every cluster run
 concurrently (the seam bounds the HTTP concurrency); a cluster keeps at most as many chains in flight
-as it still needs tasks. The gate runs on one worker thread, off the event loop.
+as it still needs tasks. The gate's task-only checks (verify, mining the failure exemplar) run in a
+worker process (:mod:`.workers`), the near-duplicate test and the journal on one worker thread, so the
+event loop only sends, parses and schedules.
 
 Everything is deterministic given the answer cache, so a re-run replays the chains from the cache
 (no request sent) and the journal (no judging twice).
@@ -17,7 +19,7 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Judge, Verdict
 from clawloop_synth.generate.drafts import TaskDraft, task_from_draft
 from clawloop_synth.generate.views import cluster_brief, state_excerpt, tools_brief
+from clawloop_synth.generate.workers import Examiner, examiner
 
 __all__ = ["SYSTEM", "LLMGenerator", "focus_entities", "generation_messages", "repair_messages"]
 
@@ -95,10 +98,12 @@ class LLMGenerator:
 
     name = "llm"
 
-    def __init__(self, llm: Any, max_repairs: int = 2, stage: str = "generate") -> None:
+    def __init__(self, llm: Any, max_repairs: int = 2, stage: str = "generate", gate_process: bool = True) -> None:
         self.llm = llm
         self.max_repairs = max_repairs
         self.stage = stage
+        self.gate_process = gate_process  # False: the whole gate runs on the worker thread
+        self._version: str | None = None
         self.notes: dict[str, str] = {}
         self.llm_errors = 0
         self.stopped: str | None = None
@@ -110,9 +115,11 @@ class LLMGenerator:
         return draft
 
     def prompt_version(self) -> str:
-        from clawloop_synth.llm import prompt_version
+        if self._version is None:  # reads and hashes the template: once, not per task
+            from clawloop_synth.llm import prompt_version
 
-        return prompt_version("generate_task")
+            self._version = prompt_version("generate_task")
+        return self._version
 
     async def chain(self, request: GenerationRequest, slot: int, judge: Callable[[Any], Awaitable[Verdict]],
                     unbuilt: Callable[[str, Candidate], None]) -> Candidate:
@@ -158,17 +165,19 @@ class LLMGenerator:
 
     async def _run(self, run: Any) -> str | None:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate")
+        pool.submit(int).result()  # start the thread now, before any sandbox call lowers RLIMIT_AS
+        processes = examiner() if self.gate_process else None
         loop = asyncio.get_running_loop()
         self.stopped = None
         try:
-            await asyncio.gather(*(self._cluster(run, request, pool, loop) for request in run.requests))
+            await asyncio.gather(*(self._cluster(run, request, pool, processes, loop) for request in run.requests))
         finally:
             pool.shutdown(wait=True)
             await self.llm.aclose()
         return f"budget: {self.stopped}" if self.stopped else None
 
     async def _cluster(self, run: Any, request: GenerationRequest, pool: ThreadPoolExecutor,
-                       loop: asyncio.AbstractEventLoop) -> None:
+                       processes: Examiner | None, loop: asyncio.AbstractEventLoop) -> None:
         cid = request.cluster.id
         done = run.journal.done.get(cid)
         if run.remaining(request) == 0 or (done and done.get("per_cluster", 0) >= run.config.per_cluster):
@@ -178,7 +187,13 @@ class LLMGenerator:
         slots: Iterator[int] = (s for s in range(request.count) if f"{s:04d}" not in solved)
 
         async def judge(task: Any) -> Verdict:
-            verdict: Verdict = await loop.run_in_executor(pool, run.judge, request, task)
+            examined: Verdict | None = None
+            if processes is not None and task.id not in run.journal.entries:
+                try:
+                    examined = await asyncio.wrap_future(processes.submit(task, request.target_code))
+                except BrokenExecutor:  # the worker died: the thread judges from scratch
+                    examined = None
+            verdict: Verdict = await loop.run_in_executor(pool, run.judge, request, task, examined)
             return verdict
 
         def unbuilt(key: str, candidate: Candidate) -> None:

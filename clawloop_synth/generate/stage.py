@@ -102,13 +102,14 @@ class GenerateRun:
     def remaining(self, request: GenerationRequest) -> int:
         return max(0, self.config.per_cluster - self.accepted(request.cluster.id))
 
-    def judge(self, request: GenerationRequest, task: TaskSpec) -> Verdict:
-        """Judge ``task`` once; a journaled id keeps its verdict. Journals the verdict."""
+    def judge(self, request: GenerationRequest, task: TaskSpec, examined: Verdict | None = None) -> Verdict:
+        """Judge ``task`` once; a journaled id keeps its verdict. Journals the verdict. ``examined``: the
+        gate's task-only checks (:func:`~clawloop_synth.generate.gate.examine`) when already run."""
         with self._lock:
             known = self.journal.entries.get(task.id)
             if known is not None:
                 return Verdict(known.accepted, known.reason, known.detail, list(known.codes))
-            verdict = self.gate.judge(task, request.target_code)
+            verdict = self.gate.judge(task, request.target_code, examined)
             self._record(Entry(task.id, request.cluster.id, verdict.accepted, verdict.reason, verdict.detail,
                                verdict.codes, task.model_dump(mode="json")))
             return verdict

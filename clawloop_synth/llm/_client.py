@@ -95,6 +95,39 @@ def _wrap(response_model: type[BaseModel]) -> tuple[type[BaseModel], dict[str, A
     return wrapped, schema
 
 
+_CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def _memoize_instructor_model_check() -> None:
+    """Check each response model for async validators once, not five times per call.
+
+    instructor 1.x walks the whole model tree (``reject_async_validators``) five times per ``create``
+    (about 0.15 ms each for a TaskDraft, so ~0.75 ms of event-loop CPU per call). The answer depends
+    only on the class, so a class that passed once is not walked again; a class that fails still
+    raises every time. Left as is when instructor does not have the function (other versions).
+    """
+    try:
+        from instructor.v2.core import patch as instructor_patch
+        from instructor.v2.validation import async_validators
+    except ImportError:  # pragma: no cover - another instructor layout
+        return
+    original = async_validators.reject_async_validators
+    if getattr(original, "_clawloop_memo", False):
+        return
+
+    def reject_async_validators(response_model: Any) -> None:
+        if isinstance(response_model, type) and response_model in _CHECKED:
+            return
+        original(response_model)
+        if isinstance(response_model, type):
+            _CHECKED.add(response_model)
+
+    reject_async_validators._clawloop_memo = True  # type: ignore[attr-defined]
+    async_validators.reject_async_validators = reject_async_validators
+    if getattr(instructor_patch, "reject_async_validators", None) is original:
+        instructor_patch.reject_async_validators = reject_async_validators
+
+
 def _message_dict(message: Any) -> dict[str, Any]:
     """An OpenAI or litellm response message as a plain dict (content and tool calls only)."""
     calls = [{"id": str(c.id), "type": "function",
@@ -323,6 +356,7 @@ class LLM:
             import instructor
 
             logging.getLogger("instructor").addHandler(logging.NullHandler())  # we report its errors
+            _memoize_instructor_model_check()
             self._instructor = instructor.from_litellm(self._send, mode=self._mode())
         return self._instructor
 

@@ -102,3 +102,16 @@ def test_redact_messages_keeps_structure() -> None:
     assert [m["role"] for m in out] == [m["role"] for m in messages]
     assert out[3]["tool_call_id"] == "c1" and out[2]["tool_calls"][0]["function"]["name"] == "http_get"
     assert "jane.doe@example.com" in str(messages[1]["content"])  # the input is not modified
+
+
+@pytest.mark.parametrize("text", [
+    *PLANTED, str(trace_prompt()), "KEY=abc123def", "Secret: hunter2", "ſecret=abc", "tOkEn: zz99",
+    "api\u212aey=abcdef", "Keywords: none, keys: 3", "BEARER\n  abcdefghijk", "ghp_" + "a" * 36,
+    "-----BEGIN RSA PRIVATE KEY-----\nMII\n-----END RSA PRIVATE KEY-----", "u@h.io https://a:b@c.d",
+])
+def test_skipping_rules_by_hint_changes_nothing(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import clawloop_synth.redact as red
+
+    skipping = redact(text)
+    monkeypatch.setattr(red, "_wanted", lambda *args: True)  # every rule runs on every text
+    assert skipping == redact(text)
