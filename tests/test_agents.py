@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -11,6 +12,9 @@ from clawloop_synth.agents import (
     GIVE_UP_TRANSIENT,
     FlawedAgent,
     ReferenceAgent,
+    fire_chance,
+    opportunities,
+    plan_for,
     run_agent,
     scripted_population,
 )
@@ -156,3 +160,92 @@ def test_agents_run_on_airline_gold_tasks(airline_trajectories, airline_db) -> N
     for mode in ("hallucinated_tool", "premature_finish", "ignored_tool_error"):
         runs = [run_agent(FlawedAgent({mode: 1.0}), t) for t in tasks]
         assert all(r.metadata["planted_mode"] == mode and r.reward == 0.0 for r in runs)
+
+
+# ---------------------------------------------------------------- per-opportunity flaw rates
+
+
+def test_opportunities_follow_the_plan(tasks: list[TaskSpec]) -> None:
+    for task in tasks:
+        plan = plan_for(task)
+        counts = opportunities(plan)
+        assert set(counts) == set(FLAW_MODES) and all(n >= 0 for n in counts.values())
+        transient = len(plan.transient_indices)
+        assert (counts["no_retry_after_transient"] > 0) == bool(task.initial_state["service"]["outages"])
+        assert counts["no_retry_after_transient"] == transient
+        # every call is a chance to name a made-up tool, but a retry is the same call again
+        assert counts["hallucinated_tool"] == counts["repeated_call"] == len(task.reference.calls) - transient
+        assert counts["skipped_lookup"] == sum(1 for i in range(len(plan.calls)) if plan.looked_up(i))
+        assert 1 <= counts["premature_finish"] <= len(task.reference.calls)
+        # each write that went through may instead fail unnoticed; a read-only task has its one answer
+        assert counts["ignored_tool_error"] == (sum(1 for i in plan.write_indices if not plan.results[i].is_error)
+                                                or 1)
+
+
+def test_fire_chance_is_one_slip_in_n_chances() -> None:
+    assert fire_chance(0.0, 10) == 0.0 and fire_chance(0.3, 0) == 0.0
+    assert fire_chance(0.1, 1) == pytest.approx(0.1)
+    assert fire_chance(0.1, 3) == pytest.approx(1 - 0.9 ** 3)
+    assert fire_chance(0.1, 3, load=2.0) == pytest.approx(1 - 0.8 ** 3)
+    assert fire_chance(0.6, 2, load=2.0) == 1.0
+    assert [fire_chance(0.05, n) for n in range(6)] == sorted(fire_chance(0.05, n) for n in range(6))
+
+
+def test_per_opportunity_chances_depend_on_the_task(tasks: list[TaskSpec]) -> None:
+    per_run = FlawedAgent({mode: 0.05 for mode in FLAW_MODES}, seed=1)
+    per_opp = FlawedAgent({mode: 0.05 for mode in FLAW_MODES}, seed=1, per_opportunity=True)
+    loaded = FlawedAgent({mode: 0.05 for mode in FLAW_MODES}, seed=1, per_opportunity=True, distractor_load=0.1)
+    assert len({tuple(per_run.chances(t).values()) for t in tasks}) == 1
+    clean = [sum(-math.log1p(-c) for c in per_opp.chances(t).values()) for t in tasks]
+    totals = [sum(opportunities(plan_for(t)).values()) for t in tasks]
+    # the chance of a clean run falls exactly with the number of opportunities
+    assert clean == pytest.approx([-n * math.log1p(-0.05) for n in totals])
+    for task in tasks:
+        if task.features.distractors:
+            assert all(a >= b for a, b in zip(loaded.chances(task).values(), per_opp.chances(task).values(),
+                                               strict=True))
+            assert sum(loaded.chances(task).values()) > sum(per_opp.chances(task).values())
+
+
+def test_per_opportunity_mode_without_room_never_fires(tasks: list[TaskSpec]) -> None:
+    agent = FlawedAgent({"no_retry_after_transient": 1.0}, per_opportunity=True)
+    for task in tasks[:10]:
+        trace = run_agent(agent, task)
+        if task.initial_state["service"]["outages"]:
+            assert trace.metadata["planted_mode"] == "no_retry_after_transient" and trace.reward == 0.0
+        else:
+            assert trace.metadata["planted_mode"] == "none" and trace.reward == 1.0
+
+
+def test_per_opportunity_longer_tasks_fail_more() -> None:
+    many = build_demo_tasks(60, seed=1)
+    agent = FlawedAgent({mode: 0.04 for mode in FLAW_MODES}, seed=5, per_opportunity=True)
+    totals = [sum(opportunities(plan_for(t)).values()) for t in many]
+    low, high = sorted(totals)[len(totals) // 3], sorted(totals)[2 * len(totals) // 3]
+    short = [t for t, n in zip(many, totals, strict=True) if n < low]
+    long = [t for t, n in zip(many, totals, strict=True) if n > high]
+    assert short and long
+
+    def pass_rate(group: list[TaskSpec]) -> float:
+        runs = [run_agent(agent, t, attempt=a).reward or 0.0 for t in group for a in range(4)]
+        return sum(runs) / len(runs)
+
+    assert pass_rate(short) > pass_rate(long) + 0.1, (pass_rate(short), pass_rate(long))
+
+
+def test_distractor_load_needs_per_opportunity_rates() -> None:
+    with pytest.raises(ValueError, match="needs per_opportunity"):
+        FlawedAgent({"skipped_lookup": 0.1}, distractor_load=0.1)
+    with pytest.raises(ValueError, match=">= 0"):
+        FlawedAgent({"skipped_lookup": 0.1}, per_opportunity=True, distractor_load=-1)
+
+
+def test_per_opportunity_population_is_graded(tasks: list[TaskSpec]) -> None:
+    agents = scripted_population(0, per_opportunity=True)
+    assert [a.name for a in agents] == [a.name for a in scripted_population(0)]
+    assert all(a.per_opportunity for a in agents if isinstance(a, FlawedAgent))
+    rewards = [sum(run_agent(a, t).reward or 0.0 for t in tasks) / len(tasks) for a in agents]
+    assert rewards[0] == 1.0 and rewards[1] > rewards[-1] and len(set(rewards)) >= 4
+    again = scripted_population(0, per_opportunity=True)
+    assert [run_agent(a, tasks[3]).model_dump_json() for a in again] == \
+        [run_agent(a, tasks[3]).model_dump_json() for a in agents]

@@ -1,26 +1,47 @@
 """Agents that run tasks in SimEnv: scripted ones (reference replay, planted flaws) and their runner.
 
 ``FlawedAgent(flaws={"skipped_lookup": 0.3, ...}, seed=0)`` plants the modes of :data:`FLAW_MODES`
-at the given rates; :func:`scripted_population` builds a graded population of them;
+at the given rates, per run or (``per_opportunity=True``) per opportunity the task gives each mode
+(:func:`opportunities`), so that longer, busier tasks are harder; :func:`scripted_population`
+builds a graded population of them (``per_opportunity=True`` for task-dependent difficulty);
 :func:`run_agent` runs one episode and returns it as a Trace in OpenAI chat form.
 """
 
 from __future__ import annotations
 
 from ._flaws import FLAW_MODES, GIVE_UP, GIVE_UP_LOOP, GIVE_UP_TRANSIENT
+from ._opportunity import fire_chance, opportunities
+from ._plan import plan_for
 from .run import default_system_prompt, run_agent
-from .scripted import Agent, Episode, FlawedAgent, ReferenceAgent, scripted_population
+from .scripted import (
+    DISTRACTOR_LOAD,
+    PER_OPPORTUNITY_LEVELS,
+    PER_RUN_LEVELS,
+    TRANSIENT_WEIGHT,
+    Agent,
+    Episode,
+    FlawedAgent,
+    ReferenceAgent,
+    scripted_population,
+)
 
 __all__ = [
+    "DISTRACTOR_LOAD",
     "FLAW_MODES",
     "GIVE_UP",
     "GIVE_UP_LOOP",
     "GIVE_UP_TRANSIENT",
+    "PER_OPPORTUNITY_LEVELS",
+    "PER_RUN_LEVELS",
+    "TRANSIENT_WEIGHT",
     "Agent",
     "Episode",
     "FlawedAgent",
     "ReferenceAgent",
     "default_system_prompt",
+    "fire_chance",
+    "opportunities",
+    "plan_for",
     "run_agent",
     "scripted_population",
 ]

@@ -15,9 +15,20 @@ from typing import Protocol
 from clawloop_synth.types import TaskSpec
 
 from ._flaws import FLAW_MODES, Script, build_flaw
+from ._opportunity import fire_chance, opportunities
 from ._plan import plan_for
 
-__all__ = ["Agent", "Episode", "FlawedAgent", "ReferenceAgent", "scripted_population"]
+__all__ = [
+    "DISTRACTOR_LOAD",
+    "PER_OPPORTUNITY_LEVELS",
+    "PER_RUN_LEVELS",
+    "TRANSIENT_WEIGHT",
+    "Agent",
+    "Episode",
+    "FlawedAgent",
+    "ReferenceAgent",
+    "scripted_population",
+]
 
 
 @dataclass
@@ -54,26 +65,49 @@ class FlawedAgent:
     """Replays the reference, but each flaw mode fires with its own rate.
 
     ``flaws`` maps mode names (:data:`FLAW_MODES`) to rates in [0, 1]. Per run, each mode draws
-    once; among the modes that drew under their rate and that the task has room for (no transient
-    error in the reference: no ``no_retry_after_transient``), one is picked and planted. Draws are
-    seeded by ``(seed, task id, attempt)``, so a run is reproducible and attempts differ.
+    once; among the modes that drew under their chance and that the task has room for, one is picked
+    and planted. Draws are seeded by ``(seed, task id, attempt)``, so a run is reproducible and
+    attempts differ.
+
+    By default a rate is the chance per run, whatever the task (the demo traces' planted modes).
+    With ``per_opportunity=True`` it is the chance per opportunity the task gives the mode (each
+    lookup, each reformattable argument, each transient error, each step before the task is done;
+    see :func:`~clawloop_synth.agents.opportunities`), so longer tasks with more lookups, arguments
+    and transient errors are harder; ``distractor_load`` then raises every rate by that fraction per
+    distractor entity in the task's state (more to keep apart, more slips).
     """
 
-    def __init__(self, flaws: Mapping[str, float], seed: int = 0, name: str | None = None) -> None:
+    def __init__(self, flaws: Mapping[str, float], seed: int = 0, name: str | None = None, *,
+                 per_opportunity: bool = False, distractor_load: float = 0.0) -> None:
         unknown = sorted(set(flaws) - set(FLAW_MODES))
         if unknown:
             raise ValueError(f"unknown flaw mode(s) {unknown}; known: {list(FLAW_MODES)}")
         bad = [mode for mode, rate in flaws.items() if not 0.0 <= rate <= 1.0]
         if bad:
             raise ValueError(f"flaw rates must be in [0, 1]: {bad}")
+        if distractor_load < 0.0:
+            raise ValueError("distractor_load must be >= 0")
+        if distractor_load and not per_opportunity:
+            raise ValueError("distractor_load needs per_opportunity=True")
         self.flaws = {mode: float(flaws.get(mode, 0.0)) for mode in FLAW_MODES}
         self.seed = seed
+        self.per_opportunity = per_opportunity
+        self.distractor_load = float(distractor_load)
         self.name = name or "flawed-" + "-".join(f"{m}={r:g}" for m, r in self.flaws.items() if r > 0)
+
+    def chances(self, task: TaskSpec) -> dict[str, float]:
+        """Each mode's chance of firing in one run on ``task`` (0 where the task has no room for it)."""
+        if not self.per_opportunity:
+            return dict(self.flaws)
+        counts = opportunities(plan_for(task))
+        load = 1.0 + self.distractor_load * task.features.distractors
+        return {mode: fire_chance(self.flaws[mode], counts[mode], load) for mode in FLAW_MODES}
 
     def episode(self, task: TaskSpec, attempt: int = 0) -> Episode:
         rng = random.Random(f"{self.seed}:{task.id}:{attempt}")
         draws = {mode: rng.random() for mode in FLAW_MODES}
-        fired = [mode for mode in FLAW_MODES if draws[mode] < self.flaws[mode]]
+        chances = self.chances(task) if any(self.flaws.values()) else self.flaws
+        fired = [mode for mode in FLAW_MODES if draws[mode] < chances[mode]]
         rng.shuffle(fired)
         if fired:
             plan = plan_for(task)
@@ -84,17 +118,38 @@ class FlawedAgent:
         return Episode(_reference_script(task))
 
 
-def scripted_population(seed: int = 0, levels: tuple[float, ...] = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
+# Per-opportunity rates of the graded population: from one slip in 250 chances to one in 15. On the
+# generated airline tasks (8 to 19 opportunities) the agents' mean pass rates run from about 0.9 to
+# 0.3; on the demo tasks (longer, with transient errors) from about 0.9 to 0.2.
+PER_OPPORTUNITY_LEVELS: tuple[float, ...] = (0.004, 0.008, 0.014, 0.022, 0.032, 0.045, 0.065)
+PER_RUN_LEVELS: tuple[float, ...] = (0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
+DISTRACTOR_LOAD = 0.02  # 20 distractor entities make every slip 1.4 times as likely
+TRANSIENT_WEIGHT = 5.0  # a transient error is a bigger event than a routine step: giving up is likelier
+
+
+def scripted_population(seed: int = 0, levels: tuple[float, ...] | None = None, *, per_opportunity: bool = False
                         ) -> list[ReferenceAgent | FlawedAgent]:
     """The reference agent plus one flawed agent per skill level, for a graded offline population.
 
-    A level is the chance that a run draws a flaw at all: each mode's rate is ``level`` times a
-    weight (seeded, so agents differ in which mistakes they favour); ``no_retry_after_transient``
-    weighs more since only tasks with a transient error leave room for it.
+    Per run (the default, :data:`PER_RUN_LEVELS`): a level is the chance that a run draws a flaw at
+    all; each mode's rate is ``level`` times a weight (seeded, so agents differ in which mistakes
+    they favour); ``no_retry_after_transient`` weighs more since only tasks with a transient error
+    leave room for it. Per opportunity (:data:`PER_OPPORTUNITY_LEVELS`): a level is the mean chance
+    of a slip at one opportunity; each mode's rate is ``level`` times a seeded weight in [0.5, 1.5]
+    (``no_retry_after_transient``: :data:`TRANSIENT_WEIGHT` times that), with
+    :data:`DISTRACTOR_LOAD`; a task's difficulty then follows from its opportunities.
     """
     rng = random.Random(f"population:{seed}")
     agents: list[ReferenceAgent | FlawedAgent] = [ReferenceAgent()]
-    for k, level in enumerate(levels):
+    if per_opportunity:
+        for k, level in enumerate(levels or PER_OPPORTUNITY_LEVELS):
+            rates = {mode: min(1.0, round(level * rng.uniform(0.5, 1.5)
+                                          * (TRANSIENT_WEIGHT if mode == "no_retry_after_transient" else 1.0), 4))
+                     for mode in FLAW_MODES}
+            agents.append(FlawedAgent(rates, seed=seed * 1000 + k, name=f"flawed-{k + 1}", per_opportunity=True,
+                                      distractor_load=DISTRACTOR_LOAD))
+        return agents
+    for k, level in enumerate(levels or PER_RUN_LEVELS):
         weights = {mode: rng.uniform(0.5, 1.5) * (4.0 if mode == "no_retry_after_transient" else 1.0)
                    for mode in FLAW_MODES}
         top = max(weights.values())

@@ -15,8 +15,10 @@ __all__ = ["curriculum", "difficulty", "rollout"]
 # Kept in step with clawloop_synth.rollout.spec.SPEC_HELP (not imported: --help must stay fast).
 _AGENTS_HELP = (
     "Agents, ';'-separated or repeated. 'scripted': the offline population (reference + 7 flawed agents "
-    "of graded skill); 'reference': replays the reference solution; "
-    "'flawed:MODE=RATE,...[,seed=N][,name=NAME]', e.g. 'flawed:premature_finish=0.5,repeated_call=0.2' "
+    "of graded skill, flaw rates per opportunity: longer, busier tasks are harder); 'scripted:per_run': "
+    "the same with per-run rates (every task about as hard); 'reference': replays the reference solution; "
+    "'flawed:MODE=RATE,...[,seed=N][,name=NAME][,per=run|opportunity][,distractor_load=X]', e.g. "
+    "'flawed:premature_finish=0.5,repeated_call=0.2' "
     "(modes: wrong_argument_format, skipped_lookup, ignored_tool_error, no_retry_after_transient, "
     "hallucinated_tool, premature_finish, repeated_call); 'llm:MODEL[,max_turns=N]', e.g. "
     "'llm:openai/gpt-4o-mini', or 'llm' with --model."

@@ -2,11 +2,21 @@
 
 A SPEC is one or more items separated by ``;`` (or given as repeated ``--agents`` options):
 
-- ``scripted``: the graded offline population (``agents.scripted_population``): the reference agent
-  and seven flawed agents whose chance of drawing a flaw runs from 0.1 to 1.0;
+- ``scripted``: the graded offline population with task-dependent difficulty
+  (``agents.scripted_population(seed, per_opportunity=True)``): the reference agent and seven flawed
+  agents whose chance of a slip *per opportunity* runs from 0.004 to 0.065. Every lookup can be
+  skipped, every reformattable argument mis-formatted, every transient error can end the run, every
+  step before the task is done can be the last, every call can name a made-up tool or be sent twice,
+  every write can fail unnoticed; distractor entities in the state make every slip likelier. So
+  longer tasks with more lookups, arguments, transient errors and distractors are harder;
+- ``scripted:per_run``: the same population with per-run rates (the chance of drawing a flaw at all
+  runs from 0.1 to 1.0, whatever the task; the demo traces' population): every task is about as
+  hard as every other;
 - ``reference``: replays each task's reference solution;
-- ``flawed:MODE=RATE,MODE=RATE[,seed=N][,name=NAME]``: one flawed agent, e.g.
-  ``flawed:premature_finish=0.5,repeated_call=0.2`` (modes: ``agents.FLAW_MODES``);
+- ``flawed:MODE=RATE,MODE=RATE[,seed=N][,name=NAME][,per=run|opportunity][,distractor_load=X]``: one
+  flawed agent, e.g. ``flawed:premature_finish=0.5,repeated_call=0.2`` (modes: ``agents.FLAW_MODES``);
+  rates are per run unless ``per=opportunity``; ``distractor_load`` (per-opportunity only) raises
+  every rate by that fraction per distractor entity;
 - ``llm:MODEL`` (any litellm model string, e.g. ``llm:openai/gpt-4o-mini``), or ``llm`` with
   ``--model``: the tool-calling ``LLMAgent``; ``llm:MODEL,max_turns=N`` bounds its turns.
 
@@ -23,8 +33,10 @@ from clawloop_synth.errors import InputError
 
 __all__ = ["SPEC_HELP", "parse_agents"]
 
-SPEC_HELP = ("Agents, ';'-separated or repeated: 'scripted' (graded population of 8), 'reference', "
-             "'flawed:MODE=RATE,...[,seed=N][,name=NAME]' (modes: " + ", ".join(FLAW_MODES) + "), "
+SPEC_HELP = ("Agents, ';'-separated or repeated: 'scripted' (graded population of 8, flaw rates per "
+             "opportunity: longer, busier tasks are harder), 'scripted:per_run' (rates per run), 'reference', "
+             "'flawed:MODE=RATE,...[,seed=N][,name=NAME][,per=run|opportunity][,distractor_load=X]' (modes: "
+             + ", ".join(FLAW_MODES) + "), "
              "'llm:MODEL[,max_turns=N]' or 'llm' with --model.")
 
 
@@ -49,11 +61,16 @@ def _flawed(body: str, item: str, seed: int) -> FlawedAgent:
     options = _options(body, item)
     agent_seed = _number(options.pop("seed"), item, int) if "seed" in options else seed
     name = options.pop("name", None)
+    per = options.pop("per", "run").lower()
+    if per not in ("run", "opportunity"):
+        raise InputError(f"per must be 'run' or 'opportunity', got {per!r}", record=item, field="agents")
+    load = _number(options.pop("distractor_load"), item) if "distractor_load" in options else 0.0
     if not options:
         raise InputError("a flawed agent needs at least one MODE=RATE", record=item, field="agents")
     flaws = {mode: _number(rate, item) for mode, rate in options.items()}
     try:
-        return FlawedAgent(flaws, seed=agent_seed, name=name)
+        return FlawedAgent(flaws, seed=agent_seed, name=name, per_opportunity=per == "opportunity",
+                           distractor_load=load)
     except ValueError as exc:
         raise InputError(str(exc), record=item, field="agents") from None
 
@@ -84,8 +101,8 @@ def parse_agents(specs: str | Iterable[str], *, seed: int = 0, model: str | None
             continue
         kind, _, body = item.partition(":")
         kind = kind.strip().lower()
-        if kind == "scripted" and not body:
-            agents.extend(scripted_population(seed))
+        if kind == "scripted" and body.strip().lower() in ("", "per_opportunity", "per_run"):
+            agents.extend(scripted_population(seed, per_opportunity=body.strip().lower() != "per_run"))
         elif kind == "reference" and not body:
             agents.append(ReferenceAgent())
         elif kind == "flawed":

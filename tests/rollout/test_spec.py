@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clawloop_synth.agents import FlawedAgent, ReferenceAgent
+from clawloop_synth.agents import FlawedAgent, ReferenceAgent, scripted_population
 from clawloop_synth.errors import InputError
 from clawloop_synth.rollout import LLMAgent, parse_agents
 
@@ -14,6 +14,22 @@ def test_scripted_population_and_reference() -> None:
     assert len(agents) == 8
     assert isinstance(agents[0], ReferenceAgent)
     assert [a.name for a in parse_agents("reference")] == ["reference"]
+
+
+def test_scripted_rates_are_per_opportunity_unless_per_run() -> None:
+    flawed = [a for a in parse_agents("scripted") if isinstance(a, FlawedAgent)]
+    assert len(flawed) == 7 and all(a.per_opportunity and a.distractor_load > 0 for a in flawed)
+    per_run = [a for a in parse_agents("scripted:per_run") if isinstance(a, FlawedAgent)]
+    assert [a.name for a in per_run] == [a.name for a in flawed]
+    assert not any(a.per_opportunity for a in per_run)
+    assert [a.flaws for a in per_run] == [a.flaws for a in scripted_population(0)[1:]]
+
+
+def test_flawed_per_opportunity_option() -> None:
+    (agent,) = parse_agents("flawed:skipped_lookup=0.1,per=opportunity,distractor_load=0.05,name=careful")
+    assert agent.per_opportunity and agent.distractor_load == 0.05 and agent.name == "careful"
+    (agent,) = parse_agents("flawed:skipped_lookup=0.1")
+    assert not agent.per_opportunity
 
 
 def test_flawed_with_rates_seed_and_name() -> None:
@@ -41,6 +57,9 @@ def test_bare_llm_takes_the_model_option() -> None:
     ("flawed:premature_finish=lots", "not a number"),
     ("flawed:premature_finish=2", "rates must be in [0, 1]"),
     ("flawed:", "at least one MODE=RATE"),
+    ("flawed:skipped_lookup=0.1,per=task", "per must be 'run' or 'opportunity'"),
+    ("flawed:skipped_lookup=0.1,distractor_load=0.1", "needs per_opportunity"),
+    ("scripted:weird", "unknown agent spec"),
     ("llm", "needs a model"),
     ("reference;reference", "listed twice"),
     ("", "no agents"),
