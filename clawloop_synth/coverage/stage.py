@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from clawloop_synth.coverage.metrics import CoverageConfig, CoverageResult, evaluate
-from clawloop_synth.coverage.views import TextView, failures_by_trace, task_view, trace_view
+from clawloop_synth.coverage.views import FACETS, TextView, embed_views, failures_by_trace, task_view, trace_view
 from clawloop_synth.errors import InputError
 from clawloop_synth.types import Failure, FailureCluster, TaskSpec, Trace
 
-__all__ = ["cluster_coverage", "compare_task_sets", "embed_views", "real_views", "run_coverage"]
+__all__ = ["cluster_coverage", "compare_task_sets", "embed_views", "real_views", "run_coverage", "write_tools"]
 
 _INPUTS: dict[str, Any] = {"traces": Trace, "failures": Failure, "clusters": FailureCluster, "tasks": TaskSpec}
 
@@ -35,14 +35,16 @@ def _load(workdir: Path, name: str) -> list[Any]:
     return list(load_records(folder, _INPUTS[name]))
 
 
-def real_views(traces: Sequence[Trace], failures: Sequence[Failure]) -> list[TextView]:
+def write_tools(tasks: Sequence[TaskSpec]) -> frozenset[str]:
+    """The state-changing tool names, as the tasks' tool specs mark them (traces do not say)."""
+    return frozenset(tool.name for task in tasks for tool in task.tools if tool.writes)
+
+
+def real_views(traces: Sequence[Trace], failures: Sequence[Failure], writes: Iterable[str] = ()) -> list[TextView]:
+    """The views of the real traces, each with the failures mined on it."""
     grouped = failures_by_trace(failures)
-    return [trace_view(trace, grouped.get(trace.id, ())) for trace in traces]
-
-
-def embed_views(views: Sequence[TextView], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-    """Embed the rendered views with ``embed`` (an ``Embedder.embed``)."""
-    return np.asarray(embed([view.render() for view in views]), dtype=np.float32)
+    names = frozenset(writes)
+    return [trace_view(trace, grouped.get(trace.id, ()), names) for trace in traces]
 
 
 def cluster_coverage(clusters: Sequence[FailureCluster], tasks: Sequence[TaskSpec]) -> dict[str, Any]:
@@ -90,11 +92,13 @@ def run_coverage(workdir: Path, k: int = 5, embedder: str = "hashing", model: st
         emb = make_embedder(embedder, model, cache_path=workdir / "cache" / "embeddings.sqlite")
     except ValueError as exc:
         raise InputError(str(exc), field="embedder") from None
-    rviews, tviews = real_views(traces, failures), [task_view(task) for task in tasks]
+    writes = write_tools(tasks)
+    rviews, tviews = real_views(traces, failures, writes), [task_view(task, writes) for task in tasks]
     real, synth = embed_views(rviews, emb.embed), embed_views(tviews, emb.embed)
     result = evaluate(real, synth, CoverageConfig(k=k, seed=seed))
     per_cluster = cluster_coverage(clusters, tasks)
     summary: dict[str, Any] = {"stage": "coverage", "embedder": f"{embedder}:{getattr(emb, 'model', model)}",
+                               "view": {"facets": FACETS, "writes": sorted(writes)},
                                **result.summary(), "per_cluster": per_cluster,
                                "most_novel_tasks": _most_novel(result, tviews, rviews)}
     if plots:

@@ -70,16 +70,17 @@ def workdir(tmp_path: Path) -> Path:
 
 def test_trace_and_task_views_share_one_format() -> None:
     trace = make_trace(0)
-    view = trace_view(trace, [failure(0), failure(3)])
-    assert view.goal == "change my flight to city0"
-    assert view.tools == ("get_user", "update_flight")  # the retry is collapsed
+    view = trace_view(trace, [failure(0), failure(3)], writes={"update_flight"})
+    assert view.goal == "chang flight <ID>"
+    assert view.calls == ("get_user", "update_flight")  # the retry is collapsed
+    assert view.writes == ("update_flight",)
     assert view.failure_codes == ("agent/action/wrong_argument",)
-    task = task_view(make_task(0, "c00"))
-    assert task.render().splitlines()[1:] == ["tools: get_user > update_flight",
-                                              "failures: agent/action/wrong_argument"]
-    assert trace_view(trace.model_copy(update={"instruction": "the goal"})).goal == "the goal"
+    task = task_view(make_task(0, "c00"), writes={"update_flight"})
+    assert task.render().splitlines() == ["goal: chang flight <ID>", "calls: get_user > update_flight",
+                                          "writes: update_flight", "failures: agent/action/wrong_argument"]
+    assert trace_view(trace.model_copy(update={"instruction": "the goal"})).goal == "goal"
     assert trace_view(Trace(id="e", source="openai_chat", messages=[])).render() == \
-        "goal: \ntools: none\nfailures: none"
+        "goal: none\ncalls: none\nwrites: none\nfailures: none"
 
 
 def test_cluster_coverage_counts_tasks_and_names_uncovered() -> None:
