@@ -39,6 +39,9 @@ _RULES: list[_Rule] = [
     # key = value, key: value, "key": "value" (JSON), key='value'; every key name contains a hint
     ("SECRET", re.compile(rf"(?i)(\b(?:{_KEY_NAMES})\b[\"']?\s*[:=]\s*[\"']?)(?!<)([^\s\"',;&}}]+)"), r"\1<SECRET>",
      ("~key", "~secret", "~token", "~passw", "~pwd")),
+]
+# line-local rules (see redact_with_counts), applied after _RULES
+_LINE_RULES: list[_Rule] = [
     ("PASSWORD", re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+):([^\s@/]+)@"), r"\1:<PASSWORD>@", ("://",)),
     ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "<EMAIL>", ("@",)),
 ]
@@ -79,6 +82,51 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card(counts: Counter[str]) -> Callable[[re.Match[str]], str]:
+    def card(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            counts["CARD"] += 1
+            return "<CARD>"
+        return match.group()
+
+    return card
+
+
+def _phone(counts: Counter[str]) -> Callable[[re.Match[str]], str]:
+    def phone(match: re.Match[str]) -> str:
+        if 7 <= sum(ch.isdigit() for ch in match.group()) <= 15:  # E.164 allows at most 15 digits
+            counts["PHONE"] += 1
+            return "<PHONE>"
+        return match.group()
+
+    return phone
+
+
+_LINES: dict[str, tuple[str, Counter[str]]] = {}
+_LINES_MAX = 8192
+
+
+def _redact_line(line: str) -> tuple[str, Counter[str]]:
+    """The last rules (URL passwords, e-mails, cards, phones) on one line, memoized: prompts repeat
+    most of their lines from call to call (tool lists, state shapes, cluster briefs)."""
+    hit = _LINES.get(line)
+    if hit is not None:
+        return hit
+    counts: Counter[str] = Counter()
+    text = line
+    for kind, pattern, repl, hints in _LINE_RULES:
+        if _wanted(hints, text, []):
+            text, n = pattern.subn(repl, text)
+            counts[kind] += n
+    text = _CARD.sub(_card(counts), text)
+    text = _PHONE.sub(_phone(counts), text)
+    if len(_LINES) >= _LINES_MAX:
+        _LINES.clear()
+    _LINES[line] = (text, counts)
+    return text, counts
+
+
 def redact_with_counts(text: str) -> tuple[str, Counter[str]]:
     """The redacted text and how many findings of each kind were replaced."""
     counts: Counter[str] = Counter()
@@ -90,23 +138,14 @@ def redact_with_counts(text: str) -> tuple[str, Counter[str]]:
         if n:
             counts[kind] += n
             folded.clear()
-
-    def card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            counts["CARD"] += 1
-            return "<CARD>"
-        return match.group()
-
-    text = _CARD.sub(card, text)
-    def phone(match: re.Match[str]) -> str:
-        if 7 <= sum(ch.isdigit() for ch in match.group()) <= 15:  # E.164 allows at most 15 digits
-            counts["PHONE"] += 1
-            return "<PHONE>"
-        return match.group()
-
-    text = _PHONE.sub(phone, text)
-    return text, +counts
+    # The remaining rules never match across a line break, and their look-arounds treat "\n" like the
+    # start or end of the text (it is neither a word character, a digit, "." nor "+"), so they may
+    # run line by line with the same result.
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        lines[n], found = _redact_line(line)
+        counts.update(found)
+    return "\n".join(lines), +counts
 
 
 def redact(text: str) -> str:

@@ -42,6 +42,36 @@ def _workdir(root: Path, clusters: int) -> Path:
     return root
 
 
+def _worker_cpu() -> float:
+    """CPU seconds used so far by the gate's worker process (0 when none runs)."""
+    import os
+
+    from clawloop_synth.generate import workers
+
+    worker = workers._EXAMINER
+    if worker is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{worker._proc.pid}/stat").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def _parse_cost(answers: list[Any]) -> float:
+    """CPU seconds to parse these answers again as the seam does (envelope, then the TaskDraft)."""
+    from openai.types.chat import ChatCompletion
+
+    from clawloop_synth.generate.drafts import TaskDraft
+
+    bodies = [answer.model_dump_json() for answer in answers]
+    start = time.thread_time()
+    for body in bodies:
+        envelope = ChatCompletion.model_validate_json(body)
+        TaskDraft.model_validate_json(envelope.choices[0].message.content or "")
+    return time.thread_time() - start
+
+
 def _timed(base_url: str, clusters: int, per_cluster: int, concurrency: int, verify: bool = True) -> dict[str, Any]:
     from unittest import mock
 
@@ -50,16 +80,30 @@ def _timed(base_url: str, clusters: int, per_cluster: int, concurrency: int, ver
     from clawloop_synth.generate.llm_gen import LLMGenerator
     from clawloop_synth.generate.registry import make_llm
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
+    from clawloop_synth.llm._transport import Transport
 
     phase: dict[str, float] = {}
+    spans: list[tuple[float, float]] = []
+    answers: list[Any] = []
+    bodies: list[dict[str, Any]] = []
+    send = Transport.complete
+
+    async def complete(self: Transport, kwargs: dict[str, Any]) -> Any:
+        bodies.append({**kwargs, "model": self.model_name})
+        start = time.perf_counter()
+        answer = await send(self, kwargs)
+        spans.append((start, time.perf_counter()))  # request out to answer parsed, loop delays included
+        answers.append(answer)
+        return answer
 
     class Timed(LLMGenerator):
         def run_async(self, run: Any) -> str | None:
-            start = time.perf_counter()
+            start, loop_cpu, gate_cpu = time.perf_counter(), time.thread_time(), _worker_cpu()
             try:
                 return super().run_async(run)
             finally:
-                phase["seconds"] = time.perf_counter() - start
+                phase.update(seconds=time.perf_counter() - start, start=start,
+                             loop_cpu=time.thread_time() - loop_cpu, gate_cpu=_worker_cpu() - gate_cpu)
 
     with tempfile.TemporaryDirectory() as tmp:
         work = _workdir(Path(tmp), clusters)
@@ -70,14 +114,60 @@ def _timed(base_url: str, clusters: int, per_cluster: int, concurrency: int, ver
         # verify=False: the gate keeps only its near-duplicate test (the seam and the generator's own work)
         light = mock.patch.object(Gate, "check",
                                   lambda self, task, code, examined=None: (Verdict(True), self._vector(task)))
-        with light if not verify else contextlib.nullcontext():
+        with light if not verify else contextlib.nullcontext(), mock.patch.object(Transport, "complete", complete):
             start = time.perf_counter()
             summary = run_generate(work, config, generator=Timed(llm, max_repairs=0, gate_process=verify),
                                    llm=llm)
             total = time.perf_counter() - start
     usage = summary["usage"]["stages"]["generate"]
+    n = max(1, len(spans))
     return {"phase": phase["seconds"], "total": total, "accepted": summary["accepted"],
-            "rejected": summary["rejected"], "reasons": summary["rejected_by_reason"], "requests": usage["requests"]}
+            "rejected": summary["rejected"], "reasons": summary["rejected_by_reason"], "requests": usage["requests"],
+            "loop_cpu": phase["loop_cpu"], "gate_cpu": phase["gate_cpu"], "parse_cpu": _parse_cost(answers),
+            "http_mean": sum(end - begin for begin, end in spans) / n, "bodies": bodies,
+            "last_answer": max((end for _, end in spans), default=phase["start"]) - phase["start"]}
+
+
+def _floor(base_url: str, bodies: list[dict[str, Any]], concurrency: int) -> float:
+    """Wall time to post the same request bodies with bare aiohttp behind a semaphore and parse the
+    answers (envelope + TaskDraft), with no seam, generator or gate: what this machine and server allow."""
+    import asyncio
+
+    import aiohttp
+    import orjson
+    from openai.types.chat import ChatCompletion
+
+    from clawloop_synth.generate.drafts import TaskDraft
+
+    async def main() -> float:
+        semaphore = asyncio.Semaphore(concurrency)
+        connector = aiohttp.TCPConnector(limit=concurrency * 2)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one(body: dict[str, Any]) -> None:
+                async with semaphore, session.post(f"{base_url}/chat/completions", data=orjson.dumps(body),
+                                                   headers={"Content-Type": "application/json"}) as response:
+                    content = await response.read()
+                envelope = ChatCompletion.model_validate_json(content)
+                TaskDraft.model_validate_json(envelope.choices[0].message.content or "")
+
+            await one(bodies[0])
+            start = time.perf_counter()
+            await asyncio.gather(*(one(body) for body in bodies))
+            return time.perf_counter() - start
+
+    return asyncio.run(main())
+
+
+def _breakdown(run: dict[str, Any], n: int, latency: float) -> str:
+    """Where the time of one concurrent run went."""
+    per = 1000 / max(1, n)
+    return (f"    where the time goes: HTTP round trip {run['http_mean'] * 1000:.0f} ms mean (server latency "
+            f"{latency * 1000:.0f} ms; the rest is the loaded machine and event-loop queueing), last answer at "
+            f"{run['last_answer']:.2f} s, last verdict {run['phase'] - run['last_answer']:.2f} s later;\n"
+            f"    event-loop CPU {run['loop_cpu']:.2f} s ({run['loop_cpu'] * per:.2f} ms/call; of it model-answer "
+            f"parsing {run['parse_cpu'] * per:.2f} ms/call, measured by parsing the same answers again); "
+            f"gate CPU {run['gate_cpu']:.2f} s ({run['gate_cpu'] * per:.2f} ms/candidate, in its worker process)")
 
 
 def run(clusters: int, per_cluster: int, concurrency: int, latency: float, sequential: int) -> None:
@@ -88,11 +178,13 @@ def run(clusters: int, per_cluster: int, concurrency: int, latency: float, seque
     try:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
-        _timed(base_url, 1, 2, concurrency)  # warm-up: imports, connection pool, sandbox compile cache
+        # warm-up: imports, connection pool, the gate's worker process and its sandbox compile cache
+        _timed(base_url, 1, 2, concurrency)
         n = clusters * per_cluster
         ideal = n / concurrency * latency
         fast = _timed(base_url, clusters, per_cluster, concurrency)
         light = _timed(base_url, clusters, per_cluster, concurrency, verify=False)
+        floor = _floor(base_url, fast["bodies"], concurrency)
         seq_clusters = max(1, sequential // per_cluster)
         seq = _timed(base_url, seq_clusters, per_cluster, 1)
         seq_scaled = seq["phase"] * n / (seq_clusters * per_cluster)
@@ -102,9 +194,13 @@ def run(clusters: int, per_cluster: int, concurrency: int, latency: float, seque
               f"(target <= 1.5x: {'met' if fast['phase'] <= 1.5 * ideal else 'NOT met'}); whole stage "
               f"{fast['total']:.2f} s; {fast['requests']} requests, {fast['accepted']} accepted, "
               f"{fast['rejected']} rejected {fast['reasons']}")
+        print(_breakdown(fast, n, latency))
         print(f"  concurrent, gate without verify/targeting (the LLM path's own overhead): generation "
               f"{light['phase']:.2f} s = {light['phase'] / ideal:.2f}x ideal "
               f"(target <= 1.5x: {'met' if light['phase'] <= 1.5 * ideal else 'NOT met'})")
+        print(_breakdown(light, n, latency))
+        print(f"  floor: the same {len(fast['bodies'])} request bodies posted with bare aiohttp and parsed, no seam, "
+              f"generator or gate: {floor:.2f} s = {floor / ideal:.2f}x ideal (this machine and server, now)")
         print(f"  sequential (concurrency 1, {seq_clusters * per_cluster} tasks, scaled to {n}): "
               f"{seq_scaled:.2f} s; speed-up {seq_scaled / fast['phase']:.1f}x")
     finally:

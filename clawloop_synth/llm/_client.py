@@ -18,6 +18,7 @@ import contextvars
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -149,6 +150,7 @@ class LLM:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._schemas: dict[type[BaseModel], tuple[type[BaseModel], dict[str, Any]]] = {}
         self._instructor: Any = None
+        self._writer: ThreadPoolExecutor | None = None
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -199,7 +201,7 @@ class LLM:
         value = response_model.model_construct(_fields_set=obj.model_fields_set,
                                                **{name: getattr(obj, name) for name in response_model.model_fields})
         if self._cache is not None:
-            self._cache.put(key, {"json": value.model_dump_json(), "model": self.config.model, "stage": stage})
+            await self._store(key, {"json": value.model_dump_json(), "model": self.config.model, "stage": stage})
         return value
 
     async def acomplete(self, messages: list[dict[str, Any]], *, stage: str,
@@ -232,7 +234,7 @@ class LLM:
         finally:
             _CALL.reset(token)
         if self._cache is not None:
-            self._cache.put(key, {"message": message, "model": self.config.model, "stage": stage})
+            await self._store(key, {"message": message, "model": self.config.model, "stage": stage})
         return message
 
     def structured(self, messages: list[dict[str, Any]], response_model: type[T], *, stage: str,
@@ -295,6 +297,23 @@ class LLM:
     async def aclose(self) -> None:
         """Close the connection pool of the running event loop (async users: call it when done)."""
         await self._transport.aclose()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=False)  # no write is pending: every _store was awaited
+
+    async def _store(self, key: str, entry: dict[str, Any]) -> None:
+        """Write a cache entry on a worker thread: the file system calls (temp file, write, rename; ~1 ms
+        on a busy disk) would otherwise stall every other call on the event loop."""
+        assert self._cache is not None
+        if self._writer is None:
+            try:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-cache")
+                self._writer.submit(int).result()  # the thread starts now or not at all
+            except RuntimeError:  # no thread may start here (e.g. a lowered RLIMIT_AS): write inline
+                self._writer = None
+                self._cache.put(key, entry)
+                return
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._cache.put, key, entry)
 
     async def __aenter__(self) -> LLM:
         return self
