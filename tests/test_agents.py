@@ -249,3 +249,14 @@ def test_per_opportunity_population_is_graded(tasks: list[TaskSpec]) -> None:
     again = scripted_population(0, per_opportunity=True)
     assert [run_agent(a, tasks[3]).model_dump_json() for a in again] == \
         [run_agent(a, tasks[3]).model_dump_json() for a in agents]
+
+
+def test_nested_arguments_are_opportunities_too() -> None:
+    from clawloop_synth.agents._mutate import leaves, replace_at
+
+    args = {"user_id": "u_1", "passengers": [{"name": "Ann", "dob": "1990-01-02"}], "total": 2}
+    assert leaves(args) == [(("user_id",), "u_1"), (("passengers", 0, "name"), "Ann"),
+                            (("passengers", 0, "dob"), "1990-01-02"), (("total",), 2)]
+    changed = replace_at(args, ("passengers", 0, "dob"), "01/02/1990")
+    assert changed["passengers"][0] == {"name": "Ann", "dob": "01/02/1990"}
+    assert args["passengers"][0]["dob"] == "1990-01-02"  # the original is left alone

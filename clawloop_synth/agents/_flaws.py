@@ -15,7 +15,7 @@ import orjson
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.types import PlannedCall
 
-from ._mutate import DATE, fabricate, guess, hallucinate, reformat, substitute
+from ._mutate import DATE, fabricate, guess, hallucinate, leaves, reformat, replace_at, substitute
 from ._plan import Plan, same_call
 
 __all__ = ["FLAW_MODES", "GIVE_UP", "GIVE_UP_LOOP", "GIVE_UP_TRANSIENT", "Script", "build_flaw", "replay"]
@@ -64,9 +64,9 @@ def _probe(plan: Plan, prefix: int, call: PlannedCall) -> ToolResult:
 
 def _wrong_argument_format(plan: Plan, rng: random.Random) -> Script | None:
     skip = set(plan.transient_indices)
-    options = [(i, key, new, DATE.match(value) is not None)
+    options = [(i, path, new, DATE.match(value) is not None)
                for i, call in enumerate(plan.calls) if i not in skip
-               for key, value in call.arguments.items()
+               for path, value in leaves(call.arguments)
                if (new := reformat(value, rng)) is not None]
     if not options:
         return None
@@ -75,13 +75,14 @@ def _wrong_argument_format(plan: Plan, rng: random.Random) -> Script | None:
     options.sort(key=lambda o: not o[3])
     noticed = [o for o in options[:6]
                if _probe(plan, o[0], PlannedCall(name=plan.calls[o[0]].name,
-                                                 arguments={**plan.calls[o[0]].arguments, o[1]: o[2]})).is_error]
-    target, key, new, _ = (noticed or options)[0]
+                                                 arguments=replace_at(plan.calls[o[0]].arguments, o[1], o[2]))
+                         ).is_error]
+    target, path, new, _ = (noticed or options)[0]
 
     def script() -> Script:
         yield from replay(plan, target)
         call = plan.calls[target]
-        result = yield PlannedCall(name=call.name, arguments={**call.arguments, key: new})
+        result = yield PlannedCall(name=call.name, arguments=replace_at(call.arguments, path, new))
         if result.is_error:
             return GIVE_UP
         for later in plan.calls[target + 1:]:  # noqa: UP028

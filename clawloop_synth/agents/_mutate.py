@@ -6,7 +6,9 @@ import random
 import re
 from typing import Any
 
-__all__ = ["DATE", "fabricate", "guess", "hallucinate", "reformat", "substitute"]
+__all__ = ["DATE", "Path", "fabricate", "guess", "hallucinate", "leaves", "reformat", "replace_at", "substitute"]
+
+Path = tuple[str | int, ...]
 
 DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _PREFIXED_ID = re.compile(r"^([A-Za-z]+)-(\d+)$")
@@ -88,3 +90,42 @@ def substitute(value: Any, mapping: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [substitute(v, mapping) for v in value]
     return value
+
+
+def leaves(arguments: dict[str, Any]) -> list[tuple[Path, Any]]:
+    """Every scalar inside ``arguments`` with its path (keys and list indices), depth first.
+
+    A nested value (a passenger's date of birth, a flight's date) is copied by the agent like a
+    top-level one, so it can be mis-written like one too.
+    """
+    out: list[tuple[Path, Any]] = []
+
+    def walk(path: Path, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk((*path, key), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk((*path, index), item)
+        else:
+            out.append((path, value))
+
+    for key, value in arguments.items():
+        walk((key,), value)
+    return out
+
+
+def replace_at(arguments: dict[str, Any], path: Path, new: Any) -> dict[str, Any]:
+    """A copy of ``arguments`` with the value at ``path`` (from :func:`leaves`) replaced by ``new``."""
+
+    def put(value: Any, rest: Path) -> Any:
+        if not rest:
+            return new
+        head, tail = rest[0], rest[1:]
+        if isinstance(value, dict):
+            return {k: put(v, tail) if k == head else v for k, v in value.items()}
+        return [put(v, tail) if i == head else v for i, v in enumerate(value)]
+
+    result = put(arguments, path)
+    assert isinstance(result, dict)
+    return result

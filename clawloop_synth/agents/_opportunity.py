@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from ._flaws import FLAW_MODES
-from ._mutate import reformat
+from ._mutate import leaves, reformat
 from ._plan import Plan, same_call
 
 __all__ = ["fire_chance", "opportunities"]
@@ -35,8 +35,9 @@ def _finish_point(plan: Plan) -> int | None:
 def opportunities(plan: Plan) -> dict[str, int]:
     """How many chances the task gives each flaw mode (0: the task has no room for it).
 
-    - ``wrong_argument_format``: string arguments that have a wrong format to write them in (dates,
-      ids, codes), over the calls that are not retries of a transient error;
+    - ``wrong_argument_format``: string values in the arguments, nested ones included (a passenger's
+      date of birth), that have a wrong format to write them in (dates, ids, codes), over the calls
+      that are not retries of a transient error;
     - ``skipped_lookup``: reads whose result feeds later arguments or the answer;
     - ``ignored_tool_error``: writes (each may go wrong and the error be glossed over); a read-only
       task gives one (at the read that yields the answer);
@@ -48,7 +49,7 @@ def opportunities(plan: Plan) -> dict[str, int]:
     calls = plan.calls
     transient = set(plan.transient_indices)
     formats = sum(1 for i, call in enumerate(calls) if i not in transient
-                  for value in call.arguments.values() if reformat(value, _PROBE_RNG) is not None)
+                  for _, value in leaves(call.arguments) if reformat(value, _PROBE_RNG) is not None)
     lookups = sum(1 for i in range(len(calls)) if plan.looked_up(i))
     writes = len([i for i in plan.write_indices if i not in transient])
     finish = _finish_point(plan)
