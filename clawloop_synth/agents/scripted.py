@@ -8,6 +8,7 @@ the same run.
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,7 +17,7 @@ from clawloop_synth.types import TaskSpec
 
 from ._flaws import FLAW_MODES, Script, build_flaw
 from ._opportunity import fire_chance, opportunities
-from ._plan import plan_for
+from ._plan import Plan, plan_for
 
 __all__ = [
     "DISTRACTOR_LOAD",
@@ -61,6 +62,25 @@ class ReferenceAgent:
         return Episode(_reference_script(task))
 
 
+# The plan of a task (its reference run once) and its opportunities, shared by every agent and
+# attempt on the same task object: the population runs each task dozens of times. Keyed by the
+# object's id, checked against a weak reference so a recycled id never hits a stale entry.
+_PLANS: dict[int, tuple[weakref.ref[TaskSpec], Plan, dict[str, int]]] = {}
+_PLANS_MAX = 4096
+
+
+def _plan_of(task: TaskSpec) -> tuple[Plan, dict[str, int]]:
+    hit = _PLANS.get(id(task))
+    if hit is not None and hit[0]() is task:
+        return hit[1], hit[2]
+    plan = plan_for(task)
+    counts = opportunities(plan)
+    if len(_PLANS) >= _PLANS_MAX:
+        _PLANS.clear()
+    _PLANS[id(task)] = (weakref.ref(task), plan, counts)
+    return plan, counts
+
+
 class FlawedAgent:
     """Replays the reference, but each flaw mode fires with its own rate.
 
@@ -99,7 +119,7 @@ class FlawedAgent:
         """Each mode's chance of firing in one run on ``task`` (0 where the task has no room for it)."""
         if not self.per_opportunity:
             return dict(self.flaws)
-        counts = opportunities(plan_for(task))
+        counts = _plan_of(task)[1]
         load = 1.0 + self.distractor_load * task.features.distractors
         return {mode: fire_chance(self.flaws[mode], counts[mode], load) for mode in FLAW_MODES}
 
@@ -110,7 +130,7 @@ class FlawedAgent:
         fired = [mode for mode in FLAW_MODES if draws[mode] < chances[mode]]
         rng.shuffle(fired)
         if fired:
-            plan = plan_for(task)
+            plan = _plan_of(task)[0]
             for mode in fired:
                 script = build_flaw(mode, plan, rng)
                 if script is not None:
