@@ -5,8 +5,8 @@ The flow of one call (``astructured``):
 1. redact the messages (what leaves the process is what is hashed and cached);
 2. serve it from the disk cache if (model, messages, schema, params, variant) was answered before;
 3. otherwise, under the concurrency semaphore, ask instructor (``instructor.from_litellm`` over our own
-   completion function, JSON mode by default), which re-asks with the validation error up to
-   ``max_reasks`` times;
+   completion function, JSON mode by default; its mode handlers driven directly by ``_structured``),
+   which re-asks with the validation error up to ``max_reasks`` times;
 4. each HTTP attempt inside goes through ``_send``: the budget check, then tenacity backoff on 429,
    5xx and timeouts, then the token and cost accounting.
 """
@@ -26,6 +26,8 @@ from pydantic import BaseModel
 
 from clawloop_synth.llm._cache import DiskCache, cache_key
 from clawloop_synth.llm._config import BudgetExceeded, LLMConfig, LLMError, StructuredOutputError
+from clawloop_synth.llm._structured import Handlers, handlers_for, prepared_model
+from clawloop_synth.llm._structured import create as create_structured
 from clawloop_synth.llm._transport import Transport, import_litellm, is_retryable
 from clawloop_synth.llm._usage import Accountant, StageUsage
 from clawloop_synth.redact import redact_messages
@@ -151,6 +153,9 @@ class LLM:
         self._schemas: dict[type[BaseModel], tuple[type[BaseModel], dict[str, Any]]] = {}
         self._instructor: Any = None
         self._writer: ThreadPoolExecutor | None = None
+        self._handlers: Handlers | None = None  # instructor's mode handlers (None: use its client)
+        self._handlers_looked_up = False
+        self._prepared: dict[type[BaseModel], type[BaseModel]] = {}
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -188,9 +193,7 @@ class LLM:
         token = _CALL.set(call)
         try:
             async with self._loop_state().semaphore:
-                obj = await self._client().create(model=self.config.model, messages=sent,
-                                                  response_model=wrapped, max_retries=self.config.max_reasks,
-                                                  **self._params())
+                obj = await self._create(sent, response_model, wrapped)
         except Exception as exc:
             usage.failures += 1
             raise self._error(exc) from exc
@@ -369,6 +372,23 @@ class LLM:
         import instructor
 
         return getattr(instructor.Mode, _MODES[self.config.mode])
+
+    async def _create(self, sent: list[dict[str, Any]], response_model: type[BaseModel],
+                      wrapped: type[BaseModel]) -> Any:
+        """One structured answer: instructor's mode handlers driven directly (see ``_structured``), or
+        instructor's client where they are not available."""
+        client = self._client()
+        if not self._handlers_looked_up:
+            self._handlers, self._handlers_looked_up = handlers_for(client), True
+        if self._handlers is None:
+            return await client.create(model=self.config.model, messages=sent, response_model=wrapped,
+                                       max_retries=self.config.max_reasks, **self._params())
+        prepared = self._prepared.get(response_model)
+        if prepared is None:
+            prepared = self._prepared[response_model] = prepared_model(wrapped)
+        return await create_structured(self._handlers, self._send, prepared,
+                                       {"model": self.config.model, "messages": sent, **self._params()},
+                                       self.config.max_reasks)
 
     def _client(self) -> Any:
         if self._instructor is None:

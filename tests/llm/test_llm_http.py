@@ -221,3 +221,33 @@ def test_litellm_path_for_other_providers(fake_openai: FakeOpenAI) -> None:
     assert fake_openai.count == 3 and fake_openai.requests[0]["model"] == "fake-model"
     usage = llm.usage["generate"]
     assert (usage.retries, usage.reasks) == (1, 1)
+
+
+@pytest.mark.parametrize("mode", ["json", "tools", "md_json"])
+def test_driving_instructors_handlers_sends_what_its_client_sends(fake_openai: FakeOpenAI, mode: str) -> None:
+    """The seam drives instructor's mode handlers itself (less CPU per call); requests, re-asks, the
+    accepted answer and the final error must be the ones instructor's own client produces."""
+    script = [raw('{"instruction": "oops", "calls": [}'), ok({"instruction": "no calls"}), ok(GOOD)]
+    bodies, answers = [], []
+    for direct in (True, False):
+        fake_openai.reset()
+        fake_openai.script(*script)
+        llm = make(fake_openai, mode=mode)
+        if not direct:
+            llm._handlers_looked_up = True  # no handlers: instructor's client, as before
+        answers.append(llm.structured(PROMPT, MiniTask, stage="generate"))
+        assert (llm._handlers is not None) == direct
+        bodies.append(list(fake_openai.requests))
+    assert answers[0] == answers[1] == MiniTask.model_validate(GOOD)
+    assert len(bodies[0]) == 3 and bodies[0] == bodies[1]
+    errors = []
+    for direct in (True, False):
+        fake_openai.reset()
+        fake_openai.default = raw("not json at all")
+        llm = make(fake_openai, mode=mode, max_reasks=1)
+        if not direct:
+            llm._handlers_looked_up = True
+        with pytest.raises(StructuredOutputError) as caught:
+            llm.structured(PROMPT, MiniTask, stage="generate")
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
