@@ -92,10 +92,9 @@ def _skeleton(request: GenerationRequest) -> str | None:
         return hit[1]
     if len(_SKELETONS) > 256:
         _SKELETONS.clear()
-    skeleton: str | None = _render(request, _SLOT_MARK, _FOCUS_MARK)
+    rendered = _render(request, _SLOT_MARK, _FOCUS_MARK)
     focus = focus_entities(request, 0)
-    if _fill(skeleton, 0, focus) != _render(request, 0, focus):
-        skeleton = None
+    skeleton = rendered if _fill(rendered, 0, focus) == _render(request, 0, focus) else None
     _SKELETONS[id(request)] = (request, skeleton)
     return skeleton
 
