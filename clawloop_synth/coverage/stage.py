@@ -3,6 +3,12 @@
 Reads WORKDIR/traces, failures, clusters and tasks (the accepted tasks); writes coverage.json,
 coverage_projection.png and coverage_clusters.png. :func:`compare_task_sets` puts several task
 sets (targeted vs a random-sampling baseline) side by side against the same real traces.
+
+Traces and tasks go through the per-facet view of :mod:`clawloop_synth.coverage.views`; the
+state-changing tools are those the tasks' tool specs mark as writing. The default embedder stays
+``hashing`` (deterministic, no model load): on the airline run the offline MiniLM
+(``--embedder sentence-transformers``) moved the figures by a few points, not in one direction,
+and embedding took ~30 s on two shared CPUs (``evals/coverage_airline.py --embedder both``).
 """
 
 from __future__ import annotations

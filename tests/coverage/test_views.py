@@ -69,3 +69,33 @@ def test_random_baseline_builds_untargeted_demo_tasks(tmp_path: Path) -> None:
     assert all(t.reference.calls and t.provenance.generator == "random-baseline" for t in tasks)
     again, _ = baseline_tasks("demo", pack, pack.load_state(), [], 6, seed=1)
     assert [t.instruction for t in again] == [t.instruction for t in tasks]
+
+
+def test_same_intent_and_structure_embed_nearer_than_another_intent() -> None:
+    from clawloop_synth.coverage.views import task_view, trace_view
+    from clawloop_synth.types import Message, PlannedCall, Provenance, Solution, TaskSpec, ToolCall, ToolSpec, Trace
+
+    def spec(name: str, writes: bool) -> ToolSpec:
+        return ToolSpec(name=name, description="", parameters={"type": "object"},
+                        handler="def invoke(state):\n  return {}", writes=writes)
+
+    tools = [spec("get_user_details", False), spec("get_reservation_details", False),
+             spec("cancel_reservation", True), spec("book_reservation", True)]
+
+    def task(i: int, instruction: str, calls: list[str]) -> TaskSpec:
+        return TaskSpec(id=f"t{i}", domain="airline", instruction=instruction, tools=tools, initial_state={},
+                        reference=Solution(calls=[PlannedCall(name=c) for c in calls]),
+                        provenance=Provenance(generator="test"))
+
+    messages = [Message(role="user", content="hi")]
+    for j, name in enumerate(["get_user_details", "get_reservation_details", "cancel_reservation"]):
+        messages += [Message(role="assistant", tool_calls=[ToolCall(id=f"c{j}", name=name)]),
+                     Message(role="tool", tool_call_id=f"c{j}", name=name, content="{}")]
+    real = trace_view(Trace(id="r", source="tau_bench", instruction=PERSONA, messages=messages),
+                      writes={"cancel_reservation", "book_reservation"})
+    same = task_view(task(0, REQUEST, ["get_user_details", "get_reservation_details", "cancel_reservation"]))
+    other = task_view(task(1, "Hello! This is Olivia Anderson (user id olivia_anderson_8651). Please book a one-way "
+                              "economy flight from PHX to IAH on 2024-05-28 for just me.",
+                           ["get_user_details", "book_reservation"]))
+    x = embed_views([real, same, other], HashingEmbedder().embed)
+    assert float(x[0] @ x[1]) > float(x[0] @ x[2]) + 0.2
