@@ -129,6 +129,19 @@ def figures(real: np.ndarray, sets: dict[str, np.ndarray], groups: list[str], k:
     return out
 
 
+def intent_agreement(real: np.ndarray, synthetic: np.ndarray, traces: list[Trace], tasks: list[TaskSpec],
+                     writes: frozenset[str]) -> tuple[float, float]:
+    """A check of the view that does not use the coverage metrics: the share of tasks whose nearest
+    real trace's gold actions include one of the task's state-changing calls, and that share for a
+    real trace drawn at random (chance)."""
+    gold = [{a.name for a in t.gold_actions or [] if a.name in writes} for t in traces]
+    own = [{c.name for c in t.reference.calls if c.name in writes} for t in tasks]
+    nearest = np.argmax(normalize(synthetic) @ normalize(real).T, axis=1)
+    hit = float(np.mean([bool(own[j] & gold[i]) for j, i in enumerate(nearest)]))
+    chance = float(np.mean([[bool(o & g) for g in gold] for o in own]))
+    return hit, chance
+
+
 def _mean(pairs: list[tuple[float, float]], i: int) -> str:
     values = [p[i] for p in pairs]
     return f"{np.mean(values):.3f}±{np.std(values):.3f}"
@@ -213,6 +226,12 @@ def main() -> None:
                   f"(embedding {seconds:.1f} s)")
             print_table(results)
             report[f"{backend} | {variant}"] = results
+            agreement = {name: intent_agreement(real, sets[name], traces, task_sets[name], writes)
+                         for name in sets}
+            print("intent agreement (nearest real trace's gold actions share a write with the task; chance): "
+                  + ", ".join(f"{name} {hit:.3f} ({chance:.3f})" for name, (hit, chance) in agreement.items()))
+            for name, pair in agreement.items():
+                results[name]["intent_agreement"] = {"nearest": pair[0], "chance": pair[1]}
             if variant == "facets (default)":
                 nov = evaluate(real, sets["targeted"], CoverageConfig(k=args.k)).novelty
                 print_clusters(clusters, targeted, nov)
