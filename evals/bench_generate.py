@@ -140,11 +140,13 @@ def main() -> None:
     parser.add_argument("--generator", action="store_true",
                         help="time the generate stage's LLM generator path instead (evals/bench_generate_llm.py)")
     parser.add_argument("--clusters", type=int, default=10, help="--generator: clusters (n = clusters x per cluster)")
+    parser.add_argument("--repeat", type=int, default=3, help="--generator: concurrent runs (the median is reported)")
     args = parser.parse_args()
     if args.generator:
         from evals.bench_generate_llm import run
 
-        run(args.clusters, args.n // args.clusters, args.concurrency, args.latency, min(args.sequential, 40))
+        run(args.clusters, args.n // args.clusters, args.concurrency, args.latency, min(args.sequential, 40),
+            args.repeat)
         return
     server = subprocess.Popen([sys.executable, "-m", "tests.fake_openai", "--delay", str(args.latency),
                                "--answer", json.dumps(ANSWER)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
