@@ -1,18 +1,31 @@
 """A faiss index over embeddings whose ids map back to string keys (trace ids, task ids).
 
 Small sets get an exact ``IndexFlatIP`` (``IndexFlatL2`` for the ``l2`` metric); from
-``IndexConfig.exact_below`` points on, an ``IndexIVFFlat`` whose probe count is *measured* at build
-time: a sample of the indexed points is searched exactly and with the IVF index, and ``nprobe``
-doubles until recall@10 (ties counted, the query itself excluded) reaches
-``IndexConfig.target_recall``. The index records the recall it measured (``measured_recall``).
+``IndexConfig.exact_below`` points on, an ``IndexIVFFlat`` whose probe counts are *measured* at build
+time against flat search (recall@10, ties counted), on a fine ladder of counts, twice:
+
+* ``nprobe`` for the index's own points (self-joins such as k-NN radii; the query itself excluded);
+* ``nprobe_cross`` for outside queries, calibrated on a sample of them when ``build`` gets one.
+
+Both are recorded with the recall measured (``measured_recall``, ``measured_recall_cross``). They
+differ several-fold: on the bench's data (``evals/bench_coverage.py``, 200,000 real x 50,000
+synthetic, 384-d, 2,683 lists) own points reach recall@10 0.98 at 12 probes, while synthetic queries
+drawn with other topic weights land in regions the real set barely holds, whose neighbours spread over
+many lists, and need about 32. A single count (the first version) made the 200,000-point self-join
+pay for the outside queries: 477 s instead of about 60 s.
+
+Why ``nlist = 6 sqrt(n)`` trained on 12 points per list: more, smaller lists cost more k-means and
+quantizer time but scan fewer vectors per probe. At 200,000 points, for synthetic->real recall@10
+near 0.96, 894 lists needed 64 probes (about 1.0 ms CPU per query, k = 64) and 2,828 lists 48 probes
+(0.35 ms); the k-means with 12 points per list takes about 10 s on 2 shared cores.
 
 Why IVF and not HNSW: on 2 shared cores HNSW (M=32, efConstruction=40) took 110 s to build over
-200,000 x 384 vectors; IVF (1,024 lists) trained and filled in about 12 s, and the build is
-within every run's time budget.
+200,000 x 384 vectors, the whole budget of a run.
 
 Why ``exact_below = 20_000``: measured with ``python evals/bench_coverage.py --tune-index`` (the
 self-join n x n with k = 11 on the bench's clustered 384-d data; seconds include IVF training and
-calibration; 2 cores shared with other jobs, so the figures are noisy):
+calibration; 2 cores shared with other jobs, so the figures are noisy; measured with the earlier
+IVF settings, 2 sqrt(n) lists):
 
     n        flat s   ivf s   ivf recall@10   nprobe
     5,000    0.95     1.72    0.973           16
@@ -37,6 +50,12 @@ __all__ = ["IndexConfig", "Metric", "VectorIndex", "normalize", "recall_at_k"]
 
 Metric = Literal["cosine", "l2"]
 
+# Probe counts tried in order: steps of about 1.25x, so calibration overshoots the needed count by
+# at most that much (doubling overshot by up to 2x, and every search pays for it). A step costs
+# one search of the calibration queries, far less than the searches it saves.
+_PROBE_LADDER = (1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128,
+                 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024)
+
 
 @dataclass(frozen=True)
 class IndexConfig:
@@ -45,8 +64,10 @@ class IndexConfig:
     exact_below: int = 20_000
     target_recall: float = 0.96
     nlist: int | None = None
-    nprobe: int | None = None
-    calibration_queries: int = 512
+    nprobe: int | None = None  # fixes both probe counts (own points and outside queries)
+    calibration_queries: int = 1024
+    lists_per_sqrt: float = 6.0  # nlist = lists_per_sqrt * sqrt(n)
+    train_per_list: int = 12  # k-means training points per list
     seed: int = 0
 
 
@@ -77,14 +98,17 @@ class VectorIndex:
     """
 
     def __init__(self, index: Any, vectors: np.ndarray, keys: list[str], metric: Metric, *,
-                 exact: bool, nprobe: int = 0, measured_recall: float | None = None) -> None:
+                 exact: bool, nprobe: int = 0, measured_recall: float | None = None,
+                 nprobe_cross: int | None = None, measured_recall_cross: float | None = None) -> None:
         self.index = index
         self.vectors = vectors
         self.keys = np.asarray(keys, dtype=object)
         self.metric: Metric = metric
         self.exact = exact
-        self.nprobe = nprobe
+        self.nprobe = nprobe  # IVF probes for the index's own points (self-joins)
         self.measured_recall = measured_recall
+        self.nprobe_cross = nprobe if nprobe_cross is None else nprobe_cross  # for outside queries
+        self.measured_recall_cross = measured_recall_cross
 
     # ------------------------------------------------------------------------------- building
 
@@ -93,8 +117,8 @@ class VectorIndex:
               config: IndexConfig | None = None, queries: np.ndarray | None = None) -> VectorIndex:
         """Index ``vectors`` (normalized first for ``cosine``); ``keys`` default to row numbers.
 
-        ``queries``: a sample of the outside queries the index will answer; an IVF index is then
-        calibrated on them too (the lower recall of the two counts), not only on its own points.
+        ``queries``: a sample of the outside queries the index will answer; the IVF probe count for
+        outside queries is calibrated on them (without them it is the one measured on own points).
         """
         import faiss
 
@@ -110,46 +134,60 @@ class VectorIndex:
             flat.add(x)
             return cls(flat, x, keys, metric, exact=True)
 
-        nlist = config.nlist or int(np.clip(min(2 * np.sqrt(n), n / 40), 1, 65_536))
+        nlist = config.nlist or int(np.clip(min(config.lists_per_sqrt * np.sqrt(n), n / 20), 1, 65_536))
         quantizer = faiss.IndexFlatIP(dim) if metric == "cosine" else faiss.IndexFlatL2(dim)
         ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss_metric)
         ivf.cp.niter = 10
         ivf.cp.seed = config.seed
+        ivf.cp.min_points_per_centroid = min(max(config.train_per_list, 1), 39)  # no faiss warning
         rng = np.random.default_rng(config.seed)
-        # 40 points per centroid is what faiss asks for; more only slows k-means down.
-        sample = x[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
-        ivf.train(sample)
+        # k-means cost grows with sample x nlist; 20 points per list place the centroids well enough
+        # for probing (the probe count is measured afterwards anyway).
+        size = min(n, max(config.train_per_list, 1) * nlist)
+        ivf.train(x[np.sort(rng.choice(n, size=size, replace=False))])
         ivf.add(x)
         index = cls(ivf, x, keys, metric, exact=False)
         if config.nprobe is not None:
-            ivf.nprobe = index.nprobe = config.nprobe
+            index.nprobe = index.nprobe_cross = min(config.nprobe, nlist)
+            ivf.nprobe = index.nprobe
         else:
             index._calibrate(config, rng, None if queries is None else _prepare(queries, metric))
         return index
 
     def _calibrate(self, config: IndexConfig, rng: np.random.Generator, outside: np.ndarray | None) -> None:
-        """Double ``nprobe`` until the measured recall@10 reaches the target (own points, the query
-        itself excluded, and ``outside`` queries when given)."""
+        """Smallest probe count on a fine ladder whose measured recall@10 reaches the target, once
+        for own points (the query itself excluded) and once for ``outside`` queries.
+
+        Own points sit where the lists were trained and need few probes; outside queries from a
+        differently weighted distribution land in thin regions whose neighbours spread over many
+        lists, and need several times more. One shared count would make the self-join pay for them.
+        """
         import faiss
 
         n = len(self.vectors)
-        sets = [(self.vectors[rng.choice(n, size=min(n, config.calibration_queries), replace=False)], 1)]
-        if outside is not None and len(outside):
-            pick = rng.choice(len(outside), size=min(len(outside), config.calibration_queries), replace=False)
-            sets.append((np.ascontiguousarray(outside[pick]), 0))
+        own = self.vectors[rng.choice(n, size=min(n, config.calibration_queries), replace=False)]
         flat = faiss.IndexFlatIP(self.dim) if self.metric == "cosine" else faiss.IndexFlatL2(self.dim)
         flat.add(self.vectors)
-        truths = [flat.search(q, 10 + skip)[0] for q, skip in sets]
-        nlist = self.index.nlist
-        nprobe = 1
-        while True:
-            self.index.nprobe = nprobe
-            recall = min(recall_at_k(truth[:, skip:], self.index.search(q, 10 + skip)[0][:, skip:], self.metric)
-                         for (q, skip), truth in zip(sets, truths, strict=True))
-            if recall >= config.target_recall or nprobe >= nlist:
-                break
-            nprobe = min(2 * nprobe, nlist)
-        self.nprobe, self.measured_recall = nprobe, recall
+        self.nprobe, self.measured_recall = self._ladder(own, flat, 1, config.target_recall)
+        self.nprobe_cross, self.measured_recall_cross = self.nprobe, None
+        if outside is not None and len(outside):
+            pick = rng.choice(len(outside), size=min(len(outside), config.calibration_queries), replace=False)
+            self.nprobe_cross, self.measured_recall_cross = self._ladder(
+                np.ascontiguousarray(outside[pick]), flat, 0, config.target_recall, start=self.nprobe)
+        self.index.nprobe = self.nprobe_cross
+
+    def _ladder(self, queries: np.ndarray, flat: Any, skip: int, target: float,
+                start: int = 1) -> tuple[int, float]:
+        truth = flat.search(queries, 10 + skip)[0][:, skip:]
+        nlist = int(self.index.nlist)
+        steps = [p for p in _PROBE_LADDER if start <= p < nlist] + [nlist]
+        recall = 0.0
+        for nprobe in steps:
+            found = self._search(queries, 10 + skip, nprobe)[0][:, skip:]
+            recall = recall_at_k(truth, found, self.metric)
+            if recall >= target:
+                return nprobe, recall
+        return nlist, recall
 
     # ------------------------------------------------------------------------------- searching
 
@@ -167,15 +205,39 @@ class VectorIndex:
             raise ValueError(f"queries have dimension {q.shape[1]}, the index {self.dim}")
         return q
 
-    def search_ids(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """faiss scores and integer row ids of the ``k`` nearest indexed vectors."""
-        q = self.prepare(queries)
-        scores, ids = self.index.search(q, max(1, k))
+    def _search(self, q: np.ndarray, k: int, nprobe: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.exact:
+            scores, ids = self.index.search(q, k)
+        else:
+            scores, ids = self.index.search(q, k, params=_probes(nprobe))
         return scores, ids
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search_prepared(self, q: np.ndarray, k: int, *, own: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """faiss scores and row ids for queries already in the index's space.
+
+        ``own``: the queries are the index's own points (a self-join), so the smaller probe count
+        calibrated on them applies; otherwise the one calibrated on outside queries.
+        """
+        return self._search(q, max(1, k), self.nprobe if own else self.nprobe_cross)
+
+    def range_prepared(self, q: np.ndarray, radius: float, *, own: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """faiss range search (``lims``, scores, ids): inner products above ``radius`` for
+        ``cosine``, squared distances below it for ``l2``; probe counts as in ``search_prepared``."""
+        if self.exact:
+            lims, scores, ids = self.index.range_search(q, radius)
+        else:
+            lims, scores, ids = self.index.range_search(q, radius, params=_probes(
+                self.nprobe if own else self.nprobe_cross))
+        return lims, scores, ids
+
+    def search_ids(self, queries: np.ndarray, k: int, *, own: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """faiss scores and integer row ids of the ``k`` nearest indexed vectors."""
+        return self.search_prepared(self.prepare(queries), k, own=own)
+
+    def search(self, queries: np.ndarray, k: int, *, own: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """faiss scores and the keys (object array, None when missing) of the ``k`` nearest."""
-        scores, ids = self.search_ids(queries, k)
+        scores, ids = self.search_ids(queries, k, own=own)
         keys = self.keys[np.maximum(ids, 0)]
         keys[ids < 0] = None
         return scores, keys
@@ -190,8 +252,7 @@ class VectorIndex:
         faiss.write_index(self.index, str(folder / "index.faiss"))
         np.save(folder / "vectors.npy", self.vectors)
         (folder / "keys.json").write_text(json.dumps(self.keys.tolist()))
-        meta = {"metric": self.metric, "exact": self.exact, "nprobe": self.nprobe,
-                "measured_recall": self.measured_recall, "size": len(self), "dim": self.dim}
+        meta = {**self.describe(), "dim": self.dim}
         (folder / "meta.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -200,15 +261,28 @@ class VectorIndex:
 
         meta = json.loads((folder / "meta.json").read_text())
         index: Any = faiss.read_index(str(folder / "index.faiss"))
+        cross = meta.get("nprobe_cross", meta["nprobe"])
         if not meta["exact"]:
-            faiss.extract_index_ivf(index).nprobe = meta["nprobe"]
+            faiss.extract_index_ivf(index).nprobe = cross
         return cls(index, np.load(folder / "vectors.npy"), json.loads((folder / "keys.json").read_text()),
                    meta["metric"], exact=meta["exact"], nprobe=meta["nprobe"],
-                   measured_recall=meta["measured_recall"])
+                   measured_recall=meta["measured_recall"], nprobe_cross=cross,
+                   measured_recall_cross=meta.get("measured_recall_cross"))
 
     def describe(self) -> dict[str, Any]:
         return {"size": len(self), "metric": self.metric, "exact": self.exact,
-                "nprobe": self.nprobe, "measured_recall": self.measured_recall}
+                "nlist": None if self.exact else int(self.index.nlist),
+                "nprobe": self.nprobe, "measured_recall": self.measured_recall,
+                "nprobe_cross": self.nprobe_cross, "measured_recall_cross": self.measured_recall_cross}
+
+
+def _probes(nprobe: int) -> Any:
+    """Per-call IVF search parameters (the index's own ``nprobe`` is left alone)."""
+    import faiss
+
+    params = faiss.SearchParametersIVF()
+    params.nprobe = max(1, int(nprobe))
+    return params
 
 
 def recall_at_k(exact_scores: np.ndarray, approx_scores: np.ndarray, metric: Metric) -> float:

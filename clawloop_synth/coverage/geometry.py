@@ -28,6 +28,7 @@ __all__ = [
     "cross_pass",
     "error_band",
     "pair_sq_dists",
+    "pairs_within",
     "refined_neighbours",
     "within",
 ]
@@ -47,16 +48,17 @@ def pair_sq_dists(queries: np.ndarray, base: np.ndarray, qi: np.ndarray, bi: np.
     return out
 
 
-def refined_neighbours(index: VectorIndex, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def refined_neighbours(index: VectorIndex, queries: np.ndarray, k: int, *,
+                       own: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """ids and squared distances of the ``k`` nearest, sorted ascending; -1 / inf if missing.
 
     For an exact index every distance is redone in float64 (the sets are small by definition);
     for an approximate one the float32 faiss distances are kept, and the callers redo only the
     decisions that fall within ``error_band`` of a boundary. ``queries`` must already be in the
-    index's space (see ``VectorIndex.prepare``).
+    index's space (see ``VectorIndex.prepare``); ``own`` says they are the index's own points.
     """
     k = min(k, len(index))
-    scores, ids = index.index.search(queries, k)
+    scores, ids = index.search_prepared(queries, k, own=own)
     if not index.exact:
         d2 = (2.0 - 2.0 * scores.astype(np.float64)) if index.metric == "cosine" else scores.astype(np.float64)
         return ids, np.where(ids >= 0, np.maximum(d2, 0.0), np.inf)
@@ -103,6 +105,49 @@ def ball_counts_from_candidates(queries: np.ndarray, base: np.ndarray, ids: np.n
     return inside.sum(axis=1)
 
 
+def pairs_within(index: VectorIndex, centres: np.ndarray, radii2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(centre row, indexed row) pairs with ``|x - centres[c]|^2 <= radii2[c]``: a range search.
+
+    For ``cosine`` a ball is a cap ``x . c >= t`` with ``t = 1 - r^2 / 2``; dividing the query by
+    ``t`` (less a margin) turns every cap into the same one, ``x . (c / t) >= 1``, so all centres go to faiss in one
+    call (a positive scale does not change which IVF lists the query probes). Caps wider than a
+    hemisphere, and the ``l2`` metric, are searched one centre at a time. Candidates come back with
+    a margin and are decided in float64; ``centres`` must be in the index's space (outside queries).
+    """
+    x = index.vectors
+    qi_parts: list[np.ndarray] = []
+    id_parts: list[np.ndarray] = []
+    keep = np.flatnonzero(np.isfinite(radii2))
+    one_by_one = keep
+    if index.metric == "cosine":
+        margin = 1e-3  # inner-product units, far above float32 error for unit vectors
+        t = 1.0 - radii2[keep] / 2.0
+        scaled = t > 0.05
+        rows = keep[scaled]
+        if len(rows):
+            # Candidates: x . c > t - margin, i.e. x . (c / (t - margin)) > 1.
+            q = (centres[rows].astype(np.float64) / (t[scaled, None] - margin)).astype(np.float32)
+            lims, _, ids = index.range_prepared(q, 1.0)
+            counts: np.ndarray = np.diff(np.asarray(lims, dtype=np.int64))
+            qi_parts.append(rows[np.repeat(np.arange(len(rows)), counts)])
+            id_parts.append(ids.astype(np.int64))
+        one_by_one = keep[~scaled]
+    for row in one_by_one:
+        if index.metric == "cosine":
+            ids = np.arange(len(x))  # a cap this wide holds a large share of the index: scan it all
+        else:
+            band = error_band(centres[row:row + 1], x)
+            _, _, found = index.range_prepared(centres[row:row + 1], float(radii2[row] + band))
+            ids = found.astype(np.int64)
+        qi_parts.append(np.full(len(ids), row))
+        id_parts.append(ids)
+    if not qi_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    qi, ids = np.concatenate(qi_parts), np.concatenate(id_parts)
+    inside = pair_sq_dists(centres, x, qi, ids) <= radii2[qi]
+    return qi[inside], ids[inside]
+
+
 def ball_counts_exact(centres: np.ndarray, radii2: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """Per query, the exact number of balls ``|q - centres[i]|^2 <= radii2[i]`` that hold it."""
     import faiss
@@ -126,7 +171,8 @@ def ball_counts_exact(centres: np.ndarray, radii2: np.ndarray, queries: np.ndarr
     for start in range(0, len(queries), chunk):
         stop = min(start + chunk, len(queries))
         lims, scores, ids = flat.range_search(aug_q[start:stop], -tol)
-        qi = np.repeat(np.arange(start, stop), np.diff(lims.astype(np.int64)))
+        per_query: np.ndarray = np.diff(np.asarray(lims, dtype=np.int64))
+        qi = np.repeat(np.arange(start, stop), per_query)
         inside = scores >= tol
         unsure = ~inside
         if unsure.any():

@@ -36,6 +36,7 @@ from clawloop_synth.coverage.geometry import (
     cross_pass,
     error_band,
     pair_sq_dists,
+    pairs_within,
     refined_neighbours,
     within,
 )
@@ -154,14 +155,14 @@ def _radii(index: VectorIndex, k: int, search_k: int, keep: np.ndarray | None = 
            rows: np.ndarray | None = None, table: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Squared k-NN radius of each indexed row (or ``rows``) among rows where ``keep`` holds."""
     rows = np.arange(len(index)) if rows is None else rows
-    ids, d2 = table if table is not None else refined_neighbours(index, index.vectors[rows], search_k)
+    ids, d2 = table if table is not None else refined_neighbours(index, index.vectors[rows], search_k, own=True)
     _, kth, enough = _kth_from_sorted(d2, ids, keep, k)
     wider = search_k
     while not enough.all() and wider < len(index):
         # Too many held-out rows among the neighbours: search those rows again, wider.
         wider = min(len(index), wider * 2)
         missing = np.flatnonzero(~enough)
-        ids2, d22 = refined_neighbours(index, index.vectors[rows[missing]], wider)
+        ids2, d22 = refined_neighbours(index, index.vectors[rows[missing]], wider, own=True)
         _, kth[missing], enough[missing] = _kth_from_sorted(d22, ids2, keep, k)
     # The radius itself in float64 (exactly 0 for a repeated vector), whatever the index computed.
     radii2 = np.full(len(rows), np.nan)
@@ -175,9 +176,10 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
     k = config.k
     if len(real) < k + 1 or len(synthetic) < k + 1:
         raise ValueError(f"need more than k={k} real and synthetic items, got {len(real)} and {len(synthetic)}")
-    # Each index is calibrated on the other set's points too: those are its outside queries.
+    # The real index answers the synthetic items (outside queries, calibrated on them); the synthetic
+    # index only serves the synthetic radii, a self-join.
     real_index = VectorIndex.build(real, metric=config.metric, config=config.index, queries=synthetic)
-    synth_index = VectorIndex.build(synthetic, metric=config.metric, config=config.index, queries=real)
+    synth_index = VectorIndex.build(synthetic, metric=config.metric, config=config.index)
     rx, sx = real_index.vectors, synth_index.vectors
     wide = config.candidates
 
@@ -189,10 +191,11 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
     held = np.zeros(len(rx), dtype=bool)
     held[rng.choice(len(rx), size=n_hold, replace=False)] = True
 
-    # Real-real neighbours serve the radii, the held-out radii and (approximate) the holdout's balls.
+    # Real-real neighbours serve the radii and the held-out radii: a self-join at the index's own
+    # (small) probe count, with a few more neighbours than k + 1 so that held-out rows can be skipped.
     exact = real_index.exact and synth_index.exact
-    rr_k = 2 * (k + 1) + 4 if exact else max(wide + 1, 2 * (k + 1) + 4)
-    rr = refined_neighbours(real_index, rx, rr_k)
+    rr_k = 2 * (k + 1) + 4
+    rr = refined_neighbours(real_index, rx, rr_k, own=True)
     real_r2 = _radii(real_index, k, rr_k, table=rr)
     synth_r2 = _radii(synth_index, k, k + 3)
 
@@ -216,24 +219,20 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
         rows = np.flatnonzero(sparse)
         h_gap = ball_counts_exact(rx[rows], kept_r2[rows], rx[held]) > 0
     else:
-        sr = refined_neighbours(real_index, sx, 3 if real_index.exact else wide)
-        nearest = sr[0][:, 0]
+        cand = _cross_candidates(real_index, sx, real_r2, synth_r2, wide)
+        nearest, covered, in_synth = cand.nearest, cand.covered, cand.in_synth
         novelty_d2 = pair_sq_dists(sx, rx, np.arange(len(sx)), nearest)
-        rs = refined_neighbours(synth_index, rx, 3 if synth_index.exact else wide)
-        covered = within(rx, sx, rs[0][:, :1], rs[1][:, :1], real_r2[:, None], error_band(rx, sx))[:, 0]
+        rows = np.flatnonzero(sparse)
         if real_index.exact:
             in_real = ball_counts_exact(rx, real_r2, sx)
-            rows = np.flatnonzero(sparse)
             s_gap = ball_counts_exact(rx[rows], kept_r2[rows], sx) > 0
             h_gap = ball_counts_exact(rx[rows], kept_r2[rows], rx[held]) > 0
         else:
-            in_real = ball_counts_from_candidates(sx, rx, sr[0], sr[1], real_r2)
-            s_gap = ball_counts_from_candidates(sx, rx, sr[0], sr[1], kept_r2, sparse) > 0
-            h_gap = ball_counts_from_candidates(rx[held], rx, rr[0][held], rr[1][held], kept_r2, sparse) > 0
-        if synth_index.exact:
-            in_synth = ball_counts_exact(sx, synth_r2, rx) > 0
-        else:
-            in_synth = ball_counts_from_candidates(rx, sx, rs[0], rs[1], synth_r2) > 0
+            in_real = cand.in_real
+            s_gap = ball_counts_from_candidates(sx, rx, cand.ids, cand.d2, kept_r2, sparse) > 0
+            # Held-out rows are real points: the self-join probe count serves them.
+            hh = refined_neighbours(real_index, rx[held], wide, own=True)
+            h_gap = ball_counts_from_candidates(rx[held], rx, hh[0], hh[1], kept_r2, sparse) > 0
 
     gap = None
     if n_hold:
@@ -255,6 +254,47 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
         real_radii=_distance(real_r2, config.metric),
         indexes={"real": real_index.describe(), "synthetic": synth_index.describe()},
     )
+
+
+@dataclass
+class _Candidates:
+    ids: np.ndarray  # per synthetic item: candidate real rows, nearest first (-1 when missing)
+    d2: np.ndarray
+    nearest: np.ndarray
+    in_real: np.ndarray  # per synthetic item: candidate real balls holding it
+    covered: np.ndarray  # per real item: its ball holds some synthetic item (among candidates)
+    in_synth: np.ndarray  # per real item: held by some synthetic ball
+
+
+def _cross_candidates(real_index: VectorIndex, sx: np.ndarray, real_r2: np.ndarray, synth_r2: np.ndarray,
+                      wide: int) -> _Candidates:
+    """Every cross figure from one search of the synthetic items among the real ones.
+
+    A pair (synthetic j, real i) inside real ball i serves precision, density and coverage; inside
+    synthetic ball j it serves recall. Both are read off the ``wide`` real candidates of j, so no
+    search of the (larger) real set among the synthetic one is needed. A synthetic ball that holds
+    all of its candidates may hold more real items: those balls get a range search of their own.
+    """
+    rx = real_index.vectors
+    ids, d2 = refined_neighbours(real_index, sx, min(wide, len(rx)))
+    valid = ids >= 0
+    safe = np.where(valid, ids, 0)
+    band = error_band(sx, rx)
+    real_limit = np.where(valid, np.nan_to_num(real_r2[safe], nan=-np.inf), -np.inf)
+    in_real_pair = valid & within(sx, rx, safe, d2, real_limit, band)
+    covered = np.zeros(len(rx), dtype=bool)
+    covered[safe[in_real_pair]] = True
+    synth_lim = np.nan_to_num(synth_r2, nan=-np.inf)
+    in_synth_pair = valid & within(sx, rx, safe, d2, np.broadcast_to(synth_lim[:, None], ids.shape), band)
+    in_synth = np.zeros(len(rx), dtype=bool)
+    in_synth[safe[in_synth_pair]] = True
+    full = np.flatnonzero(in_synth_pair[:, -1]) if ids.shape[1] < len(rx) else np.zeros(0, np.int64)
+    if len(full):
+        radii2 = np.full(len(sx), np.nan)
+        radii2[full] = synth_r2[full]
+        _, held = pairs_within(real_index, sx, radii2)
+        in_synth[held] = True
+    return _Candidates(ids, d2, ids[:, 0], in_real_pair.sum(axis=1), covered, in_synth)
 
 
 def prdc_metrics(real: np.ndarray, synthetic: np.ndarray, k: int = 5, *, metric: Metric = "l2",

@@ -47,6 +47,31 @@ def test_ivf_above_threshold_reaches_its_measured_recall() -> None:
     assert recall_at_k(exact, approx, "cosine") >= 0.9
 
 
+def test_outside_queries_get_their_own_calibrated_probe_count() -> None:
+    # Own points come from 20 topics; the outside queries mostly from topics the index barely holds,
+    # whose neighbours are spread over many lists: they need more probes than the self-join.
+    x = clustered(4000, topics=20)
+    rng = np.random.default_rng(3)
+    outside = (np.random.default_rng(99).standard_normal((20, 32))[rng.integers(0, 20, 400)]
+               + 1.5 * rng.standard_normal((400, 32))).astype(np.float32)
+    config = IndexConfig(exact_below=1000, target_recall=0.95)
+    index = VectorIndex.build(x, config=config, queries=outside)
+    assert not index.exact
+    assert index.measured_recall is not None and index.measured_recall >= 0.95
+    assert index.measured_recall_cross is not None and index.measured_recall_cross >= 0.95
+    assert index.nprobe_cross >= index.nprobe
+    # Each count reaches the target on fresh queries of its kind, against exact search.
+    flat = VectorIndex.build(x, config=IndexConfig(exact_below=10**9))
+    fresh = (np.random.default_rng(99).standard_normal((20, 32))[rng.integers(0, 20, 300)]
+             + 1.5 * rng.standard_normal((300, 32))).astype(np.float32)
+    exact, _ = flat.search_ids(fresh, 10)
+    approx, _ = index.search_ids(fresh, 10)
+    assert recall_at_k(exact, approx, "cosine") >= 0.9
+    own_exact, _ = flat.search_ids(x[:300], 11)
+    own_approx, _ = index.search_ids(x[:300], 11, own=True)
+    assert recall_at_k(own_exact[:, 1:], own_approx[:, 1:], "cosine") >= 0.9
+
+
 def test_save_and_load_give_the_same_answers(tmp_path: Path) -> None:
     x = clustered(2500)
     keys = [f"task-{i}" for i in range(len(x))]
