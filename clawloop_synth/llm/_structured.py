@@ -31,11 +31,63 @@ class Handlers:
     """instructor's handlers for one (provider, mode), and the error types it re-asks on."""
 
     def __init__(self, handlers: Any, retryable: tuple[type[BaseException], ...]) -> None:
-        self.prepare = handlers.request_handler
+        self._prepare = handlers.request_handler
         self.convert = handlers.message_converter
         self.parse = handlers.response_parser
         self.reask = handlers.reask_handler
         self.retryable = retryable
+        self._templates: dict[Any, tuple[Any, dict[str, Any]] | None] = {}
+
+    def prepare(self, response_model: type[BaseModel], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """``prepare_request`` of instructor, from a template per message shape.
+
+        The handler renders the model's JSON schema into the prompt (``json.dumps(..., indent=2)``,
+        ~0.3 ms of CPU for a TaskDraft) on every call; what it does to the messages depends on their
+        roles, keys and content types only. So it runs once per shape on marked contents, the marks
+        are then replaced by each call's contents; the first call of a shape is checked against a
+        real ``prepare_request`` and a shape whose template does not reproduce it is never templated.
+        """
+        messages = kwargs.get("messages")
+        if not isinstance(messages, list) or not all(
+                isinstance(m, dict) and isinstance(m.get("content"), str) and "\x00" not in m["content"]
+                for m in messages):
+            return self._prepare(response_model=response_model, kwargs=dict(kwargs))
+        others = tuple(sorted((k, repr(v)) for k, v in kwargs.items() if k != "messages"))
+        shape = (response_model, others, tuple((m.get("role"), tuple(sorted(m))) for m in messages))
+        contents = [m["content"] for m in messages]
+        if shape in self._templates:
+            template = self._templates[shape]
+            if template is not None:
+                return template[0], _fill(template[1], contents)
+            return self._prepare(response_model=response_model, kwargs=dict(kwargs))
+        marked = [{**m, "content": _mark(n)} for n, m in enumerate(messages)]
+        template = self._prepare(response_model=response_model, kwargs={**kwargs, "messages": marked})
+        real = self._prepare(response_model=response_model, kwargs=dict(kwargs))
+        try:
+            same = template[0] is real[0] and _fill(template[1], contents) == real[1]
+        except (ValueError, IndexError, TypeError):  # marks the template mangled
+            same = False
+        self._templates[shape] = template if same else None
+        return real
+
+
+def _mark(n: int) -> str:
+    return f"\x00{n}\x00"
+
+
+def _fill(request: dict[str, Any], contents: list[str]) -> dict[str, Any]:
+    """``request`` (a prepared template) with each message content's marks replaced by ``contents``."""
+
+    def fill(text: str) -> str:
+        if "\x00" not in text:
+            return text
+        parts = text.split("\x00")  # "a\x000\x00b" -> ["a", "0", "b"]: odd items are mark numbers
+        return "".join(contents[int(part)] if n % 2 else part for n, part in enumerate(parts))
+
+    out = dict(request)
+    out["messages"] = [{**m, "content": fill(m["content"])} if isinstance(m.get("content"), str) else m
+                       for m in request["messages"]]
+    return out
 
 
 def handlers_for(client: Any) -> Handlers | None:

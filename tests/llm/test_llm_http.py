@@ -251,3 +251,22 @@ def test_driving_instructors_handlers_sends_what_its_client_sends(fake_openai: F
             llm.structured(PROMPT, MiniTask, stage="generate")
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("mode", ["json", "tools", "md_json", "json_schema"])
+def test_templated_request_preparation_equals_instructors(mode: str) -> None:
+    """Requests prepared from a per-shape template equal instructor's ``prepare_request`` every time."""
+    from clawloop_synth.llm._structured import handlers_for, prepared_model
+
+    llm = LLM(LLMConfig("openai/fake-model", mode=mode))
+    handlers = handlers_for(llm._client())
+    assert handlers is not None
+    model = prepared_model(llm._schema(MiniTask)[0])
+    shapes = [PROMPT, [{"role": "user", "content": "only a user turn"}],
+              [{"role": "system", "content": "s"}, {"role": "user", "content": "u1"},
+               {"role": "user", "content": "u2"}]]
+    for messages in shapes:
+        for n in range(3):  # the first call of a shape builds the template, the next ones use it
+            varied = [{**m, "content": f"{m['content']} #{n} {{x}} \\u00e9"} for m in messages]
+            kwargs = {"model": "openai/fake-model", "messages": varied, "temperature": 0.7}
+            assert handlers.prepare(model, kwargs) == handlers._prepare(response_model=model, kwargs=dict(kwargs))
