@@ -4,10 +4,10 @@ Per cluster, slot ``i`` is one chain: ask (``prompts/generate_task.jinja``; the 
 entities the task is built around and is the cache ``variant``), turn the draft into a TaskSpec with
 id ``PREFIX{i:04d}``, judge it; on a reject, send the reason back (``prompts/repair_task.jinja``) and
 judge the repair (id ``...-r1``, ``-r2``) up to ``max_repairs`` times. Chains of every cluster run
-concurrently (the seam bounds the HTTP concurrency); a cluster keeps at most as many chains in flight
-as it still needs tasks. The gate's task-only checks (verify, mining the failure exemplar) run in a
-worker process (:mod:`.workers`), the near-duplicate test and the journal on one worker thread, so the
-event loop only sends, parses and schedules.
+concurrently (the seam bounds the HTTP concurrency, ``ahead`` the chains under way); a cluster keeps
+at most as many chains in flight as it still needs tasks. The gate's task-only checks (verify,
+mining the failure exemplar) run in a worker process (:mod:`.workers`), the near-duplicate test and
+the journal on one worker thread, so the event loop only sends, parses and schedules.
 
 Everything is deterministic given the answer cache, so a re-run replays the chains from the cache
 (no request sent) and the journal (no judging twice).
@@ -127,6 +127,7 @@ class LLMGenerator:
     """Generate through the LLM seam (``clawloop_synth.llm.LLM``); see the module doc."""
 
     name = "llm"
+    ahead = 2  # chains under way at most, per request the seam may have in flight (0: no bound)
 
     def __init__(self, llm: Any, max_repairs: int = 2, stage: str = "generate", gate_process: bool = True) -> None:
         self.llm = llm
@@ -134,6 +135,7 @@ class LLMGenerator:
         self.stage = stage
         self.gate_process = gate_process  # False: the whole gate runs on the worker thread
         self._version: str | None = None
+        self._ahead: asyncio.Semaphore | None = None
         self.notes: dict[str, str] = {}
         self.llm_errors = 0
         self.stopped: str | None = None
@@ -201,12 +203,23 @@ class LLMGenerator:
         finally:
             gc.unfreeze()
 
+    async def _limited(self, chain: Awaitable[Candidate]) -> Candidate:
+        """Run ``chain`` once fewer than ``ahead`` chains run: the seam's semaphore bounds the requests,
+        this bounds the prompts rendered and redacted ahead of them, so that work is spread over the run
+        instead of all at its start, where it delays handling the first answers."""
+        if self._ahead is None:
+            return await chain
+        async with self._ahead:
+            return await chain
+
     async def _run(self, run: Any) -> str | None:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate")
         pool.submit(int).result()  # start the thread now, before any sandbox call lowers RLIMIT_AS
         processes = examiner() if self.gate_process else None
         loop = asyncio.get_running_loop()
         self.stopped = None
+        concurrency = int(getattr(getattr(self.llm, "config", None), "concurrency", 0) or 0)
+        self._ahead = asyncio.Semaphore(self.ahead * concurrency) if concurrency and self.ahead else None
         try:
             await asyncio.gather(*(self._cluster(run, request, pool, processes, loop) for request in run.requests))
         finally:
@@ -245,7 +258,7 @@ class LLMGenerator:
                 if slot is None:
                     exhausted = True
                     break
-                inflight.add(asyncio.create_task(self.chain(request, slot, judge, unbuilt)))
+                inflight.add(asyncio.create_task(self._limited(self.chain(request, slot, judge, unbuilt))))
             if not inflight:
                 break
             finished, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
