@@ -18,15 +18,14 @@ import contextvars
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from clawloop_synth.llm._cache import DiskCache, cache_key
+from clawloop_synth.llm._cache import CacheWriter, DiskCache, cache_key
 from clawloop_synth.llm._config import BudgetExceeded, LLMConfig, LLMError, StructuredOutputError
-from clawloop_synth.llm._structured import Handlers, handlers_for, prepared_model
+from clawloop_synth.llm._structured import Handlers, handlers_for, memoize_instructor_model_check, prepared_model, wrap
 from clawloop_synth.llm._structured import create as create_structured
 from clawloop_synth.llm._transport import Transport, import_litellm, is_retryable
 from clawloop_synth.llm._usage import Accountant, StageUsage
@@ -77,60 +76,6 @@ class _LoopState:
     semaphore: asyncio.Semaphore
 
 
-def _wrap(response_model: type[BaseModel]) -> tuple[type[BaseModel], dict[str, Any]]:
-    """instructor's wrapper class for the model, with its JSON schema computed once, not per call.
-
-    instructor renders the schema into every JSON-mode request; pydantic rebuilds it each time
-    (about 3 ms of CPU for a TaskSpec), which at concurrency 20 would sit on the critical path.
-    """
-    import instructor
-    import orjson
-
-    wrapped = instructor.openai_schema(response_model)
-    schema = wrapped.model_json_schema()
-    frozen = orjson.dumps(schema)
-    rebuild = wrapped.model_json_schema
-
-    def model_json_schema(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        return orjson.loads(frozen) if not args and not kwargs else rebuild(*args, **kwargs)
-
-    wrapped.model_json_schema = staticmethod(model_json_schema)
-    return wrapped, schema
-
-
-_CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
-
-
-def _memoize_instructor_model_check() -> None:
-    """Check each response model for async validators once, not five times per call.
-
-    instructor 1.x walks the whole model tree (``reject_async_validators``) five times per ``create``
-    (about 0.15 ms each for a TaskDraft, so ~0.75 ms of event-loop CPU per call). The answer depends
-    only on the class, so a class that passed once is not walked again; a class that fails still
-    raises every time. Left as is when instructor does not have the function (other versions).
-    """
-    try:
-        from instructor.v2.core import patch as instructor_patch
-        from instructor.v2.validation import async_validators
-    except ImportError:  # pragma: no cover - another instructor layout
-        return
-    original = async_validators.reject_async_validators
-    if getattr(original, "_clawloop_memo", False):
-        return
-
-    def reject_async_validators(response_model: Any) -> None:
-        if isinstance(response_model, type) and response_model in _CHECKED:
-            return
-        original(response_model)
-        if isinstance(response_model, type):
-            _CHECKED.add(response_model)
-
-    reject_async_validators._clawloop_memo = True  # type: ignore[attr-defined]
-    async_validators.reject_async_validators = reject_async_validators
-    if getattr(instructor_patch, "reject_async_validators", None) is original:
-        instructor_patch.reject_async_validators = reject_async_validators
-
-
 def _message_dict(message: Any) -> dict[str, Any]:
     """An OpenAI or litellm response message as a plain dict (content and tool calls only)."""
     calls = [{"id": str(c.id), "type": "function",
@@ -152,7 +97,7 @@ class LLM:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._schemas: dict[type[BaseModel], tuple[type[BaseModel], dict[str, Any]]] = {}
         self._instructor: Any = None
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: CacheWriter | None = None
         self._handlers: Handlers | None = None  # instructor's mode handlers (None: use its client)
         self._handlers_looked_up = False
         self._prepared: dict[type[BaseModel], type[BaseModel]] = {}
@@ -302,21 +247,13 @@ class LLM:
         await self._transport.aclose()
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.shutdown(wait=False)  # no write is pending: every _store was awaited
+            writer.close()
 
     async def _store(self, key: str, entry: dict[str, Any]) -> None:
-        """Write a cache entry on a worker thread: the file system calls (temp file, write, rename; ~1 ms
-        on a busy disk) would otherwise stall every other call on the event loop."""
         assert self._cache is not None
         if self._writer is None:
-            try:
-                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-cache")
-                self._writer.submit(int).result()  # the thread starts now or not at all
-            except RuntimeError:  # no thread may start here (e.g. a lowered RLIMIT_AS): write inline
-                self._writer = None
-                self._cache.put(key, entry)
-                return
-        await asyncio.get_running_loop().run_in_executor(self._writer, self._cache.put, key, entry)
+            self._writer = CacheWriter(self._cache)
+        await self._writer.put(key, entry)
 
     async def __aenter__(self) -> LLM:
         return self
@@ -395,7 +332,7 @@ class LLM:
             import instructor
 
             logging.getLogger("instructor").addHandler(logging.NullHandler())  # we report its errors
-            _memoize_instructor_model_check()
+            memoize_instructor_model_check()
             self._instructor = instructor.from_litellm(self._send, mode=self._mode())
         return self._instructor
 
@@ -411,7 +348,7 @@ class LLM:
         # wrapping once per class keeps that (milliseconds for a nested model) off the hot path
         cached = self._schemas.get(response_model)
         if cached is None:
-            cached = self._schemas[response_model] = _wrap(response_model)
+            cached = self._schemas[response_model] = wrap(response_model)
         return cached
 
     def _params(self) -> dict[str, Any]:
