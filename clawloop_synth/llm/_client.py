@@ -27,7 +27,7 @@ from clawloop_synth.llm._cache import CacheWriter, DiskCache, cache_key
 from clawloop_synth.llm._config import BudgetExceeded, LLMConfig, LLMError, StructuredOutputError
 from clawloop_synth.llm._structured import Handlers, handlers_for, memoize_instructor_model_check, prepared_model, wrap
 from clawloop_synth.llm._structured import create as create_structured
-from clawloop_synth.llm._transport import Transport, import_litellm, is_retryable
+from clawloop_synth.llm._transport import Transport, is_retryable
 from clawloop_synth.llm._usage import Accountant, StageUsage
 from clawloop_synth.redact import redact_messages
 
@@ -36,7 +36,6 @@ __all__ = ["LLM", "Request", "Result"]
 T = TypeVar("T", bound=BaseModel)
 
 _MODES = {"json": "JSON", "tools": "TOOLS", "md_json": "MD_JSON", "json_schema": "JSON_SCHEMA"}
-_DEFAULT_COMPLETION_TOKENS = 1024
 
 
 @dataclass
@@ -64,11 +63,6 @@ class Result(Generic[T]):
     request: Request[T]
     value: T | None = None
     error: LLMError | None = None
-
-
-class _Captured(Exception):
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        self.kwargs = kwargs
 
 
 @dataclass
@@ -264,45 +258,10 @@ class LLM:
     # -- dry run ------------------------------------------------------------------------------
     def estimate(self, messages_list: Iterable[list[dict[str, Any]]], response_model: type[BaseModel], *,
                  completion_tokens: int | None = None) -> dict[str, Any]:
-        """Tokens and cost of sending these prompts, from the exact rendered requests, sending nothing.
+        """Tokens and cost of sending these prompts, sending nothing (``--dry-run``); see ``_estimate``."""
+        from clawloop_synth.llm._estimate import estimate_requests
 
-        Completion tokens are unknown before the answer: ``completion_tokens`` per request, else
-        ``max_tokens``, else 1024 is assumed. Cached prompts count as free. ``cost_with_reasks`` is the
-        bound if every call used all its re-asks (the prompt repeated each time).
-        """
-        import instructor
-
-        litellm = import_litellm()
-
-        def capture(**kwargs: Any) -> Any:
-            raise _Captured(kwargs)
-
-        client = instructor.from_litellm(capture, mode=self._mode())
-        per_completion = completion_tokens or self.config.max_tokens or _DEFAULT_COMPLETION_TOKENS
-        wrapped, schema = self._schema(response_model)
-        out = {"requests": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0}
-        for messages in messages_list:
-            sent = redact_messages(messages) if self.config.redact else messages
-            if self._cache is not None and self._cache.get(self._key(sent, schema, 0)) is not None:
-                out["cached"] += 1
-                continue
-            try:
-                client.create(model=self.config.model, messages=sent, response_model=wrapped, max_retries=0,
-                              **self._params())
-                raise AssertionError("unreachable")  # pragma: no cover
-            except Exception as exc:
-                captured = exc.__cause__ if isinstance(exc.__cause__, _Captured) else exc
-                if not isinstance(captured, _Captured):
-                    raise
-                kwargs = captured.kwargs
-            out["requests"] += 1
-            out["prompt_tokens"] += litellm.token_counter(model=self.config.model, messages=kwargs["messages"],
-                                                          tools=kwargs.get("tools"))
-            out["completion_tokens"] += per_completion
-        cost = self._accountant.cost_of(out["prompt_tokens"], out["completion_tokens"])
-        return {**out, "model": self.config.model, "completion_tokens_per_request": per_completion,
-                "cost": cost, "cost_with_reasks": cost * (1 + self.config.max_reasks),
-                "cost_known": self.cost_known}
+        return estimate_requests(self, messages_list, response_model, completion_tokens=completion_tokens)
 
     # -- internals ----------------------------------------------------------------------------
     def _mode(self) -> Any:
