@@ -43,7 +43,7 @@ class TemplatesGenerator:
         tasks = [t for t in build_demo_tasks(60, request.seed) if t.target_code == request.target_code]
         for n, task in enumerate(tasks[: request.count]):
             time.sleep(self.delay)
-            update = {"id": f"{request.id_prefix}{n:04d}", "target_cluster": request.cluster.id}
+            update: dict[str, object] = {"id": f"{request.id_prefix}{n:04d}", "target_cluster": request.cluster.id}
             if n % 4 == 1:  # the exemplar solves the task: verify rejects it
                 update["failure_exemplar"] = Solution.model_validate(task.reference.model_dump())
             yield Candidate(task.model_copy(update=update))
