@@ -18,11 +18,8 @@ __all__ = ["RunConfig", "default_inputs", "run_pipeline"]
 
 
 def default_inputs() -> list[Path]:
-    """The embedded default: the demo domain's traces, shipped in ``datasets/``."""
-    demo = data_dir("datasets") / "demo" / "traces.jsonl"
-    if demo.is_file():
-        return [demo]
-    return [data_dir("datasets") / "samples" / "chat_sample.jsonl"]
+    """The embedded default: the demo domain's traces, shipped in ``datasets/`` (and in the wheel)."""
+    return [data_dir("datasets") / "demo" / "traces.jsonl"]
 
 
 @dataclass
