@@ -79,17 +79,19 @@ def _wrong_argument_format(plan: Plan, rng: random.Random) -> Script | None:
                          ).is_error]
     target, path, new, _ = (noticed or options)[0]
 
-    def script() -> Script:
-        yield from replay(plan, target)
-        call = plan.calls[target]
-        result = yield PlannedCall(name=call.name, arguments=replace_at(call.arguments, path, new))
-        if result.is_error:
-            return GIVE_UP
-        for later in plan.calls[target + 1:]:  # noqa: UP028
-            yield later
-        return plan.task.reference.answer
+    call = plan.calls[target]
+    return _swap(plan, target, PlannedCall(name=call.name, arguments=replace_at(call.arguments, path, new)))
 
-    return script()
+
+def _swap(plan: Plan, target: int, wrong: PlannedCall) -> Script:
+    """The reference run with call ``target`` replaced by ``wrong``: give up if it errors, else go on."""
+    yield from replay(plan, target)
+    result = yield wrong
+    if result.is_error:
+        return GIVE_UP
+    for later in plan.calls[target + 1:]:  # noqa: UP028
+        yield later
+    return plan.task.reference.answer
 
 
 def _skipped_lookup(plan: Plan, rng: random.Random) -> Script | None:
@@ -171,16 +173,7 @@ def _hallucinated_tool(plan: Plan, rng: random.Random) -> Script | None:
     call = plan.calls[target]
     fake = hallucinate(call.name, {tool.name for tool in plan.task.tools}, rng)
 
-    def script() -> Script:
-        yield from replay(plan, target)
-        result = yield PlannedCall(name=fake, arguments=dict(call.arguments))
-        if result.is_error:
-            return GIVE_UP
-        for later in plan.calls[target + 1:]:  # noqa: UP028
-            yield later
-        return plan.task.reference.answer
-
-    return script()
+    return _swap(plan, target, PlannedCall(name=fake, arguments=dict(call.arguments)))
 
 
 def _premature_finish(plan: Plan, rng: random.Random) -> Script | None:
