@@ -15,7 +15,10 @@ radius of 0 count as inside).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -35,6 +38,8 @@ __all__ = [
 
 _ELEMENTS = 1 << 23  # float64 elements per temporary block (64 MiB)
 _PAIRS = 1 << 24  # range-search results per query chunk, worst case
+_BLOCK_BYTES = 1 << 23  # float32 distance block per thread in cross_pass (8 MiB, within L3 for two)
+_T = TypeVar("_T")
 
 
 def pair_sq_dists(queries: np.ndarray, base: np.ndarray, qi: np.ndarray, bi: np.ndarray) -> np.ndarray:
@@ -198,44 +203,75 @@ def cross_pass(sx: np.ndarray, rx: np.ndarray, real_r2: np.ndarray, synth_r2: np
                gap_r2: np.ndarray | None = None) -> CrossPass:
     """Exact ball figures of S against R from one float32 product per block of synthetic rows.
 
-    Both ball tests (``|y_j - x_i|^2 <= real_r2[i]`` and ``<= synth_r2[j]``) and the nearest real
-    item are read off the same block; pairs within the float32 error band are redone in float64.
-    ``gap_r2`` (NaN where a real ball is not a gap ball) adds a third test, ``in_gap``.
+    The product is of augmented rows, ``[-2 y, |y|^2, 1] . [x, 1, |x|^2] = |y - x|^2``, so each
+    block holds squared distances with no further pass over it. Both ball tests
+    (``|y_j - x_i|^2 <= real_r2[i]`` and ``<= synth_r2[j]``) and the nearest real item are read off
+    the same block: one mask of the pairs within the float32 error bound of either radius, one
+    ``flatnonzero``. Of those candidates only the ones within the bound of a radius (a thin band) are
+    redone in float64; the others are decided by the float32 value, which is then on the certain
+    side. ``gap_r2`` (NaN where a real ball is not a gap ball) adds a third test, ``in_gap``.
+
+    Blocks go to two threads with BLAS held to one thread each, so that the comparisons, which
+    numpy runs on one core, overlap with the products.
     """
     m, n = len(sx), len(rx)
     d = sx.shape[1]
     sn = np.einsum("ij,ij->i", sx, sx, dtype=np.float64)
     rn = np.einsum("ij,ij->i", rx, rx, dtype=np.float64)
     eps = float(np.finfo(np.float32).eps)
+    # |float32 dot - exact| <= (d + 2) u sum |a_k b_k| <= 2 (d + 2) u (|y|^2 + |x|^2); 4x that here.
     tol = 4.0 * (d + 2) * eps * (float(sn.max()) + float(rn.max()))
+    real_lim = np.nan_to_num(real_r2, nan=-np.inf)
     gap = np.full(n, -np.inf) if gap_r2 is None else np.nan_to_num(gap_r2, nan=-np.inf)
-    row_limit = (np.maximum(real_r2, gap) + tol).astype(np.float32)
-    synth_limit = (synth_r2 + tol).astype(np.float32)
-    sn32, rn32 = sn.astype(np.float32), rn.astype(np.float32)
-    out = CrossPass(np.zeros(m, np.int64), np.zeros(m, bool), np.zeros(n, bool), np.zeros(n, bool),
-                    np.zeros(m, np.int64), np.zeros(m))
-    chunk = max(1, _PAIRS // max(1, n))
-    for start in range(0, m, chunk):
-        stop = min(start + chunk, m)
-        block = sx[start:stop] @ rx.T
-        block *= -2.0
-        block += sn32[start:stop, None]
-        block += rn32[None, :]
-        # Candidate pairs for the real-ball tests, then exact float64 decisions on them.
-        qi, ri = np.nonzero(block <= row_limit[None, :])
-        d2 = pair_sq_dists(sx, rx, qi + start, ri)
-        inside = d2 <= real_r2[ri]
-        out.in_real[start:stop] = np.bincount(qi[inside], minlength=stop - start)
-        out.covered[ri[inside]] = True
-        out.in_gap[start + qi[d2 <= gap[ri]]] = True
-        # Synthetic-ball tests (the radius is per block row).
-        qi, ri = np.nonzero(block <= synth_limit[start:stop, None])
-        d2 = pair_sq_dists(sx, rx, qi + start, ri)
-        out.in_synth[ri[d2 <= synth_r2[qi + start]]] = True
-        # Nearest real item: float32 argmin, its distance redone in float64 (a reported value, not a
-        # ball decision, so a near-tie resolved the float32 way is harmless).
-        best = block.argmin(axis=1)
-        rows = np.arange(start, stop)
-        out.nearest[start:stop] = best
-        out.nearest_d2[start:stop] = pair_sq_dists(sx, rx, rows, best)
+    synth_lim = np.nan_to_num(synth_r2, nan=-np.inf)
+    col_cand = (np.maximum(real_lim, gap) + tol).astype(np.float32)
+    row_cand = (synth_lim + tol).astype(np.float32)
+    a = np.hstack([-2.0 * sx, sn[:, None], np.ones((m, 1))]).astype(np.float32)
+    b = np.hstack([rx, np.ones((n, 1)), rn[:, None]]).astype(np.float32)
+    bt = b.T
+
+    step = int(np.clip(_BLOCK_BYTES // (4 * max(1, n)), 16, 1024))
+    blocks = [(start, min(start + step, m)) for start in range(0, m, step)]
+
+    def run(block: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        start, stop = block
+        dist = a[start:stop] @ bt
+        mask = dist <= col_cand[None, :]
+        mask |= dist <= row_cand[start:stop, None]
+        flat = np.flatnonzero(mask)  # far faster than a 2-D nonzero on a sparse mask
+        qi, ri = np.divmod(flat, n)
+        return start, qi + start, ri, dist.reshape(-1)[flat].astype(np.float64), dist.argmin(axis=1)
+
+    parts = _map_blocks(run, blocks)
+    qi = np.concatenate([p[1] for p in parts])
+    ri = np.concatenate([p[2] for p in parts])
+    d2 = np.concatenate([p[3] for p in parts])
+    nearest = np.concatenate([p[4] for p in parts]).astype(np.int64)
+    # float64 only where the float32 value is within the bound of one of the three radii.
+    unsure = ((np.abs(d2 - real_lim[ri]) <= tol) | (np.abs(d2 - gap[ri]) <= tol)
+              | (np.abs(d2 - synth_lim[qi]) <= tol))
+    if unsure.any():
+        d2[unsure] = pair_sq_dists(sx, rx, qi[unsure], ri[unsure])
+    inside = d2 <= real_lim[ri]
+    out = CrossPass(np.bincount(qi[inside], minlength=m).astype(np.int64), np.zeros(m, bool),
+                    np.zeros(n, bool), np.zeros(n, bool), nearest, np.zeros(m))
+    out.covered[ri[inside]] = True
+    out.in_gap[qi[d2 <= gap[ri]]] = True
+    out.in_synth[ri[d2 <= synth_lim[qi]]] = True
+    # Nearest real item: float32 argmin, its distance redone in float64 (a reported value, not a
+    # ball decision, so a near-tie resolved the float32 way is harmless).
+    out.nearest_d2 = pair_sq_dists(sx, rx, np.arange(m), nearest)
     return out
+
+
+def _map_blocks(run: Callable[[tuple[int, int]], _T], blocks: list[tuple[int, int]]) -> list[_T]:
+    """``run`` over ``blocks`` in order, on two threads with one BLAS thread each when
+    ``threadpoolctl`` is there (numpy's element-wise passes use one core; BLAS would use both)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return [run(block) for block in blocks]
+    if len(blocks) < 2:
+        return [run(block) for block in blocks]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
+        return list(pool.map(run, blocks))
