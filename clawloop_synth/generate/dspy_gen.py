@@ -3,8 +3,11 @@
 The program maps the rendered generation prompt (and, on a repair, the gate's feedback) to a
 ``TaskDraft`` through a typed signature; ``clawloop-synth optimize`` compiles it (few-shot demos chosen
 by a metric over verification, targeting and novelty) and ``generate --program PATH`` loads it. The
-``dspy.LM`` gets the seam's settings (model string, api_base, key, temperature, cache). Its calls do not
-pass through the seam: the budget and usage figures do not count them.
+``dspy.LM`` gets the seam's settings (model string, api_base, key, temperature, max_tokens, timeout,
+retries; dspy's own answer cache) and counts into the seam's accountant under the generator's stage
+(:mod:`clawloop_synth.llm._dspy`): every request is checked against the budget first
+(``BudgetExceeded`` stops the run cleanly, as for the LLM generator) and its tokens and cost, and
+dspy's cache hits, appear in ``generate.json``'s usage.
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ def make_program() -> Any:
     return TaskProgram()
 
 
-def make_lm(config: Any) -> Any:
-    """``dspy.LM`` with the seam's settings."""
-    import dspy
+def make_lm(config: Any, llm: Any = None, stage: str = "generate") -> Any:
+    """``dspy.LM`` with the seam's settings, counted by ``llm``'s accountant (its budget, its usage) under
+    ``stage``; without ``llm``, by an accountant of its own with ``config``'s budget."""
+    from clawloop_synth.llm._dspy import dspy_lm
 
-    return dspy.LM(**config.litellm_kwargs(), cache=True)
+    return dspy_lm(config, llm=llm, stage=stage)
 
 
 class DSPyGenerator(LLMGenerator):
@@ -56,7 +60,7 @@ class DSPyGenerator(LLMGenerator):
         self.program = make_program()
         if program is not None:
             self.program.load(str(program))
-        self.lm = lm if lm is not None else make_lm(llm.config)
+        self.lm = lm if lm is not None else make_lm(llm.config, llm=llm, stage=self.stage)
 
     def prompt_version(self) -> str:
         return "dspy:" + super().prompt_version()
@@ -69,13 +73,16 @@ class DSPyGenerator(LLMGenerator):
         return draft if isinstance(draft, TaskDraft) else TaskDraft.model_validate(draft)
 
     async def ask(self, messages: list[dict[str, Any]], slot: int) -> TaskDraft:
+        from dspy.utils.exceptions import AdapterParseError, LMError
         from pydantic import ValidationError
 
-        from clawloop_synth.llm import StructuredOutputError
+        from clawloop_synth.llm import LLMError, StructuredOutputError
 
         brief = messages[1]["content"]
         feedback = "\n".join(m["content"] for m in messages[3::2] if m["role"] == "user")
         try:
             return await asyncio.to_thread(self.predict, brief, feedback)
-        except (ValidationError, ValueError) as exc:
+        except (ValidationError, ValueError, AdapterParseError) as exc:  # an answer that is not a draft
             raise StructuredOutputError(str(exc)) from exc
+        except LMError as exc:  # transport failure after dspy's retries (BudgetExceeded passes as is)
+            raise LLMError(str(exc)) from exc

@@ -1,10 +1,13 @@
-"""The DSPy program: generation through the stage and ``optimize``, with dspy's DummyLM (no network)."""
+"""The DSPy program: generation through the stage and ``optimize`` with dspy's DummyLM (no network), and
+over real HTTP against the scripted server: its requests are counted and budgeted by the seam."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dspy
 import pytest
@@ -14,14 +17,22 @@ from clawloop_synth.generate.dspy_gen import DSPyGenerator
 from clawloop_synth.generate.dspy_opt import OptimizeConfig, run_optimize
 from clawloop_synth.generate.stage import GenerateConfig, run_generate
 from clawloop_synth.llm import LLM, LLMConfig
+from clawloop_synth.store import load_records
+from clawloop_synth.types import TaskSpec
+from tests.fake_openai import Behaviour, FakeOpenAI, error, raw
 from tests.generate.helpers import make_workdir
-from tests.generate.llm_script import good_drafts
+from tests.generate.llm_script import good_drafts, slot_of
 
 
 @pytest.fixture(autouse=True)
-def _reset_dspy() -> Iterator[None]:
+def _reset_dspy(tmp_path: Path) -> Iterator[None]:
+    """dspy's answer cache is process-wide (memory) and on disk in the home directory: each test gets a
+    fresh one on disk only, so that what reaches the server does not depend on earlier tests or runs."""
+    saved = dspy.cache
+    dspy.configure_cache(enable_memory_cache=False, disk_cache_dir=str(tmp_path / "dspy-cache"))
     yield
     dspy.settings.configure(lm=None)
+    dspy.cache = saved
 
 
 def _answers(n: int) -> list[dict[str, str]]:
@@ -46,3 +57,66 @@ def test_optimize_compiles_and_saves_a_program_that_generate_loads(tmp_path: Pat
     llm = LLM(LLMConfig("openai/unused"))
     loaded = DSPyGenerator(llm, program=out, lm=DummyLM(_answers(2)))
     assert loaded.program.predictors()
+
+
+def _chat_answers(drafts: list[dict[str, Any]]) -> Any:
+    """A responder: the draft of the prompt's slot, in dspy's ChatAdapter format."""
+
+    def respond(body: dict[str, Any]) -> Behaviour:
+        draft = drafts[slot_of(body) % len(drafts)]
+        return raw(f"[[ ## task ## ]]\n{json.dumps(draft)}\n\n[[ ## completed ## ]]")
+
+    return respond
+
+
+def _http_config(server: FakeOpenAI, **kw: Any) -> GenerateConfig:
+    settings: dict[str, Any] = {"domain": "demo", "per_cluster": 2, "generator": "dspy", "clusters": ["c00"],
+                                "model": "openai/fake-model", "api_base": server.base_url, "api_key": "sk-test",
+                                "retry_wait": 0.01, "timeout": 5.0, "concurrency": 2, "max_repairs": 0}
+    settings.update(kw)
+    return GenerateConfig(**settings)
+
+
+def test_dspy_requests_over_http_are_counted_in_the_usage(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.default = _chat_answers(good_drafts())
+    fake_openai.script(error(429, retry_after=0.01))
+    work = make_workdir(tmp_path)
+    summary = run_generate(work, _http_config(fake_openai))
+    assert summary["accepted"] == 2 and summary["generator"] == "dspy"
+    usage = summary["usage"]["stages"]["generate"]
+    assert fake_openai.count == 3 and usage["requests"] == 3 and usage["retries"] == 1
+    assert usage["calls"] == 2 and usage["cache_hits"] == 0
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert summary["usage"]["cost_known"] is False and usage["cost"] == 0.0  # not in litellm's price map
+    assert json.loads((work / "generate.json").read_text())["usage"]["total"]["requests"] == 3
+    assert all(m["role"] != "user" or "variation" in m["content"] for m in fake_openai.requests[0]["messages"])
+
+    shutil.rmtree(work / "generate")  # forget the journal: dspy's cache answers, counted as hits
+    fresh = run_generate(work, _http_config(fake_openai))
+    usage = fresh["usage"]["stages"]["generate"]
+    assert fake_openai.count == 3, "a request reached the server"
+    assert fresh["accepted"] == 2 and usage["cache_hits"] == 2 and usage["requests"] == 0
+
+
+def test_dspy_max_requests_stops_cleanly_with_the_accepted_saved(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.default = _chat_answers(good_drafts())
+    work = make_workdir(tmp_path)
+    summary = run_generate(work, _http_config(fake_openai, per_cluster=5, max_requests=2))
+    assert fake_openai.count == 2, "the budget let a request through"
+    assert summary["stopped"] and summary["stopped"].startswith("budget")
+    assert summary["usage"]["budget_exceeded"] == "max_requests=2 reached"
+    assert summary["usage"]["total"]["requests"] == 2
+    assert summary["accepted"] == 2 and len(list(load_records(work / "tasks", TaskSpec))) == 2
+
+
+def test_make_lm_without_a_seam_keeps_its_own_budget(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from clawloop_synth.generate.dspy_gen import make_lm
+    from clawloop_synth.llm import BudgetExceeded
+
+    fake_openai.default = _chat_answers(good_drafts())
+    lm = make_lm(LLMConfig("openai/fake-model", api_base=fake_openai.base_url, api_key="sk-test", max_requests=1))
+    with dspy.context(lm=lm):
+        assert lm("say hi") and fake_openai.count == 1
+        with pytest.raises(BudgetExceeded):
+            lm("say hi again")
+    assert fake_openai.count == 1 and lm.accountant.stage("generate").requests == 1
