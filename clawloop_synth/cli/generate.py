@@ -126,5 +126,7 @@ def optimize(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
+    before, after = (f"{s:.3f}" if s is not None else "n/a" for s in (summary["score_before"], summary["score_after"]))
+    stopped = f" (stopped early, {summary['stopped']})" if summary.get("stopped") else ""
     typer.echo(f"compiled with {summary['optimizer']} on {summary['train']} examples: "
-               f"metric {summary['score_before']:.3f} -> {summary['score_after']:.3f}; saved {summary['out']}")
+               f"metric {before} -> {after}; saved {summary['out']}{stopped}")

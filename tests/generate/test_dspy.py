@@ -120,3 +120,15 @@ def test_make_lm_without_a_seam_keeps_its_own_budget(tmp_path: Path, fake_openai
         with pytest.raises(BudgetExceeded):
             lm("say hi again")
     assert fake_openai.count == 1 and lm.accountant.stage("generate").requests == 1
+
+
+def test_optimize_stops_cleanly_at_max_requests(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.default = _chat_answers(good_drafts())
+    work = make_workdir(tmp_path)
+    out = tmp_path / "program.json"
+    summary = run_optimize(work, OptimizeConfig(domain="demo", out=out, train=3, max_demos=1,
+                                                model="openai/fake-model", api_base=fake_openai.base_url,
+                                                api_key="sk-test", max_requests=4))
+    assert fake_openai.count == 4 and summary["stopped"] == "budget: max_requests=4 reached"
+    assert summary["usage"]["stages"]["optimize"]["requests"] == 4 and out.is_file()
+    assert summary["score_before"] is not None
