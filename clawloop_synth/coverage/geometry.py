@@ -57,25 +57,42 @@ def refined_neighbours(index: VectorIndex, queries: np.ndarray, k: int, *,
                        own: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """ids and squared distances of the ``k`` nearest, sorted ascending; -1 / inf if missing.
 
-    For an exact index every distance is redone in float64 (the sets are small by definition);
-    for an approximate one the float32 faiss distances are kept, and the callers redo only the
-    decisions that fall within ``error_band`` of a boundary. ``queries`` must already be in the
-    index's space (see ``VectorIndex.prepare``); ``own`` says they are the index's own points.
+    For an exact index the order is made exact: faiss's float32 scores become squared distances
+    (within ``error_band`` of the true ones), and only the entries within twice that band of a
+    neighbouring entry of their row (whose order float32 cannot decide) are redone in float64; the
+    others keep the float32 value, which no redone entry can cross. Callers that need a distance
+    itself (a radius) recompute it with ``pair_sq_dists``. For an approximate index the float32
+    distances are kept, and the callers redo only the decisions that fall within ``error_band`` of a
+    boundary. ``queries`` must already be in the index's space (see ``VectorIndex.prepare``);
+    ``own`` says they are the index's own points.
     """
     k = min(k, len(index))
     scores, ids = index.search_prepared(queries, k, own=own)
     if not index.exact:
         d2 = (2.0 - 2.0 * scores.astype(np.float64)) if index.metric == "cosine" else scores.astype(np.float64)
         return ids, np.where(ids >= 0, np.maximum(d2, 0.0), np.inf)
-    nq = len(queries)
-    qi = np.repeat(np.arange(nq), k)
-    flat_ids = ids.reshape(-1)
-    valid = flat_ids >= 0
-    d2 = np.full(nq * k, np.inf)
-    d2[valid] = pair_sq_dists(queries, index.vectors, qi[valid], flat_ids[valid])
-    d2 = d2.reshape(nq, k)
+    valid = ids >= 0
+    if index.metric == "cosine":
+        x = index.vectors
+        qn = np.einsum("ij,ij->i", queries, queries, dtype=np.float64)
+        xn = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+        d2 = qn[:, None] + xn[np.where(valid, ids, 0)] - 2.0 * scores.astype(np.float64)
+    else:
+        d2 = scores.astype(np.float64)
+    d2 = np.where(valid, np.maximum(d2, 0.0), np.inf)
     order = np.argsort(d2, axis=1, kind="stable")
-    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(d2, order, axis=1)
+    ids, d2 = np.take_along_axis(ids, order, axis=1), np.take_along_axis(d2, order, axis=1)
+    close = np.diff(d2, axis=1) <= 2.0 * error_band(queries, index.vectors)
+    unsure = np.zeros(d2.shape, dtype=bool)
+    unsure[:, 1:] |= close
+    unsure[:, :-1] |= close
+    unsure &= ids >= 0
+    if unsure.any():
+        qi, col = np.nonzero(unsure)
+        d2[qi, col] = pair_sq_dists(queries, index.vectors, qi, ids[qi, col])
+        order = np.argsort(d2, axis=1, kind="stable")
+        ids, d2 = np.take_along_axis(ids, order, axis=1), np.take_along_axis(d2, order, axis=1)
+    return ids, d2
 
 
 def error_band(queries: np.ndarray, base: np.ndarray) -> float:
