@@ -68,8 +68,14 @@ class DSPyGenerator(LLMGenerator):
     def predict(self, brief: str, feedback: str) -> TaskDraft:
         import dspy
 
-        with dspy.context(lm=self.lm):
-            draft = self.program(brief=brief, feedback=feedback).task
+        counted = hasattr(self.lm, "calls_in_thread")  # the seam-counted LM (not a test's DummyLM)
+        calls = self.lm.calls_in_thread() if counted else 0
+        try:
+            with dspy.context(lm=self.lm):
+                draft = self.program(brief=brief, feedback=feedback).task
+        finally:
+            if counted:  # the adapter's second call (its JSON fallback after a parse failure) is a re-ask
+                self.lm.count_reasks(self.lm.calls_in_thread() - calls - 1)
         return draft if isinstance(draft, TaskDraft) else TaskDraft.model_validate(draft)
 
     async def ask(self, messages: list[dict[str, Any]], slot: int) -> TaskDraft:

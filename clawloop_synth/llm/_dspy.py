@@ -48,8 +48,18 @@ class AccountedLM(dspy.LM):
         self.accountant = accountant if accountant is not None else Accountant(self.model, None, None)
         self.stage = stage
         self._lock = lock if lock is not None else threading.Lock()
+        self._local = threading.local()
         with self._lock:
             self.accountant.stage(stage)  # the stage exists before any thread adds to it
+
+    def calls_in_thread(self) -> int:
+        """Calls made from this thread so far: a caller compares two readings to see how many calls one
+        prediction took (more than one: the adapter asked again, e.g. its JSON fallback)."""
+        return int(getattr(self._local, "calls", 0))
+
+    def count_reasks(self, n: int) -> None:
+        if n > 0:
+            self._count("reasks", n)
 
     # -- the seam's bookkeeping, under the lock ---------------------------------------------------
     def _count(self, field: str, n: int = 1) -> None:
@@ -87,6 +97,7 @@ class AccountedLM(dspy.LM):
             warn_legacy_lm()
         warn_openai_messages(self, messages)
         self._count("calls")
+        self._local.calls = self.calls_in_thread() + 1
         hit = execution._cached(self, call, False)
         if hit is not None:
             self._count("cache_hits")
@@ -113,6 +124,7 @@ class AccountedLM(dspy.LM):
             warn_legacy_lm()
         warn_openai_messages(self, messages)
         self._count("calls")
+        self._local.calls = self.calls_in_thread() + 1
         hit = await asyncio.to_thread(execution._cached, self, call, True) if call.cache else None
         if hit is not None:
             self._count("cache_hits")

@@ -132,3 +132,17 @@ def test_optimize_stops_cleanly_at_max_requests(tmp_path: Path, fake_openai: Fak
     assert fake_openai.count == 4 and summary["stopped"] == "budget: max_requests=4 reached"
     assert summary["usage"]["stages"]["optimize"]["requests"] == 4 and out.is_file()
     assert summary["score_before"] is not None
+
+
+def test_dspy_parse_failure_is_a_counted_reask_then_a_reject(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    drafts = good_drafts()
+    fake_openai.default = _chat_answers(drafts)
+    # one chain at a time (one task wanted): for the first slot neither the ChatAdapter's answer nor the
+    # one its JSON fallback asks again for parses (a rejected candidate, not a crash); for the second the
+    # fallback's answer does (a re-ask, then accepted)
+    fake_openai.script(raw("no fields here"), raw("still nothing"), raw("nothing either"),
+                       raw(json.dumps({"task": drafts[0]})))
+    summary = run_generate(make_workdir(tmp_path), _http_config(fake_openai, per_cluster=1, attempts=2))
+    usage = summary["usage"]["stages"]["generate"]
+    assert fake_openai.count == 4 and usage["requests"] == 4 and usage["calls"] == 4 and usage["reasks"] == 2
+    assert summary["accepted"] == 1 and summary["rejected_by_reason"] == {"invalid_spec": 1}
