@@ -1,10 +1,17 @@
 """The ``difficulty`` stage: WORKDIR/tasks + WORKDIR/rollouts -> WORKDIR/difficulty + difficulty.json.
 
-Per task: the beta-binomial posterior of its pass rate and its 1PL IRT difficulty, fitted on every
-scored rollout. Tasks with no rollout get a predicted difficulty from their nearest rated neighbours
-(hashing embeddings of :func:`task_text`) and a ridge regression on their features, combined by
-inverse variance; their pass-rate posterior is then the IRT pass rate at that difficulty averaged
-over the agents, with the prior's concentration as its weight (so learnability can rank them too).
+Per task: its 1PL IRT difficulty, fitted on every scored rollout, and the Beta posterior of the pass
+rate of *one* agent, the agent being trained (``agent``; default: the agent of median IRT ability).
+Each task's prior for that pass rate is centred on the IRT prediction sigmoid(theta_agent - b_task),
+from a 1PL fitted on the other agents, with its uncertainty plus a misfit spread fitted on the agent's
+own counts (``difficulty.agent_pass_rates``): tasks the agent tried little still differ by difficulty.
+``agent="*"`` restores the old pooling (one beta-binomial prior over every agent's summed attempts),
+which is ill-posed for agents of unequal skill: the summed counts are under-dispersed and the prior's
+concentration runs off to its bound, giving every task the same posterior.
+
+Tasks with no rollout get a predicted difficulty from their nearest rated neighbours (hashing
+embeddings of :func:`task_text`) and a ridge regression on their features, combined by inverse
+variance; their pass-rate prior is then centred on that difficulty, with its sd.
 The calibration report holds out a seeded 20% of the rated tasks and scores each predictor on them.
 
 The dataset is flat (one column per field, no ``json`` column): read it with :func:`load_rows`.
@@ -22,7 +29,9 @@ import numpy as np
 from clawloop_synth.errors import InputError
 from clawloop_synth.types import TaskSpec
 
-__all__ = ["load_rows", "run_difficulty", "save_rows", "task_text"]
+__all__ = ["POOLED", "load_rows", "run_difficulty", "save_rows", "task_text"]
+
+POOLED = "*"  # ``agent`` value for the old pooled pass rates (every agent's attempts summed per task)
 
 
 def task_text(task: TaskSpec) -> str:
@@ -72,7 +81,8 @@ def _observations(workdir: Path, known: set[str]) -> tuple[list[str], list[str],
 
 
 def _predicted_posterior(row: dict[str, Any], ability: np.ndarray, concentration: float) -> None:
-    """Pass-rate posterior of an unrated task from its predicted difficulty (see the module docstring)."""
+    """Pooled mode only: an unrated task's pass rate is the IRT rate at its predicted difficulty averaged
+    over the agents, with the pooled prior's concentration as its weight."""
     from scipy.special import expit
 
     p = float(np.clip(np.mean(expit(ability - row["difficulty"])), 1e-3, 1.0 - 1e-3))
@@ -81,21 +91,26 @@ def _predicted_posterior(row: dict[str, Any], ability: np.ndarray, concentration
                learnability=a * b / ((a + b) * (a + b + 1.0)))
 
 
+def _spread(values: np.ndarray) -> dict[str, float]:
+    return {"sd": round(float(values.std()), 4), "min": round(float(values.min()), 4),
+            "max": round(float(values.max()), 4)}
+
+
 def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int = 10,
                    embedder: str = "hashing", agent: str | None = None) -> dict[str, Any]:
-    """Fit pass rates and IRT on the rollouts, predict unrated tasks, calibrate; write the outputs.
+    """Fit IRT and one agent's pass rates on the rollouts, predict unrated tasks, calibrate; write the outputs.
 
-    ``agent`` names the agent being trained: the pass-rate posteriors (and so learnability) then
-    come from its attempts only, while IRT uses every agent's. Pooling agents of very different skill
-    hides how tasks differ (a task's attempts are then less spread than one binomial), so the pooled
-    beta prior can come out nearly flat-topped at the population's mean.
+    ``agent`` names the agent being trained, whose pass rates (and so learnability) the rows hold;
+    ``None`` picks the agent of median IRT ability, ``"*"`` pools every agent (see the module docstring).
     """
     from clawloop_synth.difficulty import (
         Observations,
+        agent_pass_rates,
         calibration_report,
         estimate_rows,
         feature_matrix,
         fit_irt,
+        median_agent,
         predict_difficulty,
         predictions_by_task,
         smooth_pass_rates,
@@ -111,15 +126,9 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
     if not rewards:
         raise InputError("no scored rollouts of these tasks; run `rollout` first", file=str(workdir / "rollouts"))
     obs = Observations.from_arrays(agents, task_ids, rewards, tasks=ids)
-    if agent is not None:
-        if agent not in obs.agents:
-            raise InputError(f"no scored rollouts by agent {agent!r}; agents: {', '.join(obs.agents)}",
-                             field="agent")
-        mine = [i for i, a in enumerate(agents) if a == agent]
-        rates = smooth_pass_rates(Observations.from_arrays([agents[i] for i in mine], [task_ids[i] for i in mine],
-                                                           [rewards[i] for i in mine], tasks=ids))
-    else:
-        rates = smooth_pass_rates(obs)
+    if agent is not None and agent != POOLED and agent not in obs.agents:
+        raise InputError(f"no scored rollouts by agent {agent!r}; agents: {', '.join(obs.agents)}",
+                         field="agent")
     fit = fit_irt(obs)
     rated = fit.rated
     emb = make_embedder(embedder).embed([task_text(t) for t in tasks])
@@ -138,9 +147,17 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
         predicted = predictions_by_task(query_ids, preds["combined"])
         per_predictor = {name: {t: float(m) for t, m in zip(query_ids, p.mean, strict=True)}
                          for name, p in preds.items() if name != "combined"}
+    if agent == POOLED:
+        rates = smooth_pass_rates(obs)
+        how: dict[str, object] = {"agent": "all agents", "method": "pooled beta-binomial"}
+        chosen = POOLED
+    else:
+        chosen = agent if agent is not None else median_agent(fit)
+        rates, prior = agent_pass_rates(obs, chosen, reference=fit, predicted=predicted)
+        how = {**prior.to_dict(), "chosen_by": "named" if agent is not None else "median IRT ability"}
     rows = estimate_rows(rates, fit, predicted=predicted)
     by_id = {t.id: t for t in tasks}
-    for row in rows:
+    for j, row in enumerate(rows):
         task = by_id[row["task_id"]]
         row.update(domain=task.domain, steps=task.features.steps, tools=task.features.tools,
                    writes=task.features.writes, distractors=task.features.distractors,
@@ -148,9 +165,11 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
                    predicted_features=per_predictor.get("features", {}).get(task.id),
                    pass_source="observed" if row["trials"] > 0 else "prior")
         if row["difficulty_source"] == "predicted":
-            ability = fit.ability if agent is None else fit.ability[[fit.agents.index(agent)]]
-            _predicted_posterior(row, ability, rates.prior.concentration)
+            if agent == POOLED:
+                _predicted_posterior(row, fit.ability, rates.prior.concentration)
             row["pass_source"] = "predicted"
+        elif row["trials"] == 0 and agent != POOLED and rated[j]:
+            row["pass_source"] = "irt"  # no attempt by this agent: the IRT-centred prior alone
     try:
         report = calibration_report(fit.difficulty[rated_idx], difficulty_se=fit.difficulty_se[rated_idx],
                                     embeddings=emb[rated_idx], features=[feats[i] for i in rated_idx],
@@ -163,10 +182,14 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
     for row in rows:
         sources[row["difficulty_source"]] = sources.get(row["difficulty_source"], 0) + 1
     summary: dict[str, Any] = {
-        "stage": "difficulty", "pass_rates_of": agent or "all agents", "tasks": len(tasks),
-        "rated": int(rated.sum()), "predicted": len(predicted),
+        "stage": "difficulty", "pass_rates_of": chosen if chosen != POOLED else "all agents",
+        "tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted),
         "attempts": len(rewards), "skipped_rollouts": skipped, "agents": len(obs.agents),
         "difficulty_sources": sources, "embedder": embedder, "seed": seed,
+        "pass_rates": {**how, "attempts": int(rates.trials.sum()),
+                       "tasks_tried": int((rates.trials > 0).sum()),
+                       "pass_mean": _spread(np.array([r["pass_mean"] for r in rows])),
+                       "learnability": _spread(np.array([r["learnability"] for r in rows]))},
         "beta_prior": {"alpha": rates.prior.alpha, "beta": rates.prior.beta, "mean": rates.prior.mean,
                        "method": rates.prior.method},
         "irt": {"converged": fit.converged, "n_iter": fit.n_iter, "loss": round(fit.loss, 4),
@@ -178,5 +201,6 @@ def run_difficulty(workdir: Path, seed: int = 0, *, holdout: float = 0.2, k: int
     write_json(workdir / "difficulty.json", summary)
     Manifest(workdir).record("difficulty", {"seed": seed, "holdout": holdout, "k": k, "embedder": embedder,
                                               "agent": agent},
-                             {"tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted)})
+                             {"tasks": len(tasks), "rated": int(rated.sum()), "predicted": len(predicted),
+                              "pass_rates_of": summary["pass_rates_of"]})
     return summary

@@ -64,8 +64,9 @@ def difficulty(
     seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
     holdout: Annotated[float, typer.Option(help="Share of rated tasks held out for calibration.")] = 0.2,
     neighbours: Annotated[int, typer.Option("--k", min=1, help="Neighbours for unseen-task prediction.")] = 10,
-    agent: Annotated[str | None, typer.Option(help="Pass rates (and learnability) of this agent only: the "
-                                                    "agent being trained. Default: all agents pooled.")] = None,
+    agent: Annotated[str | None, typer.Option(help="The agent being trained, whose pass rates (and learnability) "
+                                                    "are estimated, with IRT-centred priors. Default: the agent "
+                                                    "of median IRT ability; '*': all agents pooled (old).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Pass rates (beta-binomial), 1PL IRT and predictions for unrated tasks: WORKDIR/difficulty, difficulty.json."""
@@ -78,7 +79,8 @@ def difficulty(
     prior = summary["beta_prior"]
     typer.echo(f"{summary['tasks']} tasks: {summary['rated']} rated from {summary['attempts']} attempts by "
                f"{summary['agents']} agents, {summary['predicted']} predicted; "
-               f"pass-rate prior Beta({prior['alpha']:.3g}, {prior['beta']:.3g})")
+               f"pass rates of {summary['pass_rates_of']}, prior {prior['method']} "
+               f"(summary Beta({prior['alpha']:.3g}, {prior['beta']:.3g}))")
     calibration = summary["calibration"]
     typer.echo(calibration.get("table") or f"calibration skipped: {calibration.get('skipped')}")
 

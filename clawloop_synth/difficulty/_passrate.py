@@ -5,6 +5,10 @@ Binomial(n_j, p_j). The prior (alpha, beta) is fitted to every task at once, by 
 likelihood (the beta-binomial likelihood, started from the method-of-moments estimate) or by the
 method of moments alone; each task's posterior is then Beta(alpha + k_j, beta + n_j - k_j). Tasks with
 few trials are pulled towards the population mean, tasks with many keep their own rate.
+
+Fit it to one agent's counts: pooled over agents of unequal skill, a task's summed successes are
+under-dispersed and the fit runs to its concentration bound. ``agent_pass_rates`` gives one agent's
+rates with a per-task prior centred on the IRT prediction (``PassRates.task_prior``).
 """
 
 from __future__ import annotations
@@ -100,20 +104,39 @@ def fit_beta_prior(successes: np.ndarray, trials: np.ndarray, *, method: Method 
 
 @dataclass(frozen=True)
 class PassRates:
-    """Each task's Beta posterior over its pass rate, aligned with ``tasks``."""
+    """Each task's Beta posterior over its pass rate, aligned with ``tasks``.
+
+    The prior is ``prior`` for every task, unless ``task_prior`` gives each task its own
+    ``(alpha_j, beta_j)`` (see ``agent_pass_rates``); ``prior`` then only summarises them.
+    """
 
     tasks: tuple[str, ...]
     successes: np.ndarray
     trials: np.ndarray
     prior: BetaPrior
+    task_prior: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def prior_alpha(self) -> np.ndarray:
+        """Each task's prior alpha."""
+        if self.task_prior is not None:
+            return self.task_prior[0]
+        return np.full(self.successes.shape, self.prior.alpha)
+
+    @property
+    def prior_beta(self) -> np.ndarray:
+        """Each task's prior beta."""
+        if self.task_prior is not None:
+            return self.task_prior[1]
+        return np.full(self.successes.shape, self.prior.beta)
 
     @property
     def alpha(self) -> np.ndarray:
-        return self.prior.alpha + self.successes
+        return self.prior_alpha + self.successes
 
     @property
     def beta(self) -> np.ndarray:
-        return self.prior.beta + self.trials - self.successes
+        return self.prior_beta + self.trials - self.successes
 
     @property
     def mean(self) -> np.ndarray:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from clawloop_synth.cli import app
 from clawloop_synth.curriculum import STRATEGIES
 from clawloop_synth.curriculum_stage import run_curriculum
-from clawloop_synth.difficulty_stage import load_rows, run_difficulty
+from clawloop_synth.difficulty_stage import POOLED, load_rows, run_difficulty
 from clawloop_synth.errors import InputError
 from clawloop_synth.mine import MineStats, build_context, mine_traces
 from clawloop_synth.rollout import load_rollouts, run_rollouts
@@ -65,7 +65,11 @@ def test_difficulty_rates_rated_tasks_and_predicts_the_rest(workdir: Path) -> No
     assert len(predicted) == N_TASKS - N_RATED
     assert all(r["pass_source"] == "predicted" and r["trials"] == 0 and r["difficulty_sd"] > 0 for r in predicted)
     assert all(r["predicted_neighbours"] is not None and r["predicted_features"] is not None for r in predicted)
-    assert all(r["difficulty_source"] == "irt" and r["trials"] == 24 for r in rows if r["pass_source"] == "observed")
+    # Pass rates are the median-ability agent's own (3 attempts per task), not all 8 agents' pooled (24).
+    assert summary["pass_rates_of"] == summary["pass_rates"]["agent"]
+    assert summary["pass_rates"]["chosen_by"] == "median IRT ability" and summary["beta_prior"]["method"] == "irt"
+    assert all(r["difficulty_source"] == "irt" and r["trials"] == 3 for r in rows if r["pass_source"] == "observed")
+    assert summary["pass_rates"]["learnability"]["sd"] > 0
     assert json.loads((workdir / "difficulty.json").read_text())["rated"] == N_RATED
 
 
@@ -122,3 +126,5 @@ def test_difficulty_pass_rates_of_one_agent(workdir: Path, tmp_path: Path) -> No
     assert {r["trials"] for r in rows if r["pass_source"] == "observed"} == {3.0}
     with pytest.raises(InputError, match="no scored rollouts by agent"):
         run_difficulty(wd, agent="nobody")
+    pooled = run_difficulty(wd, seed=0, agent=POOLED)  # the old pooling, kept for comparison
+    assert pooled["pass_rates_of"] == "all agents" and pooled["beta_prior"]["method"] == "mle"
