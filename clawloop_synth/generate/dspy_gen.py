@@ -84,6 +84,10 @@ class DSPyGenerator(LLMGenerator):
 
         from clawloop_synth.llm import LLMError, StructuredOutputError
 
+        if getattr(getattr(self.llm, "config", None), "redact", True):  # as the seam does for its own calls
+            from clawloop_synth.redact import redact_messages
+
+            messages = redact_messages(messages)
         brief = messages[1]["content"]
         feedback = "\n".join(m["content"] for m in messages[3::2] if m["role"] == "user")
         try:

@@ -3,6 +3,7 @@ over real HTTP against the scripted server: its requests are counted and budgete
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -146,3 +147,15 @@ def test_dspy_parse_failure_is_a_counted_reask_then_a_reject(tmp_path: Path, fak
     usage = summary["usage"]["stages"]["generate"]
     assert fake_openai.count == 4 and usage["requests"] == 4 and usage["calls"] == 4 and usage["reasks"] == 2
     assert summary["accepted"] == 1 and summary["rejected_by_reason"] == {"invalid_spec": 1}
+
+
+def test_dspy_prompts_are_redacted_like_the_seams(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    from clawloop_synth.generate.dspy_gen import DSPyGenerator
+
+    fake_openai.default = _chat_answers(good_drafts())
+    generator = DSPyGenerator(LLM(LLMConfig("openai/fake-model", api_base=fake_openai.base_url, api_key="sk-test")))
+    secret = [{"role": "system", "content": "s"},
+              {"role": "user", "content": "variation 1 of: mail jane.doe@example.com, key sk-abcdefghijklmnopqrstuvwx"}]
+    asyncio.run(generator.ask(secret, 0))
+    sent = json.dumps(fake_openai.requests[0]["messages"])
+    assert "jane.doe@example.com" not in sent and "sk-abcdefghijklmnopqrstuvwx" not in sent
