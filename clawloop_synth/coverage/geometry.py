@@ -33,12 +33,14 @@ __all__ = [
     "pair_sq_dists",
     "pairs_within",
     "refined_neighbours",
+    "self_radii",
     "within",
 ]
 
 _ELEMENTS = 1 << 23  # float64 elements per temporary block (64 MiB)
 _PAIRS = 1 << 24  # range-search results per query chunk, worst case
 _BLOCK_BYTES = 1 << 23  # float32 distance block per thread in cross_pass (8 MiB, within L3 for two)
+_SELF_BLOCK = 1024  # rows per block in self_radii; its diagonal block sets the row thresholds
 _T = TypeVar("_T")
 
 
@@ -292,3 +294,106 @@ def _map_blocks(run: Callable[[tuple[int, int]], _T], blocks: list[tuple[int, in
         return [run(block) for block in blocks]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
         return list(pool.map(run, blocks))
+
+
+def self_radii(x: np.ndarray, k: int, keep: np.ndarray | None = None,
+               block: int = _SELF_BLOCK) -> tuple[np.ndarray, np.ndarray | None]:
+    """Exact squared k-NN radii of the rows of ``x``: the (k+1)-th smallest ``|x_i - x_j|^2`` over
+    all rows j (i itself included), and with ``keep`` also over kept rows only, for kept rows (NaN
+    elsewhere), from one pass over the upper triangle of the augmented float32 product.
+
+    A row's threshold is the (k+1)-th smallest float32 value inside its diagonal block (those
+    columns alone already hold k+1 values), plus twice the error bound ``tol``; every pair below it
+    is kept, in both orientations. Among those candidates the (k+1)-th float32 value ``F`` bounds the
+    true radius by ``F + tol``, so only the candidates below ``F + 2 tol`` are redone in float64, and
+    the (k+1)-th of those is the radius. ``keep`` raises the threshold of kept rows to their
+    (k+1)-th kept column of the diagonal block.
+    """
+    n, d = x.shape
+    xn = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+    eps = float(np.finfo(np.float32).eps)
+    tol = 4.0 * (d + 2) * eps * 2.0 * float(xn.max())
+    a = np.hstack([-2.0 * x, xn[:, None], np.ones((n, 1))]).astype(np.float32)
+    b = np.hstack([x, np.ones((n, 1)), xn[:, None]]).astype(np.float32)
+    size = max(k + 1, min(n, block))
+    starts = list(range(0, n, size))
+    if len(starts) > 1 and n - starts[-1] < k + 1:
+        starts.pop()  # a last block too small to hold k + 1 columns joins the one before
+    blocks = list(zip(starts, starts[1:] + [n], strict=True))
+    Triple = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def diagonal(blk: tuple[int, int]) -> tuple[np.ndarray, Triple]:
+        s, e = blk
+        dist = a[s:e] @ b[s:e].T
+        t = np.zeros(e - s)
+        # A kept row's (k+1)-th kept column is at least its (k+1)-th column: one partition serves.
+        kk = np.ones(e - s, dtype=bool) if keep is None else keep[s:e]
+        held = np.flatnonzero(~kk)
+        if len(held):
+            t[held] = np.partition(dist[held], k, axis=1)[:, k]
+        if kk.sum() > k:
+            t[kk] = np.partition(dist[np.ix_(kk, kk)], k, axis=1)[:, k]
+        else:
+            t[kk] = np.inf
+        lim = (t + 2.0 * tol).astype(np.float32)
+        flat = np.flatnonzero(dist <= lim[:, None])
+        r, c = np.divmod(flat, e - s)
+        return lim, (r + s, c + s, dist.reshape(-1)[flat])
+
+    first = _map_blocks(diagonal, blocks)
+    lim = np.concatenate([p[0] for p in first])
+
+    def upper(blk: tuple[int, int]) -> Triple:
+        s, e = blk
+        if e >= n:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        dist = a[s:e] @ b[e:].T
+        mask = dist <= lim[s:e, None]
+        mask |= dist <= lim[None, e:]
+        flat = np.flatnonzero(mask)
+        r, c = np.divmod(flat, n - e)
+        r += s
+        c += e
+        v = dist.reshape(-1)[flat]
+        by_row, by_col = v <= lim[r], v <= lim[c]
+        return (np.concatenate([r[by_row], c[by_col]]), np.concatenate([c[by_row], r[by_col]]),
+                np.concatenate([v[by_row], v[by_col]]))
+
+    parts = [p[1] for p in first] + _map_blocks(upper, blocks)
+    rows = np.concatenate([p[0] for p in parts])
+    cols = np.concatenate([p[1] for p in parts])
+    vals = np.concatenate([p[2] for p in parts]).astype(np.float64)
+
+    def kth(sel: np.ndarray | None) -> np.ndarray:
+        r, c, v = (rows, cols, vals) if sel is None else (rows[sel], cols[sel], vals[sel])
+        order = _row_order(r, v, n)
+        r, c, v = r[order], c[order], v[order]
+        counts = np.bincount(r, minlength=n)
+        enough = counts > k
+        f = np.full(n, np.inf)
+        f[enough] = v[(np.cumsum(counts) - counts)[enough] + k]
+        # The true radius is within tol of f: candidates below f - 2 tol are surely nearer, those
+        # above f + 2 tol surely further; only the band between is redone in float64.
+        below = np.bincount(r[v < f[r] - 2.0 * tol], minlength=n)
+        band = (v >= f[r] - 2.0 * tol) & (v <= f[r] + 2.0 * tol)
+        r, c = r[band], c[band]
+        d2 = pair_sq_dists(x, x, r, c)
+        order = _row_order(r, d2, n)
+        r, d2 = r[order], d2[order]
+        counts = np.bincount(r, minlength=n)
+        out = np.full(n, np.nan)
+        out[enough] = d2[(np.cumsum(counts) - counts)[enough] + k - below[enough]]
+        return out
+
+    kept = None if keep is None else np.where(keep, kth(keep[rows] & keep[cols]), np.nan)
+    return kth(None), kept
+
+
+def _row_order(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """``np.lexsort((values, rows))``: a stable argsort of the values, then a stable one of the rows
+    (a radix sort when row numbers fit 16 bits)."""
+    by_value = np.argsort(values, kind="stable")
+    keys = rows[by_value]
+    if n <= 1 << 16:
+        keys = keys.astype(np.uint16)
+    return by_value[np.argsort(keys, kind="stable")]

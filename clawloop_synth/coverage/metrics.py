@@ -38,6 +38,7 @@ from clawloop_synth.coverage.geometry import (
     pair_sq_dists,
     pairs_within,
     refined_neighbours,
+    self_radii,
     within,
 )
 from clawloop_synth.index import IndexConfig, Metric, VectorIndex, normalize
@@ -191,22 +192,30 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
     held = np.zeros(len(rx), dtype=bool)
     held[rng.choice(len(rx), size=n_hold, replace=False)] = True
 
-    # Real-real neighbours serve the radii and the held-out radii: a self-join at the index's own
-    # (small) probe count, with a few more neighbours than k + 1 so that held-out rows can be skipped.
     exact = real_index.exact and synth_index.exact
-    rr_k = 2 * (k + 1) + 4
-    rr = refined_neighbours(real_index, rx, rr_k, own=True)
-    real_r2 = _radii(real_index, k, rr_k, table=rr)
-    synth_r2 = _radii(synth_index, k, k + 3)
-
     kept_r2 = np.full(len(rx), np.nan)
+    kept = ~held
+    kept_rows = np.flatnonzero(kept)
+    if exact:
+        # Both sets small: the radii from one pass over each set's upper triangle (no faiss search).
+        real_r2, kept_all = self_radii(rx, k, kept if n_hold else None)
+        synth_r2, _ = self_radii(sx, k)
+        if kept_all is not None:
+            kept_r2 = kept_all
+    else:
+        # Real-real neighbours serve the radii and the held-out radii: a self-join at the index's
+        # own (small) probe count, with more neighbours than k + 1 so that held-out rows can be skipped.
+        rr_k = 2 * (k + 1) + 4
+        rr = refined_neighbours(real_index, rx, rr_k, own=True)
+        real_r2 = _radii(real_index, k, rr_k, table=rr)
+        synth_r2 = _radii(synth_index, k, k + 3)
+        if n_hold:
+            kept_r2[kept_rows] = _radii(real_index, k, rr_k, keep=kept, rows=kept_rows,
+                                        table=(rr[0][kept_rows], rr[1][kept_rows]))
+
     sparse = np.zeros(len(rx), dtype=bool)
     cut = np.nan
     if n_hold:
-        kept = ~held
-        kept_rows = np.flatnonzero(kept)
-        kept_r2[kept_rows] = _radii(real_index, k, rr_k, keep=kept, rows=kept_rows,
-                                    table=(rr[0][kept_rows], rr[1][kept_rows]))
         cut = float(np.quantile(kept_r2[kept_rows], config.sparse_quantile))
         sparse = kept & (np.nan_to_num(kept_r2, nan=-1.0) > cut)
     gap_r2 = np.where(sparse, kept_r2, np.nan)
