@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from clawloop_synth.coverage.geometry import pairs_within
+from clawloop_synth.coverage.geometry import cross_pass, pair_sq_dists, pairs_within, self_radii
 from clawloop_synth.coverage.metrics import (
     CoverageConfig,
     evaluate,
@@ -170,3 +170,38 @@ def test_gap_filling_matches_brute_force_and_sees_sparse_regions() -> None:
 def test_too_few_items_is_an_error() -> None:
     with pytest.raises(ValueError, match="k=5"):
         evaluate(np.ones((4, 3)), np.ones((10, 3)), CoverageConfig(k=5))
+
+
+def all_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Every float64 squared distance, computed as the metrics compute one (so ties are ties)."""
+    qi, bi = np.divmod(np.arange(len(a) * len(b)), len(b))
+    return pair_sq_dists(a, b, qi, bi).reshape(len(a), len(b))
+
+
+@pytest.mark.parametrize("block", [7, 50, 1024])
+def test_self_radii_are_the_brute_force_kth_distances_over_blocks(block: int) -> None:
+    rng = np.random.default_rng(9)
+    base = (rng.standard_normal((120, 10)) * 3.0).astype(np.float32)
+    x = np.vstack([base] + [base[:20]] * 5)  # 20 texts 6 times: radii of exactly 0 at k=5
+    keep = rng.random(len(x)) > 0.3
+    radii, kept = self_radii(x, 5, keep, block=block)
+    d2 = all_pairs(x, x)
+    np.testing.assert_array_equal(radii, np.sort(d2, axis=1)[:, 5])
+    want = np.where(keep, np.sort(np.where(keep[None, :], d2, np.inf), axis=1)[:, 5], np.nan)
+    np.testing.assert_array_equal(kept, want)
+    assert (radii[:20] == 0).all() and (radii[20:120] > 0).all()
+
+
+def test_cross_pass_over_several_blocks_matches_brute_force() -> None:
+    rng = np.random.default_rng(10)
+    real = rng.standard_normal((3000, 8)).astype(np.float32)
+    synth = np.vstack([real[:500], rng.standard_normal((1500, 8)).astype(np.float32)])
+    real_r2, _ = self_radii(real, 5)
+    synth_r2, _ = self_radii(synth, 5)
+    d2 = all_pairs(synth, real)  # synthetic copies of real points sit exactly on ball boundaries
+    out = cross_pass(synth, real, real_r2, synth_r2)  # 3000 columns: blocks of 699 rows
+    inside = d2 <= real_r2[None, :]
+    np.testing.assert_array_equal(out.in_real, inside.sum(axis=1))
+    np.testing.assert_array_equal(out.covered, inside.any(axis=0))
+    np.testing.assert_array_equal(out.in_synth, (d2 <= synth_r2[:, None]).any(axis=0))
+    np.testing.assert_allclose(out.nearest_d2, d2.min(axis=1), rtol=1e-6, atol=1e-6)
