@@ -390,9 +390,10 @@ def self_radii(x: np.ndarray, k: int, keep: np.ndarray | None = None,
 
 
 def _row_order(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """``np.lexsort((values, rows))``: a stable argsort of the values, then a stable one of the rows
-    (a radix sort when row numbers fit 16 bits)."""
-    by_value = np.argsort(values, kind="stable")
+    """By row, then value (``np.lexsort((values, rows))`` up to the order of equal values): an
+    argsort of the values (equal ones in any order), then a stable one of the rows (a radix sort when
+    row numbers fit 16 bits)."""
+    by_value = np.argsort(values)
     keys = rows[by_value]
     if n <= 1 << 16:
         keys = keys.astype(np.uint16)
