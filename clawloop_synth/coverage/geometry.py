@@ -8,6 +8,14 @@ Two ways to ask "which balls B(c_i, r_i) contain the query q":
 * approximate (large ball sets): the balls among the query's ``candidates`` nearest centres found
   by the (IVF) index. A ball whose centre is further away than the candidates is missed.
 
+When both sets are small (``evaluate``'s exact path) no faiss search is made: ``self_radii`` reads
+the k-NN radii of a set off the upper triangle of one blocked float32 product, and ``cross_pass``
+reads every ball figure of S against R off one product of S with R. Both multiply augmented rows,
+``[-2 y, |y|^2, 1] . [x, 1, |x|^2] = |y - x|^2``, so the blocks hold squared distances with no
+further pass, and run on two threads (BLAS held to one thread each) so that numpy's one-core
+comparisons overlap with the products. At 10,000 x 10,000 x 384-d that is 2 products' worth of
+float32 multiply-adds in all (the self-joins are half products), against 3 before.
+
 faiss computes in float32; every decision near a boundary is redone in float64 from the vectors
 (``|q - c|^2`` by differences, so identical vectors are at distance exactly 0 and ties with a
 radius of 0 count as inside).
@@ -385,8 +393,11 @@ def self_radii(x: np.ndarray, k: int, keep: np.ndarray | None = None,
         out[enough] = d2[(np.cumsum(counts) - counts)[enough] + k - below[enough]]
         return out
 
-    kept = None if keep is None else np.where(keep, kth(keep[rows] & keep[cols]), np.nan)
-    return kth(None), kept
+    if keep is None:
+        return kth(None), None
+    with ThreadPoolExecutor(2) as pool:  # the sorts release the GIL: both radii at once
+        every, among_kept = pool.map(kth, [None, keep[rows] & keep[cols]])
+    return every, np.where(keep, among_kept, np.nan)
 
 
 def _row_order(rows: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
