@@ -14,7 +14,8 @@ reads every ball figure of S against R off one product of S with R. Both multipl
 ``[-2 y, |y|^2, 1] . [x, 1, |x|^2] = |y - x|^2``, so the blocks hold squared distances with no
 further pass, and run on two threads (BLAS held to one thread each) so that numpy's one-core
 comparisons overlap with the products. At 10,000 x 10,000 x 384-d that is 2 products' worth of
-float32 multiply-adds in all (the self-joins are half products), against 3 before.
+float32 multiply-adds in all (the self-joins are half products, plus their diagonal blocks),
+against 3 before.
 
 faiss computes in float32; every decision near a boundary is redone in float64 from the vectors
 (``|q - c|^2`` by differences, so identical vectors are at distance exactly 0 and ties with a
