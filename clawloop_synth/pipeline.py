@@ -1,7 +1,8 @@
 """The resumable run over a work directory: every stage in order, skipping finished ones.
 
-A stage is finished when ``manifest.json`` records it with the same config hash (see
-``workdir.Manifest``); ``force`` re-runs everything.
+Stages: ingest, mine, cluster, generate, coverage, rollout, difficulty, curriculum, export. A stage is
+finished when ``manifest.json`` records it under ``run.STAGE`` with the same chained config (its own
+and every earlier stage's, see ``workdir.Manifest``); ``force`` re-runs everything.
 """
 
 from __future__ import annotations
