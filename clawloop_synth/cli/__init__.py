@@ -38,22 +38,17 @@ def main() -> None:
         fail("interrupted")
 
 
+# Stage modules in the order of the data flow, which is the order `--help` lists their commands.
+_STAGE_MODULES = ("ingest", "mine", "generate", "sim", "sim_replay", "demo", "coverage", "rollout", "export",
+                  "run", "schemas")
+
+
 def _register_stages() -> None:
     # Imported here, not at the top, so each stage module can `from clawloop_synth.cli import app`.
-    # One import per line: each stage adds its own.
-    from clawloop_synth.cli import (
-        coverage,  # noqa: F401
-        demo,  # noqa: F401
-        export,  # noqa: F401
-        generate,  # noqa: F401
-        ingest,  # noqa: F401
-        mine,  # noqa: F401
-        rollout,  # noqa: F401
-        run,  # noqa: F401
-        schemas,  # noqa: F401
-        sim,  # noqa: F401
-        sim_replay,  # noqa: F401
-    )
+    import importlib
+
+    for name in _STAGE_MODULES:
+        importlib.import_module(f"clawloop_synth.cli.{name}")
 
 
 _register_stages()
