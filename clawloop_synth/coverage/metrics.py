@@ -30,15 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from clawloop_synth.coverage.blocked import cross_pass, self_radii
 from clawloop_synth.coverage.geometry import (
     ball_counts_exact,
     ball_counts_from_candidates,
-    cross_pass,
     error_band,
     pair_sq_dists,
     pairs_within,
     refined_neighbours,
-    self_radii,
     within,
 )
 from clawloop_synth.index import IndexConfig, Metric, VectorIndex, normalize

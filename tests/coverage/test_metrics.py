@@ -8,7 +8,8 @@ import io
 import numpy as np
 import pytest
 
-from clawloop_synth.coverage.geometry import cross_pass, pair_sq_dists, pairs_within, self_radii
+from clawloop_synth.coverage.blocked import cross_pass, self_radii
+from clawloop_synth.coverage.geometry import pair_sq_dists, pairs_within
 from clawloop_synth.coverage.metrics import (
     CoverageConfig,
     evaluate,
