@@ -19,13 +19,16 @@ in and out), so the LLM path runs them in a worker process and only check 4 in t
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from clawloop_synth.generate.base import Judge, Verdict
 from clawloop_synth.generate.views import task_view
 from clawloop_synth.types import GoldAction, Message, Solution, TaskSpec, ToolCall, Trace
+
+if TYPE_CHECKING:
+    from clawloop_synth.mine.context import MineContext
 
 __all__ = ["DEFAULT_THRESHOLD", "Gate", "examine", "exemplar_trace", "mined_codes"]
 
@@ -47,22 +50,27 @@ def exemplar_trace(task: TaskSpec, solution: Solution | None = None) -> Trace:
                                 is_error=result.is_error))
     messages.append(Message(role="assistant", content=solution.answer or None))
     writes = {spec.name for spec in task.tools if spec.writes}
+    gold = [GoldAction(name=c.name, arguments=dict(c.arguments)) for c in task.reference.calls if c.name in writes]
+    gold = [g for i, g in enumerate(gold) if i == 0 or g != gold[i - 1]]  # a retried write is one action
     return Trace(
         id=f"{task.id}:exemplar", source="rollout", task_id=task.id, domain=task.domain, messages=messages,
         tools=[spec.openai_schema() for spec in task.tools], reward=max(0.0, min(1.0, reward)),
         instruction=task.instruction,
-        gold_actions=[GoldAction(name=c.name, arguments=dict(c.arguments)) for c in task.reference.calls
-                      if c.name in writes],
+        gold_actions=gold,
         gold_outputs=list(task.checks.required_outputs),
     )
 
 
-def mined_codes(task: TaskSpec) -> list[str]:
-    """The failure codes the miner finds in the failure exemplar's run, in step order."""
+def mined_codes(task: TaskSpec, ctx: MineContext | None = None) -> list[str]:
+    """The failure codes the miner finds in the failure exemplar's run, in step order.
+
+    This is the targeting rule; generators that check themselves before the gate (the procedural
+    one) call it too, passing one ``ctx`` built from the pack's tools to save rebuilding it per task.
+    """
     from clawloop_synth.mine import build_context, mine_trace
 
     trace = exemplar_trace(task)
-    ctx = build_context([], pack_tools=list(task.tools))
+    ctx = ctx or build_context([], pack_tools=list(task.tools))
     ctx.solved_tasks.add(task.id)  # the task is verified: its reference solves it
     return [f.code for f in mine_trace(trace, ctx)]
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from clawloop_synth.generate.base import GenerationRequest, Verdict
+from clawloop_synth.generate.gate import mined_codes
 from clawloop_synth.generate.procedural import (
     INJECTORS,
     BaseTask,
     ProceduralGenerator,
-    exemplar_codes,
     inject,
-    task_text,
 )
 from clawloop_synth.generate.procedural.demo import base_of
+from clawloop_synth.generate.views import task_view
 from clawloop_synth.sim.pack import DomainPack, load_pack
 from clawloop_synth.sim.verify import verify
 from clawloop_synth.types import Checks, FailureCluster, Provenance, TaskSpec
@@ -47,7 +47,7 @@ def _spec(base: BaseTask, code: str, seed: int) -> TaskSpec | None:
 def _first_targeted(bases: list[BaseTask], code: str) -> TaskSpec | None:
     for seed, base in enumerate(bases):
         task = _spec(base, code, seed)
-        if task is not None and verify(task).ok and code in exemplar_codes(task):
+        if task is not None and verify(task).ok and code in mined_codes(task):
             return task
     return None
 
@@ -58,7 +58,7 @@ def test_each_injector_verifies_and_targets_its_leaf_on_demo(code: str) -> None:
     assert task is not None, f"no demo base task took a verified, targeted {code} condition"
     report = verify(task)
     assert report.ok, report.failed()
-    assert code in exemplar_codes(task)
+    assert code in mined_codes(task)
 
 
 def _request(code: str, domain: str, pack: DomainPack, state: dict, count: int = 3, seed: int = 7,
@@ -89,7 +89,7 @@ def test_generator_is_deterministic_under_a_seed_and_numbers_its_tasks() -> None
         assert task.provenance.generator == "procedural" and task.provenance.seed == 7
         assert task.features.failure_codes == ["agent/action/missing_action"] and task.features.steps > 0
         assert task.target_cluster == "c00"
-    assert len({task_text(t) for t in tasks}) == 3
+    assert len({task_view(t) for t in tasks}) == 3
 
 
 def test_untargetable_code_and_unknown_domain_yield_a_reason() -> None:
@@ -131,5 +131,5 @@ def test_airline_only_injectors_through_the_generator(code: str, airline_db: Pat
     assert len(tasks) == 2, [c.detail for c in out]
     for task in tasks:
         assert verify(task).ok
-        assert code in exemplar_codes(task)
+        assert code in mined_codes(task)
         assert task.provenance.source_trace_ids == [] and task.domain == "airline"

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Judge
+from clawloop_synth.generate.gate import mined_codes
 from clawloop_synth.generate.graph import build_graph
 from clawloop_synth.generate.procedural.base import BaseTask, DomainKit, KitContext
 from clawloop_synth.generate.procedural.injectors import Variant, inject, targetable, untargetable_reason
-from clawloop_synth.generate.procedural.targeting import exemplar_codes
 from clawloop_synth.mine.context import build_context
 from clawloop_synth.sim.verify import verify
 from clawloop_synth.types import Checks, Provenance, TaskFeatures, TaskSpec
@@ -122,6 +122,6 @@ class ProceduralGenerator:
         report = verify(task)
         if not report.ok:
             return "verify:" + report.failed()[0].rule
-        if request.target_code not in exemplar_codes(task, mine_ctx):
+        if request.target_code not in mined_codes(task, mine_ctx):
             return "untargeted"
         return task
