@@ -56,10 +56,10 @@ def save_rows(path: Path, rows: Sequence[dict[str, Any]]) -> int:
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
     """The rows written by :func:`save_rows`."""
+    from clawloop_synth.store import require_records
     from datasets import load_from_disk
 
-    if not (path / "data").is_dir():
-        raise InputError("no dataset here; run the previous stage first", file=str(path))
+    require_records(path, path.name)
     return list(load_from_disk(str(path / "data")).to_list())
 
 

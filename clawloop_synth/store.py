@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from clawloop_synth.errors import InputError
 from clawloop_synth.workdir import staging_dir
 
-__all__ = ["count_records", "load_records", "save_records"]
+__all__ = ["count_records", "load_records", "require_records", "save_records"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -111,6 +112,12 @@ def _write_metadata(data: Path, schema: Any, count: int) -> None:
     for name in ("state.json", "dataset_info.json"):
         shutil.copy(template / name, data / name)
     shutil.rmtree(template)
+
+
+def require_records(path: Path, what: str, hint: str = "run the previous stage first") -> None:
+    """Raise an InputError naming ``path`` unless a dataset written by :func:`save_records` is there."""
+    if not (path / "data").is_dir():
+        raise InputError(f"no {what} dataset here; {hint}", file=str(path))
 
 
 def load_records(path: Path, model: type[M]) -> Iterator[M]:

@@ -32,12 +32,11 @@ _INPUTS: dict[str, Any] = {"traces": Trace, "failures": Failure, "clusters": Fai
 
 
 def _load(workdir: Path, name: str) -> list[Any]:
-    from clawloop_synth.store import load_records
+    from clawloop_synth.store import load_records, require_records
 
     folder = workdir / name
-    if not (folder / "data").is_dir():
-        raise InputError(f"no {name} dataset here; the coverage stage needs traces, failures, clusters and "
-                         "tasks (run ingest, mine, cluster and generate first)", file=str(folder))
+    require_records(folder, name, "the coverage stage needs traces, failures, clusters and tasks "
+                                  "(run ingest, mine, cluster and generate first)")
     return list(load_records(folder, _INPUTS[name]))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from clawloop_synth.errors import InputError
 from clawloop_synth.export.card import FORMAT_TEXT, CardInfo, check_card, render_card
 from clawloop_synth.export.split import split_tasks
+from clawloop_synth.store import require_records
 from clawloop_synth.types import FailureCluster, TaskSpec
 from clawloop_synth.workdir import staging_dir, write_json
 
@@ -40,8 +41,7 @@ def read_workdir(workdir: Path) -> tuple[list[TaskSpec], list[FailureCluster], d
     from clawloop_synth.store import load_records
 
     folder = workdir / "tasks"
-    if not (folder / "data").is_dir():
-        raise InputError("no accepted tasks here (run the generate stage first)", file=str(folder))
+    require_records(folder, "accepted tasks", "run the generate stage first")
     try:
         tasks = list(load_records(folder, TaskSpec))
         has_clusters = (workdir / "clusters" / "data").is_dir()

@@ -24,6 +24,7 @@ from typing import Any
 from clawloop_synth.errors import InputError
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Generator, Verdict
 from clawloop_synth.generate.journal import Entry, Journal, Reject
+from clawloop_synth.store import require_records
 from clawloop_synth.types import Failure, FailureCluster, TaskSpec, Trace
 
 __all__ = ["GENERATORS", "GenerateConfig", "GenerateRun", "run_generate"]
@@ -75,11 +76,6 @@ def _file_hash(path: Path | None) -> str | None:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     except OSError:
         raise InputError("cannot read the DSPy program", file=str(path)) from None
-
-
-def _require(path: Path, what: str) -> None:
-    if not (path / "data").is_dir():
-        raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
 
 
 @dataclass
@@ -150,7 +146,7 @@ def _load_inputs(workdir: Path, config: GenerateConfig) -> tuple[Any, dict[str, 
     from clawloop_synth.store import load_records
 
     for name in ("clusters", "failures", "traces"):
-        _require(workdir / name, name)
+        require_records(workdir / name, name)
     pack = load_pack(config.domain, config.db)
     state = pack.load_state(config.db)
     clusters = list(load_records(workdir / "clusters", FailureCluster))

@@ -14,14 +14,10 @@ from typing import Any
 import numpy as np
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.store import require_records
 from clawloop_synth.types import Failure, FailureCluster, Rollout, ToolSpec, Trace
 
 __all__ = ["build_clusters", "run_cluster", "run_mine"]
-
-
-def _require(path: Path, what: str) -> None:
-    if not (path / "data").is_dir():
-        raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
 
 
 def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5,
@@ -36,7 +32,7 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     if source not in ("traces", "rollouts"):
         raise InputError(f"unknown trace source {source!r}: traces or rollouts", field="source")
     traces_dir = workdir / source
-    _require(traces_dir, source)
+    require_records(traces_dir, source)
     record: type[Trace] = Rollout if source == "rollouts" else Trace
     suffix = "" if source == "traces" else "_rollouts"
     started = time.perf_counter()
@@ -108,7 +104,7 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
     from clawloop_synth.store import load_records, save_records
     from clawloop_synth.workdir import Manifest, write_json
 
-    _require(workdir / "failures", "failures")
+    require_records(workdir / "failures", "failures")
     started = time.perf_counter()
     failures = list(load_records(workdir / "failures", Failure))
     try:

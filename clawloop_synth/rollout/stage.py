@@ -8,21 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.store import require_records
 from clawloop_synth.types import Rollout, TaskSpec
 
 __all__ = ["RolloutStats", "load_rollouts", "load_tasks", "run_rollouts"]
-
-
-def _require(path: Path, what: str) -> None:
-    if not (path / "data").is_dir():
-        raise InputError(f"no {what} dataset here; run the previous stage first", file=str(path))
 
 
 def load_tasks(workdir: Path) -> list[TaskSpec]:
     """The accepted tasks in WORKDIR/tasks."""
     from clawloop_synth.store import load_records
 
-    _require(workdir / "tasks", "tasks")
+    require_records(workdir / "tasks", "tasks")
     tasks = list(load_records(workdir / "tasks", TaskSpec))
     seen: set[str] = set()
     for task in tasks:
@@ -36,7 +32,7 @@ def load_rollouts(workdir: Path) -> Iterator[Rollout]:
     """Stream the rollouts in WORKDIR/rollouts (Rollout is a Trace: the miner takes them as they are)."""
     from clawloop_synth.store import load_records
 
-    _require(workdir / "rollouts", "rollouts")
+    require_records(workdir / "rollouts", "rollouts")
     return load_records(workdir / "rollouts", Rollout)
 
 
