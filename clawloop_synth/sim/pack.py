@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import ToolSpec
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "DomainPack",
     "Refs",
     "State",
-    "copy_json",
     "find_keys",
     "load_pack",
     "pack_names",
@@ -43,11 +43,6 @@ TrimRule = Callable[[State, Refs, list[Call]], State]
 # Domain modules that register themselves on import; a new domain adds its module here.
 _DOMAIN_MODULES = ("clawloop_synth.sim.domains",)
 _FACTORIES: dict[str, Callable[[Path | None], DomainPack]] = {}
-
-
-def copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value; an orjson round trip is several times faster than deepcopy."""
-    return orjson.loads(orjson.dumps(value))
 
 
 def _strings(value: Any, out: set[str], limit: int = 10_000) -> None:
@@ -187,12 +182,12 @@ class DomainPack:
         for name, table in base.items():
             keys = refs.get(name)
             if not isinstance(table, dict):
-                state[name] = copy_json(table)
+                state[name] = copy_state(table)
                 continue
             fresh = dict(table)
             if keys:
                 present = [key for key in keys if key in table]
-                copied = copy_json([table[key] for key in present])
+                copied = copy_state([table[key] for key in present])
                 for key, value in zip(present, copied, strict=True):
                     fresh[key] = value
             state[name] = fresh
@@ -231,7 +226,7 @@ class DomainPack:
             table = state.get(name, {})
             wanted = keep.get(name, set())
             sliced[name] = {key: value for key, value in table.items() if key in wanted}
-        sliced = copy_json(sliced)
+        sliced = copy_state(sliced)
         if self.trim is not None:
             sliced = self.trim(sliced, keep, calls)
         return sliced

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from clawloop_synth.generate.graph import ToolGraph, leaf_strings
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.sim.pack import DomainPack, State
+from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import PlannedCall, Provenance, Solution, TaskSpec, ToolSpec
 
 __all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "plan_reads", "scratch_task"]
@@ -194,17 +195,10 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
         if result.is_error:
             return f"{call.name} failed: {result.content[:120]}"
         if call.name in pack.write_tools:
-            values.append(pack_copy(result.value))
+            values.append(copy_state(result.value))  # the handler's value may share objects with the state
     answer, outputs = scenario.finish(values)
     used = [(c.name, c.arguments) for c in calls]
     return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,
                     answer=answer, outputs=outputs, writes=pack.write_tools,
                     distractors=pack.count_distractors(sliced, ctx.state, used), persona=scenario.persona,
                     labels=dict(scenario.labels))
-
-
-def pack_copy(value: Any) -> Any:
-    """A copy of a handler's return value (it may share objects with the live state)."""
-    from clawloop_synth.sim.pack import copy_json
-
-    return copy_json(value)

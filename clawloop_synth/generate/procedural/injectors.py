@@ -24,7 +24,7 @@ from clawloop_synth.generate.procedural.mutate import fabricate, leaves, nudges,
 from clawloop_synth.mine.context import HANDOFF
 from clawloop_synth.mine.taxonomy import classify_error
 from clawloop_synth.sim.env import SimEnv, ToolResult
-from clawloop_synth.sim.pack import copy_json
+from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import PlannedCall, Solution, ToolSpec
 
 __all__ = ["GIVE_UP", "INJECTORS", "TRANSIENT", "Hook", "Variant", "inject", "targetable", "untargetable_reason"]
@@ -320,7 +320,7 @@ def _transient(code: str) -> Injector:
             return None
         call = base.calls[index]
         tools = [with_outage(t, TRANSIENT[code]) if t.name == call.name else t for t in base.tools]
-        state = copy_json(base.state)
+        state = copy_state(base.state)
         state[OUTAGE_KEY] = {call.name: 1}
         reference = [*base.calls[: index + 1], call, *base.calls[index + 1:]]
         return Variant(base.instruction, state, tools, Solution(calls=reference, answer=base.answer),
