@@ -251,6 +251,7 @@ class TaskSpec(Model):
     id: str
     domain: str
     instruction: str
+    policy: str = ""  # the pack's policy: the system prompt an agent works under (rollouts, exports)
     user_persona: str | None = None
     tools: list[ToolSpec]
     initial_state: dict[str, Any]

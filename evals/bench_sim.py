@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from clawloop_synth.ingest import iter_traces  # noqa: E402
-from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks  # noqa: E402
+from clawloop_synth.sim.gold import airline_gold_tasks  # noqa: E402
 from clawloop_synth.sim.pack import load_pack  # noqa: E402
 from clawloop_synth.sim.replay import replay_traces  # noqa: E402
 from clawloop_synth.sim.sandbox import compile_handler  # noqa: E402

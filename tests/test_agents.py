@@ -18,7 +18,7 @@ from clawloop_synth.agents import (
     run_agent,
     scripted_population,
 )
-from clawloop_synth.sim.domains.demo import WRITE_TOOLS, build_demo_tasks
+from clawloop_synth.demo import build_demo_tasks, demo_pack
 from clawloop_synth.types import TaskSpec, Trace
 
 
@@ -78,8 +78,8 @@ def _symptom(mode: str, task: TaskSpec, trace: Trace) -> None:
     elif mode == "hallucinated_tool":
         assert any(s.call.name not in names and s.is_error for s in steps)
     elif mode == "premature_finish":
-        writes = [c for c in ref if c.name in WRITE_TOOLS]
-        done = [s.call for s in steps if s.call.name in WRITE_TOOLS and not s.is_error]
+        writes = [c for c in ref if c.name in demo_pack().write_tools]
+        done = [s.call for s in steps if s.call.name in demo_pack().write_tools and not s.is_error]
         assert len(done) < len(writes) or not writes
         assert not any(s.is_error for s in steps[len(steps) - 1:]) or not steps
     elif mode == "repeated_call":
@@ -151,7 +151,7 @@ def test_agents_run_on_other_domains(tasks: list[TaskSpec]) -> None:
 def test_agents_run_on_airline_gold_tasks(airline_trajectories, airline_db) -> None:
     from clawloop_synth.ingest.tau_bench import read_tau_bench
     from clawloop_synth.sim import verify
-    from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+    from clawloop_synth.sim.gold import airline_gold_tasks
 
     traces = [t for t in read_tau_bench(airline_trajectories) if isinstance(t, Trace)]
     tasks = [t for t in airline_gold_tasks(traces, airline_db) if verify(t).ok][:12]

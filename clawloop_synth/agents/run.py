@@ -16,6 +16,9 @@ _MAX_CALLS = 200  # a script that never returns still ends (SimEnv's own step li
 
 
 def default_system_prompt(task: TaskSpec) -> str:
+    """The task's policy (its pack's ``policy.md``); a generic instruction for a pack that has none."""
+    if task.policy:
+        return task.policy
     return (f"You are a customer service agent for the {task.domain} domain. Use the tools to look up what you "
             "need before you change anything, follow the tool results, and tell the user what they asked for.")
 

@@ -21,7 +21,7 @@ def demo_traces_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Run the scripted agent population on the demo tasks and write the runs as OpenAI chat JSONL."""
-    from clawloop_synth.sim.domains.demo.traces import write_demo_traces
+    from clawloop_synth.demo.traces import write_demo_traces
 
     counts = write_demo_traces(out, n=n, seed=seed)
     modes: dict[str, dict[str, int]] = {}
@@ -43,7 +43,7 @@ def demo_tasks_command(
     n: Annotated[int, typer.Option(help="Number of tasks.", min=1)] = 40,
 ) -> None:
     """Write the demo domain's templated tasks (the input of `sim verify` and of rollouts)."""
-    from clawloop_synth.sim.domains.demo import build_demo_tasks
+    from clawloop_synth.demo import build_demo_tasks
 
     tasks = build_demo_tasks(n, seed)
     out.parent.mkdir(parents=True, exist_ok=True)

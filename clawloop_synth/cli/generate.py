@@ -14,7 +14,8 @@ from clawloop_synth.cli import app
 
 __all__ = ["generate", "optimize"]
 
-Domain = Annotated[str, typer.Option(help="Domain pack: airline (needs --db) or demo.")]
+Domain = Annotated[str, typer.Option("--pack", "--domain", help="Domain pack: a built-in name (airline needs "
+                                     "--db; demo) or a pack folder path; --domain is an alias.")]
 Db = Annotated[Path | None, typer.Option(help="Database folder of the domain pack.")]
 Model = Annotated[str | None, typer.Option(help="litellm model string (llm and dspy generators).")]
 ApiBase = Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server (vLLM, Ollama).")]

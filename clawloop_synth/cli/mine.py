@@ -17,7 +17,8 @@ __all__ = ["cluster", "mine"]
 def mine(
     workdir: Annotated[Path, typer.Argument(help="Work directory holding the traces dataset (from `ingest`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    pack: Annotated[str | None, typer.Option(help="Domain pack whose tool schemas and write flags to use.")] = None,
+    pack: Annotated[str | None, typer.Option(help="Domain pack (a built-in name or a pack folder path) whose tool "
+                                             "schemas and write flags to use.")] = None,
     pack_db: Annotated[Path | None, typer.Option(help="Database folder for the domain pack.")] = None,
     fail_below: Annotated[float, typer.Option(help="A reward below this marks a failed trace.")] = 0.5,
     traces: Annotated[str, typer.Option(help="Which dataset to mine: 'traces' (ingested) or 'rollouts' "

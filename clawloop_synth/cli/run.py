@@ -38,13 +38,14 @@ def _line(stage: str, s: dict[str, Any]) -> str:
 
 
 @app.command(help="Run every stage (ingest, mine, cluster, generate, coverage, rollout, difficulty, curriculum, "
-                  "export) on the embedded demo traces (or --input with --domain), offline. Finished stages are "
+                  "export) on the embedded demo traces (or --input with --pack), offline. Finished stages are "
                   "skipped on a re-run unless --force.")
 def run(
     workdir: Annotated[Path, typer.Option("--workdir", "-w", help="Work directory.")] = Path("runs/default"),
     inputs: Annotated[list[Path] | None, typer.Option("--input", "-i", help="Trace files or folders "
                                                       "(default: the embedded demo traces).")] = None,
-    domain: Annotated[str, typer.Option(help="Domain pack the tasks are built in (demo, airline).")] = "demo",
+    domain: Annotated[str, typer.Option("--pack", "--domain", help="Domain pack the tasks are built in: a built-in "
+                                        "name (demo, airline) or a pack folder path; --domain is an alias.")] = "demo",
     db: Annotated[Path | None, typer.Option(help="Database folder of the domain pack (airline: "
                                             "../shared/datasets/tau-bench/airline-db).")] = None,
     per_cluster: Annotated[int, typer.Option(help="Accepted tasks wanted per failure cluster.")] = 5,

@@ -1,4 +1,4 @@
-"""`clawloop-synth sim replay TRACES --domain airline --db DIR`: how faithfully a pack simulates traces."""
+"""`clawloop-synth sim replay TRACES --pack airline --db DIR`: how faithfully a pack simulates traces."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ __all__: list[str] = []
 @sim_app.command("replay")
 def replay_command(
     traces: Annotated[list[Path], typer.Argument(help="Trace files or folders (any format ingest reads).")],
-    domain: Annotated[str, typer.Option(help="Domain pack to replay against.")] = "airline",
+    domain: Annotated[str, typer.Option("--pack", "--domain", help="Domain pack to replay against: a built-in name "
+                                        "or a pack folder path; --domain is an alias.")] = "airline",
     db: Annotated[Path | None, typer.Option(help="The pack's database folder (one JSON file per collection).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
@@ -53,9 +54,10 @@ def airline_gold_command(
 ) -> None:
     """Turn the distinct tau-bench airline tasks into TaskSpecs (gold actions as reference); check with `sim verify`."""
     from clawloop_synth.ingest import iter_traces
-    from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+    from clawloop_synth.sim.gold import gold_tasks
+    from clawloop_synth.sim.pack import load_pack
 
-    tasks = airline_gold_tasks(iter_traces(traces), db)
+    tasks = gold_tasks(iter_traces(traces), load_pack("airline", db), db)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
         for task in tasks:

@@ -54,8 +54,8 @@ def baseline_tasks(domain: str, pack: Any, state: dict[str, Any], traces: list[T
         calls = list(base.calls)
         tasks.append(TaskSpec(
             id=f"{domain}-baseline-{len(tasks)}", domain=domain, instruction=base.instruction,
-            user_persona=base.persona, tools=base.tools, initial_state=base.state,
-            reference=Solution(calls=calls, answer=base.answer),
+            policy=getattr(pack, "policy", ""), user_persona=base.persona, tools=base.tools,
+            initial_state=base.state, reference=Solution(calls=calls, answer=base.answer),
             checks=Checks(outcome=True, required_outputs=list(base.outputs)),
             provenance=Provenance(generator="random-baseline", prompt_version=base.kind, seed=seed),
             features=TaskFeatures(steps=len(calls), tools=len({c.name for c in calls}),
@@ -82,4 +82,4 @@ def baseline_tasks_for(workdir: Path, n: int, domain: str | None = None, db: Pat
     pack = load_pack(domain, db)
     state = pack.load_state(db)
     traces = list(load_records(workdir / "traces", Trace))
-    return baseline_tasks(domain, pack, state, traces, n, seed)
+    return baseline_tasks(pack.name, pack, state, traces, n, seed)

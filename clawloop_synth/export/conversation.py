@@ -23,8 +23,8 @@ __all__ = ["ReferenceRun", "openai_record", "prompt_messages", "run_reference", 
 
 
 def system_prompt(task: TaskSpec) -> str:
-    """The agent's instructions: the domain, the persona (when known), how to finish."""
-    text = (
+    """The agent's instructions: the pack's policy (a generic one when the pack has none), then the persona."""
+    text = task.policy or (
         f"You are an assistant working in the {task.domain} domain. Use the tools to carry out what the "
         "user asks, one call at a time, and finish with a reply that states the outcome."
     )

@@ -51,6 +51,7 @@ def task_from_draft(draft: TaskDraft, request: GenerationRequest, task_id: str, 
     calls = draft.reference.calls
     return TaskSpec(
         id=task_id, domain=request.domain, instruction=draft.instruction, user_persona=draft.user_persona,
+        policy=getattr(request.pack, "policy", "") or "",
         tools=list(tools.values()), initial_state=draft.initial_state, reference=draft.reference,
         failure_exemplar=draft.failure_exemplar,
         checks=Checks(required_outputs=draft.required_outputs, assertions=draft.assertions),

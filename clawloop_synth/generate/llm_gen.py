@@ -71,6 +71,7 @@ def _static_vars(request: GenerationRequest) -> dict[str, Any]:
     traces = {t.id: t for t in request.traces}
     tools = list(request.pack.tools) if request.pack is not None else []
     variables = {"domain": request.domain, "domain_description": getattr(request.pack, "description", "") or "",
+                 "policy": getattr(request.pack, "policy", "") or "",
                  "cluster": cluster_brief(request.cluster, request.exemplars, traces),
                  "target_code": request.target_code, "tools": tools_brief(tools),
                  "state_shape": state_excerpt(request.state, limit=600), "count": request.count}

@@ -61,7 +61,10 @@ class GenerateConfig:
 
     def hashed(self) -> dict[str, Any]:
         """The part of the config that decides which candidates exist and how they are judged."""
-        return {"domain": self.domain, "db": str(self.db) if self.db else None, "generator": self.generator,
+        from clawloop_synth.sim.pack_folder import pack_digest
+
+        return {"domain": self.domain, "pack": pack_digest(self.domain), "db": str(self.db) if self.db else None,
+                "generator": self.generator,
                 "program": _file_hash(self.program), "model": self.model, "seed": self.seed,
                 "embedder": self.embedder, "threshold": self.threshold, "max_repairs": self.max_repairs,
                 "clusters": self.clusters}
@@ -170,9 +173,9 @@ def build_requests(config: GenerateConfig, pack: Any, state: dict[str, Any], clu
         ordered = list(dict.fromkeys([*cluster.exemplar_ids, *cluster.member_ids]))
         members = [failures[i] for i in ordered if i in failures]
         out.append(GenerationRequest(
-            cluster=cluster, target_code=cluster.codes[0], exemplars=members, domain=config.domain, pack=pack,
+            cluster=cluster, target_code=cluster.codes[0], exemplars=members, domain=pack.name, pack=pack,
             state=state, traces=traces, count=config.per_cluster * config.attempts, seed=config.seed,
-            id_prefix=f"{config.domain}-{cluster.id}-"))
+            id_prefix=f"{pack.name}-{cluster.id}-"))
     return out
 
 
@@ -292,7 +295,8 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
     n_tasks, n_rejects = _consolidate(workdir, journal)
     reasons = Counter(e.reason for e in journal.entries.values() if not e.accepted)
     summary: dict[str, Any] = {
-        "stage": "generate", "generator": generator.name, "domain": config.domain, "seed": config.seed,
+        "stage": "generate", "generator": generator.name, "domain": pack.name, "pack": str(config.domain),
+        "seed": config.seed,
         "per_cluster": config.per_cluster, "accepted": n_tasks, "rejected": n_rejects,
         "rejected_by_reason": dict(reasons.most_common()), "resumed_candidates": journal.resumed,
         "stopped": stopped, "clusters": [_cluster_summary(run, r, notes) for r in requests],

@@ -1,18 +1,18 @@
 """Domain packs: a domain's tools plus the database they act on, and the slicing of tasks out of it.
 
 A pack's state is a dict of *collections*, each a dict from an entity key to a JSON entity
-(``{"users": {"mia_li_3668": {...}}, "reservations": {...}}``), read from ``<db>/<collection>.json``.
-Nothing here knows a domain: which entities a tool call touches is found by matching the call's
-argument strings against collection keys (a domain may add its own rule, e.g. for searches), and
-links between entities are found the same way inside the entities themselves. A domain registers a
-factory with :func:`register_pack`; :func:`load_pack` builds it by name.
+(``{"users": {"mia_li_3668": {...}}, "reservations": {...}}``), plus optional *globals* (a clock, service
+counters) that travel whole with every slice. Nothing here knows a domain: which entities a tool call
+touches is found by matching the call's argument strings against collection keys, plus the pack's
+declarative :class:`Search` rules (a search touches every entity it could return), and links between
+entities are found the same way inside the entities themselves. A pack is a folder
+(:mod:`clawloop_synth.sim.pack_folder`); :func:`load_pack` reads a built-in name or a path.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,29 +20,25 @@ from typing import Any
 import orjson
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.sim.pack_rules import DateWindow, Search, search_refs, trim_dates
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import ToolSpec
 
 __all__ = [
     "Call",
+    "DateWindow",
     "DomainPack",
     "Refs",
+    "Search",
     "State",
     "find_keys",
     "load_pack",
     "pack_names",
-    "register_pack",
 ]
 
 State = dict[str, Any]
 Refs = dict[str, set[str]]  # collection -> entity keys
-ReferenceRule = Callable[[State, str, Mapping[str, Any]], Refs]
 Call = tuple[str, Mapping[str, Any]]
-TrimRule = Callable[[State, Refs, list[Call]], State]
-
-# Domain modules that register themselves on import; a new domain adds its module here.
-_DOMAIN_MODULES = ("clawloop_synth.sim.domains",)
-_FACTORIES: dict[str, Callable[[Path | None], DomainPack]] = {}
 
 
 def _strings(value: Any, out: set[str], limit: int = 10_000) -> None:
@@ -81,34 +77,53 @@ def _stable_rank(seed: str, key: str) -> bytes:
     return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
 
 
+def _read_json(path: Path, what: str, pack: str) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"missing {what} of the {pack} pack", file=str(path)) from None
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+
+
 @dataclass(frozen=True)
 class DomainPack:
-    """A domain: its tools, where its database lives, and how tasks are cut out of it.
+    """A domain: its tools, policy, where its database lives, and how tasks are cut out of it.
 
-    ``references(state, tool, args)`` adds what a call touches beyond the keys named in its
-    arguments (a search touches the entities it could return); ``trim(slice, refs, calls)`` may
-    shrink a sliced state further (e.g. drop far-away dates). ``link_depth`` is how many hops of entity
-    links a replay copies (a user -> its reservations -> their flights is 2); ``slice_depth`` how
-    many a task slice keeps (1: a user and its reservations, not every flight they name).
-    ``recorded_key_aliases`` maps a key of today's database to the name recorded results used for
-    it (the database may have been edited after the recording); replays count such results as equal.
+    ``searches`` say what a call touches beyond the keys named in its arguments (a search touches
+    the entities it could return); ``date_windows`` shrink a sliced state's date-keyed fields to the days
+    near the dates the task's calls mention. ``link_depth`` is how many hops of entity links a replay
+    copies (a user -> its reservations -> their flights is 2); ``slice_depth`` how many a task slice keeps
+    (1: a user and its reservations, not every flight they name). ``recorded_key_aliases`` maps a key of
+    today's database to the name recorded results used for it (the database may have been edited after
+    the recording); replays count such results as equal. ``globals`` are top-level state entries that
+    are not collections (a clock, service counters): read from ``<db>/<name>.json`` (or the pack's own
+    state folder) and copied whole into every slice. ``distractors`` is the pack's default count of
+    unrelated entities per collection in a task slice. ``policy`` is the text the agent works under
+    (its system prompt) and ``rules`` the sandboxed policy-as-code sources by name.
     """
 
     name: str
     tools: list[ToolSpec]
     collections: tuple[str, ...]
     db: Path | None = None
-    references: ReferenceRule | None = None
-    trim: TrimRule | None = None
+    searches: tuple[Search, ...] = ()
+    date_windows: tuple[DateWindow, ...] = ()
     link_depth: int = 2
     slice_depth: int = 1
     description: str = ""
     recorded_key_aliases: dict[str, str] = field(default_factory=dict)
+    key_fields: dict[str, str] = field(default_factory=dict)  # collection -> entity field holding its key
+    globals: tuple[str, ...] = ()
+    distractors: dict[str, int] = field(default_factory=dict)
+    policy: str = ""
+    rules: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None  # where the pack was read from (None when built in memory)
 
     # ------------------------------------------------------------------------------- state
 
     def load_state(self, db: Path | None = None) -> State:
-        """Read every collection from ``<db>/<collection>.json`` (the pack's own db by default)."""
+        """Read every collection from ``<db>/<collection>.json`` (the pack's own state by default)."""
         folder = db or self.db
         if folder is None:
             raise InputError(f"the {self.name} pack needs a database folder (--db)")
@@ -116,15 +131,16 @@ class DomainPack:
         state: State = {}
         for name in self.collections:
             path = folder / f"{name}.json"
-            try:
-                data = orjson.loads(path.read_bytes())
-            except FileNotFoundError:
-                raise InputError(f"missing collection '{name}' of the {self.name} pack", file=str(path)) from None
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+            data = _read_json(path, f"collection '{name}'", self.name)
             if not isinstance(data, dict):
                 raise InputError("a collection must be a JSON object keyed by entity id", file=str(path))
             state[name] = data
+        own = self.folder / "state" if self.folder is not None else None
+        for name in self.globals:
+            path = folder / f"{name}.json"
+            if not path.exists() and own is not None and (own / f"{name}.json").exists():
+                path = own / f"{name}.json"  # a --db dump of the collections alone keeps the pack's globals
+            state[name] = _read_json(path, f"global '{name}'", self.name)
         return state
 
     def tool(self, name: str) -> ToolSpec:
@@ -140,10 +156,11 @@ class DomainPack:
     # ---------------------------------------------------------------------------- touching
 
     def call_refs(self, state: State, name: str, args: Mapping[str, Any]) -> Refs:
-        """Entities one call names directly (argument strings that are keys) or via the domain rule."""
+        """Entities one call names directly (argument strings that are keys) or could find (searches)."""
         refs = find_keys(state, dict(args), self.collections)
-        if self.references is not None:
-            _merge(refs, self.references(state, name, args))
+        for search in self.searches:
+            if search.tool == name:
+                _merge(refs, search_refs(state, search, args))
         return refs
 
     def linked(self, state: State, refs: Refs, depth: int | None = None) -> Refs:
@@ -176,12 +193,13 @@ class DomainPack:
         """A state that shares every entity with ``base`` except those in ``refs``, which are copied.
 
         Handlers only change entities that their arguments lead to, so a run whose calls are all
-        covered by ``refs`` leaves ``base`` untouched at a fraction of a full copy's cost.
+        covered by ``refs`` leaves ``base`` untouched at a fraction of a full copy's cost. Globals
+        (and anything else that is not a collection) are copied whole: any call may change them.
         """
         state: State = {}
         for name, table in base.items():
             keys = refs.get(name)
-            if not isinstance(table, dict):
+            if not isinstance(table, dict) or name not in self.collections:
                 state[name] = copy_state(table)
                 continue
             fresh = dict(table)
@@ -208,7 +226,7 @@ class DomainPack:
         Distractors are other entities (``distractors`` per collection, or a count per collection
         name), picked by a stable hash of ``seed`` so the same task always gets the same ones; their
         own links are followed one hop so that they look like real entities rather than dangling
-        ids. Key order follows ``state``.
+        ids. Key order follows ``state``. Globals are kept whole.
         """
         calls = list(calls)
         keep = self.touched(state, calls, depth=self.slice_depth)
@@ -226,9 +244,12 @@ class DomainPack:
             table = state.get(name, {})
             wanted = keep.get(name, set())
             sliced[name] = {key: value for key, value in table.items() if key in wanted}
+        for name in self.globals:
+            if name in state:
+                sliced[name] = state[name]
         sliced = copy_state(sliced)
-        if self.trim is not None:
-            sliced = self.trim(sliced, keep, calls)
+        for window in self.date_windows:
+            trim_dates(sliced, window, calls)
         return sliced
 
     def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
@@ -237,25 +258,15 @@ class DomainPack:
         return sum(len(set(sliced.get(name, {})) - touched.get(name, set())) for name in self.collections)
 
 
-def register_pack(name: str, factory: Callable[[Path | None], DomainPack]) -> None:
-    """Make ``load_pack(name, db)`` build a pack with ``factory(db)``."""
-    _FACTORIES[name] = factory
-
-
-def _import_domains() -> None:
-    for module in _DOMAIN_MODULES:
-        importlib.import_module(module)
-
-
 def pack_names() -> list[str]:
-    _import_domains()
-    return sorted(_FACTORIES)
+    """The built-in packs shipped in the package."""
+    from clawloop_synth.sim.pack_folder import builtin_names
+
+    return builtin_names()
 
 
-def load_pack(name: str, db: Path | None = None) -> DomainPack:
-    """Build the registered pack ``name``; ``db`` overrides where its database is read from."""
-    _import_domains()
-    factory = _FACTORIES.get(name)
-    if factory is None:
-        raise InputError(f"unknown domain '{name}' (known: {', '.join(sorted(_FACTORIES)) or 'none'})")
-    return factory(Path(db) if db is not None else None)
+def load_pack(name_or_path: str | Path, db: Path | None = None, *, policy: str | None = None) -> DomainPack:
+    """A built-in pack by name or a pack folder by path; see :func:`clawloop_synth.sim.pack_folder.load_pack`."""
+    from clawloop_synth.sim.pack_folder import load_pack as load_folder
+
+    return load_folder(name_or_path, db, policy=policy)

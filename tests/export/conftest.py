@@ -13,7 +13,7 @@ from clawloop_synth.types import TaskSpec
 def airline_tasks(airline_trajectories: Path, airline_db: Path) -> list[TaskSpec]:
     """All 50 tau-bench airline gold tasks (not all of them verify)."""
     from clawloop_synth.ingest import iter_traces
-    from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+    from clawloop_synth.sim.gold import airline_gold_tasks
 
     tasks = airline_gold_tasks(list(iter_traces([airline_trajectories])), airline_db)
     for index, task in enumerate(tasks):

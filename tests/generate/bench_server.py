@@ -21,12 +21,13 @@ _CLUSTER = re.compile(r"cluster (c\d+):")
 
 
 def pools() -> dict[str, list[dict[str, Any]]]:
+    from clawloop_synth.demo import build_demo_tasks, demo_pack
     from clawloop_synth.generate.drafts import draft_of
-    from clawloop_synth.sim.domains.demo import build_demo_tasks, demo_tools
 
     out: dict[str, list[dict[str, Any]]] = {}
     for task in build_demo_tasks(500, 0):
-        out.setdefault(task.target_code or "", []).append(draft_of(task, demo_tools()).model_dump(mode="json"))
+        draft = draft_of(task, list(demo_pack().tools))
+        out.setdefault(task.target_code or "", []).append(draft.model_dump(mode="json"))
     return out
 
 

@@ -38,7 +38,7 @@ class TemplatesGenerator:
         self.delay = delay
 
     def propose(self, request: GenerationRequest, judge: Judge) -> Iterator[Candidate]:
-        from clawloop_synth.sim.domains.demo import build_demo_tasks
+        from clawloop_synth.demo import build_demo_tasks
 
         tasks = [t for t in build_demo_tasks(60, request.seed) if t.target_code == request.target_code]
         for n, task in enumerate(tasks[: request.count]):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from clawloop_synth.demo import build_demo_tasks, demo_pack
 from clawloop_synth.generate.drafts import draft_of
-from clawloop_synth.sim.domains.demo import build_demo_tasks, demo_tools
 from clawloop_synth.types import ToolSpec
 from tests.fake_openai import Behaviour, ok
 
@@ -15,13 +15,13 @@ _SLOT = re.compile(r"variation (\d+) of")
 
 def good_drafts(code: str = "agent/action/missing_action", n: int = 8) -> list[dict[str, Any]]:
     tasks = [t for t in build_demo_tasks(40, 0) if t.target_code == code][:n]
-    return [draft_of(t, demo_tools()).model_dump(mode="json") for t in tasks]
+    return [draft_of(t, list(demo_pack().tools)).model_dump(mode="json") for t in tasks]
 
 
 def broken_handler(draft: dict[str, Any]) -> dict[str, Any]:
     """The draft with its first reference tool replaced by a handler that crashes."""
     name = draft["reference"]["calls"][0]["name"]
-    spec = next(t for t in demo_tools() if t.name == name)
+    spec = next(t for t in list(demo_pack().tools) if t.name == name)
     bad = ToolSpec(name=spec.name, description=spec.description, parameters=spec.parameters,
                    handler="def invoke(state, **args):\n    return state['no_such_collection']['x']\n",
                    writes=spec.writes)

@@ -29,7 +29,7 @@ AIRLINE_ONLY = {"agent/reasoning/calculation_error", "agent/action/insufficient_
 
 @cache
 def demo_bases() -> list[BaseTask]:
-    from clawloop_synth.sim.domains.demo import build_demo_tasks
+    from clawloop_synth.demo import build_demo_tasks
 
     return [base_of(t) for t in build_demo_tasks(40, 0) if not t.initial_state["service"]["outages"]]
 

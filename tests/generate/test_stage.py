@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from clawloop_synth.demo import build_demo_tasks
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Judge
 from clawloop_synth.generate.gate import Gate, exemplar_trace, mined_codes
 from clawloop_synth.generate.journal import Reject
 from clawloop_synth.generate.stage import GenerateConfig, run_generate
 from clawloop_synth.generate.views import task_view
 from clawloop_synth.sim import verify
-from clawloop_synth.sim.domains.demo import build_demo_tasks
 from clawloop_synth.store import load_records
 from clawloop_synth.types import TaskSpec
 from tests.generate.helpers import CODES, TemplatesGenerator, make_workdir

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from clawloop_synth.demo import build_demo_tasks
 from clawloop_synth.generate.gate import Gate, examine
 from clawloop_synth.generate.workers import examiner
-from clawloop_synth.sim.domains.demo import build_demo_tasks
 from clawloop_synth.types import Solution
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from clawloop_synth.agents import FlawedAgent, ReferenceAgent, run_agent
+from clawloop_synth.demo.tasks import build_demo_tasks
 from clawloop_synth.mine.stage import run_mine
-from clawloop_synth.sim.domains.demo.tasks import build_demo_tasks
 from clawloop_synth.store import load_records, save_records
 from clawloop_synth.types import Failure, Rollout
 

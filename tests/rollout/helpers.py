@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clawloop_synth.sim.domains.demo import build_demo_tasks
+from clawloop_synth.demo import build_demo_tasks
 from clawloop_synth.store import save_records
 from clawloop_synth.types import TaskSpec
 

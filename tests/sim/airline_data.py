@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 
 from clawloop_synth.ingest import iter_traces
-from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+from clawloop_synth.sim.gold import airline_gold_tasks
 from clawloop_synth.sim.pack import DomainPack, State, load_pack
 from clawloop_synth.types import TaskSpec, Trace
 

@@ -9,15 +9,19 @@ import jsonschema
 import pytest
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.sim.domains.airline import TOOL_NAMES, airline_pack
 from clawloop_synth.sim.pack import DomainPack, find_keys, load_pack, pack_names
 from clawloop_synth.sim.replay import _Runner
 from clawloop_synth.sim.sandbox import compile_handler
 from tests.sim.airline_data import gold_tasks, pack, state, traces
 
+TOOL_NAMES = ("get_user_details", "get_reservation_details", "search_direct_flight", "search_onestop_flight",
+              "list_all_airports", "book_reservation", "cancel_reservation", "update_reservation_flights",
+              "update_reservation_baggages", "update_reservation_passengers", "send_certificate", "calculate",
+              "think", "transfer_to_human_agents")
+
 
 def test_fourteen_tools_compile_in_the_sandbox_and_have_valid_schemas() -> None:
-    tools = airline_pack().tools
+    tools = load_pack("airline").tools
     assert [t.name for t in tools] == list(TOOL_NAMES) and len(tools) == 14
     for tool in tools:
         compile_handler(tool.handler)
@@ -67,12 +71,12 @@ def test_missing_collection_names_the_file(tmp_path: Path) -> None:
     ],
 )
 def test_calculate_matches_python_arithmetic(expression: str, expected: str) -> None:
-    tool = next(t for t in airline_pack().tools if t.name == "calculate")
+    tool = next(t for t in load_pack("airline").tools if t.name == "calculate")
     assert compile_handler(tool.handler)({}, {"expression": expression}) == expected
 
 
 def test_every_recorded_call_fits_the_schemas(airline_trajectories: Path) -> None:
-    validators = {t.name: jsonschema.Draft202012Validator(t.parameters) for t in airline_pack().tools}
+    validators = {t.name: jsonschema.Draft202012Validator(t.parameters) for t in load_pack("airline").tools}
     calls = [s.call for t in traces(airline_trajectories) for s in t.tool_steps()]
     gold = [a for t in traces(airline_trajectories) for a in t.gold_actions or []]
     assert len(calls) == 1164

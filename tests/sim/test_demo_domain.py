@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from clawloop_synth.demo import build_demo_tasks, demo_pack, generate_state
 from clawloop_synth.sim import SimEnv, compile_handler, verify
-from clawloop_synth.sim.domains.demo import (
-    TOOL_NAMES,
-    WRITE_TOOLS,
-    build_demo_tasks,
-    demo_tools,
-    generate_state,
-)
 from clawloop_synth.sim.pack import load_pack
 from clawloop_synth.types import PlannedCall, TaskSpec
 
@@ -30,15 +24,20 @@ def test_state_is_deterministic_and_small() -> None:
     assert all(10 <= size <= 400 for name, size in sizes.items() if name != "doctors")
 
 
+TOOL_NAMES = ("find_patient", "get_patient", "list_doctors", "search_open_slots", "get_appointment",
+              "book_appointment", "cancel_appointment", "reschedule_appointment", "pay_invoice")
+WRITE_TOOLS = {"book_appointment", "cancel_appointment", "reschedule_appointment", "pay_invoice"}
+
+
 def test_tools_count_and_writes() -> None:
-    tools = demo_tools()
+    tools = demo_pack().tools
     assert 6 <= len(tools) <= 10
-    assert {t.name for t in tools} == set(TOOL_NAMES)
-    assert {t.name for t in tools if t.writes} == set(WRITE_TOOLS)
+    assert [t.name for t in tools] == list(TOOL_NAMES)
+    assert {t.name for t in tools if t.writes} == WRITE_TOOLS
     assert any(not t.writes for t in tools) and any(t.writes for t in tools)
 
 
-@pytest.mark.parametrize("tool", demo_tools(), ids=lambda t: t.name)
+@pytest.mark.parametrize("tool", demo_pack().tools, ids=lambda t: t.name)
 def test_handler_passes_the_sandbox(tool) -> None:
     handler = compile_handler(tool.handler)
     assert handler is not None

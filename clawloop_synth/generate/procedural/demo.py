@@ -34,7 +34,7 @@ class DemoKit:
     domain = "demo"
 
     def base_tasks(self, ctx: KitContext, rng: random.Random) -> Iterator[BaseTask | str]:
-        from clawloop_synth.sim.domains.demo import build_demo_tasks
+        from clawloop_synth.demo import build_demo_tasks
 
         while True:
             tasks = build_demo_tasks(_TASKS_PER_SEED, seed=rng.randrange(1_000_000))

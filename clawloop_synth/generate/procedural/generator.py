@@ -48,6 +48,7 @@ def _task(request: GenerationRequest, n: int, base: BaseTask, variant: Variant, 
     calls = variant.reference.calls
     return TaskSpec(
         id=f"{request.id_prefix}-{n}", domain=request.domain, instruction=variant.instruction,
+        policy=getattr(request.pack, "policy", "") or "",
         user_persona=base.persona, tools=variant.tools, initial_state=variant.state, reference=variant.reference,
         failure_exemplar=variant.exemplar, checks=Checks(outcome=True, required_outputs=list(base.outputs)),
         target_cluster=request.cluster.id, target_code=request.target_code,

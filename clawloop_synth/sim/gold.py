@@ -1,8 +1,8 @@
-"""The tau-bench airline tasks as TaskSpecs: gold actions become the reference solution.
+"""Traces with gold actions (tau-bench's) as TaskSpecs of a pack: gold actions become the reference solution.
 
 One TaskSpec per distinct task id (the trajectory file holds several trials of each):
 
-- initial state: the airline database sliced to what the gold actions and the failure exemplar
+- initial state: the pack's database sliced to what the gold actions and the failure exemplar
   touch, plus a few distractor entities;
 - reference: the gold actions in order, answered with the required outputs;
 - checks: the outcome check plus the task's required outputs;
@@ -17,16 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from clawloop_synth.sim.domains.airline import airline_pack
-from clawloop_synth.sim.pack import Call, DomainPack, State
+from clawloop_synth.sim.pack import Call, DomainPack, State, load_pack
 from clawloop_synth.types import Checks, PlannedCall, Provenance, Solution, TaskFeatures, TaskSpec, Trace
 
-__all__ = ["GENERATOR", "airline_gold_tasks", "exemplar_of", "reference_of"]
+__all__ = ["GENERATOR", "airline_gold_tasks", "exemplar_of", "gold_tasks", "reference_of"]
 
 GENERATOR = "tau_bench_gold"
-# Other users come with their reservations, so random reservations (each dragging in its owner) add
-# little; two other users and two unrelated flights keep a task near 45 KB.
-DISTRACTORS = {"users": 2, "reservations": 0, "flights": 2}
+DEFAULT_DISTRACTORS = 3  # per collection, when the pack sets none
 
 
 def reference_of(trace: Trace) -> Solution:
@@ -67,32 +64,35 @@ def _task_key(task_id: str) -> tuple[int, str]:
     return (int(task_id), "") if task_id.isdigit() else (1 << 30, task_id)
 
 
-def airline_gold_tasks(
+def gold_tasks(
     traces: Iterable[Trace],
-    db: Path | State,
-    pack: DomainPack | None = None,
-    distractors: int | Mapping[str, int] = DISTRACTORS,
+    pack: DomainPack,
+    db: Path | State | None = None,
+    distractors: int | Mapping[str, int] | None = None,
 ) -> list[TaskSpec]:
-    """One verified-to-be TaskSpec per distinct tau-bench airline task among ``traces``.
+    """One verified-to-be TaskSpec of ``pack`` per distinct task id among ``traces`` that carry gold actions.
 
-    ``db`` is the database folder or an already loaded state. Trials of a task must agree on the
-    instruction and gold actions; the first trial's are used.
+    ``db`` is the database folder or an already loaded state (default: the pack's own); ``distractors``
+    defaults to the pack's ``distractors``. Trials of a task must agree on the instruction and gold
+    actions; the first trial's are used.
     """
-    pack = pack or airline_pack(db if isinstance(db, Path) else None)
-    state = db if isinstance(db, dict) else pack.load_state(Path(db))
+    state = db if isinstance(db, dict) else pack.load_state(Path(db) if db is not None else None)
+    if distractors is None:
+        distractors = pack.distractors or DEFAULT_DISTRACTORS
     tasks = []
     for task_id, trials in sorted(_group(traces).items(), key=lambda item: _task_key(item[0])):
         first = trials[0]
         reference = reference_of(first)
         exemplar, exemplar_source = exemplar_of(trials, reference, pack.write_tools)
         calls: list[Call] = [(c.name, c.arguments) for c in reference.calls + exemplar.calls]
-        initial = pack.slice_state(state, calls, distractors=distractors, seed=f"airline-gold-{task_id}")
+        initial = pack.slice_state(state, calls, distractors=distractors, seed=f"{pack.name}-gold-{task_id}")
         ref_calls: list[Call] = [(c.name, c.arguments) for c in reference.calls]
         tasks.append(
             TaskSpec(
-                id=f"airline-gold-{task_id}",
-                domain="airline",
+                id=f"{pack.name}-gold-{task_id}",
+                domain=pack.name,
                 instruction=first.instruction or "",
+                policy=pack.policy,
                 tools=pack.tools,
                 initial_state=initial,
                 reference=reference,
@@ -112,3 +112,14 @@ def airline_gold_tasks(
             )
         )
     return tasks
+
+
+def airline_gold_tasks(
+    traces: Iterable[Trace],
+    db: Path | State,
+    pack: DomainPack | None = None,
+    distractors: int | Mapping[str, int] | None = None,
+) -> list[TaskSpec]:
+    """:func:`gold_tasks` in the built-in airline pack (tau-bench's airline trajectories and database)."""
+    pack = pack or load_pack("airline", db if isinstance(db, Path) else None)
+    return gold_tasks(traces, pack, db, distractors)

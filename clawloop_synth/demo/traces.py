@@ -52,7 +52,7 @@ def chat_record(trace: Trace, record_id: str | None = None) -> dict[str, Any]:
 def demo_traces(n: int = 320, seed: int = 0) -> list[Trace]:
     """``n`` runs: every agent of the scripted population on every demo task, round after round."""
     from clawloop_synth.agents import run_agent, scripted_population
-    from clawloop_synth.sim.domains.demo import POLICY, build_demo_tasks
+    from clawloop_synth.demo.tasks import build_demo_tasks
 
     tasks = build_demo_tasks(TASKS_PER_ROUND, seed)
     agents = scripted_population(seed)
@@ -62,7 +62,7 @@ def demo_traces(n: int = 320, seed: int = 0) -> list[Trace]:
         agent = agents[(i // len(tasks)) % len(agents)]
         attempt = i // (len(tasks) * len(agents))
         traces.append(run_agent(agent, task, attempt=attempt, trace_id=f"demo-{seed}-{i:04d}",
-                                system_prompt=POLICY))
+                                system_prompt=task.policy))
     return traces
 
 

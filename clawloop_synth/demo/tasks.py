@@ -15,20 +15,27 @@ import copy
 import random
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 from typing import Any
 
+from clawloop_synth.sim.pack import DomainPack, load_pack
 from clawloop_synth.types import Checks, PlannedCall, Provenance, Solution, TaskFeatures, TaskSpec
 
 from .state import DAYS, TODAY, VISIT_TYPES, generate_state
-from .tools import WRITE_TOOLS, demo_tools
 
-__all__ = ["KINDS", "build_demo_tasks"]
+__all__ = ["KINDS", "build_demo_tasks", "demo_pack"]
 
 KINDS = ("book", "reschedule", "pay", "cancel", "info")
 OUTAGE_RATE = 0.5
 GIVE_UP_OUTAGE = "I'm sorry, our system is temporarily unavailable. Please try again later."
 
 Db = dict[str, Any]
+
+
+@cache
+def demo_pack() -> DomainPack:
+    """The shipped demo pack (tools, handlers, policy), read once."""
+    return load_pack("demo")
 
 
 class _Draft:
@@ -244,7 +251,7 @@ def _exemplar(draft: _Draft) -> tuple[Solution, str]:
     if draft.outage:
         first = next(i for i, c in enumerate(calls) if c.name == draft.outage)
         return Solution(calls=calls[: first + 1], answer=GIVE_UP_OUTAGE), "agent/planning/premature_termination"
-    writes = [i for i, c in enumerate(calls) if c.name in WRITE_TOOLS]
+    writes = [i for i, c in enumerate(calls) if c.name in demo_pack().write_tools]
     if writes:
         return Solution(calls=calls[: writes[-1]], answer=draft.answer), "agent/action/missing_action"
     return Solution(calls=calls[:2], answer="You have no upcoming appointments."), "agent/reasoning/missing_output"
@@ -252,11 +259,13 @@ def _exemplar(draft: _Draft) -> tuple[Solution, str]:
 
 def _finish(draft: _Draft, state: Db, distractors: int, task_id: str, seed: int) -> TaskSpec:
     exemplar, code = _exemplar(draft)
+    pack = demo_pack()
     return TaskSpec(
         id=task_id,
-        domain="demo",
+        domain=pack.name,
         instruction=draft.instruction,
-        tools=demo_tools(),
+        policy=pack.policy,
+        tools=list(pack.tools),
         initial_state=state,
         reference=Solution(calls=draft.calls, answer=draft.answer),
         failure_exemplar=exemplar,
@@ -264,7 +273,7 @@ def _finish(draft: _Draft, state: Db, distractors: int, task_id: str, seed: int)
         target_code=code,
         provenance=Provenance(generator="demo-templates", prompt_version=draft.kind, seed=seed),
         features=TaskFeatures(steps=len(draft.calls), tools=len({c.name for c in draft.calls}),
-                              writes=sum(c.name in WRITE_TOOLS for c in draft.calls), distractors=distractors),
+                              writes=sum(c.name in pack.write_tools for c in draft.calls), distractors=distractors),
     )
 
 

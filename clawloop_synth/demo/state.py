@@ -1,4 +1,4 @@
-"""The demo clinic's database, generated from a seed (no data file ships with the package).
+"""The demo clinic's database, generated from a seed (the demo pack ships seed 0's as ``state/``).
 
 Riverside Clinic: patients with a prepaid wallet and maybe a card on file, doctors by specialty,
 bookable half-day slots over a working week and a half, appointments (past and upcoming) and the
@@ -7,11 +7,13 @@ invoices of past visits. Money is in integer cents so that handlers never round.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-__all__ = ["DAYS", "DOCTORS", "TIMES", "TODAY", "VISIT_TYPES", "fresh_service", "generate_state"]
+__all__ = ["DAYS", "DOCTORS", "TIMES", "TODAY", "VISIT_TYPES", "fresh_service", "generate_state", "write_demo_state"]
 
 TODAY = "2025-03-10"
 TIMES = ["09:00", "09:30", "10:30", "11:00", "14:00", "15:30"]
@@ -144,3 +146,14 @@ def generate_state(seed: int = 0, patients: int = 40) -> dict[str, Any]:
         if rng.random() < 0.3:
             slot["status"] = "booked"
     return state
+
+
+def write_demo_state(folder: Path, seed: int = 0) -> list[Path]:
+    """Write ``generate_state(seed)`` as a pack's ``state/`` folder, one JSON file per top-level entry."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, value in generate_state(seed).items():
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(value, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
