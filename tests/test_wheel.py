@@ -20,6 +20,10 @@ def test_wheel_ships_data_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     assert any(n.startswith("clawloop_synth/_data/datasets/") for n in names)
     prompts = sorted(p.name for p in (REPO / "prompts").glob("*.jinja"))
     assert all(f"clawloop_synth/_data/prompts/{p}" in names for p in prompts)
+    # The built-in packs are data folders inside the package, state and policy included.
+    for pack in ("airline", "demo"):
+        assert f"clawloop_synth/packs/{pack}/pack.toml" in names and f"clawloop_synth/packs/{pack}/tools.json" in names
+    assert "clawloop_synth/packs/demo/state/patients.json" in names and "clawloop_synth/packs/demo/policy.md" in names
 
     # Install only the package (its dependencies come from this environment) and run it from a
     # folder that is not the checkout, so nothing can be found through the source tree.

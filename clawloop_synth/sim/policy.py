@@ -92,8 +92,11 @@ class _PowRewriter(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
 
-def check_and_transform(source: str, filename: str) -> ast.Module:
+def check_and_transform(source: str, filename: str, entry: str = "invoke") -> ast.Module:
     """Parse ``source``, enforce the policy, and return the guarded module AST.
+
+    ``entry`` is the function the source must define at top level (``invoke`` for a tool handler,
+    ``check`` for a pack rule).
 
     Raises :class:`SandboxError` naming the first violation and its line.
     """
@@ -140,8 +143,9 @@ def check_and_transform(source: str, filename: str) -> ast.Module:
             for name in node.names:
                 if _bad_identifier(name):
                     raise _fail(node, f"name '{name}' is not allowed (leading underscore)")
-    if not any(isinstance(stmt, ast.FunctionDef) and stmt.name == "invoke" for stmt in tree.body):
-        raise SandboxError("policy: the handler must define 'def invoke(state, **args)' at top level")
+    if not any(isinstance(stmt, ast.FunctionDef) and stmt.name == entry for stmt in tree.body):
+        shape = "def invoke(state, **args)" if entry == "invoke" else f"def {entry}(...)"
+        raise SandboxError(f"policy: the handler must define '{shape}' at top level")
     guarded = _PowRewriter().visit(tree)
     assert isinstance(guarded, ast.Module)
     return ast.fix_missing_locations(guarded)

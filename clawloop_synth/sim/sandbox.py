@@ -130,14 +130,15 @@ def _short(text: str, limit: int = 500) -> str:
 class Handler:
     """A compiled, policy-checked handler; call it as ``handler(state, args)``."""
 
-    __slots__ = ("code", "digest", "filename", "name", "source")
+    __slots__ = ("code", "digest", "entry", "filename", "name", "source")
 
-    def __init__(self, source: str, code: CodeType, digest: str, filename: str) -> None:
+    def __init__(self, source: str, code: CodeType, digest: str, filename: str, entry: str = "invoke") -> None:
         self.source = source
         self.code = code
         self.digest = digest
         self.filename = filename
         self.name = digest[:12]
+        self.entry = entry
 
     def __repr__(self) -> str:
         return f"Handler({self.name})"
@@ -162,9 +163,9 @@ class Handler:
                 timer.arm(cpu, main)
                 namespace: dict[str, Any] = {"__builtins__": SAFE_BUILTINS, POW_GUARD: _guarded_pow}
                 exec(self.code, namespace)
-                invoke = namespace.get("invoke")
+                invoke = namespace.get(self.entry)
                 if not callable(invoke):
-                    raise _Violation("policy: 'invoke' is not a function")
+                    raise _Violation(f"policy: '{self.entry}' is not a function")
                 value = invoke(state, **args)
                 try:
                     text = value if isinstance(value, str) else json.dumps(value)
@@ -221,18 +222,21 @@ _cache: dict[str, Handler | SandboxError] = {}
 _cache_lock = threading.Lock()
 
 
-def compile_handler(source: str) -> Handler:
+def compile_handler(source: str, entry: str = "invoke") -> Handler:
     """Check ``source`` against the policy and compile it; cached by the source's hash.
 
+    ``entry`` is the function calls run: ``invoke(state, **args)`` for a tool handler; a pack rule is
+    compiled with ``entry="check"`` and called as ``rule(state, {"call": call})``.
     Raises :class:`SandboxError` for a policy violation (the failure is cached too).
     """
-    cached = _cache.get(source)
+    key = source if entry == "invoke" else f"{entry}\x00{source}"
+    cached = _cache.get(key)
     if cached is None:
         digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
         filename = f"<handler {digest[:12]}>"
         try:
-            tree = check_and_transform(source, filename)
-            cached = Handler(source, compile(tree, filename, "exec"), digest, filename)
+            tree = check_and_transform(source, filename, entry)
+            cached = Handler(source, compile(tree, filename, "exec"), digest, filename, entry)
         except SandboxError as exc:
             cached = exc
         except (ValueError, RecursionError, MemoryError, SyntaxError) as exc:
@@ -240,7 +244,7 @@ def compile_handler(source: str) -> Handler:
         with _cache_lock:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.pop(next(iter(_cache)))
-            _cache[source] = cached
+            _cache[key] = cached
     if isinstance(cached, SandboxError):
         raise SandboxError(*cached.args)
     return cached
