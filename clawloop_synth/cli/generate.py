@@ -96,7 +96,8 @@ def generate(
     with _bar(quiet=as_json) as update:
         summary = run_generate(workdir, config, progress=update)
     if as_json:
-        out = {k: summary[k] for k in ("accepted", "rejected", "rejected_by_reason", "stopped", "usage")}
+        out = {k: summary[k] for k in ("domain", "pack", "accepted", "rejected", "rejected_by_reason", "stopped",
+                                       "usage")}
         typer.echo(json.dumps({**out, "clusters": summary["clusters"]}, indent=2))
         return
     _print_summary(summary)
