@@ -50,10 +50,10 @@ def generated_tasks(source: Path) -> list:
 
 
 def gold_and_demo_tasks() -> list:
+    from clawloop_synth.demo import build_demo_tasks
     from clawloop_synth.ingest import iter_traces
     from clawloop_synth.sim import verify
     from clawloop_synth.sim.gold import airline_gold_tasks
-    from clawloop_synth.demo import build_demo_tasks
 
     gold = [t for t in airline_gold_tasks(iter_traces([TRACES]), DB) if verify(t).ok]
     return gold + build_demo_tasks(40, seed=0)

@@ -30,9 +30,7 @@ def baseline_tasks(domain: str, pack: Any, state: dict[str, Any], traces: list[T
     from clawloop_synth.generate.procedural import KitContext, kit_for
 
     kit = kit_for(domain)
-    if kit is None:
-        raise InputError(f"the procedural generator has no kit for domain '{domain}'", field="domain")
-    ctx = KitContext(pack, state, build_graph(traces, pack.write_tools), [])
+    ctx = KitContext(pack, state, build_graph(traces, pack.write_tools), [], traces)
     rng = random.Random(f"baseline:{seed}:{domain}")
     draws = kit.base_tasks(ctx, rng)
     tasks: list[TaskSpec] = []

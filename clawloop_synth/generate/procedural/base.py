@@ -18,7 +18,7 @@ from clawloop_synth.generate.graph import ToolGraph, leaf_strings
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.sim.pack import DomainPack, State
 from clawloop_synth.sim.state import copy_state
-from clawloop_synth.types import PlannedCall, Provenance, Solution, TaskSpec, ToolSpec
+from clawloop_synth.types import PlannedCall, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
 __all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "plan_reads", "scratch_task"]
 
@@ -27,12 +27,13 @@ _MAX_READS = 6
 
 @dataclass
 class KitContext:
-    """What a kit may read: the pack, its full state, the mined graph, the source trace ids."""
+    """What a kit may read: the pack, its full state, the mined graph, the source trace ids, the traces."""
 
     pack: DomainPack
     state: State
     graph: ToolGraph
     source_ids: list[str] = field(default_factory=list)
+    traces: list[Trace] = field(default_factory=list)  # the real traces (their wording, their recorded calls)
 
 
 @dataclass

@@ -33,7 +33,8 @@ def register_kit(domain: str, kit: type) -> None:
     _KITS[domain] = kit
 
 
-def kit_for(domain: str) -> DomainKit | None:
+def kit_for(domain: str) -> DomainKit:
+    """The hand-written kit of ``domain`` when there is one, else the generic kit that works in any pack."""
     if not _KITS:
         from clawloop_synth.generate.procedural.airline import AirlineKit
         from clawloop_synth.generate.procedural.demo import DemoKit
@@ -41,7 +42,11 @@ def kit_for(domain: str) -> DomainKit | None:
         _KITS.setdefault("airline", AirlineKit)
         _KITS.setdefault("demo", DemoKit)
     kit = _KITS.get(domain)
-    return kit() if kit is not None else None
+    if kit is None:
+        from clawloop_synth.generate.procedural.generic import GenericKit
+
+        return GenericKit()
+    return kit()
 
 
 def _task(request: GenerationRequest, n: int, base: BaseTask, variant: Variant, sources: list[str]) -> TaskSpec:
@@ -76,14 +81,10 @@ class ProceduralGenerator:
             yield Candidate(task=None, reason="untargetable", detail=untargetable_reason(code))
             return
         kit = kit_for(request.domain)
-        if kit is None:
-            yield Candidate(task=None, reason="no_domain_kit",
-                            detail=f"the procedural generator has no kit for domain '{request.domain}'")
-            return
         writes = request.pack.write_tools if request.pack is not None else frozenset()
         graph = build_graph(request.traces, writes)
         sources = list(dict.fromkeys(f.trace_id for f in request.exemplars))[:5]
-        ctx = KitContext(request.pack, request.state, graph, sources)
+        ctx = KitContext(request.pack, request.state, graph, sources, list(request.traces))
         rng = random.Random(f"procedural:{request.seed}:{request.cluster.id}:{code}")
         mine_ctx = build_context([], request.pack.tools)
         bases = kit.base_tasks(ctx, rng)

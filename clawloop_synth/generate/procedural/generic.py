@@ -1,0 +1,268 @@
+"""A kit for any pack: scenarios from the tool-dependency graph and the state, wording from real requests.
+
+For a pack with no hand-written kit (an induced pack, a user's own), each draw picks a state-changing
+tool and builds its arguments from what the traces and the pack say about each parameter: the
+collection whose keys the recorded values were (so a new entity of that collection is drawn), the
+schema's enum, or a value recorded for that parameter. The write is tried in the simulator on the state;
+a draw whose write errors is dropped (so every scenario is one the pack's own dynamics accept). The
+reads that produce the write's arguments are then planned from the graph by :func:`base_from_scenario`.
+
+The request is worded from the traces' own first user messages: in a trace that made the same write,
+the recorded argument values and the fields of the entities they name are replaced by slots
+(``{arg:amount}``, ``{source.owner}``), and the slots are filled from the new scenario, so an induced
+pack speaks its users' language. Without such a trace, the tool's description is the wording. The
+answer states the write's result, and the required outputs are what only that result reveals (a new id,
+a changed amount).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from clawloop_synth.generate.graph import leaf_strings
+from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
+from clawloop_synth.sim.env import SimEnv
+from clawloop_synth.sim.pack import DomainPack, State
+from clawloop_synth.types import PlannedCall, ToolSpec, Trace
+
+__all__ = ["GenericKit", "RequestTemplate", "request_templates"]
+
+_DISTRACTORS = 2
+_MIN_SLOT = 2  # shorter values (a "1", a "y") would be replaced inside ordinary words
+_SLOT = re.compile(r"\{([^{}]+)\}")
+_MAX_ENTITIES = 200  # entity keys drawn from per collection
+
+
+@dataclass
+class RequestTemplate:
+    """A real first user message with its entities replaced by slots, for one write tool."""
+
+    tool: str
+    text: str
+    slots: list[str] = field(default_factory=list)  # "arg:NAME" or "NAME.FIELD" (a field of the entity NAME keys)
+
+
+def _first_user(trace: Trace) -> str | None:
+    return next((m.content for m in trace.messages if m.role == "user" and m.content), None)
+
+
+def _named_entities(pack: DomainPack, state: State, args: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Argument name -> the entity its value is the key of (the first collection that has it)."""
+    out = {}
+    for arg, value in args.items():
+        if not isinstance(value, str):
+            continue
+        for collection in pack.collections:
+            entity = state.get(collection, {}).get(value) if isinstance(state.get(collection), dict) else None
+            if isinstance(entity, dict):
+                out[arg] = entity
+                break
+    return out
+
+
+def _slot_values(pack: DomainPack, state: State, args: dict[str, Any]) -> dict[str, str]:
+    """Slot -> text: ``arg:NAME`` for the call's arguments, ``NAME.FIELD`` for fields of the entity it names."""
+    values: dict[str, str] = {}
+    for arg, value in args.items():
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            values[f"arg:{arg}"] = str(value)
+    for arg, entity in _named_entities(pack, state, args).items():
+        for key, value in entity.items():
+            if isinstance(value, str) and len(value) >= 3:
+                values[f"{arg}.{key}"] = value
+            elif isinstance(value, dict):  # one level down: a name split into first and last
+                for sub, inner in value.items():
+                    if isinstance(inner, str) and len(inner) >= 3:
+                        values[f"{arg}.{key}.{sub}"] = inner
+    return {slot: text for slot, text in values.items() if len(text) >= _MIN_SLOT}
+
+
+def _templatize(message: str, values: dict[str, str]) -> RequestTemplate | None:
+    # Longest values first, so "A-1001" is not cut by a shorter "1001"; braces of the text are escaped.
+    text = message.replace("{", "(").replace("}", ")")
+    slots: list[str] = []
+    for slot, value in sorted(values.items(), key=lambda item: -len(item[1])):
+        pattern = re.compile(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])")
+        if pattern.search(text):
+            text = pattern.sub("{" + slot + "}", text)
+            slots.append(slot)
+    return RequestTemplate(tool="", text=text, slots=slots) if slots else None
+
+
+def request_templates(pack: DomainPack, state: State, traces: list[Trace]) -> dict[str, list[RequestTemplate]]:
+    """Per write tool, the first user messages of traces that made that write, with entities as slots."""
+    out: dict[str, list[RequestTemplate]] = {}
+    seen: set[tuple[str, str]] = set()
+    for trace in traces:
+        message = _first_user(trace)
+        if not message:
+            continue
+        for step in trace.tool_steps():
+            if step.call.name not in pack.write_tools or step.is_error or step.result is None:
+                continue
+            template = _templatize(message, _slot_values(pack, state, dict(step.call.arguments)))
+            if template is not None and (step.call.name, template.text) not in seen:
+                seen.add((step.call.name, template.text))
+                template.tool = step.call.name
+                out.setdefault(step.call.name, []).append(template)
+            break  # the first write is what the opening message asks for
+    return out
+
+
+def _recorded(traces: list[Trace], writes: frozenset[str]) -> dict[str, list[dict[str, Any]]]:
+    """Arguments of every successful recorded call of each write tool."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for trace in traces:
+        for step in trace.tool_steps():
+            if step.call.name in writes and not step.is_error and step.result is not None:
+                out.setdefault(step.call.name, []).append(dict(step.call.arguments))
+    return out
+
+
+def _key_collection(pack: DomainPack, state: State, name: str, seen: list[Any]) -> str | None:
+    """The collection a parameter takes keys of: where most recorded values are keys, else by key field name."""
+    counts: Counter[str] = Counter()
+    for value in seen:
+        if isinstance(value, str):
+            for collection in pack.collections:
+                if value in state.get(collection, {}):
+                    counts[collection] += 1
+    if counts:
+        collection, n = counts.most_common(1)[0]
+        if n * 2 >= len(seen):
+            return collection
+    for collection, key_field in pack.key_fields.items():
+        if key_field and key_field == name and state.get(collection):
+            return collection
+    return None
+
+
+class GenericKit:
+    """Base tasks in any pack: one write per task, arguments drawn per parameter and tried in the simulator."""
+
+    domain = "*"
+
+    def base_tasks(self, ctx: KitContext, rng: random.Random) -> Iterator[BaseTask | str]:
+        pack, state = ctx.pack, ctx.state
+        traces = ctx.traces
+        writes = [tool for tool in pack.tools if tool.writes]
+        if not writes:
+            yield "generic kit, the pack has no state-changing tool"
+            return
+        recorded = _recorded(traces, pack.write_tools)
+        templates = request_templates(pack, state, traces)
+        keys = {c: sorted(state.get(c, {}))[:_MAX_ENTITIES] if isinstance(state.get(c), dict) else []
+                for c in pack.collections}
+        while True:
+            tool = rng.choice(writes)
+            args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
+            if isinstance(args, str):
+                yield args
+                continue
+            scenario = self._scenario(pack, state, tool, args, templates.get(tool.name, []), rng)
+            if isinstance(scenario, str):
+                yield scenario
+                continue
+            yield base_from_scenario(ctx, scenario, _DISTRACTORS, seed=f"{tool.name}:{rng.random()}")
+
+    # --------------------------------------------------------------------------- arguments
+
+    def _arguments(self, pack: DomainPack, state: State, tool: ToolSpec, recorded: list[dict[str, Any]],
+                   keys: dict[str, list[str]], rng: random.Random) -> dict[str, Any] | str:
+        properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
+        required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)]
+        template = rng.choice(recorded) if recorded else {}
+        args: dict[str, Any] = {}
+        for name in dict.fromkeys([*required, *template]):
+            schema = properties.get(name, {}) if isinstance(properties, dict) else {}
+            seen = [call[name] for call in recorded if name in call]
+            collection = _key_collection(pack, state, name, seen)
+            if collection is not None and keys.get(collection):
+                args[name] = rng.choice(keys[collection])
+            elif isinstance(schema, dict) and isinstance(schema.get("enum"), list) and schema["enum"]:
+                args[name] = rng.choice(schema["enum"])
+            elif seen:
+                args[name] = rng.choice(seen)
+            else:
+                drawn = _unknown_value(schema, keys, rng)
+                if drawn is None:
+                    return f"generic kit, no value known for {tool.name}.{name}"
+                args[name] = drawn
+        return args
+
+    def _scenario(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
+                  templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
+        call = PlannedCall(name=tool.name, arguments=args)
+        # Try the write on the entities it touches: only a write the pack's dynamics accept is a scenario.
+        sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
+        result = SimEnv(scratch_task(pack.tools, sliced)).step(call)
+        if result.is_error:
+            return f"generic kit, {tool.name} errors on the drawn arguments"
+        values = _slot_values(pack, state, args)
+        instruction = self._wording(tool, args, values, templates, rng)
+        given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
+
+        def finish(results: list[Any]) -> tuple[str, list[str]]:
+            return _answer(tool, results[-1] if results else None, instruction)
+
+        return Scenario(kind=f"generic:{tool.name}", writes=[call], given=given, instruction=instruction,
+                        finish=finish)
+
+    def _wording(self, tool: ToolSpec, args: dict[str, Any], values: dict[str, str],
+                 templates: list[RequestTemplate], rng: random.Random) -> str:
+        usable = [t for t in templates if all(slot in values for slot in t.slots)]
+        if usable:
+            template = rng.choice(usable)
+            text = _SLOT.sub(lambda m: values.get(m.group(1), m.group(0)), template.text)
+        else:
+            description = tool.description.strip().rstrip(".") or tool.name.replace("_", " ")
+            text = f"I need this done: {description[0].lower() + description[1:]}."
+        # Every argument the user decides must be in the request, whether or not the wording named it.
+        missing = [(name, value) for name, value in args.items()
+                   if isinstance(value, str | int | float) and str(value) not in text]
+        if missing:
+            text += " Details: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in missing) + "."
+        structured = [name for name, value in args.items() if not isinstance(value, str | int | float)]
+        if structured:
+            text += " " + "; ".join(f"{name.replace('_', ' ')}: {_brief(args[name])}" for name in structured) + "."
+        return text + " Please tell me the result."
+
+
+def _unknown_value(schema: Any, keys: dict[str, list[str]], rng: random.Random) -> Any:
+    """A value for a parameter nothing was recorded for: an entity key for a string, a small number in
+    range; the write's trial in the simulator then keeps only the draws the pack accepts."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if kind in ("string", None):
+        pools = [pool for pool in keys.values() if pool]
+        return rng.choice(rng.choice(pools)) if pools else None
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", 1)
+        low = max(1, int(low)) if isinstance(low, int | float) else 1
+        high = schema.get("maximum", low + 50)
+        high = int(high) if isinstance(high, int | float) and high >= low else low + 50
+        return rng.randint(low, min(high, low + 50))
+    if kind == "boolean":
+        return rng.random() < 0.5
+    return None
+
+
+def _brief(value: Any) -> str:
+    return ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else \
+        "; ".join(_brief(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _answer(tool: ToolSpec, result: Any, instruction: str) -> tuple[str, list[str]]:
+    """The answer states the write's result; required outputs are result values the request did not say."""
+    scalars = [(k, v) for k, v in result.items() if isinstance(v, str | int | float) and not isinstance(v, bool)] \
+        if isinstance(result, dict) else []
+    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in scalars[:6]) if scalars else str(result)[:200]
+    answer = f"Done ({tool.name.replace('_', ' ')}): {shown}."
+    fresh = [str(v) for _, v in scalars if len(str(v)) >= 2 and str(v) not in instruction]
+    strings = [s for _, s in leaf_strings(result) if len(s) >= 3 and s not in instruction] if not fresh else []
+    outputs = (fresh or strings)[:1]
+    return answer, outputs

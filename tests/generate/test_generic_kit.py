@@ -1,0 +1,142 @@
+"""The generic kit: verified tasks in a pack no kit was written for, worded like its own traces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clawloop_synth.generate.base import GenerationRequest, Verdict
+from clawloop_synth.generate.gate import mined_codes
+from clawloop_synth.generate.procedural import ProceduralGenerator
+from clawloop_synth.generate.procedural.generic import request_templates
+from clawloop_synth.sim.pack import DomainPack, load_pack
+from clawloop_synth.sim.verify import verify
+from clawloop_synth.types import FailureCluster, Message, TaskSpec, ToolCall, Trace
+
+OWNERS = ["Dana Reyes", "Omar Haddad", "Lin Wei", "Priya Nair", "Tomas Berg", "Ada Obi", "Ivo Petrov", "Mae Lund"]
+
+
+def _bank(folder: Path) -> DomainPack:
+    """A bank the project never saw: accounts with owners and balances, transfers between them."""
+    (folder / "handlers").mkdir(parents=True)
+    (folder / "state").mkdir()
+    (folder / "pack.toml").write_text('name = "bank"\ndescription = "A retail bank assistant."\n'
+                                      'writes = ["transfer_funds"]\n'
+                                      '[collections.accounts]\nkey = "account_id"\n'
+                                      '[collections.transfers]\nkey = "transfer_id"\n')
+    (folder / "policy.md").write_text("You are the bank's assistant. Check an account before you move money.\n")
+    account = {"type": "object", "properties": {"account_id": {"type": "string"}}, "required": ["account_id"]}
+    transfer = {"type": "object", "required": ["source", "target", "amount"],
+                "properties": {"source": {"type": "string", "description": "Account to take money from."},
+                               "target": {"type": "string", "description": "Account to pay into."},
+                               "amount": {"type": "number", "minimum": 0}}}
+    tools = [{"type": "function", "function": {"name": "get_account", "description": "Look an account up.",
+                                               "parameters": account}},
+             {"type": "function", "function": {"name": "transfer_funds", "description": "Move money between "
+                                               "two accounts.", "parameters": transfer}}]
+    (folder / "tools.json").write_text(json.dumps(tools))
+    (folder / "handlers" / "get_account.py").write_text(
+        "def invoke(state, account_id):\n"
+        "    account = state['accounts'].get(account_id)\n"
+        "    if account is None:\n"
+        "        return 'Error: account ' + account_id + ' not found'\n"
+        "    return account\n")
+    (folder / "handlers" / "transfer_funds.py").write_text(
+        "def invoke(state, source, target, amount):\n"
+        "    accounts = state['accounts']\n"
+        "    if source not in accounts or target not in accounts:\n"
+        "        return 'Error: account not found'\n"
+        "    if source == target:\n"
+        "        return 'Error: source and target are the same account'\n"
+        "    if accounts[source]['balance'] < amount:\n"
+        "        return 'Error: insufficient funds'\n"
+        "    accounts[source]['balance'] = accounts[source]['balance'] - amount\n"
+        "    accounts[target]['balance'] = accounts[target]['balance'] + amount\n"
+        "    number = state['accounts'][source]['transfers_made'] + 1\n"
+        "    accounts[source]['transfers_made'] = number\n"
+        "    tid = 'TR-' + source + '-' + str(number)\n"
+        "    state['transfers'][tid] = {'transfer_id': tid, 'source': source, 'target': target, 'amount': amount}\n"
+        "    return state['transfers'][tid]\n")
+    accounts = {f"ACC-{1001 + k}": {"account_id": f"ACC-{1001 + k}", "owner": owner, "balance": 100 + 50 * k,
+                                    "transfers_made": 0}
+                for k, owner in enumerate(OWNERS)}
+    (folder / "state" / "accounts.json").write_text(json.dumps(accounts))
+    (folder / "state" / "transfers.json").write_text("{}")
+    return load_pack(folder)
+
+
+def _trace(k: int, owner: str, source: str, target: str, amount: int, state: dict) -> Trace:
+    account = json.dumps(state["accounts"][source])
+    tid = f"TR-{source}-1"
+    done = json.dumps({"transfer_id": tid, "source": source, "target": target, "amount": amount})
+    return Trace(id=f"bank-{k}", source="openai_chat", messages=[
+        Message(role="system", content="You are the bank's assistant."),
+        Message(role="user", content=f"Hello, {owner} here. Could you send {amount} dollars from my account "
+                                     f"{source} to {target}? Thanks!"),
+        Message(role="assistant", tool_calls=[ToolCall(id="c1", name="get_account",
+                                                       arguments={"account_id": source})]),
+        Message(role="tool", tool_call_id="c1", name="get_account", content=account),
+        Message(role="assistant", tool_calls=[ToolCall(id="c2", name="transfer_funds",
+                                                       arguments={"source": source, "target": target,
+                                                                  "amount": amount})]),
+        Message(role="tool", tool_call_id="c2", name="transfer_funds", content=done),
+        Message(role="assistant", content=f"Done, transfer {tid}."),
+    ], reward=1.0)
+
+
+@pytest.fixture()
+def bank(tmp_path: Path) -> tuple[DomainPack, dict, list[Trace]]:
+    pack = _bank(tmp_path / "bank")
+    state = pack.load_state()
+    traces = [_trace(0, "Dana Reyes", "ACC-1001", "ACC-1002", 20, state),
+              _trace(1, "Lin Wei", "ACC-1003", "ACC-1005", 35, state),
+              _trace(2, "Ada Obi", "ACC-1006", "ACC-1001", 10, state)]
+    return pack, state, traces
+
+
+def _request(code: str, pack: DomainPack, state: dict, traces: list[Trace], count: int = 3) -> GenerationRequest:
+    cluster = FailureCluster(id="c00", label=code, codes=[code], size=1, member_ids=[], exemplar_ids=[])
+    return GenerationRequest(cluster=cluster, target_code=code, exemplars=[], domain=pack.name, pack=pack,
+                             state=state, traces=traces, count=count, seed=3, id_prefix="bank-c00")
+
+
+def test_templates_replace_entities_by_slots(bank: tuple[DomainPack, dict, list[Trace]]) -> None:
+    pack, state, traces = bank
+    (first, *_) = request_templates(pack, state, traces)["transfer_funds"]
+    assert first.text == ("Hello, {source.owner} here. Could you send {arg:amount} dollars from my account "
+                          "{arg:source} to {arg:target}? Thanks!")
+
+
+@pytest.mark.parametrize("code", ["agent/action/missing_action", "agent/action/wrong_argument"])
+def test_verified_tasks_come_out_of_a_pack_with_no_kit(bank: tuple[DomainPack, dict, list[Trace]],
+                                                       code: str) -> None:
+    pack, state, traces = bank
+    out = list(ProceduralGenerator().propose(_request(code, pack, state, traces), lambda t: Verdict(True)))
+    tasks: list[TaskSpec] = [c.task for c in out if c.task is not None]
+    assert len(tasks) == 3, [c.detail for c in out]
+    recorded = {t.messages[1].content for t in traces}
+    for task in tasks:
+        assert verify(task).ok and code in mined_codes(task)
+        assert task.domain == "bank" and task.policy == pack.policy
+        assert task.instruction.startswith("Hello, ") and "Could you send" in task.instruction
+        assert not any(task.instruction.startswith(text) for text in recorded)  # new entities, same wording
+        write = task.reference.calls[-1]
+        assert write.name == "transfer_funds"
+        assert task.initial_state["accounts"][write.arguments["source"]]["owner"] in task.instruction
+        assert task.checks.required_outputs and task.checks.required_outputs[0].startswith("TR-")
+
+
+def test_without_traces_the_wording_falls_back_to_the_tool_description(
+        bank: tuple[DomainPack, dict, list[Trace]]) -> None:
+    pack, state, _ = bank
+    out = list(ProceduralGenerator(attempts_per_task=40).propose(
+        _request("agent/action/missing_action", pack, state, [], count=2), lambda t: Verdict(True)))
+    tasks = [c.task for c in out if c.task is not None]
+    assert len(tasks) == 2, [c.detail for c in out]
+    for task in tasks:
+        assert verify(task).ok
+        assert task.instruction.startswith("I need this done: move money between two accounts.")
+        write = task.reference.calls[-1]
+        assert all(str(value) in task.instruction for value in write.arguments.values())
