@@ -56,12 +56,12 @@ def pack_folder(name_or_path: str | Path) -> Path:
     """The folder of a built-in pack name, or ``name_or_path`` itself when it is a pack folder."""
     text = str(name_or_path)
     path = Path(name_or_path)
-    if isinstance(name_or_path, Path) or "/" in text or "\\" in text or path.is_dir():
-        if not (path / "pack.toml").is_file():
-            raise InputError("not a pack folder (no pack.toml)", file=str(path))
+    if (path / "pack.toml").is_file():
         return path
-    if text in builtin_names():
-        return BUILTIN_DIR / text
+    if not isinstance(name_or_path, Path) and text in builtin_names():
+        return BUILTIN_DIR / text  # a built-in name, unless a pack folder of that name is right here
+    if isinstance(name_or_path, Path) or "/" in text or "\\" in text or path.is_dir():
+        raise InputError("not a pack folder (no pack.toml)", file=str(path))
     known = ", ".join(builtin_names()) or "none"
     raise InputError(f"unknown domain pack '{text}' (built-in: {known}; or give a pack folder's path)")
 

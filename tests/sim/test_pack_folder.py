@@ -159,3 +159,11 @@ def test_gold_and_demo_tasks_carry_the_pack_policy(airline_trajectories: Path, a
     sample = [t for t in traces(airline_trajectories) if t.task_id == "0"]
     (task,) = gold_tasks(sample, load_pack("airline"), state(airline_db))
     assert task.policy == load_pack("airline").policy and SimEnv(task).reset() is not None
+
+
+def test_a_folder_named_like_a_builtin_does_not_shadow_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()  # e.g. a run directory called demo: not a pack
+    assert load_pack("demo").name == "demo"
+    write_pack(load_pack("demo"), tmp_path / "mine")
+    assert load_pack("mine").folder == Path("mine")  # a pack folder here is read by its relative path

@@ -2,8 +2,9 @@
 
 Public API: :class:`ProceduralGenerator` (the ``procedural`` generator of the generate stage),
 :func:`inject` and :data:`INJECTORS` (one per targetable leaf), :func:`register_kit` / :func:`kit_for`
-(per-domain knowledge). The generator checks its own tasks with the gate's rules
-(``sim.verify`` and ``generate.gate.mined_codes``) before it proposes them.
+(per-domain knowledge; a pack with no hand-written kit gets the generic kit, :mod:`.generic`, which
+works in any pack from the tool graph, the state and the traces' own wording). The generator checks its
+own tasks with the gate's rules (``sim.verify`` and ``generate.gate.mined_codes``) before it proposes them.
 """
 
 from __future__ import annotations
