@@ -34,6 +34,7 @@ class RunConfig:
     strategy: str = "learnability"
     seed: int = 0
     force: bool = False
+    policy_from_traces: bool = False  # the traces' shared system prompt as the tasks' policy
 
 
 @dataclass
@@ -56,7 +57,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
 
     inputs = [str(path) for path in config.inputs]
     pack = load_pack(config.domain, config.db)
-    generate = GenerateConfig(domain=config.domain, db=config.db, per_cluster=config.per_cluster, seed=config.seed)
+    generate = GenerateConfig(domain=config.domain, db=config.db, per_cluster=config.per_cluster, seed=config.seed,
+                              policy_from_traces=config.policy_from_traces)
     seed = config.seed
     return [
         Stage("ingest", {"inputs": inputs, "on_error": "raise"},

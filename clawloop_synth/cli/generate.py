@@ -77,6 +77,8 @@ def generate(
     attempts: Annotated[int, typer.Option(min=1, help="Candidates per wanted task, at most.")] = 4,
     cluster: Annotated[list[str] | None, typer.Option(help="Only this cluster id (repeatable).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Print the estimated tokens and cost; generate nothing.")] = False,
+    policy_from_traces: Annotated[bool, typer.Option(help="Use the system prompt the traces share as the policy "
+                                                     "(instead of the pack's policy.md).")] = False,
     seed: Seed = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -88,7 +90,7 @@ def generate(
     config = GenerateConfig(domain=domain, db=db, per_cluster=per_cluster, generator=generator, program=program,
                             model=model, api_base=api_base, concurrency=concurrency, max_cost=max_cost,
                             max_requests=max_requests, max_repairs=max_repairs, attempts=attempts,
-                            clusters=cluster, dry_run=dry_run, seed=seed)
+                            clusters=cluster, dry_run=dry_run, seed=seed, policy_from_traces=policy_from_traces)
     if dry_run:
         summary = run_generate(workdir, config)
         typer.echo(json.dumps(summary, indent=2))

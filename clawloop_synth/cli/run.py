@@ -51,12 +51,15 @@ def run(
     per_cluster: Annotated[int, typer.Option(help="Accepted tasks wanted per failure cluster.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
     force: Annotated[bool, typer.Option(help="Re-run finished stages.")] = False,
+    policy_from_traces: Annotated[bool, typer.Option(help="Use the system prompt the traces share as the policy "
+                                                     "(instead of the pack's policy.md).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stage summaries as JSON.")] = False,
 ) -> None:
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.pipeline import RunConfig, run_pipeline
 
-    config = RunConfig(domain=domain, db=db, per_cluster=per_cluster, seed=seed, force=force)
+    config = RunConfig(domain=domain, db=db, per_cluster=per_cluster, seed=seed, force=force,
+                       policy_from_traces=policy_from_traces)
     if inputs:
         config.inputs = list(inputs)
 

@@ -58,6 +58,7 @@ class GenerateConfig:
     threshold: float = 0.95  # near-duplicate cosine
     clusters: list[str] | None = None  # only these cluster ids
     min_per_cluster: int = 5  # below this a cluster's summary states why
+    policy_from_traces: bool = False  # the traces' shared system prompt replaces the pack's policy.md
 
     def hashed(self) -> dict[str, Any]:
         """The part of the config that decides which candidates exist and how they are judged."""
@@ -67,7 +68,7 @@ class GenerateConfig:
                 "generator": self.generator,
                 "program": _file_hash(self.program), "model": self.model, "seed": self.seed,
                 "embedder": self.embedder, "threshold": self.threshold, "max_repairs": self.max_repairs,
-                "clusters": self.clusters}
+                "clusters": self.clusters, "policy_from_traces": self.policy_from_traces}
 
 
 def _file_hash(path: Path | None) -> str | None:
@@ -150,7 +151,16 @@ def _load_inputs(workdir: Path, config: GenerateConfig) -> tuple[Any, dict[str, 
 
     for name in ("clusters", "failures", "traces"):
         require_records(workdir / name, name)
-    pack = load_pack(config.domain, config.db)
+    traces = list(load_records(workdir / "traces", Trace))
+    policy = None
+    if config.policy_from_traces:
+        from clawloop_synth.sim.pack_folder import shared_policy
+
+        policy = shared_policy(traces)
+        if not policy:
+            raise InputError("the traces share no system prompt to take the policy from",
+                             file=str(workdir / "traces"), field="policy_from_traces")
+    pack = load_pack(config.domain, config.db, policy=policy)
     state = pack.load_state(config.db)
     clusters = list(load_records(workdir / "clusters", FailureCluster))
     if config.clusters:
@@ -159,7 +169,6 @@ def _load_inputs(workdir: Path, config: GenerateConfig) -> tuple[Any, dict[str, 
             raise InputError(f"unknown cluster id(s): {', '.join(unknown)}", field="clusters")
         clusters = [c for c in clusters if c.id in config.clusters]
     failures = {f.id: f for f in load_records(workdir / "failures", Failure)}
-    traces = list(load_records(workdir / "traces", Trace))
     return pack, state, clusters, failures, traces
 
 

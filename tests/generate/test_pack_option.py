@@ -46,3 +46,31 @@ def test_unknown_pack_is_one_line_exit_1(tmp_path: Path) -> None:
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         "error: unknown domain pack 'no-such-pack' (built-in: airline, demo; or give a pack folder's path)"]
+
+
+def test_policy_from_traces_replaces_the_pack_policy(tmp_path: Path) -> None:
+    from clawloop_synth.store import save_records
+    from clawloop_synth.types import Message, Trace
+
+    work = make_workdir(tmp_path / "work")
+    text = "You serve the clinic's patients; confirm every change before you make it."
+    save_records(work / "traces", [Trace(id=f"t-{k}", source="openai_chat", messages=[
+        Message(role="system", content=text), Message(role="user", content="hi")]) for k in range(3)])
+    result = CliRunner().invoke(app, ["generate", str(work), "--pack", "demo", "--per-cluster", "1",
+                                      "--policy-from-traces", "--json"])
+    assert result.exit_code == 0, result.output
+    tasks = list(load_records(work / "tasks", TaskSpec))
+    assert tasks and all(t.policy == text for t in tasks)
+
+
+def test_policy_from_traces_without_a_shared_prompt_is_an_input_error(tmp_path: Path) -> None:
+    from clawloop_synth.errors import InputError
+    from clawloop_synth.generate.stage import GenerateConfig, run_generate
+
+    work = make_workdir(tmp_path / "work")  # its one trace has no system prompt
+    try:
+        run_generate(work, GenerateConfig(domain="demo", per_cluster=1, policy_from_traces=True))
+    except InputError as exc:
+        assert exc.field == "policy_from_traces" and "share no system prompt" in str(exc)
+    else:
+        raise AssertionError("expected an InputError")
