@@ -61,6 +61,7 @@ class CardInfo:
     seed: int
     license: str = "other"
     usage: str = ""
+    split_bytes: dict[str, int] = field(default_factory=dict)  # split -> Arrow bytes (datasets' num_bytes)
     extra_tags: list[str] = field(default_factory=list)
 
 
@@ -79,9 +80,14 @@ def card_metadata(info: CardInfo) -> dict[str, Any]:
         }],
     }
     if info.features_yaml is not None:
+        # datasets reads the split list only when each entry has name, num_bytes and num_examples
+        # (without num_bytes it logs that the YAML is malformed and ignores it).
+        splits = [{"name": name, "num_bytes": int(info.split_bytes.get(name, 0)), "num_examples": n}
+                  for name, n in info.splits.items()]
         meta["dataset_info"] = {
             "features": info.features_yaml,
-            "splits": [{"name": name, "num_examples": n} for name, n in info.splits.items()],
+            "splits": splits,
+            "dataset_size": sum(s["num_bytes"] for s in splits),
         }
     return meta
 

@@ -186,6 +186,7 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
         info = _card_info(fmt, seed, license, kept, clusters, summaries, skipped, splits, workdir, out)
         info.data_files = {name: pattern.format(name) for name in splits}
         info.features_yaml, info.json_columns, info.json_storage = features_yaml, json_columns, json_storage()
+        info.split_bytes = {name: part.data.nbytes for name, part in (dataset or {}).items()}
         card = render_card(info)
         problems = check_card(card, splits, features_yaml)
         if problems:  # a bug, not bad input: the card is made from this very data
