@@ -43,6 +43,23 @@ def _bar(quiet: bool) -> Iterator[Callable[[dict[str, Any]], None]]:
         yield update
 
 
+def _print_estimate(estimate: dict[str, Any]) -> None:
+    """The dry run's few lines: what would be sent and what it would cost."""
+    typer.echo(f"dry run ({estimate['generator']} generator): nothing was sent")
+    if not estimate.get("requests") and estimate.get("note"):
+        typer.echo(f"  {estimate['note']}")
+        return
+    typer.echo(f"  {estimate['requests']} requests to {estimate['model']} "
+               f"({estimate['cached']} more answered from the cache, free)")
+    typer.echo(f"  {estimate['prompt_tokens']:,} prompt tokens + {estimate['completion_tokens']:,} completion tokens "
+               f"({estimate['completion_tokens_per_request']} assumed per answer)")
+    if estimate.get("cost_known"):
+        typer.echo(f"  estimated cost ${estimate['cost']:.4f} "
+                   f"(at most ${estimate['cost_with_reasks']:.4f} if every call used all its re-asks)")
+    else:
+        typer.echo("  cost unknown: litellm has no price for this model (a local server costs nothing)")
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     typer.echo(f"{summary['accepted']} accepted, {summary['rejected']} rejected "
                f"({summary['resumed_candidates']} candidates resumed from the journal) in {summary['seconds']} s")
@@ -93,7 +110,10 @@ def generate(
                             clusters=cluster, dry_run=dry_run, seed=seed, policy_from_traces=policy_from_traces)
     if dry_run:
         summary = run_generate(workdir, config)
-        typer.echo(json.dumps(summary, indent=2))
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+        else:
+            _print_estimate(summary)
         return
     with _bar(quiet=as_json) as update:
         summary = run_generate(workdir, config, progress=update)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -22,7 +24,27 @@ class _Captured(Exception):
     """Carries the request instructor prepared out of the capturing completion function."""
 
     def __init__(self, kwargs: dict[str, Any]) -> None:
+        super().__init__("request captured for the dry run; not sent")  # short: the prompt is in kwargs
         self.kwargs = kwargs
+
+
+@contextmanager
+def _instructor_silenced() -> Iterator[None]:
+    """Mute instructor's loggers while requests are captured.
+
+    instructor logs every exception out of the completion function as a failed API call (with the
+    whole prompt); in a dry run that exception is ours and nothing was sent, so nothing failed.
+    """
+    names = ["instructor", *(n for n in list(logging.root.manager.loggerDict) if n.startswith("instructor."))]
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, disabled in zip(loggers, before, strict=True):
+            logger.disabled = disabled
 
 
 def estimate_requests(llm: LLM, messages_list: Iterable[list[dict[str, Any]]], response_model: type[BaseModel], *,
@@ -37,7 +59,6 @@ def estimate_requests(llm: LLM, messages_list: Iterable[list[dict[str, Any]]], r
     """
     import instructor
 
-    litellm = import_litellm()
     config = llm.config
 
     def capture(**kwargs: Any) -> Any:
@@ -47,6 +68,18 @@ def estimate_requests(llm: LLM, messages_list: Iterable[list[dict[str, Any]]], r
     per_completion = completion_tokens or config.max_tokens or DEFAULT_COMPLETION_TOKENS
     wrapped, schema = llm._schema(response_model)
     out = {"requests": 0, "cached": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    with _instructor_silenced():
+        _count(llm, client, wrapped, schema, messages_list, per_completion, out)
+    cost = llm._accountant.cost_of(out["prompt_tokens"], out["completion_tokens"])
+    return {**out, "model": config.model, "completion_tokens_per_request": per_completion,
+            "cost": cost, "cost_with_reasks": cost * (1 + config.max_reasks), "cost_known": llm.cost_known}
+
+
+def _count(llm: LLM, client: Any, wrapped: type[BaseModel], schema: dict[str, Any],
+           messages_list: Iterable[list[dict[str, Any]]], per_completion: int, out: dict[str, int]) -> None:
+    """Capture each request as instructor prepares it and add its tokens to ``out``."""
+    litellm = import_litellm()
+    config = llm.config
     for messages in messages_list:
         sent = redact_messages(messages) if config.redact else messages
         if llm._cache is not None and llm._cache.get(llm._key(sent, schema, 0)) is not None:
@@ -64,6 +97,3 @@ def estimate_requests(llm: LLM, messages_list: Iterable[list[dict[str, Any]]], r
         out["prompt_tokens"] += litellm.token_counter(model=config.model, messages=kwargs["messages"],
                                                       tools=kwargs.get("tools"))
         out["completion_tokens"] += per_completion
-    cost = llm._accountant.cost_of(out["prompt_tokens"], out["completion_tokens"])
-    return {**out, "model": config.model, "completion_tokens_per_request": per_completion,
-            "cost": cost, "cost_with_reasks": cost * (1 + config.max_reasks), "cost_known": llm.cost_known}
