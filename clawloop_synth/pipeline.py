@@ -1,6 +1,6 @@
 """The resumable run over a work directory: every stage in order, skipping finished ones.
 
-Stages: ingest, mine, cluster, generate, coverage, rollout, difficulty, curriculum, export. A stage is
+Stages: ingest, mine, cluster, generate, coverage, rollout, difficulty, curriculum, export, report. A stage is
 finished when ``manifest.json`` records it under ``run.STAGE`` with the same chained config (its own
 and every earlier stage's, see ``workdir.Manifest``); ``force`` re-runs everything.
 """
@@ -52,6 +52,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
     from clawloop_synth.ingest.stage import run_ingest
     from clawloop_synth.mine.stage import run_cluster, run_mine
+    from clawloop_synth.report import run_report
     from clawloop_synth.rollout.stage import run_rollouts
     from clawloop_synth.sim.pack import load_pack
 
@@ -75,6 +76,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
               lambda: run_curriculum(workdir, config.strategy, seed=seed)),
         Stage("export", {"format": "hf", "seed": seed},
               lambda: export_tasks(workdir, "hf", workdir / "export", seed=seed)),
+        Stage("report", {}, lambda: run_report(workdir)),
     ]
 
 

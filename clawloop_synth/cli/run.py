@@ -34,6 +34,8 @@ def _line(stage: str, s: dict[str, Any]) -> str:
         return f"{s['tasks']} tasks ordered by {s['strategy']}"
     if stage == "export":
         return f"{s['exported']} tasks exported to {s['out']}"
+    if stage == "report":
+        return f"{len(s['sections'])} sections written to {s['path']}"
     return ""
 
 
@@ -75,3 +77,5 @@ def run(
     typer.echo(f"work directory: {workdir}")
     if "export" in results:
         typer.echo(f"exported dataset: {results['export']['out']} (datasets.load_from_disk of its dataset/ folder)")
+    if "report" in results:
+        typer.echo(f"report: {results['report']['path']} (open it in a browser)")
