@@ -7,7 +7,8 @@ from typing import Any
 
 from clawloop_synth.pipeline import RunConfig, run_pipeline
 
-STAGES = ["ingest", "mine", "cluster", "generate", "coverage", "rollout", "difficulty", "curriculum", "export"]
+STAGES = ["ingest", "mine", "cluster", "generate", "coverage", "rollout", "difficulty", "curriculum", "export",
+          "report"]
 
 
 def run(workdir: Path, **config: Any) -> dict[str, bool]:
