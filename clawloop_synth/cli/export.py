@@ -24,11 +24,18 @@ def export(
                                                     "repository (token: HF_TOKEN or the stored login).")] = None,
     private: Annotated[bool, typer.Option("--private", help="Create the Hub repository as private.")] = False,
     license: Annotated[str, typer.Option(help="License for the card's header.")] = "other",
+    max_tool_result_chars: Annotated[int, typer.Option(
+        min=0, help="Cut each tool result (sft, openai, rl) to this many characters, marking the cut in the "
+                    "result; 0: never cut.")] = 1000,
+    tool_result_format: Annotated[str, typer.Option(
+        help="How tool results are shown (sft, openai, rl): lines (a JSON result as key: value lines, fewer "
+             "tokens) or json (as the simulator returns it).")] = "lines",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     from clawloop_synth.export import export_tasks, push_export
 
-    summary = export_tasks(workdir, fmt, out, seed, license=license)
+    summary = export_tasks(workdir, fmt, out, seed, license=license, max_tool_result_chars=max_tool_result_chars,
+                           tool_result_format=tool_result_format)
     if push_to_hub:
         summary["pushed"] = push_export(out, push_to_hub, private=private)
     if as_json:
@@ -38,5 +45,9 @@ def export(
     typer.echo(f"exported {summary['exported']} of {summary['tasks']} tasks as {fmt} to {out} ({splits})")
     if summary["skipped"]:
         typer.echo(f"left out {len(summary['skipped'])} task(s) that fail verification; see {out / 'export.json'}")
+    completion = summary.get("completion_tokens") or {}
+    if completion.get("tasks"):
+        typer.echo(f"reference tool loop per episode: median {completion['median']}, max {completion['max']} tokens "
+                   f"({completion['counted_with']}); set max_completion_length at or above the median")
     if push_to_hub:
         typer.echo(f"pushed to {summary['pushed']['url']}")

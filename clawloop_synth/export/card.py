@@ -62,6 +62,7 @@ class CardInfo:
     license: str = "other"
     usage: str = ""
     split_bytes: dict[str, int] = field(default_factory=dict)  # split -> Arrow bytes (datasets' num_bytes)
+    completion: dict[str, Any] | None = None  # completion lengths of the reference tool loops (bound.py)
     extra_tags: list[str] = field(default_factory=list)
 
 
@@ -155,9 +156,32 @@ def render_card(info: CardInfo) -> str:
         "## Reproduce",
         "```bash\n" + "\n".join(info.commands) + "\n```",
     ]
+    if info.completion and info.completion.get("tasks"):
+        parts += ["## Completion length", completion_text(info.completion)]
     if info.usage:
         parts += ["## Use", info.usage]
     return "\n\n".join(parts) + "\n"
+
+
+def completion_text(c: dict[str, Any]) -> str:
+    """What the card says about the completion length a trainer's tool loop needs."""
+    from clawloop_synth.export.bound import TRL_DEFAULT_MAX_COMPLETION_LENGTH
+
+    shown = ("JSON results shown as `key: value` lines" if c.get("tool_result_format") == "lines"
+             else "results shown as the simulator returned them")
+    bound = (f"{shown}, cut at {c['max_tool_result_chars']:,} characters (the cut is marked in the result; "
+             f"{c.get('results_cut', 0)} of {c.get('results', 0)} results were cut)"
+             if c.get("max_tool_result_chars") else f"{shown}, not cut")
+    within = ", ".join(f"{share:.0%} within {int(limit):,}" for limit, share in (c.get("within") or {}).items())
+    return (
+        "A trainer's tool loop adds every tool call, tool result and the final reply to the completion. For the "
+        f"reference solution of each of the {c['tasks']} tasks, that is a median of **{c['median']:,}** and a "
+        f"maximum of **{c['max']:,}** tokens per episode (90th percentile {c['p90']:,}; {within}), counted with "
+        f"{c['counted_with']}, chat-template tokens not included; {bound}.\n\n"
+        f"Set the trainer's `max_completion_length` (TRL 1.16's default is {TRL_DEFAULT_MAX_COMPLETION_LENGTH}) at "
+        "or above the median, better the maximum: below it, episodes stop before their last call. The RL "
+        "environment warns once when it finds a `max_completion_length` below the median."
+    )
 
 
 def _front_matter(text: str) -> dict[str, Any]:

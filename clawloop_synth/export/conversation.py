@@ -49,17 +49,29 @@ class ReferenceRun:
     results: list[tuple[str, dict[str, Any], str, bool]]  # name, arguments, content, is_error
     reward: float
     failed_checks: list[str]
+    cut: int = 0  # results cut to max_tool_result_chars
 
 
-def run_reference(task: TaskSpec) -> ReferenceRun:
-    """Run ``task.reference`` in a fresh :class:`SimEnv` and finish with its answer."""
+def run_reference(task: TaskSpec, max_tool_result_chars: int | None = None,
+                  result_format: str = "json") -> ReferenceRun:
+    """Run ``task.reference`` in a fresh :class:`SimEnv` and finish with its answer.
+
+    Each result is shown in ``result_format`` and cut to ``max_tool_result_chars`` (marked in the
+    text, see ``bound``); the simulator's state, hence the reward, does not depend on either.
+    """
+    from clawloop_synth.export.bound import as_lines, bound_result
+
     env = SimEnv(task, max_steps=max(DEFAULT_MAX_STEPS, len(task.reference.calls)))
     results = []
+    cut = 0
     for call in task.reference.calls:
         result = env.step(call)
-        results.append((call.name, dict(call.arguments), result.content, result.is_error))
+        shown = as_lines(result.content) if result_format == "lines" else result.content
+        content = bound_result(shown, max_tool_result_chars)
+        cut += content != shown
+        results.append((call.name, dict(call.arguments), content, result.is_error))
     reward, checks = env.finish(task.reference.answer)
-    return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed])
+    return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed], cut)
 
 
 def _call_id(index: int) -> str:

@@ -7,6 +7,13 @@ that the trainer can turn the methods back into tool schemas. A method forwards 
 simulator, which validates them against the tool's schema and answers errors as text, as a real API
 would. The reward comes from the task's checks when the episode is finished with the model's final
 reply: :func:`reward_func` does that for the trainer (``reward_funcs=[reward_func]``).
+
+Tool results are cut to ``max_tool_result_chars`` (the cut is marked in the result), since the
+trainer appends each one to the completion. The export measures the completion length the
+reference's tool loop needs; the first environment made warns (once per class) when the trainer's
+``max_completion_length`` is below that median: it is read from ``max_completion_length`` on the
+class when set, else from the trainer's ``args`` in the frames that build the environment (TRL's
+``GRPOTrainer.__init__`` calls ``environment_factory()`` with its ``args`` in scope).
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ import contextlib
 import inspect
 import json
 import keyword
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Union
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.export.bound import DEFAULT_MAX_TOOL_RESULT_CHARS, shown_result
 from clawloop_synth.sim import SimEnv
 from clawloop_synth.types import CheckResult, PlannedCall, TaskSpec, ToolSpec
 
@@ -32,7 +41,7 @@ __all__ = [
     "tool_docstring",
 ]
 
-_RESERVED = {"reset"}
+_RESERVED = {"reset", "max_completion_length"}
 _SCALARS: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool, "null": type(None)}
 
 
@@ -79,8 +88,8 @@ def tool_docstring(spec: ToolSpec) -> str:
         lines += ["", "Args:"]
         for name, schema in properties.items():
             lines.append(f"    {name}: {_describe(schema) or name}")
-    lines += ["", "Returns:", "    The tool's result as text: JSON for structured results, text starting with "
-              "\"Error\" when the call failed."]
+    lines += ["", "Returns:", "    The tool's result as text (structured results as key: value lines or JSON), "
+              "text starting with \"Error\" when the call failed."]
     return "\n".join(lines)
 
 
@@ -127,11 +136,20 @@ class TaskEnvironment:
     """
 
     _tool_specs: tuple[ToolSpec, ...] = ()
+    _max_tool_result_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS
+    _tool_result_format: str = "lines"
+    _completion: dict[str, Any] | None = None  # the export's completion lengths (median, max, counted_with)
+    _length_checked: bool = False
+    max_completion_length: int | None = None  # the trainer's limit; found in the calling frames when unset
 
     def __init__(self) -> None:
         self._env: SimEnv | None = None
         self._reward: float | None = None
         self._checks: list[CheckResult] = []
+        cls = type(self)
+        if not cls.__dict__.get("_length_checked"):  # once per class, not once for all subclasses
+            cls._length_checked = True
+            _warn_if_short(cls, cls.max_completion_length or _trainer_limit(inspect.currentframe()))
 
     def reset(self, **row: Any) -> None:
         """Start an episode on the row's task (``task``: the TaskSpec as JSON or a dict)."""
@@ -146,7 +164,8 @@ class TaskEnvironment:
     def _call(self, name: str, arguments: dict[str, Any]) -> str:
         if self._env is None:
             return "Error: the environment was not reset with a task"
-        return self._env.step(PlannedCall.model_construct(name=name, arguments=arguments)).content
+        content = self._env.step(PlannedCall.model_construct(name=name, arguments=arguments)).content
+        return shown_result(content, self._tool_result_format, self._max_tool_result_chars)
 
     def _finish(self, answer: str) -> float:
         """End the episode with the final reply (once; later calls return the same reward)."""
@@ -157,17 +176,52 @@ class TaskEnvironment:
         return self._reward
 
 
-def environment_class(tools: Iterable[ToolSpec], name: str = "SimToolEnvironment") -> type[TaskEnvironment]:
+def _trainer_limit(frame: Any, depth: int = 8) -> int | None:
+    """``max_completion_length`` of a trainer config (``args``, or ``self.args``) in the calling frames."""
+    frame = frame.f_back if frame is not None else None
+    for _ in range(depth):
+        if frame is None:
+            return None
+        for holder in (frame.f_locals.get("args"), getattr(frame.f_locals.get("self"), "args", None)):
+            limit = getattr(holder, "max_completion_length", None)
+            if isinstance(limit, int) and not isinstance(limit, bool):
+                return limit
+        frame = frame.f_back
+    return None
+
+
+def _warn_if_short(cls: type[TaskEnvironment], limit: int | None) -> None:
+    completion = cls._completion or {}
+    median = completion.get("median")
+    if limit is None or median is None or limit >= median:
+        return
+    warnings.warn(
+        f"max_completion_length={limit} is below the median completion length of this export's reference tool "
+        f"loops ({median} tokens, max {completion.get('max')}, {completion.get('counted_with')}): most episodes "
+        "would be cut off before their last tool call; raise max_completion_length or export with a smaller "
+        "--max-tool-result-chars", UserWarning, stacklevel=3)
+
+
+def environment_class(tools: Iterable[ToolSpec], name: str = "SimToolEnvironment", *,
+                      max_tool_result_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS,
+                      tool_result_format: str = "lines",
+                      completion: dict[str, Any] | None = None) -> type[TaskEnvironment]:
     """A :class:`TaskEnvironment` subclass with one method per distinct tool name.
 
     When tasks disagree on a tool's schema the first spec gives the method its signature; each
-    call is still validated by the simulator against the schema of the task being played.
+    call is still validated by the simulator against the schema of the task being played. Tool
+    results are shown in ``tool_result_format`` (see ``bound.shown_result``) and cut to
+    ``max_tool_result_chars`` (None: never); ``completion`` (the export's ``completion_tokens``) is
+    what the length warning compares against.
     """
     specs: dict[str, ToolSpec] = {}
     for spec in tools:
         specs.setdefault(spec.name, spec)
     namespace: dict[str, Any] = {name: _tool_method(spec) for name, spec in specs.items()}
     namespace["_tool_specs"] = tuple(specs.values())
+    namespace["_max_tool_result_chars"] = max_tool_result_chars
+    namespace["_tool_result_format"] = tool_result_format
+    namespace["_completion"] = dict(completion) if completion else None
     namespace["__doc__"] = f"Tools: {', '.join(specs)}. Reset with a row of the RL export."
     return type(name, (TaskEnvironment,), namespace)
 
@@ -221,7 +275,10 @@ def reward_func(
     return rewards
 
 
-def environment_from_file(path: Any, name: str = "TaskEnvironment") -> type[TaskEnvironment]:
+def environment_from_file(path: Any, name: str = "TaskEnvironment", *,
+                          max_tool_result_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS,
+                          tool_result_format: str = "lines",
+                          completion: dict[str, Any] | None = None) -> type[TaskEnvironment]:
     """The environment class for the tools listed in an export's ``tools.json`` (OpenAI schemas)."""
     from pathlib import Path
 
@@ -231,4 +288,5 @@ def environment_from_file(path: Any, name: str = "TaskEnvironment") -> type[Task
         function = schema.get("function", schema)
         specs.append(ToolSpec(name=function["name"], description=function.get("description") or "",
                               parameters=function.get("parameters") or {}, handler=""))
-    return environment_class(specs, name=name)
+    return environment_class(specs, name=name, max_tool_result_chars=max_tool_result_chars,
+                             tool_result_format=tool_result_format, completion=completion)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.export.bound import DEFAULT_MAX_TOOL_RESULT_CHARS, RESULT_FORMATS
 from clawloop_synth.export.card import FORMAT_TEXT, CardInfo, check_card, render_card
 from clawloop_synth.export.split import split_tasks
 from clawloop_synth.store import require_records
@@ -32,6 +33,7 @@ __all__ = ["FORMATS", "export_tasks", "read_workdir"]
 
 FORMATS = tuple(FORMAT_TEXT)
 _HASH_LIMIT = 10_000  # files hashed per input folder
+_TOOL_LOOP = ("sft", "openai", "rl")  # formats whose rows or environment carry the reference's tool results
 
 
 def read_workdir(workdir: Path) -> tuple[list[TaskSpec], list[FailureCluster], dict[str, Any]]:
@@ -77,9 +79,10 @@ def _sources(inputs: list[str]) -> list[dict[str, Any]]:
 
 
 def _verified(
-    tasks: list[TaskSpec], fmt: str, tick: Callable[[], None]
+    tasks: list[TaskSpec], fmt: str, tick: Callable[[], None], max_tool_result_chars: int | None = None,
+    result_format: str = "json",
 ) -> tuple[list[TaskSpec], list[Any], list[dict[str, str]]]:
-    """Tasks that pass verification (and their reference runs, for the conversation formats)."""
+    """Tasks that pass verification (and their reference runs, for the tool-loop formats)."""
     from clawloop_synth.export.conversation import run_reference
     from clawloop_synth.sim import verify
 
@@ -91,7 +94,7 @@ def _verified(
             reason = "; ".join(f"{r.rule}: {r.detail}" for r in report.failed())
             skipped.append({"id": task.id, "reason": f"fails verification ({reason})"})
             continue
-        run = run_reference(task) if fmt in ("sft", "openai") else None
+        run = run_reference(task, max_tool_result_chars, result_format) if fmt in _TOOL_LOOP else None
         if run is not None and run.reward < 1.0:
             skipped.append({"id": task.id, "reason": f"reference run earned {run.reward}: {run.failed_checks}"})
             continue
@@ -123,20 +126,31 @@ _ENVIRONMENT_PY = '''"""TRL environment for this export.
 Use: GRPOTrainer(..., environment_factory=TaskEnvironment, reward_funcs=[reward_func]).
 
 The tool methods are generated from tools.json beside this file; each row's task runs in
-clawloop-synth's sandboxed simulator.
+clawloop-synth's sandboxed simulator. Tool results are shown in TOOL_RESULT_FORMAT (lines: JSON as
+key: value lines) and cut to MAX_TOOL_RESULT_CHARS characters (the cut is marked in the result).
+COMPLETION_TOKENS is the completion length the reference tool loops needed; the environment warns
+once when the trainer's max_completion_length is below its median.
 """
 
 from pathlib import Path
 
 from clawloop_synth.export.rl import environment_from_file, reward_func
 
-TaskEnvironment = environment_from_file(Path(__file__).with_name("tools.json"))
+MAX_TOOL_RESULT_CHARS = {max_chars!r}
+TOOL_RESULT_FORMAT = {result_format!r}
+COMPLETION_TOKENS = {completion!r}
 
-__all__ = ["TaskEnvironment", "reward_func"]
+TaskEnvironment = environment_from_file(Path(__file__).with_name("tools.json"),
+                                        max_tool_result_chars=MAX_TOOL_RESULT_CHARS,
+                                        tool_result_format=TOOL_RESULT_FORMAT, completion=COMPLETION_TOKENS)
+
+__all__ = ["COMPLETION_TOKENS", "MAX_TOOL_RESULT_CHARS", "TOOL_RESULT_FORMAT", "TaskEnvironment", "reward_func"]
 '''
 
 
-def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp: Path) -> tuple[Any, list[str]]:
+def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp: Path,
+           max_tool_result_chars: int | None = None, result_format: str = "lines",
+           completion: dict[str, Any] | None = None) -> tuple[Any, list[str]]:
     """Write the data files; returns (the DatasetDict or None, the JSON columns)."""
     from clawloop_synth.export import formats
     from datasets import Dataset, DatasetDict
@@ -159,27 +173,50 @@ def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp
     if fmt == "rl":
         tools = {spec.name: spec.openai_schema() for task in sum(parts.values(), []) for spec in task.tools}
         (tmp / "tools.json").write_text(json.dumps(list(tools.values()), indent=2, ensure_ascii=False) + "\n")
-        (tmp / "environment.py").write_text(_ENVIRONMENT_PY)
+        lengths = {k: (completion or {}).get(k) for k in ("median", "max", "counted_with")}
+        (tmp / "environment.py").write_text(_ENVIRONMENT_PY.format(
+            max_chars=max_tool_result_chars, result_format=result_format, completion=lengths))
     return dataset, json_columns
 
 
 def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: str = "other",
+                 max_tool_result_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS, tool_result_format: str = "lines",
                  progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
-    """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, openai, rl) into ``out``; returns the summary."""
+    """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, openai, rl) into ``out``; returns the summary.
+
+    In the tool-loop formats (sft, openai, rl) tool results are shown in ``tool_result_format``
+    (``lines``: a JSON result as key: value lines; ``json``: as returned) and cut to
+    ``max_tool_result_chars`` (None or 0: never), and the summary and card state the completion
+    length the reference's tool loop needs per episode (``completion_tokens``).
+    """
+    from clawloop_synth.export.bound import completion_lengths, episode_text
     from clawloop_synth.export.rows import json_storage
     from datasets import disable_progress_bars
 
     disable_progress_bars()  # the CLI draws its own progress
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", field="format")
+    if max_tool_result_chars is not None and max_tool_result_chars < 0:
+        raise InputError("--max-tool-result-chars must be 0 (no bound) or more", field="max_tool_result_chars")
+    max_tool_result_chars = max_tool_result_chars or None
+    if tool_result_format not in RESULT_FORMATS:
+        raise InputError(f"unknown tool result format {tool_result_format!r}; choose one of "
+                         f"{', '.join(RESULT_FORMATS)}", field="tool_result_format")
     workdir, out = Path(workdir), Path(out)
     tasks, clusters, summaries = read_workdir(workdir)
-    kept, runs, skipped = _verified(tasks, fmt, progress)
+    kept, runs, skipped = _verified(tasks, fmt, progress, max_tool_result_chars, tool_result_format)
+    completion = None
+    if fmt in _TOOL_LOOP:
+        completion = completion_lengths((episode_text(r.results, r.task.reference.answer) for r in runs),
+                                        max_tool_result_chars, tool_result_format)
+        completion["results_cut"] = sum(r.cut for r in runs)
+        completion["results"] = sum(len(r.results) for r in runs)
     parts = {name: part for name, part in split_tasks(kept, seed).items() if part}
     run_by_id = {task.id: run for task, run in zip(kept, runs, strict=True)}
     with staging_dir(out) as tmp:
         tmp.mkdir(parents=True)
-        dataset, json_columns = _write(fmt, parts, run_by_id, tmp)
+        dataset, json_columns = _write(fmt, parts, run_by_id, tmp, max_tool_result_chars, tool_result_format,
+                                       completion)
         splits = {name: len(part) for name, part in parts.items()}
         pattern = "data/{}.jsonl" if fmt == "openai" else "data/{}-*"
         features_yaml = next(iter(dataset.values())).features._to_yaml_list() if dataset else None
@@ -187,6 +224,7 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
         info.data_files = {name: pattern.format(name) for name in splits}
         info.features_yaml, info.json_columns, info.json_storage = features_yaml, json_columns, json_storage()
         info.split_bytes = {name: part.data.nbytes for name, part in (dataset or {}).items()}
+        info.completion = completion
         card = render_card(info)
         problems = check_card(card, splits, features_yaml)
         if problems:  # a bug, not bad input: the card is made from this very data
@@ -195,7 +233,7 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
         summary = {
             "format": fmt, "out": str(out), "seed": seed, "tasks": len(tasks), "exported": len(kept),
             "splits": splits, "skipped": skipped, "json_storage": info.json_storage,
-            "json_columns": json_columns, "files": [],
+            "json_columns": json_columns, "completion_tokens": completion, "files": [],
         }
         summary["files"] = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
         write_json(tmp / "export.json", summary)

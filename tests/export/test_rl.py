@@ -108,7 +108,10 @@ def test_bad_calls_come_back_as_errors_and_reward_is_final() -> None:
     env.reset(task=task.model_dump())
     assert env.restock(sku="I2", amount="three").startswith("Error")
     assert env.lookup(sku="nope").startswith("Error")
-    assert json.loads(env.lookup(sku="I2"))["stock"] == 2
+    assert env.lookup(sku="I2").splitlines()[:2] == ["sku: I2", "stock: 2"]  # the lines format, by default
+    as_json = environment_class(task.tools, tool_result_format="json")()
+    as_json.reset(task=task.model_dump())
+    assert json.loads(as_json.lookup(sku="I2"))["stock"] == 2
     assert reward_func([[{"role": "assistant", "content": "5"}]], environments=[env]) == [0.0]
     env.restock(sku="I2", amount=3)
     assert reward_func(["5"], environments=[env]) == [0.0]  # finished already: the reward stays

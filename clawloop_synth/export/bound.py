@@ -1,0 +1,115 @@
+"""Bounded tool results, and the completion length a task's reference tool loop needs.
+
+A trainer's tool loop (TRL's ``GRPOTrainer`` with ``environment_factory``) appends every tool
+result to the completion, so long results use up ``max_completion_length`` after a call or two.
+:func:`shown_result` makes a result shorter in two steps: in the ``lines`` format a JSON object or
+list is written as ``key: value`` lines (the same content without the quotes, braces and commas,
+which are a large share of a JSON text's tokens), then :func:`bound_result` cuts it to ``max_chars``
+and says so inside the result, so the model sees that something was left out.
+:func:`completion_lengths` measures, per task, what the reference's loop adds to the completion:
+each call (name and JSON arguments), each shown result and the final answer, counted with
+:func:`clawloop_synth.export.tokens.counter` (chat-template tokens are not counted).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["DEFAULT_MAX_TOOL_RESULT_CHARS", "RESULT_FORMATS", "TRL_DEFAULT_MAX_COMPLETION_LENGTH", "as_lines",
+           "bound_result", "completion_lengths", "episode_text", "shown_result"]
+
+# Measured on the airline run's 325 tasks (evals/rl_completion_airline.py): with the lines format and
+# this bound, 96% of the reference tool loops fit in 1,024 WordPiece tokens, and 9% of results are cut.
+DEFAULT_MAX_TOOL_RESULT_CHARS = 1000
+RESULT_FORMATS = ("lines", "json")  # json: the result text exactly as the simulator returned it
+TRL_DEFAULT_MAX_COMPLETION_LENGTH = 512  # GRPOConfig.max_completion_length in TRL 1.16
+_MARK = "[cut: {cut:,} of {total:,} characters not shown (max_tool_result_chars={limit})]"
+
+
+def bound_result(content: str, max_chars: int | None) -> str:
+    """``content`` cut to ``max_chars`` characters plus a mark saying how much was cut (None or 0: as is)."""
+    if not max_chars or len(content) <= max_chars:
+        return content
+    return content[:max_chars] + " " + _MARK.format(cut=len(content) - max_chars, total=len(content), limit=max_chars)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        # a string that would read as something else (empty, multi-line, padded) keeps its quotes
+        plain = value and value == value.strip() and "\n" not in value
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _lines(value: Any, indent: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list) and item:
+                out.append(f"{indent}{key}:")
+                out += _lines(item, indent + "  ")
+            else:
+                out.append(f"{indent}{key}: {_scalar(item)}")
+    else:
+        for item in value:
+            if isinstance(item, dict | list) and item:
+                nested = _lines(item, indent + "  ")
+                out += [f"{indent}- {nested[0].lstrip()}", *nested[1:]]
+            else:
+                out.append(f"{indent}- {_scalar(item)}")
+    return out
+
+
+def as_lines(content: str) -> str:
+    """A JSON object or list as ``key: value`` lines (nesting by indent, list items by ``-``); other text as is."""
+    stripped = content.strip()
+    if not stripped or stripped[0] not in "[{":
+        return content
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return content
+    if not isinstance(value, dict | list) or not value:
+        return content
+    return "\n".join(_lines(value))
+
+
+def shown_result(content: str, fmt: str = "lines", max_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS) -> str:
+    """What the agent is shown for a tool result: in ``fmt`` (lines or json), cut to ``max_chars``."""
+    if fmt not in RESULT_FORMATS:
+        raise ValueError(f"unknown tool result format {fmt!r} (known: {', '.join(RESULT_FORMATS)})")
+    return bound_result(as_lines(content) if fmt == "lines" else content, max_chars)
+
+
+def episode_text(results: Iterable[tuple[str, dict[str, Any], str, bool]], answer: str) -> list[str]:
+    """The pieces of a reference episode's completion: each call, each result, the final answer."""
+    pieces = []
+    for name, arguments, content, _ in results:
+        pieces.append(json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False))
+        pieces.append(content)
+    pieces.append(answer)
+    return pieces
+
+
+def completion_lengths(episodes: Iterable[list[str]], max_tool_result_chars: int | None,
+                       fmt: str = "lines") -> dict[str, Any]:
+    """Median, max and the share within common limits of the episodes' token counts."""
+    from clawloop_synth.export.tokens import counter
+
+    count, unit = counter()
+    lengths = sorted(sum(count(piece) for piece in pieces) for pieces in episodes)
+    if not lengths:
+        return {"tasks": 0, "counted_with": unit, "max_tool_result_chars": max_tool_result_chars,
+                "tool_result_format": fmt}
+    return {
+        "tasks": len(lengths), "counted_with": unit, "max_tool_result_chars": max_tool_result_chars,
+        "tool_result_format": fmt,
+        "median": int(statistics.median(lengths)), "p90": lengths[max(0, math.ceil(0.9 * len(lengths)) - 1)],
+        "max": lengths[-1],
+        "within": {str(limit): round(sum(n <= limit for n in lengths) / len(lengths), 4)
+                   for limit in (TRL_DEFAULT_MAX_COMPLETION_LENGTH, 1024, 2048, 4096)},
+    }
