@@ -36,3 +36,34 @@ def test_airline_report_renders_every_section(airline_run: Path, tmp_path: Path)
     accepted = json.loads((airline_run / "generate.json").read_text())["accepted"]
     assert page.dom.count("<tr data-kind=") == accepted > 10
     assert page.dom.count('class="conv example"') >= 3 and "failure located here" in page.dom
+
+
+def test_rl_export_of_the_airline_run_fits_common_completion_limits(airline_run: Path, tmp_path: Path) -> None:
+    """With the default bound, the reference tool loop fits in 1,024 WordPiece tokens on >= 90% of the tasks,
+    and the environment warns at TRL's default max_completion_length (512)."""
+    import importlib.util
+    import warnings
+    from types import SimpleNamespace
+
+    from clawloop_synth.export import export_tasks
+
+    summary = export_tasks(airline_run, "rl", tmp_path / "rl")
+    c = summary["completion_tokens"]
+    print(f"airline rl export, {c['tasks']} tasks ({c['counted_with']}): median {c['median']}, p90 {c['p90']}, "
+          f"max {c['max']} tokens; within 1,024: {c['within']['1024']:.1%}; {c['results_cut']} of {c['results']} "
+          "results cut")
+    assert c["tasks"] == summary["exported"] > 10 and c["within"]["1024"] >= 0.9
+    assert c["median"] > 512  # so the warning below is due
+
+    spec = importlib.util.spec_from_file_location("airline_environment", tmp_path / "rl" / "environment.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def trainer(environment_factory: type, args: SimpleNamespace) -> list[object]:
+        return [environment_factory() for _ in range(2)]  # as GRPOTrainer.__init__ does
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer(module.TaskEnvironment, SimpleNamespace(max_completion_length=512))
+    assert [str(w.message) for w in caught if "max_completion_length=512" in str(w.message)], caught
