@@ -40,3 +40,4 @@ def test_wheel_ships_data_and_runs_outside_the_checkout(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "w" / "ingest.json").exists()
+    assert (tmp_path / "w" / "report" / "index.html").is_file()  # the template ships in the wheel

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ def chromium() -> str:
     """The Chromium binary; the test skips, saying why, where it is not installed (CI installs it)."""
     found = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
                   if p and Path(p).exists()), None)
+    if found is None and os.environ.get("CLAWLOOP_REQUIRE_CHROMIUM"):
+        pytest.fail("headless Chromium not found and CLAWLOOP_REQUIRE_CHROMIUM is set (CI installs it)")
     if found is None:
         pytest.skip("headless Chromium not found (Debian: apt-get install -y chromium); the browser check "
                     "of the report is skipped")
