@@ -44,7 +44,7 @@ def run_tasks(workdir: Path, per_cluster: int) -> list:
 def gold_tasks() -> list:
     from clawloop_synth.ingest import iter_traces
     from clawloop_synth.sim import verify
-    from clawloop_synth.sim.domains.airline.gold import airline_gold_tasks
+    from clawloop_synth.sim.gold import airline_gold_tasks
 
     return [t for t in airline_gold_tasks(list(iter_traces([TRACES])), DB) if verify(t).ok]
 
