@@ -46,7 +46,8 @@ class Model(BaseModel):
 
 # --------------------------------------------------------------------------------------- traces
 
-TraceSource = Literal["openai_chat", "tau_bench", "clawloop", "who_and_when", "hf_dataset", "rollout"]
+TraceSource = Literal["openai_chat", "tau_bench", "clawloop", "who_and_when", "hf_dataset", "rollout",
+                      "mini_swe_agent"]
 Role = Literal["system", "user", "assistant", "tool"]
 
 

@@ -31,7 +31,7 @@ def _files(path: Path) -> Iterator[Path]:
 
 def read_path(path: Path) -> tuple[str, Iterator[Trace | InputError]]:
     """Detect one file's (or saved dataset's) format and return it with its record iterator."""
-    from clawloop_synth.ingest import clawloop, hf, openai_chat, tau_bench, who_and_when
+    from clawloop_synth.ingest import clawloop, hf, mini_swe_agent, openai_chat, tau_bench, who_and_when
     from clawloop_synth.ingest.detect import detect_format
 
     try:
@@ -46,6 +46,8 @@ def read_path(path: Path) -> tuple[str, Iterator[Trace | InputError]]:
         return kind, tau_bench.read_tau_bench(path)
     if kind == "who_and_when":
         return kind, who_and_when.read_who_and_when(path)
+    if kind == "mini_swe_agent":
+        return kind, mini_swe_agent.read_mini_swe_agent(path, layout)
     if kind == "clawloop":
         if layout == "object":
             return kind, clawloop.read_single(path)

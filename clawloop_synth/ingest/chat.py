@@ -16,6 +16,7 @@ __all__ = ["Where", "looks_like_error", "normalize_messages", "parse_arguments",
 
 _ROLE_ALIASES = {"developer": "system", "function": "tool", "human": "user", "ai": "assistant"}
 _ROLES = {"system", "user", "assistant", "tool"}
+_MESSAGE_FIELDS = {"role", "content", "name", "tool_calls", "tool_call_id", "is_error"}
 _ERROR_PREFIXES = ("error", "exception", "traceback")
 
 
@@ -25,6 +26,8 @@ class Where:
     def __init__(self, file: str, record: str) -> None:
         self.file = file
         self.record = record
+        self.message_extras: dict[str, dict[str, Any]] = {}  # message index -> fields it has no slot for
+        self.dropped: list[str] = []  # fields left out on purpose (listed in ingest.json)
 
     def error(self, message: str, field: str | None = None) -> InputError:
         return InputError(message, file=self.file, record=self.record, field=field)
@@ -114,5 +117,8 @@ def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[
             normalized["tool_call_id"] = message.get("tool_call_id")
             flagged = message.get("is_error")
             normalized["is_error"] = bool(flagged) if flagged is not None else looks_like_error(content)
+        extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+        if extra:
+            where.message_extras.setdefault(str(i), {}).update(extra)
         messages.append(normalized)
     return messages

@@ -1,9 +1,17 @@
-"""ClawLoop ``Episode`` records (its dataclasses as dicts), one a JSON line or a JSON list.
+"""ClawLoop episodes: its ``Episode`` dataclasses as dicts, its server's ``GET /episodes`` records and
+its archive's ``episodes.jsonl``; one a JSON line, a JSON list, or a list under ``"episodes"``.
 
 Tool calls there carry their outcome inline (``result``, ``success``, ``error``); each becomes a tool
 turn after the assistant turn unless the episode already has a tool message for that call. The
 reward is the first signal present in the order user, outcome, execution (only when confident),
-judge, mapped from [-1, 1] to [0, 1].
+judge, mapped from [-1, 1] to [0, 1]; the signals are under ``summary`` (an ``Episode``) or at the
+top level (the server, the archive). Without any signal ClawLoop reports a neutral 0.5 that is not
+a rating, so the trace stays unrated; a record with no ``signals`` field at all is rated by its
+``normalized_reward`` (or ``reward``) when it has one.
+
+An archive record has no messages but a ``messages_ref`` (``traces/<id>.json``), resolved against
+the archive file's folder and its parents; the file there holds the episode (or its message list).
+A reference that resolves nowhere is refused with the places looked at.
 """
 
 from __future__ import annotations
@@ -17,15 +25,15 @@ import orjson
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, looks_like_error, normalize_messages, text_of
 from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl
-from clawloop_synth.ingest.records import make_trace
+from clawloop_synth.ingest.records import make_trace, optional_reward
 from clawloop_synth.types import Trace
 
-__all__ = ["episode_record", "read_clawloop", "read_single", "reward_from_signals"]
+__all__ = ["archive_refs", "episode_record", "read_clawloop", "read_single", "resolve_ref", "reward_from_signals"]
 
 REWARD_ORDER = ("user", "outcome", "execution", "judge")
 EXECUTION_MIN_CONFIDENCE = 0.7
-_MESSAGE_EXTRAS = ("timestamp", "model", "reasoning_content")
-_EPISODE_EXTRAS = ("state_id", "bench", "session_id", "model", "created_at", "step_boundaries", "steps")
+_MAPPED = {"id", "episode_id", "task_id", "bench", "messages", "summary", "signals", "metadata"}
+_REF_DEPTH = 2  # parents of the archive file a messages_ref may be relative to
 
 
 def reward_from_signals(signals: dict[str, dict[str, Any]]) -> float | None:
@@ -40,19 +48,59 @@ def reward_from_signals(signals: dict[str, dict[str, Any]]) -> float | None:
     return None
 
 
-def _signals(summary: Any, where: Where) -> dict[str, dict[str, Any]]:
-    raw = summary.get("signals") if isinstance(summary, dict) else None
+def _signals(raw: Any, where: Where, field: str) -> dict[str, dict[str, Any]]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise where.error("signals must be an object", "summary.signals")
+        raise where.error("signals must be an object", field)
     signals = {}
     for name, signal in raw.items():
         if not isinstance(signal, dict) or not isinstance(signal.get("value"), int | float):
-            raise where.error("a signal needs a numeric value", f"summary.signals.{name}.value")
+            raise where.error("a signal needs a numeric value", f"{field}.{name}.value")
         signals[name] = {"name": signal.get("name") or name, "value": float(signal["value"]),
                          "confidence": signal.get("confidence")}
     return signals
+
+
+def _reward(value: dict[str, Any], signals: dict[str, dict[str, Any]], where: Where) -> float | None:
+    if signals:
+        return reward_from_signals(signals)
+    summary = value.get("summary")
+    if "signals" in value or (isinstance(summary, dict) and "signals" in summary):
+        return None  # signals present but empty: ClawLoop's neutral fallback, not a rating
+    for key in ("normalized_reward", "reward"):
+        if value.get(key) is not None:
+            return optional_reward(value[key], where, key)
+    return None
+
+
+def resolve_ref(ref: str, archive: Path) -> Path | None:
+    """The file a ``messages_ref`` names: beside the archive file or under one of its parents."""
+    base = archive.parent
+    for _ in range(_REF_DEPTH + 1):
+        candidate = base / ref
+        if candidate.is_file():
+            return candidate
+        base = base.parent
+    return None
+
+
+def _referenced_messages(value: dict[str, Any], where: Where, archive: Path) -> list[Any]:
+    ref = value.get("messages_ref")
+    if not isinstance(ref, str) or not ref:
+        raise where.error("record has no messages and no messages_ref", "messages")
+    found = resolve_ref(ref, archive)
+    if found is None:
+        raise where.error(f"messages_ref {ref!r} is not beside the archive (looked under {archive.parent} "
+                          f"and {_REF_DEPTH} parent folders); copy the archive's traces with it", "messages_ref")
+    try:
+        held = orjson.loads(found.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise where.error(f"messages_ref file {found} is not valid JSON ({exc})", "messages_ref") from None
+    messages = held.get("messages") if isinstance(held, dict) else held
+    if not isinstance(messages, list):
+        raise where.error(f"messages_ref file {found} holds no message list", "messages_ref")
+    return messages
 
 
 def _inline_results(raw_messages: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,31 +120,37 @@ def _inline_results(raw_messages: list[dict[str, Any]], messages: list[dict[str,
     return out
 
 
-def episode_record(value: Any, where: Where) -> Trace:
+def episode_record(value: Any, where: Where, archive: Path | None = None) -> Trace:
     if not isinstance(value, dict):
         raise where.error("episode must be a JSON object")
     raw_messages = value.get("messages")
+    if raw_messages is None and "messages_ref" in value and archive is not None:
+        raw_messages = _referenced_messages(value, where, archive)
     messages = normalize_messages(raw_messages, where)
     assert isinstance(raw_messages, list)
-    signals = _signals(value.get("summary"), where)
-    extras = {str(i): {k: m[k] for k in _MESSAGE_EXTRAS if m.get(k) is not None}
-              for i, m in enumerate(raw_messages) if any(m.get(k) is not None for k in _MESSAGE_EXTRAS)}
-    metadata = {key: value[key] for key in _EPISODE_EXTRAS if value.get(key) is not None}
+    summary = value.get("summary")
+    if isinstance(summary, dict) and "signals" in summary:
+        signals = _signals(summary["signals"], where, "summary.signals")
+    else:
+        signals = _signals(value.get("signals"), where, "signals")
+    # Everything the trace has no field for (run ids, timings, token usage, rewards as ClawLoop
+    # computed them) is kept in metadata under its own name.
+    metadata = {key: item for key, item in value.items() if key not in _MAPPED and item is not None}
     if isinstance(value.get("metadata"), dict):
         metadata.update(value["metadata"])
-    summary = value.get("summary")
+    elif value.get("metadata") is not None:
+        metadata["metadata"] = value["metadata"]
     if isinstance(summary, dict):
         metadata["summary"] = {k: v for k, v in summary.items() if k != "signals"}
-    if extras:
-        metadata["message_extras"] = extras
+    trace_id = value.get("id") or value.get("episode_id") or where.record
     return make_trace(
         {
-            "id": str(value.get("id") or where.record),
+            "id": str(trace_id),
             "source": "clawloop",
             "task_id": None if value.get("task_id") is None else str(value["task_id"]),
             "domain": value.get("bench"),
             "messages": _inline_results(raw_messages, messages),
-            "reward": reward_from_signals(signals),
+            "reward": _reward(value, signals, where),
             "signals": signals,
             "metadata": orjson.loads(orjson.dumps(metadata, default=str)),
         },
@@ -112,14 +166,33 @@ def read_clawloop(path: Path, *, as_list: bool) -> Iterator[Trace | InputError]:
             yield value
             continue
         try:
-            yield episode_record(value, Where(str(path), f"{label} {number}"))
+            yield episode_record(value, Where(str(path), f"{label} {number}"), path)
         except InputError as exc:
             yield exc
 
 
 def read_single(path: Path) -> Iterator[Trace | InputError]:
-    """A file holding one episode as a (possibly pretty-printed) JSON object."""
+    """A file holding one episode, or ``{"episodes": [...]}``, as a (possibly pretty-printed) JSON object."""
+    value = orjson.loads(path.read_bytes())
+    if isinstance(value, dict) and isinstance(value.get("episodes"), list) and "messages" not in value:
+        for number, item in enumerate(value["episodes"], start=1):
+            try:
+                yield episode_record(item, Where(str(path), f"episodes[{number - 1}]"), path)
+            except InputError as exc:
+                yield exc
+        return
     try:
-        yield episode_record(orjson.loads(path.read_bytes()), Where(str(path), "record 1"))
+        yield episode_record(value, Where(str(path), "record 1"), path)
     except InputError as exc:
         yield exc
+
+
+def archive_refs(path: Path) -> set[Path]:
+    """The message files an archive's ``episodes.jsonl`` refers to (read with it, not on their own)."""
+    refs = set()
+    for _, value in iter_jsonl(path):
+        if isinstance(value, dict) and isinstance(value.get("messages_ref"), str) and "messages" not in value:
+            found = resolve_ref(value["messages_ref"], path)
+            if found is not None:
+                refs.add(found.resolve())
+    return refs

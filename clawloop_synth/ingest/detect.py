@@ -9,12 +9,13 @@ import orjson
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.hf import is_saved_dataset
-from clawloop_synth.ingest.jsonstream import first_bytes, iter_json_array
+from clawloop_synth.ingest.jsonstream import first_bytes, first_line, iter_json_array
+from clawloop_synth.ingest.mini_swe_agent import is_mini_swe_agent
 from clawloop_synth.ingest.who_and_when import is_who_and_when
 
 __all__ = ["FORMATS", "classify_record", "detect_format"]
 
-FORMATS = ("openai_chat", "tau_bench", "clawloop", "who_and_when", "hf_dataset", "parquet")
+FORMATS = ("openai_chat", "tau_bench", "clawloop", "who_and_when", "mini_swe_agent", "hf_dataset", "parquet")
 _CLAWLOOP_KEYS = ("steps", "step_boundaries", "summary", "state_id", "bench")
 
 
@@ -26,6 +27,10 @@ def classify_record(value: Any) -> str | None:
         return "tau_bench"
     if is_who_and_when(value):
         return "who_and_when"
+    if is_mini_swe_agent(value):
+        return "mini_swe_agent"
+    if "messages_ref" in value and "messages" not in value:
+        return "clawloop"  # an archive's episodes.jsonl: the messages are in the file it refers to
     if "messages" in value:
         return "clawloop" if any(key in value for key in _CLAWLOOP_KEYS) else "openai_chat"
     return None
@@ -34,7 +39,7 @@ def classify_record(value: Any) -> str | None:
 def _unknown(path: Path, why: str) -> InputError:
     return InputError(
         f"unknown format: {why} (expected OpenAI chat JSONL, tau-bench JSON, ClawLoop episodes, "
-        "Who&When JSON, a saved Hugging Face dataset or parquet)",
+        "Who&When JSON, mini-swe-agent trajectories, a saved Hugging Face dataset or parquet)",
         file=str(path),
     )
 
@@ -60,13 +65,17 @@ def detect_format(path: Path) -> tuple[str, str]:
         raise InputError("the JSON list is empty", file=str(path))
     if text[:1] != b"{":
         raise _unknown(path, "the content is not JSON")
-    first_line = text.split(b"\n", 1)[0]
+    # A first line longer than the window is read whole: coding agents' traces run to megabytes a line.
+    line = text.split(b"\n", 1)[0] if b"\n" in text else first_line(path).lstrip(b"\xef\xbb\xbf")
     try:
-        first = orjson.loads(first_line)
+        first = orjson.loads(line)
         layout = "jsonl"
     except orjson.JSONDecodeError:
         first, layout = _whole_object(path), "object"
     kind = classify_record(first)
+    if kind is None and isinstance(first, dict) and isinstance(first.get("episodes"), list) \
+            and first["episodes"] and classify_record(first["episodes"][0]) == "clawloop":
+        return "clawloop", "object"  # a server's list response wrapped in an object
     if kind is None:
         raise _unknown(path, "the first record has no messages, traj or history")
     if kind == "who_and_when":

@@ -17,7 +17,7 @@ import orjson
 
 from clawloop_synth.errors import InputError
 
-__all__ = ["iter_json_array", "iter_jsonl", "first_bytes"]
+__all__ = ["first_bytes", "first_line", "iter_json_array", "iter_jsonl"]
 
 _CHUNK = 1 << 20
 _WHITESPACE = " \t\r\n"
@@ -27,6 +27,15 @@ _decoder = json.JSONDecoder()
 def first_bytes(path: Path, size: int = 1 << 16) -> bytes:
     with path.open("rb") as handle:
         return handle.read(size)
+
+
+def first_line(path: Path) -> bytes:
+    """The file's first non-blank line, whole, however long (a coding agent's trace may be megabytes)."""
+    with path.open("rb") as handle:
+        for line in handle:
+            if line.strip():
+                return line
+    return b""
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Any | InputError]]:

@@ -18,7 +18,10 @@ from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl
 from clawloop_synth.ingest.records import make_trace, optional_reward
 from clawloop_synth.types import Trace
 
-__all__ = ["chat_record", "read_openai_chat", "read_single"]
+__all__ = ["chat_record", "metadata_object", "read_openai_chat", "read_single"]
+
+
+_MAPPED = ("id", "task_id", "domain", "messages", "tools", "reward", "metadata")
 
 
 def _tools(raw: Any, where: Where) -> list[dict[str, Any]]:
@@ -34,14 +37,25 @@ def _tools(raw: Any, where: Where) -> list[dict[str, Any]]:
     return raw
 
 
+def metadata_object(raw: Any, where: Where) -> dict[str, Any]:
+    """A record's ``metadata`` as a dict: objects as-is, JSON text parsed, any other text kept as ``value``."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return {"value": raw}  # free text (a note, a run name): kept, not an error
+        return parsed if isinstance(parsed, dict) else {"value": raw}
+    if not isinstance(raw, dict):
+        raise where.error(f"metadata must be an object or text, got {type(raw).__name__}", "metadata")
+    return raw
+
+
 def chat_record(value: Any, where: Where, default_id: str, source: str = "openai_chat") -> Trace:
     if not isinstance(value, dict):
         raise where.error("record must be a JSON object")
-    metadata = value.get("metadata") or {}
-    if isinstance(metadata, str):
-        metadata = orjson.loads(metadata) if metadata.strip() else {}
-    if not isinstance(metadata, dict):
-        raise where.error("metadata must be an object", "metadata")
+    metadata = metadata_object(value.get("metadata"), where)
     return make_trace(
         {
             "id": str(value.get("id") or default_id),
@@ -54,6 +68,8 @@ def chat_record(value: Any, where: Where, default_id: str, source: str = "openai
             "metadata": metadata,
         },
         where,
+        value,
+        _MAPPED,
     )
 
 

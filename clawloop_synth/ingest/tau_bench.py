@@ -27,6 +27,15 @@ def _domain(messages: list[dict[str, Any]]) -> str | None:
     return next((name for name, marker in _DOMAIN_MARKERS.items() if marker.lower() in head), None)
 
 
+_TASK_MAPPED = ("actions", "instruction", "outputs", "user_id")
+
+
+def _rest(name: str, part: dict[str, Any], mapped: tuple[str, ...]) -> dict[str, Any]:
+    """``{name: the fields of part that are not mapped}``, or nothing when there are none."""
+    rest = {k: v for k, v in part.items() if k not in mapped and v is not None}
+    return {name: rest} if rest else {}
+
+
 def tau_record(value: Any, where: Where) -> Trace:
     if not isinstance(value, dict):
         raise where.error("record must be a JSON object")
@@ -50,6 +59,8 @@ def tau_record(value: Any, where: Where) -> Trace:
     messages = normalize_messages(value.get("traj"), where, "traj")
     task_id, trial = value.get("task_id"), value.get("trial")
     reward_info: dict[str, Any] = info["reward_info"] if isinstance(info.get("reward_info"), dict) else {}
+    if "actions" in reward_info:
+        where.dropped.append("info.reward_info.actions")  # the gold actions again (kept from info.task)
     return make_trace(
         {
             "id": f"tau-{task_id}-trial{trial}",
@@ -66,9 +77,14 @@ def tau_record(value: Any, where: Where) -> Trace:
                 "user_id": task.get("user_id"),
                 "ended_by": info.get("source"),
                 "reward_details": reward_info.get("info"),
+                **_rest("task", task, _TASK_MAPPED),
+                **_rest("info", info, ("task", "reward_info", "source")),
+                **_rest("reward_info", reward_info, ("info", "actions")),
             },
         },
         where,
+        value,
+        ("task_id", "reward", "info", "traj", "trial"),
     )
 
 

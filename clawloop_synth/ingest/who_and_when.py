@@ -2,8 +2,9 @@
 
 Each history entry becomes one message, in order, so the annotated ``mistake_step`` indexes
 ``Trace.messages`` directly. The acting agent is kept as the message's ``name``
-(``"Orchestrator (-> WebSurfer)"`` is the Orchestrator speaking). Every log in this dataset is a
-failed run, hence reward 0.
+(``"Orchestrator (-> WebSurfer)"`` is the Orchestrator speaking), whether the set carries it in
+``role`` (hand-crafted) or in ``name`` (Algorithm-Generated). Every log in this dataset is an
+annotated failed run, hence reward 0.
 """
 
 from __future__ import annotations
@@ -29,15 +30,35 @@ def is_who_and_when(value: Any) -> bool:
     return isinstance(value, dict) and "history" in value and "mistake_agent" in value
 
 
+_END_USER = {"human", "user"}
+_KNOWN = {"history", "question", "question_ID", "ground_truth", "mistake_agent", "mistake_step",
+          "mistake_reason", "mistake_type"}
+
+
+def _agent_name(label: str) -> str:
+    match = _AGENT.match(label)
+    return match.group(1) if match else label
+
+
 def _message(entry: Any, where: Where, index: int) -> dict[str, Any]:
+    """One history entry as one message (so ``mistake_step`` indexes ``Trace.messages``).
+
+    The acting agent is in ``name`` (Algorithm-Generated set: ``role`` is only ``assistant`` or
+    ``user``, the latter for every agent other than the recorder) or in ``role`` itself
+    (hand-crafted set: ``"Orchestrator (-> WebSurfer)"``). A turn by a named agent is an assistant
+    turn whatever its role says; only an unnamed ``user``/``human`` turn is the end user.
+    """
     if not isinstance(entry, dict) or not isinstance(entry.get("role"), str):
         raise where.error("a history entry needs a role", f"history[{index}].role")
-    role = entry["role"]
-    if role.lower() in ("human", "user"):
-        return {"role": "user", "content": text_of(entry.get("content")), "name": role}
-    match = _AGENT.match(role)
-    agent = match.group(1) if match else role
-    return {"role": "assistant", "content": text_of(entry.get("content")), "name": agent}
+    role, name = entry["role"], entry.get("name")
+    content = text_of(entry.get("content"))
+    if isinstance(name, str) and name.strip() and name.strip().lower() not in _END_USER:
+        return {"role": "assistant", "content": content, "name": _agent_name(name)}
+    if role.lower() in _END_USER:
+        return {"role": "user", "content": content, "name": role}
+    if role.lower() == "assistant":
+        return {"role": "assistant", "content": content}
+    return {"role": "assistant", "content": content, "name": _agent_name(role)}
 
 
 def who_record(value: Any, where: Where, trace_id: str) -> Trace:
@@ -49,6 +70,15 @@ def who_record(value: Any, where: Where, trace_id: str) -> Trace:
     except (TypeError, ValueError):
         raise where.error(f"mistake_step is not an integer: {value.get('mistake_step')!r}", "mistake_step") from None
     roles = [entry.get("role") if isinstance(entry, dict) else None for entry in history]
+    # The hand-crafted set says ``is_corrected``, the Algorithm-Generated one ``is_correct``.
+    corrected = value.get("is_corrected", value.get("is_correct"))
+    extras = {key: item for key, item in value.items() if key not in _KNOWN}
+    entry_extras = {str(i): {k: v for k, v in entry.items() if k not in ("role", "name", "content")}
+                    for i, entry in enumerate(history)
+                    if isinstance(entry, dict) and set(entry) - {"role", "name", "content"}}
+    metadata: dict[str, Any] = {**extras, "roles": roles, "is_corrected": corrected}
+    if entry_extras:
+        metadata["message_extras"] = entry_extras
     return make_trace(
         {
             "id": trace_id,
@@ -59,10 +89,10 @@ def who_record(value: Any, where: Where, trace_id: str) -> Trace:
             "reward": 0.0,
             "instruction": value.get("question"),
             "gold_outputs": [] if value.get("ground_truth") is None else [str(value["ground_truth"])],
-            "gold_failure": {"agent": str(value.get("mistake_agent")), "step": step,
+            "gold_failure": {"agent": _agent_name(str(value.get("mistake_agent"))), "step": step,
                              "reason": str(value.get("mistake_reason") or ""),
                              "mistake_type": value.get("mistake_type")},
-            "metadata": {"roles": roles, "level": value.get("level"), "is_corrected": value.get("is_corrected")},
+            "metadata": orjson.loads(orjson.dumps(metadata, default=str)),
         },
         where,
     )
