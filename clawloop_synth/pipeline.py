@@ -35,6 +35,7 @@ class RunConfig:
     seed: int = 0
     force: bool = False
     policy_from_traces: bool = False  # the traces' shared system prompt as the tasks' policy
+    rewards: Path | None = None  # rewards file for traces that carry none (ingest --rewards)
 
 
 @dataclass
@@ -62,8 +63,9 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
                               policy_from_traces=config.policy_from_traces)
     seed = config.seed
     return [
-        Stage("ingest", {"inputs": inputs, "on_error": "raise"},
-              lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"))),
+        Stage("ingest", {"inputs": inputs, "on_error": "raise",
+                         **({"rewards": str(config.rewards)} if config.rewards else {})},
+              lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), rewards=config.rewards)),
         Stage("mine", {"domain": config.domain}, lambda: run_mine(workdir, pack.tools)),
         Stage("cluster", {"seed": seed, "embedder": "hashing"}, lambda: run_cluster(workdir, seed=seed)),
         Stage("generate", generate.hashed(), lambda: run_generate(workdir, generate)),

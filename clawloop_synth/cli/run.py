@@ -51,6 +51,8 @@ def run(
     db: Annotated[Path | None, typer.Option(help="Database folder of the domain pack (airline: "
                                             "../shared/datasets/tau-bench/airline-db).")] = None,
     per_cluster: Annotated[int, typer.Option(help="Accepted tasks wanted per failure cluster.")] = 5,
+    rewards: Annotated[Path | None, typer.Option(help="JSON rewards for traces whose files carry none (see "
+                                                 "`ingest --help`).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
     force: Annotated[bool, typer.Option(help="Re-run finished stages.")] = False,
     policy_from_traces: Annotated[bool, typer.Option(help="Use the system prompt the traces share as the policy "
@@ -61,7 +63,7 @@ def run(
     from clawloop_synth.pipeline import RunConfig, run_pipeline
 
     config = RunConfig(domain=domain, db=db, per_cluster=per_cluster, seed=seed, force=force,
-                       policy_from_traces=policy_from_traces)
+                       policy_from_traces=policy_from_traces, rewards=rewards)
     if inputs:
         config.inputs = list(inputs)
 

@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.types import Trace
 
-__all__ = ["iter_items", "iter_traces", "read_path"]
+__all__ = ["FileEvents", "iter_items", "iter_traces", "read_path"]
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -57,34 +58,86 @@ def read_path(path: Path) -> tuple[str, Iterator[Trace | InputError]]:
     return kind, openai_chat.read_openai_chat(path, as_list=layout == "list")
 
 
+def _digest(path: Path) -> str | None:
+    if not path.is_file():
+        return None  # a saved dataset folder: its files are compared as a whole by nobody
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None  # read_path names the problem
+
+
+def _referenced(files: list[Path]) -> dict[Path, Path]:
+    """Message files that a ClawLoop archive among ``files`` refers to -> that archive."""
+    from clawloop_synth.ingest.clawloop import archive_refs
+    from clawloop_synth.ingest.jsonstream import first_bytes
+
+    out: dict[Path, Path] = {}
+    for path in files:
+        if path.is_file() and b'"messages_ref"' in first_bytes(path, 1 << 14):
+            for ref in archive_refs(path):
+                out.setdefault(ref, path)
+    return out
+
+
+class FileEvents:
+    """Callbacks for what happens to whole files (the ingest stage counts them)."""
+
+    def error(self, path: Path, kind: str | None, error: InputError) -> None:
+        raise error
+
+    def duplicate(self, path: Path, same_as: Path) -> bool:
+        """A file byte-identical to one read before; True to skip it."""
+        return False
+
+    def referenced(self, path: Path, archive: Path) -> None:
+        """A messages file read through the archive that refers to it (so not read on its own)."""
+
+
 def iter_items(
     paths: Iterable[Path | str],
     on_file_error: Callable[[Path, str | None, InputError], None] | None = None,
+    events: FileEvents | None = None,
 ) -> Iterator[tuple[Path, str, Trace | InputError]]:
     """Yield (file, format, Trace or record error) for every record under ``paths``.
 
     File-level problems (unreadable, unknown format, truncated) raise InputError, or, when
     ``on_file_error(file, format or None, error)`` is given, are reported to it and the walk goes
-    on with the next file (records read before a truncation are kept).
+    on with the next file (records read before a truncation are kept). ``events`` hears of files
+    identical to an earlier one and of message files a ClawLoop archive refers to.
     """
+    events = events or FileEvents()
+    files: list[Path] = []
     for root in paths:
         try:
-            files = list(_files(Path(root)))
+            files += list(_files(Path(root)))
         except InputError as exc:
             if on_file_error is None:
                 raise
             on_file_error(Path(root), None, exc)
+    referenced = _referenced(files)
+    digests: dict[str, Path] = {}
+    for path in files:
+        archive = referenced.get(path.resolve())
+        if archive is not None:
+            events.referenced(path, archive)
             continue
-        for path in files:
-            kind: str | None = None
-            try:
-                kind, items = read_path(path)
-                for item in items:
-                    yield path, kind, item
-            except InputError as exc:
-                if on_file_error is None:
-                    raise
-                on_file_error(path, kind, exc)
+        digest = _digest(path)
+        if digest is not None and digest in digests:
+            if events.duplicate(path, digests[digest]):
+                continue
+        elif digest is not None:
+            digests[digest] = path
+        kind: str | None = None
+        try:
+            kind, items = read_path(path)
+            for item in items:
+                yield path, kind, item
+        except InputError as exc:
+            if on_file_error is None:
+                raise
+            on_file_error(path, kind, exc)
 
 
 def iter_traces(paths: Iterable[Path | str]) -> Iterator[Trace]:

@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.ingest import iter_items
+from clawloop_synth.ingest import FileEvents, iter_items
+from clawloop_synth.ingest.records import DROPPED_KEY
+from clawloop_synth.ingest.rewards import RewardsFile
+from clawloop_synth.ingest.schemas import SchemaCounts, normalize_tools
 from clawloop_synth.store import save_records
 from clawloop_synth.types import Trace
 from clawloop_synth.workdir import Manifest, write_json
 
-__all__ = ["IngestStats", "OnError", "run_ingest"]
+__all__ = ["IngestStats", "OnError", "run_ingest", "unrated_message"]
 
 OnError = Literal["raise", "skip"]
 _BINS = 10
+_EXAMPLES = 20
 
 
 class IngestStats:
@@ -38,6 +42,11 @@ class IngestStats:
         self.gold_failures = 0
         self.gold_outputs = 0
         self.skipped: list[dict[str, str | None]] = []
+        self.schemas = SchemaCounts()
+        self.duplicate_ids: list[dict[str, str]] = []
+        self.duplicate_files: list[dict[str, str]] = []
+        self.referenced_files: dict[str, str] = {}
+        self.dropped: dict[str, Counter[str]] = {}
 
     def file(self, path: Path, kind: str) -> Counter[str]:
         counts = self.by_file.setdefault(str(path), Counter())
@@ -72,11 +81,14 @@ class IngestStats:
         self.skipped.append({"file": error.file or str(path), "record": error.record, "field": error.field,
                              "reason": error.message})
 
+    def drop(self, kind: str, fields: list[str]) -> None:
+        self.dropped.setdefault(kind, Counter()).update(fields)
+
     def summary(self) -> dict[str, Any]:
         rated = self.traces - self.reward_none
         files = {}
         for name, counts in self.by_file.items():
-            kind = next(k.split(":", 1)[1] for k in counts if k.startswith("format:"))
+            kind = next((k.split(":", 1)[1] for k in counts if k.startswith("format:")), "unknown")
             files[name] = {"format": kind, "traces": counts["traces"], "skipped": counts["skipped"]}
         return {
             "traces": self.traces,
@@ -99,6 +111,15 @@ class IngestStats:
                      "outputs": self.gold_outputs},
             "skipped": len(self.skipped),
             "skipped_records": self.skipped,
+            "rated": rated,
+            "tool_schemas": self.schemas.summary(),
+            "duplicate_ids": len(self.duplicate_ids),
+            "duplicate_id_examples": self.duplicate_ids[:_EXAMPLES],
+            "duplicate_files": self.duplicate_files,
+            "read_through_messages_ref": self.referenced_files,
+            # Per format, the source fields left out of the traces (every other one is kept,
+            # in a trace field or in metadata).
+            "dropped_fields": {kind: dict(self.dropped.get(kind, Counter())) for kind in self.by_format},
         }
 
 
@@ -110,32 +131,103 @@ def _browse_columns(trace: Trace) -> dict[str, Any]:
             "reward": trace.reward, "messages": len(trace.messages)}
 
 
-def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats,
-            tick: Callable[[], None]) -> Iterator[Trace]:
+class _Events(FileEvents):
+    def __init__(self, stats: IngestStats) -> None:
+        self.stats = stats
+
+    def duplicate(self, path: Path, same_as: Path) -> bool:
+        # A second copy of a file adds no trace, only collisions: reported and not read.
+        self.stats.duplicate_files.append({"file": str(path), "same_content_as": str(same_as)})
+        return True
+
+    def referenced(self, path: Path, archive: Path) -> None:
+        self.stats.referenced_files[str(path)] = str(archive)
+
+
+class _UniqueIds:
+    """Each trace's source id when unique, else ``ID@FOLDER/FILE#N`` (N: its position in the file)."""
+
+    def __init__(self, stats: IngestStats) -> None:
+        self.stats = stats
+        self.seen: set[str] = set()
+        self.position: Counter[str] = Counter()
+
+    def __call__(self, trace: Trace, path: Path) -> Trace:
+        self.position[str(path)] += 1
+        if trace.id not in self.seen:
+            self.seen.add(trace.id)
+            return trace
+        base = f"{trace.id}@{path.parent.name}/{path.name}#{self.position[str(path)]}"
+        new, n = base, 1
+        while new in self.seen:
+            n += 1
+            new = f"{base}~{n}"
+        self.seen.add(new)
+        self.stats.duplicate_ids.append({"id": trace.id, "renamed_to": new, "file": str(path)})
+        return trace.model_copy(update={"id": new})
+
+
+def _clean(trace: Trace, kind: str, stats: IngestStats) -> Trace:
+    """Tool schemas as valid JSON Schema; the reader's list of dropped fields taken out and counted."""
+    update: dict[str, Any] = {}
+    if trace.tools:
+        tools = normalize_tools(trace.tools, stats.schemas)
+        if tools is not trace.tools and tools != trace.tools:
+            update["tools"] = tools
+    if DROPPED_KEY in trace.metadata:
+        stats.drop(kind, trace.metadata[DROPPED_KEY])
+        update["metadata"] = {k: v for k, v in trace.metadata.items() if k != DROPPED_KEY}
+    return trace.model_copy(update=update) if update else trace
+
+
+def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats, tick: Callable[[], None],
+            rewards: RewardsFile | None) -> Iterator[Trace]:
     def skip_file(path: Path, kind: str | None, error: InputError) -> None:
         stats.skip(error, path, kind)
 
-    for path, kind, item in iter_items(paths, skip_file if on_error == "skip" else None):
+    unique = _UniqueIds(stats)
+    for path, kind, item in iter_items(paths, skip_file if on_error == "skip" else None, _Events(stats)):
         if isinstance(item, InputError):
             if on_error == "raise":
                 raise item
             stats.skip(item, path, kind)
             continue
+        item = _clean(item, kind, stats)
+        if rewards is not None:
+            item = rewards.apply(item)
+        item = unique(item, path)
         stats.add(item, path, kind)
         tick()
         yield item
 
 
+def unrated_message(summary: dict[str, Any]) -> str | None:
+    """The plain sentence for a summary whose traces carry no reward at all (None when some do)."""
+    if summary["traces"] == 0 or summary["rated"] > 0:
+        return None
+    return (f"none of the {summary['traces']} traces has a reward: nothing counts as failed; give rewards with "
+            "a 'reward' field (0 to 1) in each record, or with --rewards FILE (a JSON object of trace, task or "
+            "instance id -> reward or resolved, or a SWE-bench report with resolved_ids)")
+
+
 def run_ingest(paths: Sequence[Path], workdir: Path, *, on_error: OnError = "raise",
-               progress: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Ingest ``paths`` into ``workdir``; returns the summary also written to ``ingest.json``."""
+               progress: Callable[[], None] | None = None, rewards: Path | None = None) -> dict[str, Any]:
+    """Ingest ``paths`` into ``workdir``; returns the summary also written to ``ingest.json``.
+
+    ``rewards``: a rewards file (see :mod:`clawloop_synth.ingest.rewards`) applied to the traces it lists.
+    """
     started = time.perf_counter()
     stats = IngestStats()
-    save_records(workdir / "traces", _stream(paths, on_error, stats, progress or (lambda: None)),
+    given = RewardsFile(Path(rewards)) if rewards is not None else None
+    save_records(workdir / "traces", _stream(paths, on_error, stats, progress or (lambda: None), given),
                  _browse_columns, _BROWSE_TYPES)
     summary = {"inputs": [str(p) for p in paths], "on_error": on_error, **stats.summary(),
+               "rewards_file": given.summary() if given else None,
                "seconds": round(time.perf_counter() - started, 3)}
+    summary["unrated"] = unrated_message(summary)
     write_json(workdir / "ingest.json", summary)
-    Manifest(workdir).record("ingest", {"inputs": summary["inputs"], "on_error": on_error},
-                             {"traces": stats.traces, "skipped": len(stats.skipped)})
+    config: dict[str, Any] = {"inputs": summary["inputs"], "on_error": on_error}
+    if rewards is not None:
+        config["rewards"] = str(rewards)
+    Manifest(workdir).record("ingest", config, {"traces": stats.traces, "skipped": len(stats.skipped)})
     return summary
