@@ -18,7 +18,8 @@ __all__ = ["export"]
 def export(
     workdir: Annotated[Path, typer.Argument(help="Work directory with a tasks/ dataset.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, openai or rl.")] = "hf",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced).")] = Path("export"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: new, empty, or an earlier export "
+                                                 "(replaced); any other folder is refused.")] = Path("export"),
     seed: Annotated[int, typer.Option(help="Seed of the train/validation/test split.")] = 0,
     push_to_hub: Annotated[str | None, typer.Option("--push-to-hub", help="Also push to this Hub dataset "
                                                     "repository (token: HF_TOKEN or the stored login).")] = None,
@@ -34,8 +35,9 @@ def export(
 ) -> None:
     from clawloop_synth.export import export_tasks, push_export
 
+    # The work directory's export.json stays the run's own export summary.
     summary = export_tasks(workdir, fmt, out, seed, license=license, max_tool_result_chars=max_tool_result_chars,
-                           tool_result_format=tool_result_format)
+                           tool_result_format=tool_result_format, workdir_summary=False)
     if push_to_hub:
         summary["pushed"] = push_export(out, push_to_hub, private=private)
     if as_json:

@@ -2,10 +2,16 @@
 
 Layout of ``OUT`` (written through a staging folder, so a failed export leaves the old one intact):
 
-- ``README.md``: the dataset card; ``export.json``: the summary (also copied to ``WORKDIR``);
+- ``README.md``: the dataset card; ``export.json``: the summary (also copied to ``WORKDIR`` for the
+  run's own export, so that a manual export never passes for the run's);
+- ``.clawloop-synth-export``: the marker by which a later export knows the folder as its own;
 - hf / sft / rl: ``dataset/`` (``DatasetDict.save_to_disk``) and ``data/<split>-00000-of-00001.parquet``;
 - rl: also ``tools.json`` (the tools' schemas) and ``environment.py`` (the environment class for TRL);
 - openai: ``data/<split>.jsonl``.
+
+``OUT`` is replaced only when it is missing, empty or marked as an earlier export: a folder that
+holds the work directory or the traces it was made from, another work directory (``manifest.json``)
+or files the project did not write is refused with one line, and nothing is deleted.
 
 Every task is verified again first; one that fails (or whose reference does not earn reward 1) is
 left out and listed with its reason in the summary and the card.
@@ -29,11 +35,35 @@ from clawloop_synth.store import require_records
 from clawloop_synth.types import FailureCluster, TaskSpec
 from clawloop_synth.workdir import staging_dir, write_json
 
-__all__ = ["FORMATS", "export_tasks", "read_workdir"]
+__all__ = ["FORMATS", "MARKER", "check_out", "export_tasks", "read_workdir"]
 
 FORMATS = tuple(FORMAT_TEXT)
 _HASH_LIMIT = 10_000  # files hashed per input folder
 _TOOL_LOOP = ("sft", "openai", "rl")  # formats whose rows or environment carry the reference's tool results
+MARKER = ".clawloop-synth-export"
+
+
+def check_out(workdir: Path, out: Path, inputs: list[str]) -> None:
+    """Refuse an output folder whose replacement would delete what the export did not write."""
+    home, target = workdir.resolve(), out.resolve()
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"refusing to export here: {why}; choose a new or empty folder for --out",
+                          file=str(out), field="out")
+
+    if target == home or home.is_relative_to(target):
+        raise refuse(f"it holds the work directory {workdir}")
+    for name in inputs:
+        if Path(name).resolve().is_relative_to(target):
+            raise refuse(f"it holds the traces {name} the work directory was made from")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise refuse("it is a file")
+    if (target / "manifest.json").exists():
+        raise refuse("it is a work directory (it has manifest.json)")
+    if any(target.iterdir()) and not (target / MARKER).is_file():
+        raise refuse("it holds files clawloop-synth did not write (no earlier export's marker)")
 
 
 def read_workdir(workdir: Path) -> tuple[list[TaskSpec], list[FailureCluster], dict[str, Any]]:
@@ -181,13 +211,15 @@ def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp
 
 def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: str = "other",
                  max_tool_result_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS, tool_result_format: str = "lines",
-                 progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
+                 progress: Callable[[], None] = lambda: None, workdir_summary: bool = True) -> dict[str, Any]:
     """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, openai, rl) into ``out``; returns the summary.
 
     In the tool-loop formats (sft, openai, rl) tool results are shown in ``tool_result_format``
     (``lines``: a JSON result as key: value lines; ``json``: as returned) and cut to
     ``max_tool_result_chars`` (None or 0: never), and the summary and card state the completion
     length the reference's tool loop needs per episode (``completion_tokens``).
+    ``workdir_summary``: also write the summary to ``WORKDIR/export.json`` (the run's own export does;
+    a manual one keeps it in ``OUT/export.json`` only).
     """
     from clawloop_synth.export.bound import completion_lengths, episode_text
     from clawloop_synth.export.rows import json_storage
@@ -204,6 +236,7 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
                          f"{', '.join(RESULT_FORMATS)}", field="tool_result_format")
     workdir, out = Path(workdir), Path(out)
     tasks, clusters, summaries = read_workdir(workdir)
+    check_out(workdir, out, [str(p) for p in (summaries.get("ingest") or {}).get("inputs") or []])
     kept, runs, skipped = _verified(tasks, fmt, progress, max_tool_result_chars, tool_result_format)
     completion = None
     if fmt in _TOOL_LOOP:
@@ -237,7 +270,9 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
         }
         summary["files"] = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
         write_json(tmp / "export.json", summary)
-    write_json(workdir / "export.json", summary)
+        (tmp / MARKER).write_text("written by clawloop-synth export; a later export may replace this folder\n")
+    if workdir_summary:
+        write_json(workdir / "export.json", summary)
     return summary
 
 
