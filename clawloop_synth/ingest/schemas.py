@@ -191,7 +191,8 @@ def normalize_tools(tools: list[dict[str, Any]], counts: SchemaCounts) -> list[d
     """Every tool's ``parameters`` (OpenAI ``{"function": {...}}`` form or bare) normalized."""
     out = []
     for tool in tools:
-        function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        inner = tool.get("function")
+        function: dict[str, Any] = inner if isinstance(inner, dict) else tool
         if "parameters" not in function:
             out.append(tool)
             continue
