@@ -28,6 +28,7 @@ __all__ = ["count_records", "load_records", "require_records", "save_records"]
 M = TypeVar("M", bound=BaseModel)
 
 _BATCH = 1024
+_BATCH_BYTES = 32 << 20  # a batch also ends at this much JSON: 1024 coding-agent traces of 1 MB would not fit
 _ARROW_FILE = "data-00000-of-00001.arrow"
 
 
@@ -58,9 +59,11 @@ def save_records(
         writer: pa.RecordBatchStreamWriter | None = None
         rows: dict[str, list[Any]] = {}
         count = 0
+        held = 0  # bytes of JSON in the batch
 
         def flush() -> None:
-            nonlocal writer
+            nonlocal writer, held
+            held = 0
             if rows and writer is not None and schema is not None:
                 arrays = [pa.array(rows[f.name], type=f.type) for f in schema]
                 writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
@@ -81,9 +84,11 @@ def save_records(
                 rows["id"].append(str(getattr(record, "id", count)))
                 for key, value in extra.items():
                     rows[key].append(value)
-                rows["json"].append(record.model_dump_json())
+                text = record.model_dump_json()
+                rows["json"].append(text)
+                held += len(text)
                 count += 1
-                if len(rows["json"]) >= _BATCH:
+                if len(rows["json"]) >= _BATCH or held >= _BATCH_BYTES:
                     flush()
             flush()
         finally:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -117,13 +118,15 @@ def iter_items(
                 raise
             on_file_error(Path(root), None, exc)
     referenced = _referenced(files)
+    # Only files of equal size can be equal: the others are never hashed.
+    sizes = Counter(path.stat().st_size for path in files if path.is_file())
     digests: dict[str, Path] = {}
     for path in files:
         archive = referenced.get(path.resolve())
         if archive is not None:
             events.referenced(path, archive)
             continue
-        digest = _digest(path)
+        digest = _digest(path) if path.is_file() and sizes[path.stat().st_size] > 1 else None
         if digest is not None and digest in digests:
             if events.duplicate(path, digests[digest]):
                 continue

@@ -53,6 +53,7 @@ class SchemaCounts:
         self.unknown: Counter[str] = Counter()  # type names taken as any value
         self.repaired: Counter[str] = Counter()  # keyword dropped because the schema was still invalid
         self.tools_changed = 0
+        self.cache = _Cache()
 
     def summary(self) -> dict[str, Any]:
         return {"tools_changed": self.tools_changed, "types": dict(self.types.most_common()),
@@ -187,6 +188,32 @@ def normalize_schema(schema: Any, counts: SchemaCounts | None = None) -> dict[st
     return _repair(_walk(schema, counts), counts)
 
 
+_Result = tuple[dict[str, Any], Counter[str], Counter[str], Counter[str]]
+
+
+class _Cache:
+    """Normalized schemas by content: traces of one source repeat the same tools thousands of times,
+    and a ``jsonschema`` check costs milliseconds."""
+
+    def __init__(self) -> None:
+        self.results: dict[bytes, _Result] = {}
+
+    def get(self, schema: Any) -> _Result:
+        import orjson
+
+        key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS, default=str)
+        found = self.results.get(key)
+        if found is None:
+            fresh = SchemaCounts()
+            found = (normalize_schema(schema, fresh), fresh.types, fresh.unknown, fresh.repaired)
+            if len(self.results) < _CACHE_SIZE:
+                self.results[key] = found
+        return found
+
+
+_CACHE_SIZE = 10_000
+
+
 def normalize_tools(tools: list[dict[str, Any]], counts: SchemaCounts) -> list[dict[str, Any]]:
     """Every tool's ``parameters`` (OpenAI ``{"function": {...}}`` form or bare) normalized."""
     out = []
@@ -196,12 +223,13 @@ def normalize_tools(tools: list[dict[str, Any]], counts: SchemaCounts) -> list[d
         if "parameters" not in function:
             out.append(tool)
             continue
-        before = (sum(counts.types.values()), sum(counts.unknown.values()), sum(counts.repaired.values()))
-        parameters = normalize_schema(function["parameters"], counts)
-        after = (sum(counts.types.values()), sum(counts.unknown.values()), sum(counts.repaired.values()))
-        if after == before:
+        parameters, types, unknown, repaired = counts.cache.get(function["parameters"])
+        if not (types or unknown or repaired):
             out.append(tool)
             continue
+        counts.types.update(types)
+        counts.unknown.update(unknown)
+        counts.repaired.update(repaired)
         counts.tools_changed += 1
         fixed = {**function, "parameters": parameters}
         out.append({**tool, "function": fixed} if function is not tool else fixed)
