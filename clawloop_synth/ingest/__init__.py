@@ -85,9 +85,6 @@ def _referenced(files: list[Path]) -> dict[Path, Path]:
 class FileEvents:
     """Callbacks for what happens to whole files (the ingest stage counts them)."""
 
-    def error(self, path: Path, kind: str | None, error: InputError) -> None:
-        raise error
-
     def duplicate(self, path: Path, same_as: Path) -> bool:
         """A file byte-identical to one read before; True to skip it."""
         return False
