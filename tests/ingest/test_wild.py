@@ -51,9 +51,15 @@ BFCL_TOOL = {
 
 
 def test_dialect_schemas_are_normalized_and_never_crash_validation(tmp_path: Path) -> None:
-    record = chat_record(0)
+    from clawloop_synth.mine.stage import run_mine
+
+    record = chat_record(0, reward=0.0)
     record["tools"] = [BFCL_TOOL, {"type": "function", "function": {"name": "x", "parameters": "not a schema"}}]
+    record["messages"][2]["tool_calls"][0]["function"] = {
+        "name": "geo.distance", "arguments": json.dumps({"origin": 3, "scale": "far", "ids": [1, "2"]})}
     summary = run_ingest([write_jsonl(tmp_path / "bfcl.jsonl", [record])], tmp_path / "w")
+    mined = run_mine(tmp_path / "w")  # jsonschema raised UnknownType on 'dict' here before
+    assert mined["failures"] >= 1
     (trace,) = traces_of(tmp_path / "w")
     params = trace.tools[0]["parameters"]
     props = params["properties"]
