@@ -47,20 +47,27 @@ def is_mini_swe_agent(value: Any) -> bool:
     return isinstance(fmt, str) and fmt.startswith("mini-swe-agent")
 
 
-def _messages(raw: Any, where: Where) -> tuple[list[dict[str, Any]], dict[str, Any], list[int | None]]:
+def _messages(raw: Any, where: Where) -> tuple[list[dict[str, Any]], dict[str, Any], list[int | None],
+                                               list[dict[str, Any]]]:
     if not isinstance(raw, list) or not raw:
         raise where.error("record has no messages", "messages")
     out: list[dict[str, Any]] = []
     extras: dict[str, Any] = {}
     exit_codes: list[int | None] = []
+    others: list[dict[str, Any]] = []
     pending: str | None = None  # id of the bash call waiting for its observation
     for i, message in enumerate(raw):
         here = f"messages[{i}]"
         if not isinstance(message, dict):
             raise where.error("a message must be an object", here)
         role = message.get("role")
+        if not isinstance(role, str):
+            raise where.error("a message needs a role", f"{here}.role")
         if role not in ("system", "user", "assistant", "tool"):
-            raise where.error(f"unknown role {role!r}", f"{here}.role")
+            # Bookkeeping turns of the agent's loop (an ``exit`` turn with the final status): no
+            # chat role, so kept beside the conversation instead of in it.
+            others.append({"index": i, **message})
+            continue
         content = text_of(message.get("content"))
         extra = {k: v for k, v in message.items() if k not in _MESSAGE_KNOWN}
         if extra:
@@ -84,13 +91,13 @@ def _messages(raw: Any, where: Where) -> tuple[list[dict[str, Any]], dict[str, A
             pending = None
             continue
         out.append({"role": role, "content": content})
-    return out, extras, exit_codes
+    return out, extras, exit_codes, others
 
 
 def mini_record(value: Any, where: Where, default_id: str) -> Trace:
     if not isinstance(value, dict):
         raise where.error("trajectory must be a JSON object")
-    messages, extras, exit_codes = _messages(value.get("messages"), where)
+    messages, extras, exit_codes, others = _messages(value.get("messages"), where)
     instance = value.get("instance_id")
     info = value.get("info") if isinstance(value.get("info"), dict) else {}
     metadata: dict[str, Any] = {key: item for key, item in value.items() if key not in _KNOWN}
@@ -98,6 +105,8 @@ def mini_record(value: Any, where: Where, default_id: str) -> Trace:
                      "exit_codes": exit_codes})
     if extras:
         metadata["message_extras"] = extras
+    if others:
+        metadata["other_turns"] = others
     return make_trace(
         {
             "id": str(instance or default_id),

@@ -30,6 +30,7 @@ def mini_trajectory(instance: str, exit_status: str = "Submitted") -> dict[str, 
             {"role": "user", "content": "Please always provide EXACTLY ONE action in triple backticks."},
             {"role": "assistant",
              "content": "THOUGHT: done.\n\n```bash\necho COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT\n```"},
+            {"role": "exit", "content": "Submitted", "extra": {"exit_status": "Submitted"}},
         ],
         "trajectory_format": "mini-swe-agent-1",
         "instance_id": instance,
@@ -57,6 +58,7 @@ def test_mini_swe_agent_commands_become_bash_calls(tmp_path: Path) -> None:
     assert trace.messages[6].tool_calls == [] and trace.messages[7].role == "user"
     assert trace.metadata["info"]["exit_status"] == "Submitted"
     assert trace.metadata["message_extras"]["2"] == {"extra": {"response": {"id": "r1"}}}
+    assert trace.metadata["other_turns"][0]["role"] == "exit" and len(trace.messages) == 9
     assert trace.tools[0]["function"]["name"] == "bash"
 
 
