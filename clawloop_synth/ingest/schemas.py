@@ -215,8 +215,10 @@ _CACHE_SIZE = 10_000
 
 
 def normalize_tools(tools: list[dict[str, Any]], counts: SchemaCounts) -> list[dict[str, Any]]:
-    """Every tool's ``parameters`` (OpenAI ``{"function": {...}}`` form or bare) normalized."""
+    """Every tool's ``parameters`` (OpenAI ``{"function": {...}}`` form or bare) normalized;
+    ``tools`` itself when nothing changed."""
     out = []
+    changed = False
     for tool in tools:
         inner = tool.get("function")
         function: dict[str, Any] = inner if isinstance(inner, dict) else tool
@@ -231,6 +233,7 @@ def normalize_tools(tools: list[dict[str, Any]], counts: SchemaCounts) -> list[d
         counts.unknown.update(unknown)
         counts.repaired.update(repaired)
         counts.tools_changed += 1
+        changed = True
         fixed = {**function, "parameters": parameters}
         out.append({**tool, "function": fixed} if function is not tool else fixed)
-    return out
+    return out if changed else tools

@@ -145,7 +145,8 @@ class _Events(FileEvents):
 
 
 class _UniqueIds:
-    """Each trace's source id when unique, else ``ID@FOLDER/FILE#N`` (N: its position in the file)."""
+    """Each trace's source id when unique, else ``ID@FOLDER/FILE#N`` (N: its position among the
+    file's traces), so the same inputs always give the same ids."""
 
     def __init__(self, stats: IngestStats) -> None:
         self.stats = stats
@@ -172,7 +173,7 @@ def _clean(trace: Trace, kind: str, stats: IngestStats) -> Trace:
     update: dict[str, Any] = {}
     if trace.tools:
         tools = normalize_tools(trace.tools, stats.schemas)
-        if tools is not trace.tools and tools != trace.tools:
+        if tools is not trace.tools:
             update["tools"] = tools
     if DROPPED_KEY in trace.metadata:
         stats.drop(kind, trace.metadata[DROPPED_KEY])
