@@ -1,0 +1,156 @@
+"""Error branches: recorded error results, and the condition that separates them from successes.
+
+Each distinct error message (after the argument and entity values it quotes are replaced by
+references) becomes one branch. Its condition is searched among simple tests on the call's
+subjects: the entity is missing, a field equals (or differs from) a constant, a numeric field is
+below a numeric argument, an argument equals a constant. A condition must hold on every example
+of the branch and on no success; when none does, the one that errs least is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.source import Template, fit_template, literal, template_expr, var
+from clawloop_synth.induce.subjects import Subject, pick
+
+__all__ = ["Branch", "fit_branches"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: str  # missing | eq | ne | lt_arg | arg_eq
+    subject: Subject | None
+    field: str = ""
+    value: Any = None
+    arg: str = ""
+
+    def holds(self, example: Example) -> bool:
+        assert example.pre is not None
+        if self.kind == "arg_eq":
+            return example.args.get(self.arg) == self.value and self.arg in example.args
+        assert self.subject is not None
+        entity = self.subject.resolve(example.pre, example.args)
+        if self.kind == "missing":
+            return entity is None
+        if not isinstance(entity, dict):
+            return False
+        got = pick(entity, self.field)
+        if self.kind == "eq":
+            return self.field in entity and got == self.value
+        if self.kind == "ne":
+            return self.field in entity and got != self.value
+        wanted = example.args.get(self.arg)
+        return _number(got) and _number(wanted) and got < wanted
+
+    def expr(self) -> str:
+        if self.kind == "arg_eq":
+            return f"{var(self.arg)} == {literal(self.value)}"
+        assert self.subject is not None
+        subject = self.subject.expr()
+        if self.kind == "missing":
+            return f"{subject} is None"
+        got = f"pick({subject}, {literal(self.field)})"
+        if self.kind == "eq":
+            return f"{got} == {literal(self.value)}"
+        if self.kind == "ne":
+            return f"{subject} is not None and {got} != {literal(self.value)}"
+        return f"isnumber({got}) and isnumber({var(self.arg)}) and {got} < {var(self.arg)}"
+
+
+NUMBER_HELPER = '''
+def isnumber(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+'''
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass
+class Branch:
+    """``if condition: return message`` with the examples it was fitted on."""
+
+    condition: Condition
+    template: Template
+    examples: int
+    exact: bool
+
+    def lines(self) -> list[str]:
+        return [f"if {self.condition.expr()}:", f"    return {template_expr(self.template)}"]
+
+
+def _context(example: Example, subjects: Sequence[Subject]) -> dict[str, Any]:
+    assert example.pre is not None
+    context: dict[str, Any] = {var(name): value for name, value in example.args.items()}
+    for subject in subjects:
+        entity = subject.resolve(example.pre, example.args)
+        if isinstance(entity, dict):
+            for field, value in entity.items():
+                if isinstance(value, str | int | float) and not isinstance(value, bool):
+                    context[f"pick({subject.expr()}, {literal(field)})"] = value
+    return context
+
+
+def _candidates(example: Example, subjects: Sequence[Subject]) -> list[Condition]:
+    assert example.pre is not None
+    found: list[Condition] = []
+    numeric_args = [name for name, value in example.args.items() if _number(value)]
+    for subject in subjects:
+        entity = subject.resolve(example.pre, example.args)
+        if entity is None:
+            found.append(Condition("missing", subject))
+            continue
+        if not isinstance(entity, dict):
+            continue
+        for field, value in entity.items():
+            if isinstance(value, str | bool | int | float) or value is None:
+                found.append(Condition("eq", subject, field, value))
+                found.append(Condition("ne", subject, field, value))
+            if _number(value):
+                found.extend(Condition("lt_arg", subject, field, arg=arg) for arg in numeric_args)
+    for name, value in example.args.items():
+        if isinstance(value, str | bool | int | float):
+            found.append(Condition("arg_eq", None, value=value, arg=name))
+    return found
+
+
+def _rank(condition: Condition) -> int:
+    order = {"missing": 0, "eq": 1, "lt_arg": 2, "ne": 3, "arg_eq": 4}
+    return order[condition.kind]
+
+
+def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjects: Sequence[Subject]) -> list[Branch]:
+    """One branch per error message template, ordered so that entity checks come first."""
+    groups: dict[Template, list[Example]] = {}
+    for example in errors:
+        if example.pre is None:
+            continue
+        template = fit_template(example.text, _context(example, subjects))
+        groups.setdefault(template, []).append(example)
+    branches: list[Branch] = []
+    for template, members in groups.items():
+        best: tuple[int, int, Condition] | None = None
+        seen: set[Condition] = set()
+        for condition in _candidates(members[0], subjects):
+            if condition in seen:
+                continue
+            seen.add(condition)
+            hits = sum(condition.holds(example) for example in members)
+            if hits == 0:
+                continue
+            false = sum(condition.holds(example) for example in successes)
+            score = (hits - false, -_rank(condition))
+            if best is None or score > (best[0], best[1]):
+                best = (score[0], score[1], condition)
+        if best is None or best[0] <= 0:
+            continue
+        condition = best[2]
+        exact = all(condition.holds(e) for e in members) and not any(condition.holds(e) for e in successes)
+        branches.append(Branch(condition, template, len(members), exact))
+    branches.sort(key=lambda b: (_rank(b.condition), -b.examples))
+    return branches

@@ -1,0 +1,170 @@
+"""Induce one tool's handler: candidate programs of each kind, the one reproducing most examples wins.
+
+Kinds, simplest first (a tie goes to the simpler): a constant result, an arithmetic evaluator, a
+lookup of the entity an argument selects, a search over a collection, and an edit program (a
+write, maybe creating an entity). Every candidate shares the tool's fitted error branches and is
+scored by running it in the sandbox on each recorded example's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
+from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
+from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.fidelity import reproduces
+from clawloop_synth.induce.reads import View, fit_lookup, fit_search, infer_view
+from clawloop_synth.induce.source import fit_template, literal, signature, template_expr, var
+from clawloop_synth.induce.subjects import PICK_HELPER, Subject, find_subjects
+from clawloop_synth.induce.values import ARITHMETIC_SOURCE, FORMATS, constant_result, expression_arg
+
+__all__ = ["Induced", "induce_handler", "render"]
+
+
+@dataclass
+class Induced:
+    """A tool's handler source with what it was fitted on."""
+
+    tool: str
+    kind: str
+    source: str
+    writes: bool
+    seen: int
+    reproduced: int
+    errors_seen: int = 0
+    errors_reproduced: int = 0
+
+
+def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: Sequence[Branch],
+           body: Sequence[str], helpers: Sequence[str], note: str = "") -> str:
+    """The handler source: a header comment, helpers, then ``invoke`` with its branches and body."""
+    lines = [f"# {tool}: induced {kind} handler{note}.", "# reproduces {REPRODUCED} of {SEEN} recorded examples"]
+    for helper in (PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, *helpers):
+        lines.append(helper.rstrip())
+        lines.append("")
+    lines.append("")
+    lines.append(signature(*params))
+    for branch in branches:
+        lines.extend("    " + line for line in branch.lines())
+    lines.extend("    " + line for line in body)
+    return "\n".join(lines) + "\n"
+
+
+def _params(examples: Sequence[Example]) -> tuple[list[str], list[str]]:
+    names: list[str] = []
+    for example in examples:
+        names.extend(name for name in example.args if name not in names)
+    required = [n for n in names if all(n in e.args for e in examples)]
+    return required, [n for n in names if n not in required]
+
+
+def _result_literal(example: Example) -> str:
+    return literal(example.value) if isinstance(example.value, dict | list) else literal(example.text)
+
+
+def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collections: Mapping[str, str],
+            aliases: Mapping[str, str]) -> list[tuple[str, list[str], list[str], bool]]:
+    """(kind, body lines, extra helpers, writes) for every candidate that applies."""
+    out: list[tuple[str, list[str], list[str], bool]] = []
+    common = constant_result(successes)
+    if common is not None:
+        example = next(e for e in successes if e.text == common[0])
+        out.append(("constant", [f"return {_result_literal(example)}"], [], False))
+    expression = expression_arg(successes)
+    if expression is not None:
+        for name, fmt in FORMATS.items():
+            body = ["try:", f"    value = evaluate({var(expression)})", "except (ValueError, ZeroDivisionError) as exc:",
+                    '    return "Error: " + str(exc)', f"return {fmt}"]
+            out.append((f"arithmetic ({name})", body, [ARITHMETIC_SOURCE], False))
+    for subject in subjects:
+        if subject.kind != "arg":
+            continue
+        view = fit_lookup(subject, successes, aliases)
+        if view is not None:
+            body = [f"entity = {subject.expr()}", "if entity is None:",
+                    f'    return {literal("Error: " + subject.name + " not found")}',
+                    *view.lines("entity", "result"), "return result"]
+            out.append((f"lookup of {subject.label}", body, [], False))
+    search = fit_search(successes, collections, aliases)
+    if search is not None:
+        out.append((f"search over {search.collection}", search.lines(), [], False))
+    out.extend(_write_bodies(successes, subjects, collections, aliases))
+    return out
+
+
+def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], collections: Mapping[str, str],
+                  aliases: Mapping[str, str]) -> list[tuple[str, list[str], list[str], bool]]:
+    created = fit_create(successes, collections)
+    new_keys = created[1] if created else {}
+    edits = fit_edits(subjects, successes, new_keys)
+    if not edits and created is None:
+        return []
+    body: list[str] = []
+    if created is not None:
+        body.extend(created[0].lines())
+    for subject, changes in edits.items():
+        body.append(f"target = {subject.expr()}")
+        body.append("if target is not None:")
+        body.extend("    " + change.line("target") for change in changes)
+    primary = next((s for s in subjects if s.kind == "arg"), None)
+    returns: list[list[str]] = []
+    if created is not None:
+        returns.append(["return created"])
+    if primary is not None:
+        view = _post_view(primary, successes, aliases)
+        if view is not None:
+            returns.append([f"entity = {primary.expr()}", *view.lines("entity", "result"), "return result"])
+    sample = successes[0]
+    context = {var(name): value for name, value in sample.args.items()}
+    if created is not None and 0 in new_keys:
+        context["new_key"] = new_keys[0]
+    if isinstance(sample.value, str):
+        returns.append([f"return {template_expr(fit_template(sample.text, context))}"])
+    common = constant_result(successes)
+    if common is not None:
+        example = next(e for e in successes if e.text == common[0])
+        returns.append([f"return {_result_literal(example)}"])
+    kind = f"create in {created[0].collection}" if created else "edit of " + ", ".join(s.label for s in edits)
+    return [(kind, [*body, *ret], [], True) for ret in returns]
+
+
+def _post_view(subject: Subject, successes: Sequence[Example], aliases: Mapping[str, str]) -> View | None:
+    for example in successes:
+        assert example.pre is not None
+        key = example.args.get(subject.name)
+        after = example.post.get(f"{subject.collection}\x00{key}")
+        if isinstance(after, dict):
+            view = infer_view(after, example.value, example.args, {})
+            if view is not None:
+                return view
+    return None
+
+
+def induce_handler(tool: str, examples: Sequence[Example], collections: Mapping[str, str],
+                   aliases: Mapping[str, str]) -> Induced:
+    """The best handler for ``tool`` over its recorded examples (each with its ``pre`` state)."""
+    successes = [e for e in examples if not e.error]
+    errors = [e for e in examples if e.error]
+    subjects = find_subjects(examples)
+    branches = fit_branches(errors, successes, subjects) if errors else []
+    params = _params(examples)
+    candidates = _bodies(successes, subjects, collections, aliases) if successes else []
+    if not candidates:
+        common = constant_result(examples)
+        text = common[0] if common else ""
+        candidates = [("constant", [f"return {literal(text)}"], [], False)]
+    best: Induced | None = None
+    for kind, body, helpers, writes in candidates:
+        source = render(tool, kind, params, branches, body, helpers)
+        hits = reproduces(source, examples, aliases)
+        score = sum(hits)
+        if best is None or score > best.reproduced:
+            error_hits = sum(hit for hit, e in zip(hits, examples, strict=True) if e.error)
+            best = Induced(tool, kind, source, writes, len(examples), score, len(errors), error_hits)
+        if score == len(examples):
+            break
+    assert best is not None
+    best.source = best.source.replace("{REPRODUCED}", str(best.reproduced)).replace("{SEEN}", str(best.seen))
+    return best

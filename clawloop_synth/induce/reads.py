@@ -1,0 +1,214 @@
+"""Read and search handlers: a lookup of the entity an argument selects, a filter over a collection.
+
+A lookup returns the selected entity, or the fields of it that the recorded results show. A search
+returns the entities of one collection whose fields equal the arguments (and, where the recording
+shows it, a constant such as an availability status), each as the recorded view: the entity
+without some fields, possibly with the entry of a dict-valued field that an argument selects
+merged in (a flight plus that day's seats and prices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.source import literal, var
+from clawloop_synth.induce.subjects import Subject
+from clawloop_synth.sim.replay import rename_keys
+
+__all__ = ["Search", "View", "fit_lookup", "fit_search", "same_value"]
+
+
+def same_value(value: Any, recorded: Any, aliases: Mapping[str, str]) -> bool:
+    """Equal as JSON, or equal once today's keys are renamed to the recording's."""
+    return value == recorded or (bool(aliases) and rename_keys(value, aliases) == recorded)
+
+
+@dataclass(frozen=True)
+class View:
+    """How an entity is shown: minus ``drop``, plus ``entity[merge_field][args[merge_arg]]``, or only ``keep``."""
+
+    drop: tuple[str, ...] = ()
+    merge_field: str = ""
+    merge_arg: str = ""
+    keep: tuple[str, ...] | None = None
+
+    def apply(self, entity: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        if self.keep is not None:
+            return {name: entity[name] for name in self.keep if name in entity}
+        out = {name: value for name, value in entity.items() if name not in self.drop}
+        if self.merge_field:
+            inner = entity.get(self.merge_field)
+            extra = inner.get(args.get(self.merge_arg)) if isinstance(inner, dict) else None
+            if isinstance(extra, dict):
+                out.update(extra)
+        return out
+
+    def lines(self, source: str, target: str) -> list[str]:
+        """Statements that set ``target`` to the view of ``source``."""
+        if self.keep is not None:
+            items = ", ".join(f"{literal(name)}: {source}[{literal(name)}]" for name in self.keep)
+            return [f"{target} = {{{items}}}"]
+        if not self.drop and not self.merge_field:
+            return [f"{target} = {source}"]
+        lines = [f"{target} = {{}}", f"for name, value in {source}.items():"]
+        lines.append(f"    if name not in {literal(list(self.drop))}:" if self.drop else "    if True:")
+        lines.append(f"        {target}[name] = value")
+        if self.merge_field:
+            lines.append(f"{target}.update(pick({source}, {literal(self.merge_field)}, {var(self.merge_arg)}) or {{}})")
+        return lines
+
+
+def infer_view(entity: Mapping[str, Any], shown: Any, args: Mapping[str, Any],
+               aliases: Mapping[str, str]) -> View | None:
+    """The view that turns ``entity`` into the recorded ``shown`` dict, if one of the simple kinds does."""
+    if not isinstance(shown, dict):
+        return None
+    inverse = {recorded: today for today, recorded in aliases.items()}
+    wanted = rename_keys(shown, inverse) if inverse else shown
+    extra = set(wanted) - set(entity)
+    merge_field = merge_arg = ""
+    if extra:
+        for name, value in entity.items():
+            if not isinstance(value, dict):
+                continue
+            for arg, key in args.items():
+                inner = value.get(key) if isinstance(key, str) else None
+                if isinstance(inner, dict) and set(inner) >= extra:
+                    merge_field, merge_arg = name, arg
+                    break
+            if merge_field:
+                break
+        if not merge_field:
+            return None
+    drop = tuple(name for name in entity if name not in wanted)
+    view = View(drop, merge_field, merge_arg)
+    if same_value(view.apply(entity, args), shown, aliases):
+        return view
+    if not merge_field:
+        keep = View(keep=tuple(wanted))
+        if same_value(keep.apply(entity, args), shown, aliases):
+            return keep
+    return None
+
+
+def fit_lookup(subject: Subject, successes: Sequence[Example], aliases: Mapping[str, str]) -> View | None:
+    """The view of ``subject`` that the most successful examples show (None when none fits any)."""
+    votes: dict[View, int] = {}
+    for example in successes:
+        assert example.pre is not None
+        entity = subject.resolve(example.pre, example.args)
+        if not isinstance(entity, dict):
+            continue
+        view = infer_view(entity, example.value, example.args, aliases)
+        if view is not None:
+            votes[view] = votes.get(view, 0) + 1
+    return max(votes, key=lambda v: votes[v]) if votes else None
+
+
+@dataclass
+class Search:
+    """``[view(e) for e in state[collection] if conditions]``, sorted by ``order`` when given."""
+
+    collection: str
+    view: View
+    arg_fields: dict[str, str] = field(default_factory=dict)  # view field -> argument
+    constants: dict[str, Any] = field(default_factory=dict)  # view field -> value
+    order: str = ""
+
+    def run(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> list[Any]:
+        out = []
+        for entity in state.get(self.collection, {}).values():
+            if not isinstance(entity, dict):
+                continue
+            if self.view.merge_field:
+                inner = entity.get(self.view.merge_field)
+                if not isinstance(inner, dict) or args.get(self.view.merge_arg) not in inner:
+                    continue
+            shown = self.view.apply(entity, args)
+            if all(shown.get(f) == args.get(a) for f, a in self.arg_fields.items()) and all(
+                    shown.get(f) == v for f, v in self.constants.items()):
+                out.append(shown)
+        if self.order:
+            out.sort(key=lambda item: str(item.get(self.order)))
+        return out
+
+    def lines(self) -> list[str]:
+        lines = ["found = []", f"for entity in state[{literal(self.collection)}].values():"]
+        if self.view.merge_field:
+            lines.append(f"    if pick(entity, {literal(self.view.merge_field)}, {var(self.view.merge_arg)}) is None:")
+            lines.append("        continue")
+        lines.extend("    " + line for line in self.view.lines("entity", "shown"))
+        tests = [f"shown.get({literal(f)}) == {var(a)}" for f, a in self.arg_fields.items()]
+        tests += [f"shown.get({literal(f)}) == {literal(v)}" for f, v in self.constants.items()]
+        lines.append(f"    if {' and '.join(tests) or 'True'}:")
+        lines.append("        found.append(shown)")
+        if self.order:
+            lines.append(f"found = sorted(found, key=lambda item: str(item.get({literal(self.order)})))")
+        lines.append("return found")
+        return lines
+
+
+def _item_entity(item: Mapping[str, Any], table: Mapping[str, Any], key_field: str) -> Any:
+    if key_field and isinstance(item.get(key_field), str):
+        return table.get(item[key_field])
+    return None
+
+
+def fit_search(successes: Sequence[Example], collections: Mapping[str, str],
+               aliases: Mapping[str, str]) -> Search | None:
+    """A filter over one collection reproducing the recorded lists (None when no collection fits)."""
+    lists = [e for e in successes if isinstance(e.value, list) and all(isinstance(i, dict) for i in e.value)]
+    if not lists:
+        return None
+    sample = next((e for e in lists if e.value), None)
+    if sample is None or sample.pre is None:
+        return None
+    best: tuple[int, Search] | None = None
+    for name, key_field in collections.items():
+        table = sample.pre.get(name)
+        if not isinstance(table, dict):
+            continue
+        entity = _item_entity(sample.value[0], table, key_field)
+        if not isinstance(entity, dict):
+            continue
+        view = infer_view(entity, sample.value[0], sample.args, aliases)
+        if view is None:
+            continue
+        search = _fit_conditions(name, view, lists, aliases)
+        score = sum(same_value(search.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
+        if best is None or score > best[0]:
+            best = (score, search)
+    return best[1] if best else None
+
+
+def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Mapping[str, str]) -> Search:
+    shown = [(e, item) for e in lists for item in e.value]
+    arg_fields: dict[str, str] = {}
+    first_example, first_item = shown[0]
+    for field_name, value in first_item.items():
+        for arg, wanted in first_example.args.items():
+            if wanted == value and isinstance(value, str | int | float) and arg != view.merge_arg:
+                if all(item.get(field_name) == e.args.get(arg) for e, item in shown):
+                    arg_fields.setdefault(field_name, arg)
+    search = Search(name, view, arg_fields)
+    # Constants that every shown item has and that rule out entities the recording did not show.
+    for field_name, value in first_item.items():
+        if field_name in arg_fields or not isinstance(value, str | bool | int) or value is None:
+            continue
+        if not all(item.get(field_name) == value for _, item in shown):
+            continue
+        before = sum(len(search.run(e.pre or {}, e.args)) for e in lists)
+        trial = Search(name, view, dict(arg_fields), {**search.constants, field_name: value})
+        after = sum(len(trial.run(e.pre or {}, e.args)) for e in lists)
+        if after < before:
+            search = trial
+    ordered = sum(same_value(search.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
+    for field_name in first_item:
+        trial = Search(name, view, search.arg_fields, search.constants, field_name)
+        score = sum(same_value(trial.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
+        if score > ordered:
+            search, ordered = trial, score
+    return search

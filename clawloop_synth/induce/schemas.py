@@ -1,0 +1,94 @@
+"""Tool schemas: the traces' own OpenAI function schemas, else inferred from the recorded calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from clawloop_synth.induce.examples import Example
+from clawloop_synth.types import Trace
+
+__all__ = ["ENUM_MAX", "infer_parameters", "recorded_schemas", "tool_schemas"]
+
+ENUM_MAX = 6  # an argument with at most this many distinct strings, each seen twice, is an enum
+
+
+def recorded_schemas(traces: Iterable[Trace]) -> dict[str, dict[str, Any]]:
+    """name -> {"description", "parameters"} from the traces' ``tools`` lists (first seen wins)."""
+    out: dict[str, dict[str, Any]] = {}
+    for trace in traces:
+        for tool in trace.tools:
+            function = tool.get("function", tool) if isinstance(tool, dict) else None
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                continue
+            out.setdefault(function["name"], {"description": str(function.get("description") or ""),
+                                              "parameters": function.get("parameters") or {"type": "object",
+                                                                                           "properties": {}}})
+    return out
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _schema(values: Sequence[Any], enums: bool = True) -> dict[str, Any]:
+    types = {_type_of(v) for v in values}
+    if types == {"integer", "number"}:
+        types = {"number"}
+    if len(types) != 1:
+        return {}
+    kind = types.pop()
+    schema: dict[str, Any] = {"type": kind}
+    if kind == "string" and enums:
+        distinct = sorted(set(values))
+        if len(distinct) <= ENUM_MAX and len(values) >= 2 * len(distinct) and len(distinct) > 1:
+            schema["enum"] = distinct
+    elif kind == "array":
+        items = [item for value in values for item in value]
+        if items:
+            schema["items"] = _schema(items, enums)
+    elif kind == "object":
+        schema.update(_object(values, enums))
+    return schema
+
+
+def _object(values: Sequence[dict[str, Any]], enums: bool) -> dict[str, Any]:
+    names: list[str] = []
+    for value in values:
+        names.extend(name for name in value if name not in names)
+    properties = {name: _schema([v[name] for v in values if name in v], enums) for name in names}
+    required = [name for name in names if all(name in v for v in values)]
+    return {"properties": properties, "required": required}
+
+
+def infer_parameters(examples: Sequence[Example]) -> dict[str, Any]:
+    """A JSON Schema for the calls' arguments: types, required fields, enums seen."""
+    schema: dict[str, Any] = {"type": "object"}
+    schema.update(_object([e.args for e in examples], enums=True))
+    return schema
+
+
+def tool_schemas(traces: Iterable[Trace], examples: dict[str, list[Example]]) -> dict[str, dict[str, Any]]:
+    """Every tool called in the traces: its recorded schema, else one inferred from its calls."""
+    recorded = recorded_schemas(traces)
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(set(recorded) | set(examples)):
+        if name in recorded:
+            out[name] = recorded[name]
+        else:
+            calls = examples.get(name, [])
+            out[name] = {"description": f"{name.replace('_', ' ')} (schema inferred from {len(calls)} recorded calls)",
+                         "parameters": infer_parameters(calls)}
+    return out

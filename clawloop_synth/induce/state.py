@@ -1,0 +1,224 @@
+"""The state handlers act on: a --db folder, or entities reconstructed from the recorded results.
+
+A state is ``{collection: {key: entity}}``. With a database folder, collections are its
+``COLLECTION.json`` files and each one's key field is the entity field that holds the dict key
+(``""`` when none does). From traces alone, an entity is recognised in a read result by the
+argument that selected it: a result field equal to that argument is the key field, else the
+argument's name is (``user_id`` -> collection ``users`` keyed by the argument's value); list items
+that carry a known key field belong to that collection. Partial views of one entity are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.induce.examples import Example, TraceCalls
+from clawloop_synth.sim.replay import rename_keys
+
+__all__ = [
+    "Collections",
+    "collection_name",
+    "entity_of",
+    "key_fields",
+    "load_db",
+    "reconstruct_state",
+    "seed_from_reads",
+    "track_states",
+]
+
+State = dict[str, Any]
+Collections = dict[str, str]  # collection -> key field ("" when the key is only the dict key)
+
+_ID_SUFFIX = re.compile(r"(_id|_number|_key|_code|_no|id)$", re.IGNORECASE)
+
+
+def load_db(folder: Path) -> State:
+    """Every ``COLLECTION.json`` in ``folder`` (a JSON object keyed by entity key)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("the database must be a folder of COLLECTION.json files", file=str(folder))
+    state: State = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+        if not isinstance(data, dict):
+            raise InputError("a collection must be a JSON object keyed by entity key", file=str(path))
+        state[path.stem] = data
+    if not state:
+        raise InputError("no COLLECTION.json files in the database folder", file=str(folder))
+    return state
+
+
+def key_fields(state: Mapping[str, Any]) -> Collections:
+    """Each collection's key field: the field every entity holds its own key in ("" if none)."""
+    out: Collections = {}
+    for name, table in state.items():
+        if not isinstance(table, dict):
+            continue
+        entities = [(key, value) for key, value in table.items() if isinstance(value, dict)][:200]
+        candidates: set[str] | None = None
+        for key, entity in entities:
+            same = {field for field, value in entity.items() if value == key}
+            candidates = same if candidates is None else candidates & same
+        out[name] = sorted(candidates)[0] if candidates else ""
+    return out
+
+
+def collection_name(field: str) -> str:
+    """``user_id`` -> ``users``, ``flight_number`` -> ``flights``, ``category`` -> ``categories``."""
+    stem = _ID_SUFFIX.sub("", field).rstrip("_") or field
+    if stem.endswith("s"):
+        return stem + "es"
+    if stem.endswith("y") and stem[-2:-1] not in "aeiou":
+        return stem[:-1] + "ies"
+    return stem + "s"
+
+
+def _looks_like_key(name: str) -> bool:
+    return bool(_ID_SUFFIX.search(name))
+
+
+def entity_of(state: State, collections: Collections, example: Example,
+              aliases: Mapping[str, str]) -> tuple[str, str, dict[str, Any]] | None:
+    """(collection, key, entity in state spelling) when the example's result is a whole entity view."""
+    value = example.value
+    if example.error or not isinstance(value, dict):
+        return None
+    inverse = {recorded: today for today, recorded in aliases.items()}
+    entity = rename_keys(value, inverse) if inverse else value
+    fields = set(entity)
+    for name, key_field in collections.items():
+        table = state.get(name)
+        if not isinstance(table, dict):
+            continue
+        key: Any = entity.get(key_field) if key_field else None
+        if not isinstance(key, str):
+            key = next((v for v in example.args.values() if isinstance(v, str) and v in table), None)
+        if not isinstance(key, str):
+            continue
+        known = table.get(key)
+        if isinstance(known, dict):
+            if set(known) == fields:
+                return name, key, entity
+        elif key_field and key_field in entity and _shape_fits(table, fields):
+            return name, key, entity  # a new entity of this collection
+    return None
+
+
+def _shape_fits(table: Mapping[str, Any], fields: set[str]) -> bool:
+    sample = [set(value) for value in list(table.values())[:50] if isinstance(value, dict)]
+    if not sample:
+        return False
+    common = set.intersection(*sample)
+    union = set.union(*sample)
+    return common <= fields <= union
+
+
+def track_states(runs: Iterable[TraceCalls], base: State, collections: Collections,
+                 aliases: Mapping[str, str]) -> None:
+    """Give every example the state before it (``pre``) and the entities observed after it (``post``).
+
+    Each trajectory starts from ``base``; a whole-entity result replaces that entity from then on
+    (entities are replaced, never mutated, so each ``pre`` is a cheap shallow snapshot). ``post``
+    maps (collection, key) of an entity to its next observation, for the writes to be fitted to.
+    """
+    for run in runs:
+        state: State = {name: dict(table) if isinstance(table, dict) else table for name, table in base.items()}
+        pending: list[Example] = []
+        for example in run.calls:
+            example.pre = {name: dict(table) if isinstance(table, dict) else table for name, table in state.items()}
+            seen = entity_of(state, collections, example, aliases)
+            pending.append(example)
+            if seen is None:
+                continue
+            name, key, entity = seen
+            for earlier in pending:
+                earlier.post.setdefault(f"{name}\x00{key}", entity)
+            state[name][key] = entity
+        # calls after an entity's last observation keep no post for it: nothing shows their effect
+
+
+def reconstruct_state(runs: Iterable[TraceCalls], writes: frozenset[str] = frozenset()) -> tuple[State, Collections]:
+    """Entities reconstructed from read results (first view of each entity per trajectory wins)."""
+    state: State = {}
+    collections: Collections = {}
+    for run in runs:
+        seed_from_reads(run, state, collections, writes, first_write_stops=True)
+    return state, collections
+
+
+def seed_from_reads(run: TraceCalls, state: State, collections: Collections, writes: frozenset[str],
+                    first_write_stops: bool) -> None:
+    """Add the entities ``run``'s reads show (before its first write when asked) to ``state``."""
+    local: set[tuple[str, str]] = set()
+    for example in run.calls:
+        if example.tool in writes:
+            if first_write_stops:
+                return
+            continue
+        if example.error:
+            continue
+        for name, key, entity in _views(example, state, collections):
+            table = state.setdefault(name, {})
+            if (name, key) in local:
+                continue
+            local.add((name, key))
+            known = table.get(key)
+            if isinstance(known, dict):
+                # Partial views of one entity merge; the first view of a field wins (it is the oldest).
+                merged = dict(known)
+                merged.update({f: v for f, v in entity.items() if f not in merged})
+                table[key] = merged
+            else:
+                table[key] = entity
+
+
+def _views(example: Example, state: State, collections: Collections) -> list[tuple[str, str, dict[str, Any]]]:
+    value = example.value
+    strings = {name: v for name, v in example.args.items() if isinstance(v, str)}
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    if isinstance(value, dict):
+        for arg, text in strings.items():
+            field = next((f for f, v in value.items() if v == text and _looks_like_key(f)), None)
+            if field is not None:
+                name = _collection_for(field, collections)
+                found.append((name, text, value))
+                break
+            if _looks_like_key(arg):
+                name = _collection_for(arg, collections, keyed_by_field=False)
+                found.append((name, text, value))
+                break
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        field = _list_key(value, collections)
+        if field is not None:
+            name = _collection_for(field, collections)
+            found.extend((name, item[field], item) for item in value)
+    return found
+
+
+def _list_key(items: list[dict[str, Any]], collections: Collections) -> str | None:
+    known = [field for field in collections.values() if field and all(isinstance(i.get(field), str) for i in items)]
+    if known:
+        return known[0]
+    for field in items[0]:
+        values = [item.get(field) for item in items]
+        if _looks_like_key(field) and all(isinstance(v, str) for v in values) and len(set(values)) == len(values):
+            return field
+    return None
+
+
+def _collection_for(field: str, collections: Collections, keyed_by_field: bool = True) -> str:
+    for name, key_field in collections.items():
+        if key_field == field or (not key_field and collection_name(field) == name):
+            return name
+    name = collection_name(field)
+    collections[name] = field if keyed_by_field else ""
+    return name
