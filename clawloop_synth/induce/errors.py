@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.schemas import ENUM_MAX
 from clawloop_synth.induce.source import Template, fit_template, literal, template_expr, var
+from clawloop_synth.induce.state import looks_like_key
 from clawloop_synth.induce.subjects import Subject, pick
 
 __all__ = ["Branch", "fit_branches"]
@@ -96,7 +98,7 @@ def _context(example: Example, subjects: Sequence[Subject]) -> dict[str, Any]:
     return context
 
 
-def _candidates(example: Example, subjects: Sequence[Subject]) -> list[Condition]:
+def _candidates(example: Example, subjects: Sequence[Subject], enum_args: set[str]) -> list[Condition]:
     assert example.pre is not None
     found: list[Condition] = []
     numeric_args = [name for name, value in example.args.items() if _number(value)]
@@ -108,15 +110,47 @@ def _candidates(example: Example, subjects: Sequence[Subject]) -> list[Condition
         if not isinstance(entity, dict):
             continue
         for field, value in entity.items():
-            if isinstance(value, str | bool | int | float) or value is None:
+            if (isinstance(value, str | bool | int | float) or value is None) and _shared(subject, field, value,
+                                                                                         example.pre):
                 found.append(Condition("eq", subject, field, value))
                 found.append(Condition("ne", subject, field, value))
             if _number(value):
                 found.extend(Condition("lt_arg", subject, field, arg=arg) for arg in numeric_args)
     for name, value in example.args.items():
-        if isinstance(value, str | bool | int | float):
+        if isinstance(value, str | bool | int | float) and name in enum_args:
             found.append(Condition("arg_eq", None, value=value, arg=name))
     return found
+
+
+def enum_arguments(examples: Sequence[Example]) -> set[str]:
+    """Arguments that take a few values, each seen more than once (a choice, not an identity)."""
+    values: dict[str, list[Any]] = {}
+    for example in examples:
+        for name, value in example.args.items():
+            if isinstance(value, str | bool | int) and not looks_like_key(name):
+                values.setdefault(name, []).append(value)
+    return {name: seen for name, seen in values.items()
+            if len(set(seen)) <= ENUM_MAX and len(seen) >= 2 * len(set(seen))}.keys() & set(values)
+
+
+def _shared(subject: Subject, field: str, value: Any, state: Any) -> bool:
+    """Whether a field value is a category (held by several entities), not one entity's identity."""
+    if looks_like_key(field):
+        return False
+    if subject.kind == "member" or not isinstance(state.get(subject.collection), dict):
+        return True
+    sample = list(state[subject.collection].values())[:SAMPLE]
+    need = max(2, len(sample) // 100)
+    holders = 0
+    for entity in sample:
+        if isinstance(entity, dict) and entity.get(field) == value:
+            holders += 1
+            if holders >= need:
+                return True
+    return False
+
+
+SAMPLE = 2000
 
 
 def _rank(condition: Condition) -> int:
@@ -133,10 +167,11 @@ def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjec
         template = fit_template(example.text, _context(example, subjects))
         groups.setdefault(template, []).append(example)
     branches: list[Branch] = []
+    enum_args = enum_arguments([*errors, *successes])
     for template, members in groups.items():
         best: tuple[int, int, Condition] | None = None
         seen: set[Condition] = set()
-        for condition in _candidates(members[0], subjects):
+        for condition in _candidates(members[0], subjects, enum_args):
             if condition in seen:
                 continue
             seen.add(condition)

@@ -51,15 +51,24 @@ def matches(value: Any, text: str, example: Example, aliases: Mapping[str, str])
     return same_value(value, example.value, aliases)
 
 
-def reproduces(source: str, examples: Sequence[Example], aliases: Mapping[str, str]) -> list[bool]:
-    """Per example, whether ``source`` run on its state gives the recorded result."""
+def reproduces(source: str, examples: Sequence[Example], aliases: Mapping[str, str]) -> tuple[list[bool], int]:
+    """Per example, whether ``source`` run on its state gives the recorded result; and how many
+    entity changes that the recording shows after a call the run made as shown."""
     try:
         handler = compile_handler(source)
     except SandboxError:
-        return [False] * len(examples)
+        return [False] * len(examples), 0
     out = []
+    changes = 0
     for example in examples:
-        state = working_state(example.pre or {}, example.args)
+        pre = example.pre or {}
+        state = working_state(pre, example.args)
         value, text = run_handler(handler, state, example.args)
         out.append(matches(value, text, example, aliases))
-    return out
+        for where, after in example.post.items():
+            name, key = where.split("\x00", 1)
+            table = pre.get(name)
+            before = table.get(key) if isinstance(table, dict) else None
+            if before != after and state.get(name, {}).get(key) == after:
+                changes += 1
+    return out, changes

@@ -156,15 +156,18 @@ def induce_handler(tool: str, examples: Sequence[Example], collections: Mapping[
         text = common[0] if common else ""
         candidates = [("constant", [f"return {literal(text)}"], [], False)]
     best: Induced | None = None
+    best_score = (-1, -1)
     for kind, body, helpers, writes in candidates:
         source = render(tool, kind, params, branches, body, helpers)
-        hits = reproduces(source, examples, aliases)
-        score = sum(hits)
-        if best is None or score > best.reproduced:
+        hits, changes = reproduces(source, examples, aliases)
+        # Results first, then the entity changes later reads show (a write whose result differs
+        # may still change the state as recorded; a constant changes nothing).
+        score = (sum(hits), changes)
+        if best is None or score > best_score:
             error_hits = sum(hit for hit, e in zip(hits, examples, strict=True) if e.error)
-            best = Induced(tool, kind, source, writes, len(examples), score, len(errors), error_hits)
-        if score == len(examples):
-            break
+            best = Induced(tool, kind, source, writes and changes > 0, len(examples), score[0], len(errors),
+                           error_hits)
+            best_score = score
     assert best is not None
     best.source = best.source.replace("{REPRODUCED}", str(best.reproduced)).replace("{SEEN}", str(best.seen))
     return best

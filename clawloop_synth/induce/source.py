@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,7 +47,7 @@ def fit_template(text: str, context: Mapping[str, Any]) -> Template:
         if isinstance(value, dict | list):
             continue
         shown = _render(value)
-        if len(shown) >= 2 or (shown.isdigit() and len(shown) >= 1 and shown not in ("0", "1")):
+        if len(shown) >= 2 or (shown.isdigit() and shown not in ("0", "1")):
             values.append((shown, expr))
     values.sort(key=lambda item: -len(item[0]))
     parts: list[tuple[str, str]] = [("lit", text)]
@@ -56,12 +57,16 @@ def fit_template(text: str, context: Mapping[str, Any]) -> Template:
             if kind != "lit" or shown not in piece:
                 fresh.append((kind, piece))
                 continue
-            chunks = piece.split(shown)
-            for position, chunk in enumerate(chunks):
-                if chunk:
-                    fresh.append(("lit", chunk))
-                if position < len(chunks) - 1:
-                    fresh.append(("ref", expr))
+            # Only whole words: "no" must not match inside "not", nor "2" inside "1203".
+            pattern = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(shown) + r"(?![A-Za-z0-9_])")
+            position = 0
+            for hit in pattern.finditer(piece):
+                if hit.start() > position:
+                    fresh.append(("lit", piece[position:hit.start()]))
+                fresh.append(("ref", expr))
+                position = hit.end()
+            if position < len(piece):
+                fresh.append(("lit", piece[position:]))
         parts = fresh
     return tuple(parts)
 

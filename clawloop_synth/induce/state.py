@@ -27,6 +27,7 @@ __all__ = [
     "entity_of",
     "key_fields",
     "load_db",
+    "looks_like_key",
     "reconstruct_state",
     "seed_from_reads",
     "track_states",
@@ -82,7 +83,7 @@ def collection_name(field: str) -> str:
     return stem + "s"
 
 
-def _looks_like_key(name: str) -> bool:
+def looks_like_key(name: str) -> bool:
     return bool(_ID_SUFFIX.search(name))
 
 
@@ -106,7 +107,8 @@ def entity_of(state: State, collections: Collections, example: Example,
             continue
         known = table.get(key)
         if isinstance(known, dict):
-            if set(known) == fields:
+            # The same entity, maybe with a field a write added or removed (a status set on cancel).
+            if known and len(set(known) & fields) >= 0.75 * len(set(known) | fields):
                 return name, key, entity
         elif key_field and key_field in entity and _shape_fits(table, fields):
             return name, key, entity  # a new entity of this collection
@@ -187,12 +189,12 @@ def _views(example: Example, state: State, collections: Collections) -> list[tup
     found: list[tuple[str, str, dict[str, Any]]] = []
     if isinstance(value, dict):
         for arg, text in strings.items():
-            field = next((f for f, v in value.items() if v == text and _looks_like_key(f)), None)
+            field = next((f for f, v in value.items() if v == text and looks_like_key(f)), None)
             if field is not None:
                 name = _collection_for(field, collections)
                 found.append((name, text, value))
                 break
-            if _looks_like_key(arg):
+            if looks_like_key(arg):
                 name = _collection_for(arg, collections, keyed_by_field=False)
                 found.append((name, text, value))
                 break
@@ -210,7 +212,7 @@ def _list_key(items: list[dict[str, Any]], collections: Collections) -> str | No
         return known[0]
     for field in items[0]:
         values = [item.get(field) for item in items]
-        if _looks_like_key(field) and all(isinstance(v, str) for v in values) and len(set(values)) == len(values):
+        if looks_like_key(field) and all(isinstance(v, str) for v in values) and len(set(values)) == len(values):
             return field
     return None
 
