@@ -153,25 +153,69 @@ def _shared(subject: Subject, field: str, value: Any, state: Any) -> bool:
 SAMPLE = 2000
 
 
+def _render(template: Template, context: dict[str, Any]) -> str | None:
+    parts = []
+    for kind, piece in template:
+        if kind == "lit":
+            parts.append(piece)
+        elif piece in context:
+            parts.append(str(context[piece]))
+        else:
+            return None
+    return "".join(parts)
+
+
+def _group(errors: Sequence[Example], subjects: Sequence[Subject]) -> dict[Template, list[Example]]:
+    """Error examples by message template.
+
+    A reference to an argument is kept when it renders every example of the message; a reference
+    to an entity field only when several distinct messages share the template (one message that
+    happens to quote a status, "cannot be cancelled", stays literal).
+    """
+    by_text: dict[str, list[Example]] = {}
+    for example in errors:
+        if example.pre is not None:
+            by_text.setdefault(example.text, []).append(example)
+    shared: dict[Template, list[str]] = {}
+    templates: dict[str, Template] = {}
+    for text, members in by_text.items():
+        contexts = [_context(e, subjects) for e in members]
+        template = fit_template(text, contexts[0])
+        if not all(_render(template, c) == text for c in contexts):
+            template = fit_template(text, {k: v for k, v in contexts[0].items() if not k.startswith("pick(")})
+            if not all(_render(template, c) == text for c in contexts):
+                template = (("lit", text),)
+        templates[text] = template
+        shared.setdefault(template, []).append(text)
+    groups: dict[Template, list[Example]] = {}
+    for text, template in templates.items():
+        entity_refs = any(kind == "ref" and piece.startswith("pick(") for kind, piece in template)
+        if entity_refs and len(shared[template]) < 2:
+            template = fit_template(text, {k: v for k, v in _context(by_text[text][0], subjects).items()
+                                           if not k.startswith("pick(")})
+        groups.setdefault(template, []).extend(by_text[text])
+    return groups
+
+
 def _rank(condition: Condition) -> int:
-    order = {"missing": 0, "eq": 1, "lt_arg": 2, "ne": 3, "arg_eq": 4}
+    # Among conditions that fit equally well, a success value required ("status must be pending")
+    # generalizes to unseen values better than one failing value ("status is delivered").
+    order = {"missing": 0, "ne": 1, "lt_arg": 2, "eq": 3, "arg_eq": 4}
     return order[condition.kind]
 
 
 def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjects: Sequence[Subject]) -> list[Branch]:
     """One branch per error message template, ordered so that entity checks come first."""
-    groups: dict[Template, list[Example]] = {}
-    for example in errors:
-        if example.pre is None:
-            continue
-        template = fit_template(example.text, _context(example, subjects))
-        groups.setdefault(template, []).append(example)
+    groups = _group(errors, subjects)
     branches: list[Branch] = []
     enum_args = enum_arguments([*errors, *successes])
     for template, members in groups.items():
         best: tuple[int, int, Condition] | None = None
         seen: set[Condition] = set()
-        for condition in _candidates(members[0], subjects, enum_args):
+        pool = _candidates(members[0], subjects, enum_args)
+        if successes:  # "must be what successes show": a field differing from the successes' value
+            pool += [c for c in _candidates(successes[0], subjects, enum_args) if c.kind == "ne"]
+        for condition in pool:
             if condition in seen:
                 continue
             seen.add(condition)
