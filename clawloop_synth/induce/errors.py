@@ -165,36 +165,60 @@ def _render(template: Template, context: dict[str, Any]) -> str | None:
     return "".join(parts)
 
 
+def _variants(template: Template) -> list[Template]:
+    """The template with every subset of its references turned back into the text they matched."""
+    refs = [i for i, (kind, _) in enumerate(template) if kind == "ref"][:MAX_REFS]
+    out = []
+    for mask in range(1 << len(refs)):
+        out.append(tuple(("lit", "\x00" + str(i)) if refs and i in refs and mask >> refs.index(i) & 1 else part
+                         for i, part in enumerate(template)))
+    return out
+
+
+MAX_REFS = 5
+
+
 def _group(errors: Sequence[Example], subjects: Sequence[Subject]) -> dict[Template, list[Example]]:
     """Error examples by message template.
 
-    A reference to an argument is kept when it renders every example of the message; a reference
-    to an entity field only when several distinct messages share the template (one message that
-    happens to quote a status, "cannot be cancelled", stays literal).
+    Each message's template is the variant (some references kept, others literal) that renders the
+    most distinct recorded messages, each from its own example; ties keep argument references and
+    drop entity references ("is cancelled and cannot be cancelled" quotes the status once).
     """
     by_text: dict[str, list[Example]] = {}
     for example in errors:
         if example.pre is not None:
             by_text.setdefault(example.text, []).append(example)
-    shared: dict[Template, list[str]] = {}
-    templates: dict[str, Template] = {}
-    for text, members in by_text.items():
-        contexts = [_context(e, subjects) for e in members]
-        template = fit_template(text, contexts[0])
-        if not all(_render(template, c) == text for c in contexts):
-            template = fit_template(text, {k: v for k, v in contexts[0].items() if not k.startswith("pick(")})
-            if not all(_render(template, c) == text for c in contexts):
-                template = (("lit", text),)
-        templates[text] = template
-        shared.setdefault(template, []).append(text)
+    contexts = {text: _context(members[0], subjects) for text, members in by_text.items()}
     groups: dict[Template, list[Example]] = {}
-    for text, template in templates.items():
-        entity_refs = any(kind == "ref" and piece.startswith("pick(") for kind, piece in template)
-        if entity_refs and len(shared[template]) < 2:
-            template = fit_template(text, {k: v for k, v in _context(by_text[text][0], subjects).items()
-                                           if not k.startswith("pick(")})
-        groups.setdefault(template, []).extend(by_text[text])
+    for text, members in by_text.items():
+        base = fit_template(text, contexts[text])
+        values = {i: _render(((kind, piece),), contexts[text]) for i, (kind, piece) in enumerate(base)}
+        best: tuple[tuple[int, int, int], Template] | None = None
+        for variant in _variants(base):
+            concrete = tuple(("lit", values[int(piece[1:])] or "") if kind == "lit" and piece.startswith("\x00")
+                             else (kind, piece) for kind, piece in variant)
+            renders = sum(_render(concrete, contexts[other]) == other for other in by_text)
+            if _render(concrete, contexts[text]) != text:
+                continue
+            arg_refs = sum(kind == "ref" and not piece.startswith("pick(") for kind, piece in concrete)
+            entity_refs = sum(kind == "ref" and piece.startswith("pick(") for kind, piece in concrete)
+            score = (renders, arg_refs, -entity_refs)
+            if best is None or score > best[0]:
+                best = (score, _merge_literals(concrete))
+        template = best[1] if best else (("lit", text),)
+        groups.setdefault(template, []).extend(members)
     return groups
+
+
+def _merge_literals(template: Template) -> Template:
+    out: list[tuple[str, str]] = []
+    for kind, piece in template:
+        if kind == "lit" and out and out[-1][0] == "lit":
+            out[-1] = ("lit", out[-1][1] + piece)
+        elif kind != "lit" or piece:
+            out.append((kind, piece))
+    return tuple(out)
 
 
 def _rank(condition: Condition) -> int:

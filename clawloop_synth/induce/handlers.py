@@ -136,7 +136,7 @@ def _post_view(subject: Subject, successes: Sequence[Example], aliases: Mapping[
         key = example.args.get(subject.name)
         after = example.post.get(f"{subject.collection}\x00{key}")
         if isinstance(after, dict):
-            view = infer_view(after, example.value, example.args, {})
+            view = infer_view(after, example.value, example.args, {}, example.pre)
             if view is not None:
                 return view
     return None

@@ -18,7 +18,7 @@ from clawloop_synth.induce.source import literal, var
 from clawloop_synth.induce.subjects import Subject
 from clawloop_synth.sim.replay import rename_keys
 
-__all__ = ["Search", "View", "fit_lookup", "fit_search", "same_value"]
+__all__ = ["Search", "View", "find_join", "fit_lookup", "fit_search", "same_value"]
 
 
 def same_value(value: Any, recorded: Any, aliases: Mapping[str, str]) -> bool:
@@ -28,14 +28,21 @@ def same_value(value: Any, recorded: Any, aliases: Mapping[str, str]) -> bool:
 
 @dataclass(frozen=True)
 class View:
-    """How an entity is shown: minus ``drop``, plus ``entity[merge_field][args[merge_arg]]``, or only ``keep``."""
+    """How an entity is shown: minus ``drop``, plus ``entity[merge_field][args[merge_arg]]``, plus joined
+    fields, or only ``keep``.
+
+    A join ``(out, link, collection, field)`` shows ``state[collection][entity[link]][field]`` as
+    ``out`` (a doctor's name beside an appointment); with ``field`` empty, ``entity[link]`` is a list
+    of keys and ``out`` lists those entities (a patient's invoices).
+    """
 
     drop: tuple[str, ...] = ()
     merge_field: str = ""
     merge_arg: str = ""
     keep: tuple[str, ...] | None = None
+    joins: tuple[tuple[str, str, str, str], ...] = ()
 
-    def apply(self, entity: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+    def apply(self, entity: Mapping[str, Any], args: Mapping[str, Any], state: Mapping[str, Any]) -> Any:
         if self.keep is not None:
             return {name: entity[name] for name in self.keep if name in entity}
         out = {name: value for name, value in entity.items() if name not in self.drop}
@@ -44,6 +51,8 @@ class View:
             extra = inner.get(args.get(self.merge_arg)) if isinstance(inner, dict) else None
             if isinstance(extra, dict):
                 out.update(extra)
+        for name, link, collection, field_name in self.joins:
+            out[name] = _joined(entity, link, collection, field_name, state)
         return out
 
     def lines(self, source: str, target: str) -> list[str]:
@@ -51,21 +60,60 @@ class View:
         if self.keep is not None:
             items = ", ".join(f"{literal(name)}: {source}[{literal(name)}]" for name in self.keep)
             return [f"{target} = {{{items}}}"]
-        if not self.drop and not self.merge_field:
+        if not self.drop and not self.merge_field and not self.joins:
             return [f"{target} = {source}"]
         lines = [f"{target} = {{}}", f"for name, value in {source}.items():"]
         lines.append(f"    if name not in {literal(list(self.drop))}:" if self.drop else "    if True:")
         lines.append(f"        {target}[name] = value")
         if self.merge_field:
             lines.append(f"{target}.update(pick({source}, {literal(self.merge_field)}, {var(self.merge_arg)}) or {{}})")
+        for name, link, collection, field_name in self.joins:
+            if field_name:
+                lines.append(f"{target}[{literal(name)}] = pick(state, {literal(collection)}, "
+                             f"pick({source}, {literal(link)}), {literal(field_name)})")
+            else:
+                lines.append(f"{target}[{literal(name)}] = [state[{literal(collection)}][key] for key in "
+                             f"({source}.get({literal(link)}) or []) if key in state[{literal(collection)}]]")
         return lines
 
 
+def _joined(entity: Mapping[str, Any], link: str, collection: str, field_name: str, state: Mapping[str, Any]) -> Any:
+    table = state.get(collection)
+    if not isinstance(table, dict):
+        return None if field_name else []
+    if field_name:
+        target = table.get(entity.get(link)) if isinstance(entity.get(link), str) else None
+        return target.get(field_name) if isinstance(target, dict) else None
+    keys = entity.get(link)
+    return [table[key] for key in keys if isinstance(key, str) and key in table] if isinstance(keys, list) else []
+
+
+def find_join(name: str, value: Any, entity: Mapping[str, Any],
+               state: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
+    tables = [(c, t) for c, t in state.items() if isinstance(t, dict)]
+    for link, key in entity.items():
+        if isinstance(key, str):
+            for collection, table in tables:
+                target = table.get(key)
+                if isinstance(target, dict):
+                    fields = sorted(target, key=lambda f: (not name.endswith(f), f))
+                    for field_name in fields:
+                        if target[field_name] == value and field_name:
+                            return name, link, collection, field_name
+        elif isinstance(key, list) and isinstance(value, list):
+            for collection, table in tables:
+                if key and all(isinstance(k, str) and k in table for k in key):
+                    if _joined(entity, link, collection, "", state) == value:
+                        return name, link, collection, ""
+    return None
+
+
 def infer_view(entity: Mapping[str, Any], shown: Any, args: Mapping[str, Any],
-               aliases: Mapping[str, str]) -> View | None:
+               aliases: Mapping[str, str], state: Mapping[str, Any] | None = None) -> View | None:
     """The view that turns ``entity`` into the recorded ``shown`` dict, if one of the simple kinds does."""
     if not isinstance(shown, dict):
         return None
+    state = state or {}
     inverse = {recorded: today for today, recorded in aliases.items()}
     wanted = rename_keys(shown, inverse) if inverse else shown
     extra = set(wanted) - set(entity)
@@ -81,15 +129,20 @@ def infer_view(entity: Mapping[str, Any], shown: Any, args: Mapping[str, Any],
                     break
             if merge_field:
                 break
-        if not merge_field:
-            return None
+    joins: list[tuple[str, str, str, str]] = []
+    if extra and not merge_field:
+        for name in sorted(extra, key=list(wanted).index):
+            join = find_join(name, wanted[name], entity, state)
+            if join is None:
+                return None
+            joins.append(join)
     drop = tuple(name for name in entity if name not in wanted)
-    view = View(drop, merge_field, merge_arg)
-    if same_value(view.apply(entity, args), shown, aliases):
+    view = View(drop, merge_field, merge_arg, joins=tuple(joins))
+    if same_value(view.apply(entity, args, state), shown, aliases):
         return view
-    if not merge_field:
+    if not merge_field and not joins:
         keep = View(keep=tuple(wanted))
-        if same_value(keep.apply(entity, args), shown, aliases):
+        if same_value(keep.apply(entity, args, state), shown, aliases):
             return keep
     return None
 
@@ -102,7 +155,7 @@ def fit_lookup(subject: Subject, successes: Sequence[Example], aliases: Mapping[
         entity = subject.resolve(example.pre, example.args)
         if not isinstance(entity, dict):
             continue
-        view = infer_view(entity, example.value, example.args, aliases)
+        view = infer_view(entity, example.value, example.args, aliases, example.pre)
         if view is not None:
             votes[view] = votes.get(view, 0) + 1
     return max(votes, key=lambda v: votes[v]) if votes else None
@@ -123,27 +176,30 @@ class Search:
         for entity in state.get(self.collection, {}).values():
             if not isinstance(entity, dict):
                 continue
+            full = dict(entity)
             if self.view.merge_field:
                 inner = entity.get(self.view.merge_field)
                 if not isinstance(inner, dict) or args.get(self.view.merge_arg) not in inner:
                     continue
-            shown = self.view.apply(entity, args)
-            if all(shown.get(f) == args.get(a) for f, a in self.arg_fields.items()) and all(
-                    shown.get(f) == v for f, v in self.constants.items()):
-                out.append(shown)
+                if isinstance(inner[args[self.view.merge_arg]], dict):
+                    full.update(inner[args[self.view.merge_arg]])
+            # Conditions test the entity with any merged entry, before fields are dropped from the view.
+            if all(full.get(f) == args.get(a) for f, a in self.arg_fields.items()) and all(
+                    full.get(f) == v for f, v in self.constants.items()):
+                out.append(self.view.apply(entity, args, state))
         if self.order:
             out.sort(key=lambda item: str(item.get(self.order)))
         return out
 
     def lines(self) -> list[str]:
-        lines = ["found = []", f"for entity in state[{literal(self.collection)}].values():"]
+        lines = ["found = []", f"for entity in state[{literal(self.collection)}].values():", "    full = dict(entity)"]
         if self.view.merge_field:
-            lines.append(f"    if pick(entity, {literal(self.view.merge_field)}, {var(self.view.merge_arg)}) is None:")
-            lines.append("        continue")
-        lines.extend("    " + line for line in self.view.lines("entity", "shown"))
-        tests = [f"shown.get({literal(f)}) == {var(a)}" for f, a in self.arg_fields.items()]
-        tests += [f"shown.get({literal(f)}) == {literal(v)}" for f, v in self.constants.items()]
+            inner = f"pick(entity, {literal(self.view.merge_field)}, {var(self.view.merge_arg)})"
+            lines += [f"    if {inner} is None:", "        continue", f"    full.update({inner})"]
+        tests = [f"full.get({literal(f)}) == {var(a)}" for f, a in self.arg_fields.items()]
+        tests += [f"full.get({literal(f)}) == {literal(v)}" for f, v in self.constants.items()]
         lines.append(f"    if {' and '.join(tests) or 'True'}:")
+        lines.extend("        " + line for line in self.view.lines("entity", "shown"))
         lines.append("        found.append(shown)")
         if self.order:
             lines.append(f"found = sorted(found, key=lambda item: str(item.get({literal(self.order)})))")
@@ -174,18 +230,28 @@ def fit_search(successes: Sequence[Example], collections: Mapping[str, str],
         entity = _item_entity(sample.value[0], table, key_field)
         if not isinstance(entity, dict):
             continue
-        view = infer_view(entity, sample.value[0], sample.args, aliases)
+        view = infer_view(entity, sample.value[0], sample.args, aliases, sample.pre)
         if view is None:
             continue
-        search = _fit_conditions(name, view, lists, aliases)
+        search = _fit_conditions(name, view, lists, aliases, key_field)
         score = sum(same_value(search.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
         if best is None or score > best[0]:
             best = (score, search)
     return best[1] if best else None
 
 
-def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Mapping[str, str]) -> Search:
-    shown = [(e, item) for e in lists for item in e.value]
+def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Mapping[str, str],
+                    key_field: str) -> Search:
+    shown: list[tuple[Example, dict[str, Any]]] = []
+    for e in lists:
+        table = (e.pre or {}).get(name, {})
+        for item in e.value:
+            entity = _item_entity(item, table, key_field)
+            full = dict(entity) if isinstance(entity, dict) else dict(item)
+            if view.merge_field and isinstance(entity, dict):
+                inner = pick_inner(entity, view.merge_field, e.args.get(view.merge_arg))
+                full.update(inner)
+            shown.append((e, full))
     arg_fields: dict[str, str] = {}
     first_example, first_item = shown[0]
     for field_name, value in first_item.items():
@@ -194,9 +260,9 @@ def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Ma
                 if all(item.get(field_name) == e.args.get(arg) for e, item in shown):
                     arg_fields.setdefault(field_name, arg)
     search = Search(name, view, arg_fields)
-    # Constants that every shown item has and that rule out entities the recording did not show.
+    # Constants that every shown entity has and that rule out entities the recording did not show.
     for field_name, value in first_item.items():
-        if field_name in arg_fields or not isinstance(value, str | bool | int) or value is None:
+        if field_name in arg_fields or not isinstance(value, str | bool | int):
             continue
         if not all(item.get(field_name) == value for _, item in shown):
             continue
@@ -206,9 +272,15 @@ def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Ma
         if after < before:
             search = trial
     ordered = sum(same_value(search.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
-    for field_name in first_item:
+    for field_name in lists[0].value[0] if lists[0].value else next(e for e in lists if e.value).value[0]:
         trial = Search(name, view, search.arg_fields, search.constants, field_name)
         score = sum(same_value(trial.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
         if score > ordered:
             search, ordered = trial, score
     return search
+
+
+def pick_inner(entity: Mapping[str, Any], field_name: str, key: Any) -> dict[str, Any]:
+    inner = entity.get(field_name)
+    value = inner.get(key) if isinstance(inner, dict) and isinstance(key, str) else None
+    return value if isinstance(value, dict) else {}

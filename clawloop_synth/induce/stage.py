@@ -68,9 +68,17 @@ def _check_names(tools: Iterable[str]) -> None:
 
 def _fit(runs: list[TraceCalls], state: dict[str, Any], collections: Collections,
          aliases: dict[str, str]) -> dict[str, Induced]:
+    """Two rounds: states tracked from exact entity views only, then also from the results of the
+    tools that the first round did not find to be lookups (a write's result may add a field)."""
+    by_tool = sorted(_by_tool(runs).items())
     track_states(runs, state, collections, aliases)
-    return {tool: induce_handler(tool, examples, collections, aliases)
-            for tool, examples in sorted(_by_tool(runs).items())}
+    first = {tool: induce_handler(tool, examples, collections, aliases) for tool, examples in by_tool}
+    relaxed = frozenset(tool for tool, one in first.items() if not one.kind.startswith(("lookup", "search")))
+    if not relaxed:
+        return first
+    track_states(runs, state, collections, aliases, relaxed)
+    second = {tool: induce_handler(tool, examples, collections, aliases) for tool, examples in by_tool}
+    return {tool: max(first[tool], second[tool], key=lambda one: one.reproduced) for tool in first}
 
 
 def induce(traces: Sequence[Trace], db: Path | None = None, model: Any = None, name: str = "induced") -> InducedPack:

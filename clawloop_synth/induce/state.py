@@ -19,6 +19,7 @@ import orjson
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.induce.examples import Example, TraceCalls
+from clawloop_synth.induce.reads import find_join
 from clawloop_synth.sim.replay import rename_keys
 
 __all__ = [
@@ -88,8 +89,12 @@ def looks_like_key(name: str) -> bool:
 
 
 def entity_of(state: State, collections: Collections, example: Example,
-              aliases: Mapping[str, str]) -> tuple[str, str, dict[str, Any]] | None:
-    """(collection, key, entity in state spelling) when the example's result is a whole entity view."""
+              aliases: Mapping[str, str], relaxed: bool = True) -> tuple[str, str, dict[str, Any]] | None:
+    """(collection, key, entity in state spelling) when the example's result is a whole entity view.
+
+    Strict: the result has exactly the entity's fields. Relaxed: it may have gained or lost a few
+    (a write that sets a status the entity did not have yet).
+    """
     value = example.value
     if example.error or not isinstance(value, dict):
         return None
@@ -108,8 +113,12 @@ def entity_of(state: State, collections: Collections, example: Example,
         known = table.get(key)
         if isinstance(known, dict):
             # The same entity, maybe with a field a write added or removed (a status set on cancel).
-            if known and len(set(known) & fields) >= 0.75 * len(set(known) | fields):
+            if set(known) == fields:
                 return name, key, entity
+            if relaxed and known and len(set(known) & fields) >= 0.75 * len(set(known) | fields):
+                # Fields the result shows from linked entities (a view's joins) are not the entity's.
+                joined = {f for f in fields - set(known) if find_join(f, entity[f], known, state) is not None}
+                return name, key, {f: v for f, v in entity.items() if f not in joined}
         elif key_field and key_field in entity and _shape_fits(table, fields):
             return name, key, entity  # a new entity of this collection
     return None
@@ -125,19 +134,22 @@ def _shape_fits(table: Mapping[str, Any], fields: set[str]) -> bool:
 
 
 def track_states(runs: Iterable[TraceCalls], base: State, collections: Collections,
-                 aliases: Mapping[str, str]) -> None:
+                 aliases: Mapping[str, str], relaxed: frozenset[str] = frozenset()) -> None:
     """Give every example the state before it (``pre``) and the entities observed after it (``post``).
 
     Each trajectory starts from ``base``; a whole-entity result replaces that entity from then on
     (entities are replaced, never mutated, so each ``pre`` is a cheap shallow snapshot). ``post``
     maps (collection, key) of an entity to its next observation, for the writes to be fitted to.
+    Results of the ``relaxed`` tools count as observations even when their fields differ a little
+    (reads that show a view with joined fields must not, or the view would enter the state).
     """
     for run in runs:
         state: State = {name: dict(table) if isinstance(table, dict) else table for name, table in base.items()}
         pending: list[Example] = []
         for example in run.calls:
             example.pre = {name: dict(table) if isinstance(table, dict) else table for name, table in state.items()}
-            seen = entity_of(state, collections, example, aliases)
+            example.post = {}
+            seen = entity_of(state, collections, example, aliases, example.tool in relaxed)
             pending.append(example)
             if seen is None:
                 continue
