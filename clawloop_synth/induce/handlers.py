@@ -75,8 +75,9 @@ def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collectio
     expression = expression_arg(successes)
     if expression is not None:
         for name, fmt in FORMATS.items():
-            body = ["try:", f"    value = evaluate({var(expression)})", "except (ValueError, ZeroDivisionError) as exc:",
-                    '    return "Error: " + str(exc)', f"return {fmt}"]
+            body = ["try:", f"    value = evaluate({var(expression)})",
+                    "except (ValueError, ZeroDivisionError) as exc:", '    return "Error: " + str(exc)',
+                    f"return {fmt}"]
             out.append((f"arithmetic ({name})", body, [ARITHMETIC_SOURCE], False))
     for subject in subjects:
         if subject.kind != "arg":

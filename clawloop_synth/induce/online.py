@@ -94,13 +94,15 @@ def repair_handlers(handlers: dict[str, Induced], examples: Mapping[str, Sequenc
             "induce_handler", tool=tool, schema=json.dumps(schemas.get(tool, {}), indent=1),
             collections=", ".join(sorted((seen[0].pre or {}).keys())), examples=shown)}]
         rounds = 0
-        best_source, best_hits = induced.source, induced.reproduced
+        best_source, best_hits, best_errors = induced.source, induced.reproduced, induced.errors_reproduced
         for round_index in range(config.rounds + 1):
             draft = llm.structured(messages, HandlerDraft, stage=STAGE, variant=round_index)
             rounds += 1
-            hits = sum(reproduces(draft.source, seen, aliases)[0])
+            matched = reproduces(draft.source, seen, aliases)[0]
+            hits = sum(matched)
             if hits > best_hits:
                 best_source, best_hits = draft.source, hits
+                best_errors = sum(hit for hit, e in zip(matched, seen, strict=True) if e.error)
             if hits == len(seen) or round_index == config.rounds:
                 break
             messages += [{"role": "assistant", "content": draft.model_dump_json()},
@@ -109,6 +111,6 @@ def repair_handlers(handlers: dict[str, Induced], examples: Mapping[str, Sequenc
         figures["tools"][tool] = {"offline": induced.reproduced, "online": best_hits, "rounds": rounds}
         if best_source is not induced.source:
             handlers[tool] = Induced(tool, "online (LLM)", best_source, induced.writes, induced.seen, best_hits,
-                                     induced.errors_seen, induced.errors_seen)
+                                     induced.errors_seen, best_errors)
     figures["usage"] = llm.usage_summary()
     return figures

@@ -102,9 +102,9 @@ def find_join(name: str, value: Any, entity: Mapping[str, Any],
                             return name, link, collection, field_name
         elif isinstance(key, list) and isinstance(value, list):
             for collection, table in tables:
-                if key and all(isinstance(k, str) and k in table for k in key):
-                    if _joined(entity, link, collection, "", state) == value:
-                        return name, link, collection, ""
+                if (key and all(isinstance(k, str) and k in table for k in key)
+                        and _joined(entity, link, collection, "", state) == value):
+                    return name, link, collection, ""
     return None
 
 
@@ -256,9 +256,9 @@ def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Ma
     first_example, first_item = shown[0]
     for field_name, value in first_item.items():
         for arg, wanted in first_example.args.items():
-            if wanted == value and isinstance(value, str | int | float) and arg != view.merge_arg:
-                if all(item.get(field_name) == e.args.get(arg) for e, item in shown):
-                    arg_fields.setdefault(field_name, arg)
+            if (wanted == value and isinstance(value, str | int | float) and arg != view.merge_arg
+                    and all(item.get(field_name) == e.args.get(arg) for e, item in shown)):
+                arg_fields.setdefault(field_name, arg)
     search = Search(name, view, arg_fields)
     # Constants that every shown entity has and that rule out entities the recording did not show.
     for field_name, value in first_item.items():

@@ -32,12 +32,11 @@ def pick(value, *path):
 def pick(value: Any, *path: Any) -> Any:
     """Host twin of the emitted ``pick`` (same semantics), used while fitting."""
     for step in path:
-        if isinstance(value, dict) and isinstance(step, str | int) and step in value:
-            value = value[step]
-        elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
-            value = value[step]
-        else:
+        in_dict = isinstance(value, dict) and isinstance(step, str | int) and step in value
+        in_list = isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value)
+        if not (in_dict or in_list):
             return None
+        value = value[step]
     return value
 
 
