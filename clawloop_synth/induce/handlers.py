@@ -88,6 +88,10 @@ def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collectio
                     f'    return {literal("Error: " + subject.name + " not found")}',
                     *view.lines("entity", "result"), "return result"]
             out.append((f"lookup of {subject.label}", body, [], False))
+    texts = [e for e in successes if isinstance(e.value, str)]
+    if texts:  # a message quoting the arguments ("Certificate ... added to user U with amount A.")
+        context = {var(name): value for name, value in texts[0].args.items()}
+        out.append(("message", [f"return {template_expr(fit_template(texts[0].text, context))}"], [], False))
     search = fit_search(successes, collections, aliases)
     if search is not None:
         out.append((f"search over {search.collection}", search.lines(), [], False))

@@ -192,7 +192,8 @@ class Search:
         return out
 
     def lines(self) -> list[str]:
-        lines = ["found = []", f"for entity in state[{literal(self.collection)}].values():", "    full = dict(entity)"]
+        lines = ["found = []", f"for entity in (state.get({literal(self.collection)}) or {{}}).values():",
+                 "    full = dict(entity)"]
         if self.view.merge_field:
             inner = f"pick(entity, {literal(self.view.merge_field)}, {var(self.view.merge_arg)})"
             lines += [f"    if {inner} is None:", "        continue", f"    full.update({inner})"]
