@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.build import Recipe, fit_expression, fit_recipe
 from clawloop_synth.induce.source import literal, var
 from clawloop_synth.induce.subjects import Subject, pick
 
@@ -73,8 +74,13 @@ class Edit:
     arg: str = ""
     value: Any = None
 
-    def apply(self, before: Mapping[str, Any], args: Mapping[str, Any], new_key: str | None) -> Any:
+    def apply(self, before: Mapping[str, Any], args: Mapping[str, Any], new_key: str | None,
+              state: Mapping[str, Any], after: Mapping[str, Any]) -> Any:
         old = before.get(self.field)
+        if self.kind == "set_built":
+            return self.value.build(state, args)
+        if self.kind == "append_built" and isinstance(old, list):
+            return [*old, _built_entry(self.value, before, after, args)]
         if self.kind == "set_arg":
             return args.get(self.arg)
         if self.kind == "set_const":
@@ -90,6 +96,22 @@ class Edit:
         if self.kind == "remove":
             return _REMOVED
         return old
+
+    def lines(self, target: str) -> list[str]:
+        slot = f"{target}[{literal(self.field)}]"
+        if self.kind == "set_built":
+            return [*self.value.lines("built"), f"{slot} = built"]
+        if self.kind == "append_built":
+            lines = ["entry = {}"]
+            for name, kind, source in self.value:
+                if kind == "arg":
+                    lines.append(f"entry[{literal(name)}] = copied({var(source)})")
+                elif kind == "const":
+                    lines.append(f"entry[{literal(name)}] = {literal(source)}")
+                else:
+                    lines.append(f"entry[{literal(name)}] = {source.expr('old', target)}")
+            return [*lines, f"{slot} = {slot} + [entry]"]
+        return [self.line(target)]
 
     def line(self, target: str) -> str:
         slot = f"{target}[{literal(self.field)}]"
@@ -113,14 +135,57 @@ class Edit:
 
 
 _REMOVED = object()
+MAX_PAIRS_FOR_CANDIDATES = 12
 
 
-def _candidates(name: str, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any],
-                new_key: str | None) -> list[Edit]:
+def _built_entry(spec: Any, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+    entry: dict[str, Any] = {}
+    for name, kind, source in spec:
+        entry[name] = args.get(source) if kind == "arg" else source if kind == "const" else source.value(
+            before, after, args)
+    return entry
+
+
+def _appended(before: Mapping[str, Any], after: Mapping[str, Any], name: str) -> Any:
+    old, new = before.get(name), after.get(name)
+    if isinstance(old, list) and isinstance(new, list) and len(new) == len(old) + 1 and new[:-1] == old:
+        return new[-1] if isinstance(new[-1], dict) else None
+    return None
+
+
+def _fit_append_built(name: str, pairs: Sequence[Pair]) -> Edit | None:
+    """Append an entry built from arguments, constants and totals (a payment of the fare difference)."""
+    shown = [(p, entry) for p in pairs if (entry := _appended(p.before, p.after, name)) is not None]
+    if not shown:
+        return None
+    spec: list[tuple[str, str, Any]] = []
+    for field_name in shown[0][1]:
+        values = [entry.get(field_name) for _, entry in shown]
+        args = [a for a in shown[0][0].args if all(p.args.get(a) == v for (p, _), v in zip(shown, values,
+                                                                                              strict=True))]
+        if args:
+            spec.append((field_name, "arg", field_name if field_name in args else args[0]))
+        elif all(v == values[0] for v in values) and not (len(shown) > 1 and _number(values[0])):
+            spec.append((field_name, "const", values[0]))
+        elif all(_number(v) for v in values):
+            expression = fit_expression([(p.before, p.after, p.args, v) for (p, _), v in zip(shown, values,
+                                                                                             strict=True)], name)
+            if expression is None:
+                return None
+            spec.append((field_name, "expr", expression))
+        else:
+            return None
+    return Edit(name, "append_built", value=tuple(spec))
+
+
+def _candidates(name: str, pair: Pair) -> list[Edit]:
+    before, after, args, new_key = pair.before, pair.after, pair.args, pair.new_key
     found = [Edit(name, "keep")]
     if name not in after:
         return [*found, Edit(name, "remove")]
     value = after[name]
+    if value != before.get(name):
+        found += [Edit(name, "set_built", value=recipe) for recipe in fit_recipe(value, args, pair.state)]
     for arg, given in args.items():
         if given == value:
             found.append(Edit(name, "set_arg", arg))
@@ -137,12 +202,22 @@ def _candidates(name: str, before: Mapping[str, Any], after: Mapping[str, Any], 
     return found
 
 
-def _explains(edit: Edit, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any],
-              new_key: str | None) -> bool:
-    got = edit.apply(before, args, new_key)
+def _explains(edit: Edit, pair: Pair) -> bool:
+    got = edit.apply(pair.before, pair.args, pair.new_key, pair.state, pair.after)
     if got is _REMOVED:
-        return edit.field not in after
-    return edit.field in after and got == after[edit.field]
+        return edit.field not in pair.after
+    return edit.field in pair.after and got == pair.after[edit.field]
+
+
+@dataclass
+class Pair:
+    """One example's entity before and after, with the call's arguments, created key and state."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+    args: dict[str, Any]
+    new_key: str | None
+    state: dict[str, Any]
 
 
 @dataclass
@@ -150,7 +225,7 @@ class Evidence:
     """The before/after pairs of one subject's entity over a tool's examples."""
 
     subject: Subject
-    pairs: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any], str | None]] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
 
 
 def _evidence(subject: Subject, examples: Sequence[Example], new_keys: Mapping[int, str]) -> Evidence:
@@ -163,7 +238,7 @@ def _evidence(subject: Subject, examples: Sequence[Example], new_keys: Mapping[i
         before = pick(example.pre, *where)
         after = example.post.get(f"{where[0]}\x00{where[1]}")
         if isinstance(before, dict) and isinstance(after, dict):
-            evidence.pairs.append((before, after, example.args, new_keys.get(position)))
+            evidence.pairs.append(Pair(before, after, example.args, new_keys.get(position), example.pre))
     return evidence
 
 
@@ -179,20 +254,24 @@ def fit_edits(subjects: Sequence[Subject], examples: Sequence[Example],
         if not evidence.pairs:
             continue
         names: list[str] = []
-        for before, after, _, _ in evidence.pairs:
-            names.extend(name for name in [*before, *after] if name not in names)
+        for pair in evidence.pairs:
+            names.extend(name for name in [*pair.before, *pair.after] if name not in names)
         edits: list[Edit] = []
         for name in names:
             scores: dict[Edit, int] = {}
-            for before, after, args, new_key in evidence.pairs:
-                for edit in _candidates(name, before, after, args, new_key):
-                    if edit not in scores:
-                        scores[edit] = sum(_explains(edit, b, a, g, k) for b, a, g, k in evidence.pairs)
+            pool = [edit for pair in evidence.pairs[:MAX_PAIRS_FOR_CANDIDATES] for edit in _candidates(name, pair)]
+            built = _fit_append_built(name, evidence.pairs)
+            if built is not None:
+                pool.append(built)
+            for edit in pool:
+                if edit not in scores:
+                    scores[edit] = sum(_explains(edit, pair) for pair in evidence.pairs)
             best = max(scores, key=lambda e: scores[e])  # dict order: keep wins ties
             if best.kind != "keep" and scores[best] > scores.get(Edit(name, "keep"), 0):
                 edits.append(best)
         if edits:
-            out[subject] = edits
+            # Appended totals read the fields the other edits set, so they come last.
+            out[subject] = sorted(edits, key=lambda e: e.kind == "append_built")
     return out
 
 
@@ -216,6 +295,8 @@ class Create:
                 lines.append(f"created[{literal(name)}] = new_key")
             elif kind == "arg":
                 lines.append(f"created[{literal(name)}] = copied({var(source)})")
+            elif kind == "built":
+                lines += [*source.lines("built"), f"created[{literal(name)}] = built"]
             else:
                 lines.append(f"created[{literal(name)}] = {literal(source)}")
         lines.append("table[new_key] = created")
@@ -257,9 +338,22 @@ def fit_create(examples: Sequence[Example], collections: Mapping[str, str]) -> t
                 fields.append((field_name, "key", None))
                 continue
             choice = _field_source(field_name, [(examples[p].args, v) for p, v in made.items()])
+            if choice[0] == "const" and isinstance(sample.get(field_name), list):
+                recipe = _fit_built_field(field_name, [(examples[p], v) for p, v in made.items()])
+                if recipe is not None:
+                    choice = ("built", recipe)
             fields.append((field_name, *choice))
         return Create(name, key_field, fields, generated), {p: v[key_field] for p, v in made.items()}
     return None
+
+
+def _fit_built_field(name: str, shown: Sequence[tuple[Example, Mapping[str, Any]]]) -> Recipe | None:
+    best: tuple[int, Recipe] | None = None
+    for recipe in fit_recipe(shown[0][1].get(name), shown[0][0].args, shown[0][0].pre or {}):
+        hits = sum(recipe.build(e.pre or {}, e.args) == v.get(name) for e, v in shown)
+        if best is None or hits > best[0]:
+            best = (hits, recipe)
+    return best[1] if best else None
 
 
 def _field_source(name: str, shown: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> tuple[str, Any]:

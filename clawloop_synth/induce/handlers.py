@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from clawloop_synth.induce.build import TOTAL_HELPER
 from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
@@ -41,7 +42,7 @@ def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: 
            body: Sequence[str], helpers: Sequence[str], note: str = "") -> str:
     """The handler source: a header comment, helpers, then ``invoke`` with its branches and body."""
     lines = [f"# {tool}: induced {kind} handler{note}.", "# reproduces {REPRODUCED} of {SEEN} recorded examples"]
-    for helper in (PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, *helpers):
+    for helper in (PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, TOTAL_HELPER, *helpers):
         lines.append(helper.rstrip())
         lines.append("")
     lines.append("")
@@ -112,7 +113,8 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
     for subject, changes in edits.items():
         body.append(f"target = {subject.expr()}")
         body.append("if target is not None:")
-        body.extend("    " + change.line("target") for change in changes)
+        body.append("    old = copied(target)")
+        body.extend("    " + line for change in changes for line in change.lines("target"))
     primary = next((s for s in subjects if s.kind == "arg"), None)
     returns: list[list[str]] = []
     if created is not None:
