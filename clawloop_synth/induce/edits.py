@@ -338,13 +338,18 @@ def fit_create(examples: Sequence[Example], collections: Mapping[str, str]) -> t
                 fields.append((field_name, "key", None))
                 continue
             choice = _field_source(field_name, [(examples[p].args, v) for p, v in made.items()])
-            if choice[0] == "const" and isinstance(sample.get(field_name), list):
+            exact = all(_source_value(choice, examples[p].args) == v.get(field_name) for p, v in made.items())
+            if not exact and isinstance(sample.get(field_name), list):
                 recipe = _fit_built_field(field_name, [(examples[p], v) for p, v in made.items()])
                 if recipe is not None:
                     choice = ("built", recipe)
             fields.append((field_name, *choice))
         return Create(name, key_field, fields, generated), {p: v[key_field] for p, v in made.items()}
     return None
+
+
+def _source_value(choice: tuple[str, Any], args: Mapping[str, Any]) -> Any:
+    return args.get(choice[1]) if choice[0] == "arg" else choice[1]
 
 
 def _fit_built_field(name: str, shown: Sequence[tuple[Example, Mapping[str, Any]]]) -> Recipe | None:

@@ -9,6 +9,7 @@ of the branch and on no success; when none does, the one that errs least is kept
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -221,6 +222,10 @@ def _merge_literals(template: Template) -> Template:
     return tuple(out)
 
 
+def _distinct_calls(members: Sequence[Example]) -> int:
+    return len({json.dumps(e.args, sort_keys=True, default=str) for e in members})
+
+
 def _rank(condition: Condition) -> int:
     # Among conditions that fit equally well, a success value required ("status must be pending")
     # generalizes to unseen values better than one failing value ("status is delivered").
@@ -253,6 +258,9 @@ def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjec
         if best is None or best[0] <= 0:
             continue
         condition = best[2]
+        if condition.kind in ("eq", "ne", "arg_eq") and _distinct_calls(members) < 2:
+            # One call seen (maybe retried): a field value that separates it is as likely chance as cause.
+            continue
         exact = all(condition.holds(e) for e in members) and not any(condition.holds(e) for e in successes)
         branches.append(Branch(condition, template, len(members), exact))
     branches.sort(key=lambda b: (_rank(b.condition), -b.examples))
