@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.items import ItemCondition, item_candidates, quoted_item
 from clawloop_synth.induce.schemas import ENUM_MAX
 from clawloop_synth.induce.source import Template, fit_template, literal, template_expr, var
 from clawloop_synth.induce.state import looks_like_key
@@ -78,18 +79,25 @@ def _number(value: Any) -> bool:
 class Branch:
     """``if condition: return message`` with the examples it was fitted on."""
 
-    condition: Condition
+    condition: Condition | ItemCondition
     template: Template
     examples: int
     exact: bool
 
     def lines(self) -> list[str]:
+        if isinstance(self.condition, ItemCondition):
+            return self.condition.lines(template_expr(self.template))
         return [f"if {self.condition.expr()}:", f"    return {template_expr(self.template)}"]
 
 
 def _context(example: Example, subjects: Sequence[Subject]) -> dict[str, Any]:
     assert example.pre is not None
     context: dict[str, Any] = {var(name): value for name, value in example.args.items()}
+    quoted = quoted_item(example.text, example.args)
+    if quoted is not None:  # the failing item of a list argument, as the handler's loop names it
+        for field, value in quoted[1].items():
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                context[f"pick(item, {literal(field)})"] = value
     for subject in subjects:
         entity = subject.resolve(example.pre, example.args)
         if isinstance(entity, dict):
@@ -226,10 +234,11 @@ def _distinct_calls(members: Sequence[Example]) -> int:
     return len({json.dumps(e.args, sort_keys=True, default=str) for e in members})
 
 
-def _rank(condition: Condition) -> int:
+def _rank(condition: Condition | ItemCondition) -> int:
     # Among conditions that fit equally well, a success value required ("status must be pending")
     # generalizes to unseen values better than one failing value ("status is delivered").
-    order = {"missing": 0, "ne": 1, "lt_arg": 2, "eq": 3, "arg_eq": 4}
+    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "eq": 3, "item_eq": 3,
+             "arg_eq": 4}
     return order[condition.kind]
 
 
@@ -239,11 +248,12 @@ def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjec
     branches: list[Branch] = []
     enum_args = enum_arguments([*errors, *successes])
     for template, members in groups.items():
-        best: tuple[int, int, Condition] | None = None
-        seen: set[Condition] = set()
-        pool = _candidates(members[0], subjects, enum_args)
+        best: tuple[int, int, Condition | ItemCondition] | None = None
+        seen: set[Condition | ItemCondition] = set()
+        pool: list[Condition | ItemCondition] = list(_candidates(members[0], subjects, enum_args))
         if successes:  # "must be what successes show": a field differing from the successes' value
             pool += [c for c in _candidates(successes[0], subjects, enum_args) if c.kind == "ne"]
+        pool += item_candidates(members[0], list(successes))
         for condition in pool:
             if condition in seen:
                 continue
@@ -258,9 +268,14 @@ def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjec
         if best is None or best[0] <= 0:
             continue
         condition = best[2]
-        if condition.kind in ("eq", "ne", "arg_eq") and _distinct_calls(members) < 2:
+        if condition.kind in ("eq", "ne", "arg_eq", "item_eq") and _distinct_calls(members) < 2:
             # One call seen (maybe retried): a field value that separates it is as likely chance as cause.
             continue
+        if not isinstance(condition, ItemCondition) and any(kind == "ref" and piece.startswith("pick(item")
+                                                             for kind, piece in template):
+            template = _merge_literals(tuple(("lit", str(_context(members[0], subjects)[piece])) if kind == "ref"
+                                             and piece.startswith("pick(item") else (kind, piece)
+                                             for kind, piece in template))
         exact = all(condition.holds(e) for e in members) and not any(condition.holds(e) for e in successes)
         branches.append(Branch(condition, template, len(members), exact))
     branches.sort(key=lambda b: (_rank(b.condition), -b.examples))

@@ -1,0 +1,148 @@
+"""Conditions on the items of a list argument: an item names an entity that is missing, or one of
+that entity's values (reached by a path the item and arguments select) differs from what the
+successes show (``flights[item.flight_number].dates[item.date].status != "available"``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clawloop_synth.induce.build import Step, follow, path_expr
+from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.source import literal, var
+
+__all__ = ["ItemCondition", "item_candidates", "quoted_item"]
+
+MAX_DEPTH = 4
+MAX_LITERAL_KEYS = 12
+MAX_LEAVES = 200
+
+
+@dataclass(frozen=True)
+class ItemCondition:
+    """Holds when some item of ``args[arg]`` fails; the loop in the handler returns at the first one."""
+
+    kind: str  # item_missing | item_ne | item_eq
+    arg: str
+    link: str
+    collection: str
+    steps: tuple[Step, ...] = ()
+    value: Any = None
+
+    def failing(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        items = args.get(self.arg)
+        table = state.get(self.collection)
+        if not isinstance(items, list) or not isinstance(table, dict):
+            return None
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            key = item.get(self.link)
+            linked = table.get(key) if isinstance(key, str) else None
+            if self.kind == "item_missing":
+                if linked is None:
+                    return item
+                continue
+            if linked is None:
+                continue
+            got = follow(linked, self.steps, item, args)
+            if (self.kind == "item_ne" and got != self.value) or (self.kind == "item_eq" and got == self.value):
+                return item
+        return None
+
+    def holds(self, example: Example) -> bool:
+        return self.failing(example.pre or {}, example.args) is not None
+
+    def test(self) -> str:
+        if self.kind == "item_missing":
+            return "linked is None"
+        got = path_expr("linked", self.steps, "item")
+        if self.kind == "item_ne":
+            return f"linked is not None and {got} != {literal(self.value)}"
+        return f"{got} == {literal(self.value)}"
+
+    def lines(self, result: str) -> list[str]:
+        return [f"for item in {var(self.arg)} or []:",
+                f"    linked = pick(state, {literal(self.collection)}, pick(item, {literal(self.link)}))",
+                f"    if {self.test()}:", f"        return {result}"]
+
+
+def _leaves(root: Any, item: Mapping[str, Any], args: Mapping[str, Any]) -> list[tuple[tuple[Step, ...], Any]]:
+    variables = [("item", k) for k, v in item.items() if isinstance(v, str)]
+    variables += [("arg", k) for k, v in args.items() if isinstance(v, str)]
+    out: list[tuple[tuple[Step, ...], Any]] = []
+    frontier: list[tuple[Any, tuple[Step, ...]]] = [(root, ())]
+    for _ in range(MAX_DEPTH):
+        fresh: list[tuple[Any, tuple[Step, ...]]] = []
+        for node, steps in frontier:
+            if not isinstance(node, dict):
+                continue
+            named = [s for s in variables if isinstance(node.get(item.get(s[1]) if s[0] == "item" else args.get(s[1])),
+                                                         dict | str | int | float | bool)]
+            if named:
+                moves = [(node[item[s[1]] if s[0] == "item" else args[s[1]]], s) for s in named]
+            elif len(node) <= MAX_LITERAL_KEYS:
+                moves = [(child, ("lit", key)) for key, child in node.items()]
+            else:
+                moves = []
+            for child, step in moves:
+                if isinstance(child, dict):
+                    fresh.append((child, (*steps, step)))
+                elif isinstance(child, str | int | float | bool) or child is None:
+                    out.append(((*steps, step), child))
+                    if len(out) >= MAX_LEAVES:
+                        return out
+        frontier = fresh
+    return out
+
+
+def quoted_item(text: str, args: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The item of a list argument whose values the message quotes most (the one that failed)."""
+    best: tuple[int, str, Mapping[str, Any]] | None = None
+    for arg, items in args.items():
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            hits = sum(isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) >= 2 and str(v) in text
+                       for v in item.values())
+            if hits and (best is None or hits > best[0]):
+                best = (hits, arg, item)
+    return (best[1], best[2]) if best else None
+
+
+def item_candidates(example: Example, successes: list[Example]) -> list[ItemCondition]:
+    """Item conditions suggested by one error example's quoted item, with the successes' values."""
+    pre = example.pre or {}
+    quoted = quoted_item(example.text, example.args)
+    if quoted is None:
+        return []
+    arg, item = quoted
+    found: list[ItemCondition] = []
+    for link, key in item.items():
+        if not isinstance(key, str):
+            continue
+        for collection, table in pre.items():
+            if not isinstance(table, dict):
+                continue
+            linked = table.get(key)
+            if linked is None:
+                if any(isinstance(other, dict) and other.get(link) in table
+                       for e in successes[:20] for other in (e.args.get(arg) or []) if isinstance(other, dict)):
+                    found.append(ItemCondition("item_missing", arg, link, collection))
+                continue
+            for steps, value in _leaves(linked, item, example.args):
+                found.append(ItemCondition("item_eq", arg, link, collection, steps, value))
+                for success in successes[:5]:
+                    for other in success.args.get(arg) or []:
+                        if isinstance(other, dict):
+                            target = (success.pre or {}).get(collection, {}).get(other.get(link))
+                            if isinstance(target, dict):
+                                ok = follow(target, steps, other, success.args)
+                                if ok != value:
+                                    found.append(ItemCondition("item_ne", arg, link, collection, steps, ok))
+                                break
+                    break
+    return list(dict.fromkeys(found))
