@@ -261,24 +261,52 @@ def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Ma
                     and all(item.get(field_name) == e.args.get(arg) for e, item in shown)):
                 arg_fields.setdefault(field_name, arg)
     search = Search(name, view, arg_fields)
+    # Each example's entities that pass the argument conditions, run once; trials filter these.
+    pools = [[(full, entity) for full, entity in _candidates(search, e.pre or {}, e.args)] for e in lists]
     # Constants that every shown entity has and that rule out entities the recording did not show.
+    constants: dict[str, Any] = {}
     for field_name, value in first_item.items():
         if field_name in arg_fields or not isinstance(value, str | bool | int):
             continue
         if not all(item.get(field_name) == value for _, item in shown):
             continue
-        before = sum(len(search.run(e.pre or {}, e.args)) for e in lists)
-        trial = Search(name, view, dict(arg_fields), {**search.constants, field_name: value})
-        after = sum(len(trial.run(e.pre or {}, e.args)) for e in lists)
+        before = sum(1 for pool in pools for full, _ in pool if _passes(full, constants))
+        trial = {**constants, field_name: value}
+        after = sum(1 for pool in pools for full, _ in pool if _passes(full, trial))
         if after < before:
-            search = trial
-    ordered = sum(same_value(search.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
-    for field_name in lists[0].value[0] if lists[0].value else next(e for e in lists if e.value).value[0]:
-        trial = Search(name, view, search.arg_fields, search.constants, field_name)
-        score = sum(same_value(trial.run(e.pre or {}, e.args), e.value, aliases) for e in lists)
+            constants = trial
+    search = Search(name, view, dict(arg_fields), constants)
+    found = [[view.apply(entity, e.args, e.pre or {}) for full, entity in pool if _passes(full, constants)]
+             for e, pool in zip(lists, pools, strict=True)]
+    ordered = sum(same_value(got, e.value, aliases) for got, e in zip(found, lists, strict=True))
+    for field_name in next(e for e in lists if e.value).value[0]:
+        score = sum(same_value(sorted(got, key=lambda item, f=field_name: str(item.get(f))), e.value, aliases)
+                    for got, e in zip(found, lists, strict=True))
         if score > ordered:
-            search, ordered = trial, score
+            search, ordered = Search(name, view, search.arg_fields, search.constants, field_name), score
     return search
+
+
+def _passes(full: Mapping[str, Any], constants: Mapping[str, Any]) -> bool:
+    return all(full.get(f) == v for f, v in constants.items())
+
+
+def _candidates(search: Search, state: Mapping[str, Any], args: Mapping[str, Any]) -> list[tuple[dict[str, Any],
+                                                                                                  dict[str, Any]]]:
+    out = []
+    for entity in state.get(search.collection, {}).values():
+        if not isinstance(entity, dict):
+            continue
+        full = dict(entity)
+        if search.view.merge_field:
+            inner = entity.get(search.view.merge_field)
+            if not isinstance(inner, dict) or args.get(search.view.merge_arg) not in inner:
+                continue
+            if isinstance(inner[args[search.view.merge_arg]], dict):
+                full.update(inner[args[search.view.merge_arg]])
+        if all(full.get(f) == args.get(a) for f, a in search.arg_fields.items()):
+            out.append((full, entity))
+    return out
 
 
 def pick_inner(entity: Mapping[str, Any], field_name: str, key: Any) -> dict[str, Any]:
