@@ -124,7 +124,7 @@ def fresh(base: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_db(traces: list[Trace], db: Path, hand: DomainPack, label: str) -> None:
-    base = hand.load_state(db)
+    base = hand.load_state()  # the pack's own database (with any globals it carries)
     hand_sim = pack_sim(hand)
     overall = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
     print(f"\n({label}) with --db: {len(traces)} trajectories, {FOLDS} folds by task")
@@ -164,7 +164,7 @@ def with_db(traces: list[Trace], db: Path, hand: DomainPack, label: str) -> None
 
 
 def traces_only(traces: list[Trace], db: Path, hand: DomainPack, label: str) -> None:
-    base = hand.load_state(db)
+    base = hand.load_state()  # the pack's own database (with any globals it carries)
     hand_sim = pack_sim(hand)
     overall = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
     print(f"\n({label}) traces only: state seeded from each held-out trajectory's reads before its first write;"
@@ -200,13 +200,13 @@ def traces_only(traces: list[Trace], db: Path, hand: DomainPack, label: str) -> 
 
 
 def demo_db(folder: Path) -> Path:
-    from clawloop_synth.sim.domains.demo import generate_state
+    """The demo pack's collections as a database folder (its clock and counters are globals, not collections)."""
+    from clawloop_synth.sim.pack_folder import pack_folder
 
-    state = generate_state(0)
-    for name, table in state.items():
-        if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
-            continue  # the clinic's clock and counters are not collections; the demo pack adds them
-        (folder / f"{name}.json").write_bytes(orjson.dumps(table))
+    for path in sorted((pack_folder("demo") / "state").glob("*.json")):
+        table = orjson.loads(path.read_bytes())
+        if isinstance(table, dict) and all(isinstance(v, dict) for v in table.values()):
+            (folder / path.name).write_bytes(path.read_bytes())
     return folder
 
 
@@ -224,7 +224,7 @@ def main() -> None:
     demo = list(iter_traces([options.demo]))
     with tempfile.TemporaryDirectory() as tmp:
         db = demo_db(Path(tmp))
-        demo_pack = load_pack("demo", db)
+        demo_pack = load_pack("demo")  # its own state, clock and counters included
         with_db(demo, db, demo_pack, "c, demo")
         traces_only(demo, db, demo_pack, "c, demo")
     started = time.perf_counter()

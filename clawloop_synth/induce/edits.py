@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.build import Recipe, fit_expression, fit_recipe
+from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.source import literal, var
 from clawloop_synth.induce.subjects import Subject, pick
 

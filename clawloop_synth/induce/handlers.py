@@ -16,12 +16,14 @@ from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
-from clawloop_synth.induce.reads import View, fit_lookup, fit_search, infer_view
+from clawloop_synth.induce.reads import Search, View, fit_lookup, fit_search, infer_view
 from clawloop_synth.induce.source import fit_template, literal, signature, template_expr, var
 from clawloop_synth.induce.subjects import PICK_HELPER, Subject, find_subjects
 from clawloop_synth.induce.values import ARITHMETIC_SOURCE, FORMATS, constant_result, expression_arg
 
 __all__ = ["Induced", "induce_handler", "render"]
+
+SEARCHES: dict[int, Search] = {}  # the search fitted for one call of _bodies, keyed by its examples list
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Induced:
     reproduced: int
     errors_seen: int = 0
     errors_reproduced: int = 0
+    touches: tuple[str, dict[str, str]] | None = None  # a search: (collection, {entity field: argument})
 
 
 def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: Sequence[Branch],
@@ -96,6 +99,7 @@ def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collectio
     search = fit_search(successes, collections, aliases)
     if search is not None:
         out.append((f"search over {search.collection}", search.lines(), [], False))
+        SEARCHES[id(successes)] = search
     out.extend(_write_bodies(successes, subjects, collections, aliases))
     return out
 
@@ -149,6 +153,19 @@ def _post_view(subject: Subject, successes: Sequence[Example], aliases: Mapping[
     return None
 
 
+def _merged_fields(successes: Sequence[Example], search: Search) -> set[str]:
+    names: set[str] = set()
+    for example in successes:
+        for entity in ((example.pre or {}).get(search.collection) or {}).values():
+            inner = entity.get(search.view.merge_field) if isinstance(entity, dict) else None
+            if isinstance(inner, dict):
+                for value in inner.values():
+                    if isinstance(value, dict):
+                        names.update(value)
+                return names
+    return names
+
+
 def induce_handler(tool: str, examples: Sequence[Example], collections: Mapping[str, str],
                    aliases: Mapping[str, str]) -> Induced:
     """The best handler for ``tool`` over its recorded examples (each with its ``pre`` state)."""
@@ -176,5 +193,11 @@ def induce_handler(tool: str, examples: Sequence[Example], collections: Mapping[
                            error_hits)
             best_score = score
     assert best is not None
+    search = SEARCHES.pop(id(successes), None)
+    if search is not None and best.kind.startswith("search"):
+        # What the search could return, for slicing: its argument-matched fields of the entity itself.
+        match = {f: a for f, a in search.arg_fields.items() if not search.view.merge_field or f not in
+                 _merged_fields(successes, search)}
+        best.touches = (search.collection, match)
     best.source = best.source.replace("{REPRODUCED}", str(best.reproduced)).replace("{SEEN}", str(best.seen))
     return best

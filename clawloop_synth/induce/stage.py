@@ -26,6 +26,7 @@ from clawloop_synth.induce.schemas import tool_schemas
 from clawloop_synth.induce.state import Collections, key_fields, load_db, reconstruct_state, track_states
 from clawloop_synth.induce.write import write_pack_folder
 from clawloop_synth.sim.pack import DomainPack
+from clawloop_synth.sim.pack_rules import Search
 from clawloop_synth.types import ToolSpec, Trace
 
 __all__ = ["InducedPack", "induce", "induce_pack", "to_domain_pack"]
@@ -138,11 +139,14 @@ def _unseen(tool: str) -> str:
            f'    return "Error: {tool} is not available"\n'
 
 
-def to_domain_pack(induced: InducedPack, db: Path | None = None) -> DomainPack:
+def to_domain_pack(induced: InducedPack, db: Path | None = None, description: str = "") -> DomainPack:
     """The induced pack as a :class:`DomainPack` (its state read from ``db``, the pack's state folder)."""
+    searches = tuple(Search(tool=tool, collection=one.touches[0], match=dict(one.touches[1]))
+                     for tool, one in sorted(induced.handlers.items()) if one.touches and one.touches[1])
     return DomainPack(name=induced.name, tools=induced.tools, collections=tuple(induced.collections), db=db,
-                      description=f"Induced from {induced.report.get('traces', 0)} traces.",
-                      recorded_key_aliases=dict(induced.aliases))
+                      description=description or f"Induced from {induced.report.get('traces', 0)} traces.",
+                      recorded_key_aliases=dict(induced.aliases), key_fields=dict(induced.collections),
+                      searches=searches, policy=induced.policy)
 
 
 def induce_pack(traces: Iterable[Trace] | Iterable[Path | str], out_dir: Path, db: Path | None = None,
@@ -159,6 +163,5 @@ def induce_pack(traces: Iterable[Trace] | Iterable[Path | str], out_dir: Path, d
     induced = induce(records, db=db, model=model, name=name or out_dir.name or "induced")
     description = (f"Induced from {len(records)} traces"
                    f" ({'state from the database' if db else 'state reconstructed from read results'}).")
-    return write_pack_folder(out_dir, name=induced.name, description=description, policy=induced.policy,
-                             tools=induced.tools, collections=induced.collections, state=induced.state,
-                             aliases=induced.aliases, report=induced.report)
+    return write_pack_folder(to_domain_pack(induced, description=description), out_dir, induced.state,
+                             induced.report)

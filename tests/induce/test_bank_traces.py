@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from clawloop_synth.induce import induce
+from clawloop_synth.induce import induce, to_domain_pack
 from clawloop_synth.induce.examples import collect_calls
 from clawloop_synth.induce.state import seed_from_reads
 from clawloop_synth.sim.state import copy_state
@@ -105,6 +105,9 @@ def test_traces_only_induction_of_an_unseen_domain() -> None:
     assert len(induced.state["accounts"]) >= 20  # reconstructed from read results
     report = induced.report["tools"]
     assert report["get_account"]["kind"].startswith("lookup") and report["list_accounts"]["kind"].startswith("search")
+    # The search is declared for slicing: a call touches every account of the owner it names.
+    assert [(s.tool, s.collection, s.match) for s in to_domain_pack(induced).searches] == [
+        ("list_accounts", "accounts", {"owner": "owner"})]
 
     def seeded(trace: Trace) -> dict[str, Any]:
         state: dict[str, Any] = {}

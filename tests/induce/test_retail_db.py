@@ -11,6 +11,8 @@ import pytest
 
 from clawloop_synth.induce import induce, induce_pack
 from clawloop_synth.induce.state import load_db
+from clawloop_synth.sim.pack_check import check_pack
+from clawloop_synth.sim.pack_folder import load_pack
 from clawloop_synth.sim.policy import check_and_transform
 from clawloop_synth.sim.state import copy_state
 from tests.induce.helpers import record, replay_exact
@@ -101,8 +103,11 @@ def test_pack_folder_and_induce_json_counts(retail: tuple[dict[str, Any], list[A
     assert report["collections"]["orders"] == {"key": "order_id", "entities": 1000}
     assert sorted(p.name for p in (folder / "handlers").iterdir()) == sorted(f"{t}.py" for t in calls)
     assert sorted(p.name for p in (folder / "state").iterdir()) == ["orders.json", "products.json", "users.json"]
-    toml = (folder / "pack.toml").read_text()
-    assert 'writes = ["cancel_pending_order"]' in toml and '[collections."orders"]' in toml
+    pack = load_pack(folder)  # the pack folder loads like any other
+    assert pack.write_tools == {"cancel_pending_order"} and pack.key_fields["orders"] == "order_id"
+    assert pack.policy == "You are a retail customer service agent."
+    checked = check_pack(folder)
+    assert checked.ok, checked.problems
     tools = json.loads((folder / "tools.json").read_text())
     assert {t["function"]["name"] for t in tools} == set(calls)
     for path in (folder / "handlers").iterdir():
