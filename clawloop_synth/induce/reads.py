@@ -280,11 +280,15 @@ def _fit_conditions(name: str, view: View, lists: Sequence[Example], aliases: Ma
              for e, pool in zip(lists, pools, strict=True)]
     ordered = sum(same_value(got, e.value, aliases) for got, e in zip(found, lists, strict=True))
     for field_name in next(e for e in lists if e.value).value[0]:
-        score = sum(same_value(sorted(got, key=lambda item, f=field_name: str(item.get(f))), e.value, aliases)
+        score = sum(same_value(_sorted_by(got, field_name), e.value, aliases)
                     for got, e in zip(found, lists, strict=True))
         if score > ordered:
             search, ordered = Search(name, view, search.arg_fields, search.constants, field_name), score
     return search
+
+
+def _sorted_by(items: list[Any], name: str) -> list[Any]:
+    return sorted(items, key=lambda item: str(item.get(name)))
 
 
 def _passes(full: Mapping[str, Any], constants: Mapping[str, Any]) -> bool:
