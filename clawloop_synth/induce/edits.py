@@ -285,7 +285,7 @@ class Create:
     generated: list[str]
 
     def lines(self) -> list[str]:
-        lines = [f"table = state[{literal(self.collection)}]", "new_key = None",
+        lines = [f"table = state.setdefault({literal(self.collection)}, {{}})", "new_key = None",
                  f"for candidate in {literal(self.generated)}:",
                  "    if candidate not in table:", "        new_key = candidate", "        break",
                  "if new_key is None:", f"    new_key = {literal(_prefix(self.generated))} + str(len(table) + 1)",

@@ -124,3 +124,32 @@ def test_inferred_schemas_have_types_required_fields_and_enums() -> None:
     assert schemas["deposit"]["properties"]["amount"] == {"type": "integer"}
     assert schemas["deposit"]["required"] == ["account_id", "amount"]
     assert schemas["list_accounts"]["properties"]["owner"]["enum"] == OWNERS
+
+
+def open_account(state: dict[str, Any], owner: str, kind: str) -> Any:
+    number = 2000
+    while f"AC-{number}" in state["accounts"]:
+        number += 1
+    account = {"account_id": f"AC-{number}", "owner": owner, "kind": kind, "balance": 0, "status": "open"}
+    state["accounts"][account["account_id"]] = account
+    return account
+
+
+def test_a_create_runs_on_a_state_without_its_collection() -> None:
+    # Regression: a created entity's collection may be absent from a state seeded from reads alone.
+    backend = {**BACKEND, "open_account": open_account}
+    rng = random.Random(5)
+    traces = []
+    for index in range(12):
+        state = bank_state(rng)
+        owner = OWNERS[index % len(OWNERS)]
+        calls: list[tuple[str, dict[str, Any]]] = [("list_accounts", {"owner": owner}),
+                                                   ("open_account", {"owner": owner, "kind": "savings"})]
+        traces.append(record(f"open-{index}", f"open-{index % 3}", state, backend, calls, system=POLICY))
+    induced = induce(traces[:8])
+    assert induced.report["tools"]["open_account"]["kind"] == "create in accounts"
+    held = [trace for trace in traces[8:]]
+    exact, total, missed = replay_exact([s for s in induced.tools if s.name == "open_account"] + [
+        s for s in induced.tools if s.name == "list_accounts"], held, lambda trace: {})
+    # On an empty state the search finds nothing (recorded: the owner's accounts), the create succeeds.
+    assert total == 8 and exact == 4, missed
