@@ -8,6 +8,7 @@ scored by running it in the sandbox on each recorded example's state.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,15 +46,32 @@ def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: 
            body: Sequence[str], helpers: Sequence[str], note: str = "") -> str:
     """The handler source: a header comment, helpers, then ``invoke`` with its branches and body."""
     lines = [f"# {tool}: induced {kind} handler{note}.", "# reproduces {REPRODUCED} of {SEEN} recorded examples"]
-    for helper in (PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, TOTAL_HELPER, *helpers):
+    invoke = [signature(*params)]
+    for branch in branches:
+        invoke.extend("    " + line for line in branch.lines())
+    invoke.extend("    " + line for line in body)
+    for helper in _used(list(helpers) + [PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, TOTAL_HELPER], "\n".join(invoke)):
         lines.append(helper.rstrip())
         lines.append("")
     lines.append("")
-    lines.append(signature(*params))
-    for branch in branches:
-        lines.extend("    " + line for line in branch.lines())
-    lines.extend("    " + line for line in body)
+    lines.extend(invoke)
     return "\n".join(lines) + "\n"
+
+
+def _used(helpers: Sequence[str], code: str) -> list[str]:
+    """The helper sources whose functions ``code`` calls, directly or through another helper."""
+    names = {helper: re.findall(r"^def (\w+)\(", helper, re.MULTILINE) for helper in helpers}
+    kept: list[str] = []
+    text = code
+    changed = True
+    while changed:
+        changed = False
+        for helper in helpers:
+            if helper not in kept and any(re.search(r"\b" + name + r"\(", text) for name in names[helper]):
+                kept.append(helper)
+                text += "\n" + helper
+                changed = True
+    return [helper for helper in helpers if helper in kept]
 
 
 def _params(examples: Sequence[Example]) -> tuple[list[str], list[str]]:
