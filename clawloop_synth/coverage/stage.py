@@ -67,10 +67,13 @@ def cluster_coverage(clusters: Sequence[FailureCluster], tasks: Sequence[TaskSpe
     }
 
 
-def _check_sizes(n_real: int, n_tasks: int, k: int, where: str) -> None:
-    if n_real <= k or n_tasks <= k:
-        raise InputError(f"coverage needs more than k={k} traces and tasks, found {n_real} traces and "
+def _neighbours(n_real: int, n_tasks: int, k: int, where: str) -> int:
+    """The k the sets allow: ``k`` itself, or fewer when a small run has no more than k traces or tasks."""
+    usable = min(k, n_real - 1, n_tasks - 1)
+    if usable < 1:
+        raise InputError(f"coverage needs at least 2 traces and 2 tasks, found {n_real} traces and "
                          f"{n_tasks} tasks", file=where, field="k")
+    return usable
 
 
 def compare_task_sets(real: np.ndarray, task_sets: dict[str, np.ndarray],
@@ -92,7 +95,7 @@ def run_coverage(workdir: Path, k: int = 5, embedder: str = "hashing", model: st
     started = time.perf_counter()
     traces, failures = _load(workdir, "traces"), _load(workdir, "failures")
     clusters, tasks = _load(workdir, "clusters"), _load(workdir, "tasks")
-    _check_sizes(len(traces), len(tasks), k, str(workdir))
+    k_used = _neighbours(len(traces), len(tasks), k, str(workdir))
     try:
         emb = make_embedder(embedder, model, cache_path=workdir / "cache" / "embeddings.sqlite")
     except ValueError as exc:
@@ -100,11 +103,11 @@ def run_coverage(workdir: Path, k: int = 5, embedder: str = "hashing", model: st
     writes = write_tools(tasks)
     rviews, tviews = real_views(traces, failures, writes), [task_view(task, writes) for task in tasks]
     real, synth = embed_views(rviews, emb.embed), embed_views(tviews, emb.embed)
-    result = evaluate(real, synth, CoverageConfig(k=k, seed=seed))
+    result = evaluate(real, synth, CoverageConfig(k=k_used, seed=seed))
     per_cluster = cluster_coverage(clusters, tasks)
     summary: dict[str, Any] = {"stage": "coverage", "embedder": f"{embedder}:{getattr(emb, 'model', model)}",
                                "view": {"facets": FACETS, "writes": sorted(writes)},
-                               **result.summary(), "per_cluster": per_cluster,
+                               **result.summary(), "k_requested": k, "per_cluster": per_cluster,
                                "most_novel_tasks": _most_novel(result, tviews, rviews)}
     if plots:
         from clawloop_synth.coverage.plots import plot_clusters, plot_projection

@@ -118,7 +118,14 @@ def test_missing_inputs_are_input_errors(workdir: Path, missing: str) -> None:
         run_coverage(workdir, plots=False)
 
 
-def test_too_few_tasks_is_an_input_error(workdir: Path) -> None:
+def test_a_small_run_measures_with_the_k_its_sets_allow(workdir: Path) -> None:
     save_records(workdir / "tasks", [make_task(i, "c00") for i in range(3)])
-    with pytest.raises(InputError, match="more than k=5"):
+    summary = run_coverage(workdir, plots=False)
+    assert summary["k"] == 2 and summary["k_requested"] == 5 and summary["n_synthetic"] == 3
+    assert 0.0 <= summary["recall"] <= 1.0
+
+
+def test_a_single_task_is_an_input_error(workdir: Path) -> None:
+    save_records(workdir / "tasks", [make_task(0, "c00")])
+    with pytest.raises(InputError, match="at least 2 traces and 2 tasks"):
         run_coverage(workdir, plots=False)
