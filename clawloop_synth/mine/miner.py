@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clawloop_synth.mine.context import MineContext, failure
+from clawloop_synth.mine.contrast import contrast
+from clawloop_synth.mine.evidence import result_evidence
 from clawloop_synth.mine.gold import gold_diff, premature_finish
 from clawloop_synth.mine.outcome import claimed_success, missing_retry, ungrounded_answer
 from clawloop_synth.mine.signals import (
@@ -26,8 +28,8 @@ __all__ = ["DETECTORS", "MineStats", "mine_trace", "mine_traces"]
 Detector = Callable[[Trace, MineContext], list[Failure]]
 
 DETECTORS: list[Detector] = [
-    error_results, schema_violations, repeated_calls, gold_diff, premature_finish, handoffs,
-    missing_outputs, reported_failures, stalls, missing_retry, claimed_success,
+    error_results, result_evidence, schema_violations, repeated_calls, gold_diff, contrast, premature_finish,
+    handoffs, missing_outputs, reported_failures, stalls, missing_retry, claimed_success,
     ungrounded_answer,
 ]
 
@@ -69,6 +71,7 @@ class MineStats:
     """Counts for the ``mine.json`` summary."""
 
     traces: int = 0
+    rated_traces: int = 0
     failed_traces: int = 0
     failed_located: int = 0
     unexplained_traces: int = 0
@@ -81,11 +84,13 @@ class MineStats:
         default_factory=lambda: {"missing": Counter(), "extra": Counter(), "wrong_argument": Counter()})
     gold_by_trace: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, trace: Trace, failed: bool, failures: list[Failure]) -> None:
+    def add(self, trace: Trace, failed: bool, failures: list[Failure], rated: bool = True) -> None:
         self.traces += 1
+        self.rated_traces += rated
         self.failures += len(failures)
         self.failed_traces += failed
-        self.failed_located += failed and bool(failures)
+        # Located means a detector explained it; the unexplained placeholder only marks the trace.
+        self.failed_located += failed and any(f.code != UNEXPLAINED for f in failures)
         self.unexplained_traces += any(f.code == UNEXPLAINED for f in failures)
         listed = []
         for f in failures:
@@ -105,6 +110,7 @@ class MineStats:
     def summary(self) -> dict[str, Any]:
         return {
             "traces": self.traces,
+            "rated_traces": self.rated_traces,
             "failed_traces": self.failed_traces,
             "failed_traces_located": self.failed_located,
             "failures": self.failures,
@@ -124,5 +130,5 @@ def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | No
     for trace in traces:
         found = mine_trace(trace, ctx)
         if stats is not None:
-            stats.add(trace, ctx.failed(trace), found)
+            stats.add(trace, ctx.failed(trace), found, ctx.rated(trace))
         yield from found

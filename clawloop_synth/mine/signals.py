@@ -9,7 +9,9 @@ import json
 from typing import Any
 
 from clawloop_synth.mine.context import HANDOFF, MineContext, failure, is_transient
+from clawloop_synth.mine.evidence import classify_step
 from clawloop_synth.mine.taxonomy import classify_error
+from clawloop_synth.mine.toolset import near_miss
 from clawloop_synth.types import Failure, Trace
 
 __all__ = ["error_results", "handoffs", "missing_outputs", "repeated_calls", "schema_violations"]
@@ -30,7 +32,7 @@ def error_results(trace: Trace, ctx: MineContext) -> list[Failure]:
         if not step.is_error or step.result_index is None:
             continue
         text = step.result or ""
-        code = classify_error(text)
+        code = classify_step(step)
         if is_transient(code) and any(s.call.name == step.call.name and not s.is_error for s in steps[n + 1:]):
             continue
         out.append(failure(trace, step.result_index, code, "error_result", text,
@@ -39,16 +41,25 @@ def error_results(trace: Trace, ctx: MineContext) -> list[Failure]:
 
 
 def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
-    """Calls to tools that do not exist and arguments that break the tool's JSON Schema."""
-    if not ctx.schemas:
+    """Calls to tools that do not exist (or under a near-miss of a declared name) and arguments that
+    break the tool's JSON Schema. Only declared tools (the trace's, or a matching pack's) are evidence:
+    when the calls alone show the tools, no call can be to a tool that does not exist."""
+    schemas = ctx.schemas_for(trace)
+    if not schemas:
         return []
     import jsonschema
 
     out = []
     for step in trace.tool_steps():
         call = step.call
-        schema = ctx.schemas.get(call.name)
+        schema = schemas.get(call.name)
         if schema is None:
+            meant = near_miss(call.name, schemas)
+            if meant is not None:
+                out.append(failure(trace, step.call_index, "agent/action/misnamed_tool", "schema",
+                                   f"call to {call.name}, a misspelling of tool {meant}", tool=meant,
+                                   arguments=call.arguments, detail=f"{call.name} for {meant}"))
+                continue
             out.append(failure(trace, step.call_index, "agent/action/nonexistent_tool", "schema",
                                f"call to unknown tool {call.name}", tool=call.name,
                                arguments=call.arguments, detail=f"no tool named {call.name}"))

@@ -1,0 +1,98 @@
+"""Successful runs kept as references for contrasting failed ones (no gold needed).
+
+A failed run is compared with successful runs of the same task when there are any, otherwise with
+the successful runs whose opening user message reads most alike (IDF-weighted word cosine over the
+normalized text: ids, dates and numbers become placeholders, so two requests of one kind on
+different records read alike).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from clawloop_synth.types import Trace
+
+__all__ = ["Reference", "References", "opening_request"]
+
+_WORD = re.compile(r"[a-z][a-z']+")
+_MAX_CHARS = 2000
+
+
+def opening_request(trace: Trace) -> str:
+    """The first user message's text (what the run was asked to do)."""
+    return next((m.content or "" for m in trace.messages if m.role == "user" and m.content), "")
+
+
+def _words(text: str) -> Counter[str]:
+    from clawloop_synth.mine.cards import normalize_text
+
+    # normalize_text cuts at 240 chars; placeholders are dropped, only words carry the request's kind.
+    text = " ".join(normalize_text(text[i:i + 200]) for i in range(0, min(len(text), _MAX_CHARS), 200))
+    return Counter(w for w in _WORD.findall(text.lower()) if len(w) > 2)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A successful run: its id, task, opening words and the tool calls that went through, in order."""
+
+    trace_id: str
+    task_id: str | None
+    words: Counter[str]
+    calls: tuple[tuple[int, str, dict[str, Any]], ...]  # (message index, tool, arguments)
+
+
+@dataclass
+class References:
+    """Successful runs by task, with a word index for finding the nearest ones."""
+
+    by_task: dict[str, list[Reference]] = field(default_factory=lambda: defaultdict(list))
+    runs: list[Reference] = field(default_factory=list)
+    _df: Counter[str] = field(default_factory=Counter)
+    _norms: list[float] | None = None
+
+    def add(self, trace: Trace) -> None:
+        calls = tuple((s.call_index, s.call.name, s.call.arguments) for s in trace.tool_steps() if not s.is_error)
+        ref = Reference(trace.id, trace.task_id, _words(opening_request(trace)), calls)
+        self.runs.append(ref)
+        if trace.task_id is not None:
+            self.by_task[trace.task_id].append(ref)
+        self._df.update(ref.words.keys())
+        self._norms = None
+
+    def same_task(self, trace: Trace) -> list[Reference]:
+        """Successful runs of the trace's task (other than the trace itself)."""
+        if trace.task_id is None:
+            return []
+        return [r for r in self.by_task.get(trace.task_id, []) if r.trace_id != trace.id]
+
+    def _idf(self, word: str) -> float:
+        return math.log((1 + len(self.runs)) / (1 + self._df.get(word, 0))) + 1.0
+
+    def _weights(self, words: Counter[str]) -> dict[str, float]:
+        return {w: n * self._idf(w) for w, n in words.items()}
+
+    def nearest(self, trace: Trace, min_similarity: float, n: int = 1) -> list[tuple[float, Reference]]:
+        """Up to ``n`` successful runs of other tasks whose opening request is most similar (cosine >=
+        ``min_similarity``), most similar first."""
+        if not self.runs:
+            return []
+        if self._norms is None:
+            self._norms = [math.sqrt(sum(v * v for v in self._weights(r.words).values())) for r in self.runs]
+        query = self._weights(_words(opening_request(trace)))
+        qnorm = math.sqrt(sum(v * v for v in query.values()))
+        if qnorm == 0:
+            return []
+        scored = []
+        for ref, norm in zip(self.runs, self._norms, strict=True):
+            if ref.trace_id == trace.id or norm == 0 or (trace.task_id is not None and ref.task_id == trace.task_id):
+                continue
+            dot = sum(q * ref.words[w] * self._idf(w) for w, q in query.items() if w in ref.words)
+            sim = dot / (qnorm * norm)
+            if sim >= min_similarity:
+                scored.append((sim, ref))
+        scored.sort(key=lambda p: (-p[0], p[1].trace_id))
+        return scored[:n]
