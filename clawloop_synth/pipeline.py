@@ -66,7 +66,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
         Stage("ingest", {"inputs": inputs, "on_error": "raise",
                          **({"rewards": str(config.rewards)} if config.rewards else {})},
               lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), rewards=config.rewards)),
-        Stage("mine", {"domain": config.domain}, lambda: run_mine(workdir, pack.tools)),
+        Stage("mine", {"domain": config.domain}, lambda: _mine(workdir, config.domain, pack.tools)),
         Stage("cluster", {"seed": seed, "embedder": "hashing"}, lambda: run_cluster(workdir, seed=seed)),
         Stage("generate", generate.hashed(), lambda: run_generate(workdir, generate)),
         Stage("coverage", {"k": 5, "seed": seed}, lambda: run_coverage(workdir, seed=seed)),
@@ -80,6 +80,24 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
               lambda: export_tasks(workdir, "hf", workdir / "export", seed=seed)),
         Stage("report", {}, lambda: run_report(workdir)),
     ]
+
+
+def _mine(workdir: Path, domain: str, pack_tools: list[Any]) -> dict[str, Any]:
+    """Mine with the traces' own tools (the pack's only when it is their domain), then stop the run
+    with one line when nothing can follow: no rated or failed trace, or no pack for the traces' tools."""
+    from clawloop_synth.errors import InputError
+    from clawloop_synth.mine.stage import nothing_to_mine, run_mine
+    from clawloop_synth.mine.toolset import pack_mismatch
+    from clawloop_synth.sim.pack import load_pack, pack_names
+
+    summary = run_mine(workdir, pack_tools)
+    problem = nothing_to_mine(summary)
+    if problem is None and not summary["pack_applied"]:
+        packs = {name: [t.name for t in load_pack(name).tools] for name in pack_names()}
+        problem = pack_mismatch(summary["trace_tools"], domain, packs)
+    if problem is not None:
+        raise InputError(problem, file=str(workdir / "mine.json"))
+    return summary
 
 
 def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] = lambda _: None,

@@ -14,10 +14,12 @@ from clawloop_synth.cli import app
 def _line(stage: str, s: dict[str, Any]) -> str:
     """One human line per stage summary."""
     if stage == "ingest":
-        return (f"{s['traces']} traces, {s['reward']['zero']} with reward 0, "
+        unrated = " (none has a reward)" if s["reward"].get("unrated") == s["traces"] else ""
+        return (f"{s['traces']} traces{unrated}, {s['reward']['zero']} with reward 0, "
                 f"{s['tool_results']} tool results ({s['tool_result_errors']} errors)")
     if stage == "mine":
-        return f"{s['failures']} failures located in {s.get('failed_traces', '?')} failed traces"
+        return (f"{s['failures']} failures in {s.get('failed_traces', '?')} failed traces, "
+                f"{s.get('failed_traces_located', '?')} located ({s.get('unexplained_traces', '?')} unexplained)")
     if stage == "cluster":
         return f"{len(s['clusters'])} clusters (k={s['k']} by {s['k_chosen_by']}, silhouette {s['silhouette']})"
     if stage == "generate":

@@ -17,13 +17,29 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.store import require_records
 from clawloop_synth.types import Failure, FailureCluster, Rollout, ToolSpec, Trace
 
-__all__ = ["build_clusters", "run_cluster", "run_mine"]
+__all__ = ["build_clusters", "nothing_to_mine", "run_cluster", "run_mine"]
+
+
+def nothing_to_mine(summary: dict[str, Any]) -> str | None:
+    """One line when a ``mine`` summary leaves nothing for later stages to target: no trace has a
+    reward (so none counts as failed), or none failed; None otherwise."""
+    n = summary["traces"]
+    if summary.get("rated_traces", n) == 0:
+        return (f"none of the {n} traces has a reward: nothing counts as failed; give rewards with a 'reward' "
+                f"(0..1) on each trace record, or a results file at ingest (--rewards FILE)")
+    if summary["failed_traces"] == 0:
+        return (f"none of the {summary.get('rated_traces', n)} rated traces failed (reward below "
+                f"{summary.get('fail_below', 0.5)}): there is no failure to build tasks against")
+    return None
 
 
 def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5,
              source: str = "traces") -> dict[str, Any]:
     """Mine every trace in WORKDIR/SOURCE (``traces``, or ``rollouts`` from the rollout stage);
-    write WORKDIR/failures and WORKDIR/mine.json (for rollouts: rollout_failures, mine_rollouts.json)."""
+    write WORKDIR/failures and WORKDIR/mine.json (for rollouts: rollout_failures, mine_rollouts.json).
+
+    The traces' own tools are used; ``pack_tools`` apply only when they are the traces' tools
+    (``pack_applied`` in the summary), so a pack of another domain cannot invent findings."""
     from clawloop_synth.mine.context import build_context
     from clawloop_synth.mine.miner import MineStats, mine_traces
     from clawloop_synth.store import load_records, save_records
@@ -36,14 +52,16 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     record: type[Trace] = Rollout if source == "rollouts" else Trace
     suffix = "" if source == "traces" else "_rollouts"
     started = time.perf_counter()
-    ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below)
+    ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below, require_match=True)
     stats = MineStats()
     out = workdir / ("failures" if source == "traces" else "rollout_failures")
     count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
-    summary = {"stage": "mine", "source": source, **stats.summary(), "write_tools": sorted(ctx.writes),
-               "schemas_known": len(ctx.schemas), "seconds": round(time.perf_counter() - started, 2)}
+    summary = {"stage": "mine", "source": source, **stats.summary(), "fail_below": fail_below, "write_tools": sorted(ctx.writes),
+               "schemas_known": len(ctx.schemas), "pack_applied": ctx.pack_applied,
+               "tools_from": "declared" if ctx.tools.declared else ("calls" if ctx.tools.called else "none"),
+               "trace_tools": dict(ctx.tools.names().most_common()), "seconds": round(time.perf_counter() - started, 2)}
     summary["failures"] = count
     write_json(workdir / f"mine{suffix}.json", summary)
     Manifest(workdir).record(f"mine{suffix}", {"fail_below": fail_below, "pack": sorted(ctx.writes), "source": source},

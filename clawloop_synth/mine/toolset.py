@@ -16,7 +16,8 @@ from typing import Any
 
 from clawloop_synth.types import Trace
 
-__all__ = ["ToolInventory", "declared_schemas", "inventory", "matching_packs", "near_miss", "tools_match"]
+__all__ = ["ToolInventory", "declared_schemas", "inventory", "matching_packs", "near_miss", "pack_mismatch",
+           "tools_match"]
 
 # Share of the traces' tool uses a pack must provide to be their domain: a few hallucinated or
 # misnamed calls do not disqualify the right pack, another domain's pack shares (almost) nothing.
@@ -112,3 +113,18 @@ def near_miss(name: str, declared: Iterable[str]) -> str | None:
         return None
     close = sorted(d for d in candidates if len(_squash(d)) >= 5 and _within_one_edit(_squash(d), squashed))
     return close[0] if close else None
+
+
+def pack_mismatch(trace_tool_names: Mapping[str, int], domain: str, packs: Mapping[str, Iterable[str]]) -> str | None:
+    """None when the ``domain`` pack's tools are the traces'; else one line saying what is wrong and
+    what to do next (``packs``: every known pack's tool names)."""
+    wanted = packs.get(domain)
+    if wanted is not None and tools_match(trace_tool_names, wanted):
+        return None
+    others = [name for name in matching_packs(trace_tool_names, packs) if name != domain]
+    if others:
+        return f"the traces' tools are those of the {others[0]} pack, not the {domain} pack: run with --domain {others[0]}"
+    shown = ", ".join(list(trace_tool_names)[:6]) or "no tool calls at all"
+    more = f" and {len(trace_tool_names) - 6} more" if len(trace_tool_names) > 6 else ""
+    return (f"the traces' tools ({shown}{more}) match no known domain pack ({', '.join(packs)}): give a pack "
+            f"with these tools (--pack PATH) or build one from the traces (clawloop-synth induce)")
