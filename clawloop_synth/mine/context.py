@@ -39,8 +39,9 @@ class MineContext:
     references: References = field(default_factory=References)
     tools: ToolInventory = field(default_factory=ToolInventory)
     pack_applied: bool = False
-    # Contrast with other tasks' successful runs: how alike their opening requests must read, and
-    # how many of the most alike ones must agree on a missing action.
+    # Contrast with other tasks' successful runs: which user text is compared (opening request or
+    # all user turns), how alike it must read, and how many of the most alike runs are asked.
+    contrast_text: str = "user"
     contrast_min_similarity: float = 0.3
     contrast_neighbours: int = 1
 

@@ -1,9 +1,10 @@
 """Successful runs kept as references for contrasting failed ones (no gold needed).
 
 A failed run is compared with successful runs of the same task when there are any, otherwise with
-the successful runs whose opening user message reads most alike (IDF-weighted word cosine over the
-normalized text: ids, dates and numbers become placeholders, so two requests of one kind on
-different records read alike).
+the successful runs whose user side reads most alike: the opening user message, or every user turn
+(users often open with "I need a change" and say which change later). Similarity is an IDF-weighted
+word cosine over the normalized text: ids, dates and numbers become placeholders, so two requests
+of one kind on different records read alike.
 """
 
 from __future__ import annotations
@@ -16,15 +17,26 @@ from typing import Any
 
 from clawloop_synth.types import Trace
 
-__all__ = ["Reference", "References", "opening_request"]
+__all__ = ["TEXTS", "Reference", "References", "opening_request", "user_text"]
+
+TEXTS = ("opening", "user")
 
 _WORD = re.compile(r"[a-z][a-z']+")
-_MAX_CHARS = 2000
+_MAX_CHARS = 4000
 
 
 def opening_request(trace: Trace) -> str:
     """The first user message's text (what the run was asked to do)."""
     return next((m.content or "" for m in trace.messages if m.role == "user" and m.content), "")
+
+
+def user_text(trace: Trace) -> str:
+    """Every user turn's text, in order."""
+    return "\n".join(m.content or "" for m in trace.messages if m.role == "user" and m.content)
+
+
+def _text(trace: Trace, which: str) -> str:
+    return opening_request(trace) if which == "opening" else user_text(trace)
 
 
 def _words(text: str) -> Counter[str]:
@@ -37,11 +49,12 @@ def _words(text: str) -> Counter[str]:
 
 @dataclass(frozen=True)
 class Reference:
-    """A successful run: its id, task, opening words and the tool calls that went through, in order."""
+    """A successful run: its id, task, words (per text, see ``TEXTS``) and the tool calls that went
+    through, in order."""
 
     trace_id: str
     task_id: str | None
-    words: Counter[str]
+    words: dict[str, Counter[str]]
     calls: tuple[tuple[int, str, dict[str, Any]], ...]  # (message index, tool, arguments)
 
 
@@ -51,17 +64,18 @@ class References:
 
     by_task: dict[str, list[Reference]] = field(default_factory=lambda: defaultdict(list))
     runs: list[Reference] = field(default_factory=list)
-    _df: Counter[str] = field(default_factory=Counter)
-    _norms: list[float] | None = None
+    _df: dict[str, Counter[str]] = field(default_factory=lambda: {t: Counter() for t in TEXTS})
+    _norms: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, trace: Trace) -> None:
         calls = tuple((s.call_index, s.call.name, s.call.arguments) for s in trace.tool_steps() if not s.is_error)
-        ref = Reference(trace.id, trace.task_id, _words(opening_request(trace)), calls)
+        ref = Reference(trace.id, trace.task_id, {t: _words(_text(trace, t)) for t in TEXTS}, calls)
         self.runs.append(ref)
         if trace.task_id is not None:
             self.by_task[trace.task_id].append(ref)
-        self._df.update(ref.words.keys())
-        self._norms = None
+        for t in TEXTS:
+            self._df[t].update(ref.words[t].keys())
+        self._norms = {}
 
     def same_task(self, trace: Trace) -> list[Reference]:
         """Successful runs of the trace's task (other than the trace itself)."""
@@ -69,28 +83,31 @@ class References:
             return []
         return [r for r in self.by_task.get(trace.task_id, []) if r.trace_id != trace.id]
 
-    def _idf(self, word: str) -> float:
-        return math.log((1 + len(self.runs)) / (1 + self._df.get(word, 0))) + 1.0
+    def _idf(self, text: str, word: str) -> float:
+        return math.log((1 + len(self.runs)) / (1 + self._df[text].get(word, 0))) + 1.0
 
-    def _weights(self, words: Counter[str]) -> dict[str, float]:
-        return {w: n * self._idf(w) for w, n in words.items()}
+    def _weights(self, text: str, words: Counter[str]) -> dict[str, float]:
+        return {w: n * self._idf(text, w) for w, n in words.items()}
 
-    def nearest(self, trace: Trace, min_similarity: float, n: int = 1) -> list[tuple[float, Reference]]:
-        """Up to ``n`` successful runs of other tasks whose opening request is most similar (cosine >=
-        ``min_similarity``), most similar first."""
+    def nearest(self, trace: Trace, min_similarity: float, n: int = 1,
+                text: str = "user") -> list[tuple[float, Reference]]:
+        """Up to ``n`` successful runs of other tasks whose ``text`` (``opening`` request or all
+        ``user`` turns) is most similar (cosine >= ``min_similarity``), most similar first."""
         if not self.runs:
             return []
-        if self._norms is None:
-            self._norms = [math.sqrt(sum(v * v for v in self._weights(r.words).values())) for r in self.runs]
-        query = self._weights(_words(opening_request(trace)))
+        if text not in self._norms:
+            self._norms[text] = [math.sqrt(sum(v * v for v in self._weights(text, r.words[text]).values()))
+                                 for r in self.runs]
+        query = self._weights(text, _words(_text(trace, text)))
         qnorm = math.sqrt(sum(v * v for v in query.values()))
         if qnorm == 0:
             return []
         scored = []
-        for ref, norm in zip(self.runs, self._norms, strict=True):
+        for ref, norm in zip(self.runs, self._norms[text], strict=True):
             if ref.trace_id == trace.id or norm == 0 or (trace.task_id is not None and ref.task_id == trace.task_id):
                 continue
-            dot = sum(q * ref.words[w] * self._idf(w) for w, q in query.items() if w in ref.words)
+            words = ref.words[text]
+            dot = sum(q * words[w] * self._idf(text, w) for w, q in query.items() if w in words)
             sim = dot / (qnorm * norm)
             if sim >= min_similarity:
                 scored.append((sim, ref))

@@ -103,7 +103,7 @@ def test_run_on_unrated_traces_says_so_and_stops_after_mine(tmp_path: Path) -> N
 
 
 def test_located_does_not_count_the_unexplained_placeholder(tmp_path: Path) -> None:
-    explained = trace([call("book", 1, flight="F1"), result("book", 1, "Error: flight F1 not found", True),
+    explained = trace([call("get_flight", 1, flight="F1"), result("get_flight", 1, "Error: flight F1 not found", True),
                        Message(role="assistant", content="Sorry.")], trace_id="a")
     silent = trace([Message(role="assistant", content="Bye.")], trace_id="b")
     save_records(tmp_path / "traces", [explained, silent])
