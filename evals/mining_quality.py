@@ -5,29 +5,35 @@ earliest divergence (``mine/gold.py``: wrong argument, missing or extra action);
 gold diff finds nothing in is labelled by the required-outputs check (missing output), else
 ``unexplained``.
 
-Mining input (gold stripped): every trace of the held-out fold, successes included, with
-``gold_actions``, ``gold_outputs`` and ``instruction`` removed (the reader's copies of
-``info.task.actions``, ``info.task.outputs``, ``info.task.instruction``) and metadata reduced to the
-trial number and who ended the run (``reward_details`` and ``user_id`` dropped: the hash of the gold
-database and the task's user). ``info.reward_info.actions`` is never read by the reader. No domain
-pack is used: mining knows only the tools the calls show. The reward stays (it is what says a run
-failed). Mining sees nothing of the other folds: successful runs of the same task live in the same
-fold (folds are grouped by task), so contrasting within the fold leaks nothing across the split.
+Mining input (gold stripped): ``gold_actions``, ``gold_outputs`` and ``instruction`` are removed
+from every trace (the reader's copies of ``info.task.actions``, ``info.task.outputs`` and
+``info.task.instruction``; ``info.reward_info.actions`` is never read by the reader) and metadata is
+reduced to the trial number and who ended the run (``reward_details``, the gold database's hash, and
+the task's ``user_id`` are dropped). No domain pack is used: mining knows only the tools the calls
+show. The reward stays: it is what says a run failed.
 
-Protocol: task ids are shuffled (seed 0) and cut into 5 folds. For every fold and every setting of
-the two contrast knobs (how alike another task's opening request must read, how many such runs must
-agree), mining runs on that fold alone and is scored. For a held-out fold the setting is the one
-with the best mean score (code agreement + NMI) on the four other folds; the held-out fold's own
-score never takes part in choosing it. Clusters are formed the pipeline's way (hashing embedder,
-spherical k-means, k by silhouette) on all of the fold's failures; a failed trace's cluster is the
-one of its decisive failure (``mine.localize``), its code that failure's code.
+What mining sees (protocol): task ids are shuffled (seed 0) and cut into 5 folds. Mining a fold sees
+all of that fold's traces, successes included, plus the *successful* runs of the other folds that
+the protocol allows, as unlabelled references (gold stripped too). Folds are grouped by task, so no
+other fold holds a run of the same task: same-task contrast only ever uses the fold's own successes,
+and the other folds only lend similar runs of other tasks, as any user's trace store would. Clusters
+are formed the pipeline's way (hashing embedder, spherical k-means, k by silhouette) on the mined
+fold's failures only; a failed trace's cluster is the one of its decisive failure (``mine.localize``),
+its code that failure's code.
+
+Tuning on four: the contrast knobs (which user text is compared, how alike it must read, how many
+similar runs are asked) are chosen per held-out fold F by the best mean code agreement over the four
+other folds, each mined with references from folds other than itself and F. Neither F's labels nor
+F's traces take part in choosing; F is then mined once with the chosen setting and references from
+the four others.
 
 Printed per held-out fold: NMI and ARI of the clusters against the labels beside a TF-IDF k-means
 (scikit-learn) of the failed traces' text at the same k (the number of clusters the failed traces
 fall in), the share of failed traces whose code agrees with the label, and the share unexplained.
 Targets: NMI above the baseline's on every held-out fold, code agreement >= 60%, unexplained < 25%.
+``--no-references`` mines each fold on its own (no runs of other folds), for comparison.
 
-    python evals/mining_quality.py [--data FILE] [--seed N]
+    python evals/mining_quality.py [--data FILE] [--seed N] [--no-references]
 """
 
 from __future__ import annotations
@@ -55,22 +61,24 @@ from clawloop_synth.mine.localize import localize  # noqa: E402
 from clawloop_synth.mine.miner import mine_trace  # noqa: E402
 from clawloop_synth.mine.signals import missing_outputs  # noqa: E402
 from clawloop_synth.mine.taxonomy import UNEXPLAINED  # noqa: E402
-from clawloop_synth.types import Trace  # noqa: E402
+from clawloop_synth.types import Failure, Trace  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "tau-bench" / "gpt-4o-airline.json"
 FOLDS = 5
-SIMILARITY = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 2.0)  # 2.0: never contrast with other tasks
-NEIGHBOURS = (1, 2, 3)
+TEXTS = ("user", "opening")
+SIMILARITY = (0.0, 0.2, 0.4, 2.0)  # 2.0: never contrast with other tasks
+NEIGHBOURS = (1, 3)
 
 
 @dataclass(frozen=True)
 class Setting:
+    text: str
     min_similarity: float
     neighbours: int
 
     def __str__(self) -> str:
-        sim = "off" if self.min_similarity > 1 else f"{self.min_similarity:.2f}"
-        return f"similarity>={sim}, neighbours={self.neighbours}"
+        sim = "off" if self.min_similarity > 1 else f"{self.min_similarity:.1f}"
+        return f"{self.text} text, similarity>={sim}, neighbours={self.neighbours}"
 
 
 @dataclass
@@ -83,10 +91,6 @@ class Score:
     base_ari: float
     agree: float
     unexplained: float
-
-    @property
-    def objective(self) -> float:
-        return self.agree + self.nmi
 
 
 def gold_labels(traces: list[Trace]) -> dict[str, str]:
@@ -140,10 +144,11 @@ def tfidf_kmeans(texts: list[str], k: int, seed: int) -> np.ndarray:
     return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
 
 
-def evaluate(fold: list[Trace], labels: dict[str, str], setting: Setting, seed: int) -> Score:
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-    ctx = build_context(fold)
+def mine_fold(fold: list[Trace], references: list[Trace], setting: Setting) -> tuple[list[Failure],
+                                                                                   dict[str, Failure]]:
+    """All failures of the fold's traces and each failed trace's decisive failure."""
+    ctx = build_context([*fold, *references])
+    ctx.contrast_text = setting.text
     ctx.contrast_min_similarity = setting.min_similarity
     ctx.contrast_neighbours = setting.neighbours
     failures, decisive = [], {}
@@ -154,6 +159,17 @@ def evaluate(fold: list[Trace], labels: dict[str, str], setting: Setting, seed: 
             where = localize(t, found)
             assert where is not None and where.failure_id is not None
             decisive[t.id] = next(f for f in found if f.id == where.failure_id)
+    return failures, decisive
+
+
+def agreement(decisive: dict[str, Failure], labels: dict[str, str]) -> float:
+    return sum(f.code == labels[tid] for tid, f in decisive.items()) / max(1, len(decisive))
+
+
+def score(fold: list[Trace], failures: list[Failure], decisive: dict[str, Failure], labels: dict[str, str],
+          seed: int) -> Score:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     x = HashingEmbedder().embed([f.card for f in failures])
     result = cluster_vectors(x, seed=seed)
     cluster_of = {f.id: int(c) for f, c in zip(failures, result.labels, strict=True)}
@@ -167,14 +183,21 @@ def evaluate(fold: list[Trace], labels: dict[str, str], setting: Setting, seed: 
         n=len(failed), k=k,
         nmi=normalized_mutual_info_score(truth, ours), ari=adjusted_rand_score(truth, ours),
         base_nmi=normalized_mutual_info_score(truth, base), base_ari=adjusted_rand_score(truth, base),
-        agree=sum(c == lab for c, lab in zip(codes, truth, strict=True)) / len(failed),
+        agree=agreement(decisive, labels),
         unexplained=sum(c == UNEXPLAINED for c in codes) / len(failed))
+
+
+def successes(parts: list[list[Trace]], skip: set[int]) -> list[Trace]:
+    return [t for i, part in enumerate(parts) if i not in skip for t in part
+            if t.reward is not None and t.reward >= 0.5]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="tau-bench trajectories (JSON list)")
     parser.add_argument("--seed", type=int, default=0, help="fold shuffle and clustering seed")
+    parser.add_argument("--no-references", action="store_true",
+                        help="mine each fold alone, without the other folds' successful runs as references")
     args = parser.parse_args()
 
     traces = list(iter_traces([args.data]))
@@ -182,19 +205,24 @@ def main() -> None:
     print(f"{len(traces)} traces, {len(labels)} failed; labels (with gold): "
           + ", ".join(f"{code.split('/')[-1]} {n}" for code, n in Counter(labels.values()).most_common()))
     parts = [[strip_gold(t) for t in fold] for fold in folds(traces, args.seed)]
-    settings = [Setting(s, n) for s, n in itertools.product(SIMILARITY, NEIGHBOURS)]
-    table = {(i, s): evaluate(parts[i], labels, s, args.seed) for i in range(FOLDS) for s in settings}
+    settings = [Setting(*p) for p in itertools.product(TEXTS, SIMILARITY, NEIGHBOURS)]
+
+    def refs(skip: set[int]) -> list[Trace]:
+        return [] if args.no_references else successes(parts, skip)
 
     print(f"\n{'fold':>4} {'failed':>6} {'k':>3} {'NMI':>6} {'tfidf':>6} {'ARI':>6} {'tfidf':>6} "
           f"{'agree':>6} {'unexpl':>6}  setting (chosen on the other four folds)")
     held = []
     for i in range(FOLDS):
         train = [j for j in range(FOLDS) if j != i]
-        best = max(settings, key=lambda s: (np.mean([table[(j, s)].objective for j in train]), -settings.index(s)))
-        sc = table[(i, best)]
+        fitted = {s: float(np.mean([agreement(mine_fold(parts[j], refs({i, j}), s)[1], labels) for j in train]))
+                  for s in settings}
+        best = max(settings, key=lambda s: (fitted[s], -settings.index(s)))
+        failures, decisive = mine_fold(parts[i], refs({i}), best)
+        sc = score(parts[i], failures, decisive, labels, args.seed)
         held.append(sc)
         print(f"{i:>4} {sc.n:>6} {sc.k:>3} {sc.nmi:6.3f} {sc.base_nmi:6.3f} {sc.ari:6.3f} {sc.base_ari:6.3f} "
-              f"{sc.agree:6.1%} {sc.unexplained:6.1%}  {best}")
+              f"{sc.agree:6.1%} {sc.unexplained:6.1%}  {best} (train agreement {fitted[best]:.1%})")
     n = sum(s.n for s in held)
     agree = sum(s.agree * s.n for s in held) / n
     unexplained = sum(s.unexplained * s.n for s in held) / n

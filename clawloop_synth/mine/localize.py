@@ -35,12 +35,12 @@ class Localization:
 
 
 def _recovered(trace: Trace, failures: list[Failure]) -> set[str]:
-    """Ids of error failures that a later successful call of the same tool got past: the run went on
-    from them, so they are not what made it fail."""
+    """Ids of error (and repeated-call) failures that a later successful call of the same tool got
+    past: the run went on from them, so they are not what made it fail."""
     steps = trace.tool_steps()
     out = set()
     for f in failures:
-        if f.signal in ("error_result", "result_evidence") and any(
+        if f.signal in ("error_result", "result_evidence", "repeat") and any(
                 s.call.name == f.tool and not s.is_error and s.call_index > f.step for s in steps):
             out.add(f.id)
     return out
