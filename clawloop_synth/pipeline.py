@@ -52,7 +52,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
     from clawloop_synth.export import export_tasks
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
     from clawloop_synth.ingest.stage import run_ingest
-    from clawloop_synth.mine.stage import run_cluster, run_mine
+    from clawloop_synth.mine.stage import run_cluster
     from clawloop_synth.report import run_report
     from clawloop_synth.rollout.stage import run_rollouts
     from clawloop_synth.sim.pack import load_pack

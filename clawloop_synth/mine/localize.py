@@ -17,7 +17,8 @@ __all__ = ["WEAK", "Localization", "localize"]
 # raw error it stems from.
 _PRIORITY = {"claimed_success": 0, "no_retry": 0, "schema": 1, "error_result": 2, "result_evidence": 2,
              "gold_diff": 3, "contrast": 3, "repeat": 4, "reported_failure": 5, "stall": 6, "handoff": 7,
-             "premature": 8, "ungrounded": 8, "missing_output": 9, "no_change": 10, "empty_result": 11, "unexplained": 12}
+             "premature": 8, "ungrounded": 8, "missing_output": 9, "no_change": 10, "empty_result": 11,
+             "unexplained": 12}
 # Evidence too weak to be the decisive mistake while stronger evidence exists in the trace: an empty
 # result is often a legitimate "nothing matched", a run that changed nothing may have had nothing to change.
 WEAK = {"empty_result", "no_change"}

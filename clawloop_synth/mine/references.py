@@ -65,7 +65,7 @@ class References:
     by_task: dict[str, list[Reference]] = field(default_factory=lambda: defaultdict(list))
     runs: list[Reference] = field(default_factory=list)
     _df: dict[str, Counter[str]] = field(default_factory=lambda: {t: Counter() for t in TEXTS})
-    _norms: dict[str, list[float]] = field(default_factory=dict)
+    _index: dict[str, tuple[list[float], dict[str, list[tuple[int, float]]]]] = field(default_factory=dict)
 
     def add(self, trace: Trace) -> None:
         calls = tuple((s.call_index, s.call.name, s.call.arguments) for s in trace.tool_steps() if not s.is_error)
@@ -75,7 +75,7 @@ class References:
             self.by_task[trace.task_id].append(ref)
         for t in TEXTS:
             self._df[t].update(ref.words[t].keys())
-        self._norms = {}
+        self._index = {}
 
     def same_task(self, trace: Trace) -> list[Reference]:
         """Successful runs of the trace's task (other than the trace itself)."""
@@ -89,26 +89,46 @@ class References:
     def _weights(self, text: str, words: Counter[str]) -> dict[str, float]:
         return {w: n * self._idf(text, w) for w, n in words.items()}
 
+    def _postings(self, text: str) -> tuple[list[float], dict[str, list[tuple[int, float]]]]:
+        """Per run the norm of its weighted words, and word -> (run, weight) postings (built once)."""
+        if text not in self._index:
+            norms, postings = [], defaultdict(list)
+            for i, ref in enumerate(self.runs):
+                weights = self._weights(text, ref.words[text])
+                norms.append(math.sqrt(sum(v * v for v in weights.values())))
+                for word, weight in weights.items():
+                    postings[word].append((i, weight))
+            self._index[text] = (norms, dict(postings))
+        return self._index[text]
+
     def nearest(self, trace: Trace, min_similarity: float, n: int = 1,
                 text: str = "user") -> list[tuple[float, Reference]]:
         """Up to ``n`` successful runs of other tasks whose ``text`` (``opening`` request or all
-        ``user`` turns) is most similar (cosine >= ``min_similarity``), most similar first."""
+        ``user`` turns) is most similar (cosine >= ``min_similarity``), most similar first.
+
+        Past a few thousand runs, words found in more than half of them are left out of the sum
+        (their weight is low, and each would cost a pass over half the runs)."""
         if not self.runs:
             return []
-        if text not in self._norms:
-            self._norms[text] = [math.sqrt(sum(v * v for v in self._weights(text, r.words[text]).values()))
-                                 for r in self.runs]
+        norms, postings = self._postings(text)
         query = self._weights(text, _words(_text(trace, text)))
         qnorm = math.sqrt(sum(v * v for v in query.values()))
         if qnorm == 0:
             return []
+        cap = max(2000, len(self.runs) // 2)
+        dots: dict[int, float] = defaultdict(float)
+        for word, q in query.items():
+            hits = postings.get(word, [])
+            if len(hits) <= cap:
+                for i, weight in hits:
+                    dots[i] += q * weight
         scored = []
-        for ref, norm in zip(self.runs, self._norms[text], strict=True):
-            if ref.trace_id == trace.id or norm == 0 or (trace.task_id is not None and ref.task_id == trace.task_id):
+        for i, dot in dots.items():
+            ref = self.runs[i]
+            same_task = trace.task_id is not None and ref.task_id == trace.task_id
+            if ref.trace_id == trace.id or norms[i] == 0 or same_task:
                 continue
-            words = ref.words[text]
-            dot = sum(q * words[w] * self._idf(text, w) for w, q in query.items() if w in words)
-            sim = dot / (qnorm * norm)
+            sim = dot / (qnorm * norms[i])
             if sim >= min_similarity:
                 scored.append((sim, ref))
         scored.sort(key=lambda p: (-p[0], p[1].trace_id))

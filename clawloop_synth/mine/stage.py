@@ -58,7 +58,8 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
-    summary = {"stage": "mine", "source": source, **stats.summary(), "fail_below": fail_below, "write_tools": sorted(ctx.writes),
+    summary = {"stage": "mine", "source": source, **stats.summary(), "fail_below": fail_below,
+               "write_tools": sorted(ctx.writes),
                "schemas_known": len(ctx.schemas), "pack_applied": ctx.pack_applied,
                "tools_from": "declared" if ctx.tools.declared else ("calls" if ctx.tools.called else "none"),
                "trace_tools": dict(ctx.tools.names().most_common()), "seconds": round(time.perf_counter() - started, 2)}
