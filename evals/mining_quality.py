@@ -12,28 +12,31 @@ reduced to the trial number and who ended the run (``reward_details``, the gold 
 the task's ``user_id`` are dropped). No domain pack is used: mining knows only the tools the calls
 show. The reward stays: it is what says a run failed.
 
-What mining sees (protocol): task ids are shuffled (seed 0) and cut into 5 folds. Mining a fold sees
-all of that fold's traces, successes included, plus the *successful* runs of the other folds that
-the protocol allows, as unlabelled references (gold stripped too). Folds are grouped by task, so no
-other fold holds a run of the same task: same-task contrast only ever uses the fold's own successes,
-and the other folds only lend similar runs of other tasks, as any user's trace store would. Clusters
-are formed the pipeline's way (hashing embedder, spherical k-means, k by silhouette) on the mined
-fold's failures only; a failed trace's cluster is the one of its decisive failure (``mine.localize``),
-its code that failure's code.
+What mining sees: task ids are shuffled (seed 0) and cut into 5 folds; two protocols are run.
+
+- A, fold alone (the headline): mining a fold sees all of that fold's traces, successes included,
+  and nothing else. Folds are grouped by task, so same-task contrast uses the fold's own successes.
+- B, fold plus references: A, plus the *successful* runs of the other folds as unlabelled references
+  (gold stripped too), as any user's trace store would hold. No other fold holds a run of the same
+  task, so they only lend similar runs of other tasks.
+
+Clusters are formed the pipeline's way (hashing embedder, spherical k-means, k by silhouette) on the
+mined fold's failures only; a failed trace's cluster is the one of its decisive failure
+(``mine.localize``), its code that failure's code.
 
 Tuning on four: the contrast knobs (which user text is compared, how alike it must read, how many
 similar runs are asked) are chosen per held-out fold F by the best mean code agreement over the four
-other folds, each mined with references from folds other than itself and F. Neither F's labels nor
-F's traces take part in choosing; F is then mined once with the chosen setting and references from
-the four others.
+other folds (in B each mined with references from folds other than itself and F). Neither F's
+labels nor F's traces take part in choosing; F is then mined once with the chosen setting (in B with
+references from the four others). Beside the code agreement, the majority-label baseline: every
+failed trace of F given the most common label of the four other folds.
 
 Printed per held-out fold: NMI and ARI of the clusters against the labels beside a TF-IDF k-means
 (scikit-learn) of the failed traces' text at the same k (the number of clusters the failed traces
 fall in), the share of failed traces whose code agrees with the label, and the share unexplained.
 Targets: NMI above the baseline's on every held-out fold, code agreement >= 60%, unexplained < 25%.
-``--no-references`` mines each fold on its own (no runs of other folds), for comparison.
 
-    python evals/mining_quality.py [--data FILE] [--seed N] [--no-references]
+    python evals/mining_quality.py [--data FILE] [--seed N]
 """
 
 from __future__ import annotations
@@ -196,8 +199,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="tau-bench trajectories (JSON list)")
     parser.add_argument("--seed", type=int, default=0, help="fold shuffle and clustering seed")
-    parser.add_argument("--no-references", action="store_true",
-                        help="mine each fold alone, without the other folds' successful runs as references")
     args = parser.parse_args()
 
     traces = list(iter_traces([args.data]))
@@ -207,34 +208,43 @@ def main() -> None:
     parts = [[strip_gold(t) for t in fold] for fold in folds(traces, args.seed)]
     settings = [Setting(*p) for p in itertools.product(TEXTS, SIMILARITY, NEIGHBOURS)]
 
-    def refs(skip: set[int]) -> list[Trace]:
-        return [] if args.no_references else successes(parts, skip)
+    for name, with_refs in (("A, fold alone", False), ("B, fold plus other folds' successes", True)):
+        report(name, parts, labels, settings, with_refs, args.seed)
 
-    print(f"\n{'fold':>4} {'failed':>6} {'k':>3} {'NMI':>6} {'tfidf':>6} {'ARI':>6} {'tfidf':>6} "
-          f"{'agree':>6} {'unexpl':>6}  setting (chosen on the other four folds)")
-    held = []
+
+def report(name: str, parts: list[list[Trace]], labels: dict[str, str], settings: list[Setting],
+           with_refs: bool, seed: int) -> None:
+    def refs(skip: set[int]) -> list[Trace]:
+        return successes(parts, skip) if with_refs else []
+
+    print(f"\nprotocol {name}")
+    print(f"{'fold':>4} {'failed':>6} {'k':>3} {'NMI':>6} {'tfidf':>6} {'ARI':>6} {'tfidf':>6} "
+          f"{'agree':>6} {'major':>6} {'unexpl':>6}  setting (chosen on the other four folds)")
+    held, majority = [], []
     for i in range(FOLDS):
         train = [j for j in range(FOLDS) if j != i]
         fitted = {s: float(np.mean([agreement(mine_fold(parts[j], refs({i, j}), s)[1], labels) for j in train]))
                   for s in settings}
         best = max(settings, key=lambda s: (fitted[s], -settings.index(s)))
         failures, decisive = mine_fold(parts[i], refs({i}), best)
-        sc = score(parts[i], failures, decisive, labels, args.seed)
+        sc = score(parts[i], failures, decisive, labels, seed)
         held.append(sc)
+        common = Counter(labels[t.id] for j in train for t in parts[j] if t.id in labels).most_common(1)[0][0]
+        major = sum(labels[tid] == common for tid in decisive) / len(decisive)
+        majority.append(major * len(decisive))
         print(f"{i:>4} {sc.n:>6} {sc.k:>3} {sc.nmi:6.3f} {sc.base_nmi:6.3f} {sc.ari:6.3f} {sc.base_ari:6.3f} "
-              f"{sc.agree:6.1%} {sc.unexplained:6.1%}  {best} (train agreement {fitted[best]:.1%})")
+              f"{sc.agree:6.1%} {major:6.1%} {sc.unexplained:6.1%}  {best} (train agreement {fitted[best]:.1%})")
     n = sum(s.n for s in held)
     agree = sum(s.agree * s.n for s in held) / n
     unexplained = sum(s.unexplained * s.n for s in held) / n
     beats = sum(s.nmi > s.base_nmi for s in held)
-    print(f"\nheld-out folds: NMI {np.mean([s.nmi for s in held]):.3f} (TF-IDF k-means "
+    print(f"held-out folds: NMI {np.mean([s.nmi for s in held]):.3f} (TF-IDF k-means "
           f"{np.mean([s.base_nmi for s in held]):.3f}), ARI {np.mean([s.ari for s in held]):.3f} "
-          f"(TF-IDF {np.mean([s.base_ari for s in held]):.3f}); code agreement {agree:.1%}; unexplained "
-          f"{unexplained:.1%} (of {n} failed traces)")
+          f"(TF-IDF {np.mean([s.base_ari for s in held]):.3f}); code agreement {agree:.1%} (majority label "
+          f"{sum(majority) / n:.1%}); unexplained {unexplained:.1%} (of {n} failed traces)")
     print(f"targets: NMI above TF-IDF on every fold: {'met' if beats == FOLDS else 'MISSED'} ({beats}/{FOLDS}); "
           f"agreement >= 60%: {'met' if agree >= 0.6 else 'MISSED'}; unexplained < 25%: "
           f"{'met' if unexplained < 0.25 else 'MISSED'}")
-
 
 if __name__ == "__main__":
     main()

@@ -42,6 +42,14 @@ def mine(
                f"unexplained failed traces: {summary['unexplained_traces']} ({summary['unexplained_share']:.1%})")
     for code, n in summary["by_code"].items():
         typer.echo(f"  {n:6d}  {code}")
+    from clawloop_synth.mine.stage import nothing_to_mine
+
+    problem = nothing_to_mine(summary)
+    if problem is not None:
+        typer.secho(f"note: {problem}", fg=typer.colors.YELLOW, err=True)
+    if tools is not None and not summary["pack_applied"]:
+        typer.secho(f"note: the {pack} pack's tools are not the traces' tools: mined with the traces' own",
+                    fg=typer.colors.YELLOW, err=True)
 
 
 @app.command()
