@@ -96,11 +96,15 @@ def classify_step(step: ToolStep) -> str:
 
 def result_evidence(trace: Trace, ctx: MineContext) -> list[Failure]:
     """In a failed trace, results the source did not flag whose text shows an error (exit code,
-    exception, error word), and empty results. Flagged errors are the error-result detector's."""
+    exception, error word), and empty results. Flagged errors are the error-result detector's.
+
+    An empty result counts only from a tool that answers something elsewhere (for a ``think`` tool
+    nothing is the answer), and only when no later call of that tool got a non-empty one."""
     if not ctx.failed(trace):
         return []
     out = []
-    for step in trace.tool_steps():
+    steps = trace.tool_steps()
+    for n, step in enumerate(steps):
         if step.is_error or step.result_index is None:
             continue
         kind = error_kind(step.result)
@@ -108,6 +112,9 @@ def result_evidence(trace: Trace, ctx: MineContext) -> list[Failure]:
             continue
         text = step.result or ""
         if kind == "empty":
+            if step.call.name not in ctx.tools.answering or any(
+                    s.call.name == step.call.name and error_kind(s.result) != "empty" for s in steps[n + 1:]):
+                continue
             out.append(failure(trace, step.result_index, EMPTY_RESULT, "empty_result",
                                f"{step.call.name} returned nothing", tool=step.call.name,
                                arguments=step.call.arguments, detail=f"{step.call.name} empty result"))

@@ -11,6 +11,7 @@ from clawloop_synth.mine.context import MineContext, failure
 from clawloop_synth.mine.contrast import contrast
 from clawloop_synth.mine.evidence import result_evidence
 from clawloop_synth.mine.gold import gold_diff, premature_finish
+from clawloop_synth.mine.localize import WEAK
 from clawloop_synth.mine.outcome import claimed_success, missing_retry, ungrounded_answer
 from clawloop_synth.mine.signals import (
     error_results,
@@ -51,10 +52,14 @@ def _agent_at(trace: Trace, step: int) -> str:
 def mine_trace(trace: Trace, ctx: MineContext) -> list[Failure]:
     """All failures of one trace, ordered by step, with ids ``TRACE#N``.
 
-    A failed trace that no detector explains still gets one *unexplained* failure at its last
-    assistant turn, so every failed trace is located somewhere.
+    Weak evidence (an empty result, a run that changed nothing) is kept only when nothing stronger
+    explains the trace: as a fallback it says something, beside a real cause it is noise in the
+    clusters. A failed trace that no detector explains still gets one *unexplained* failure at its
+    last assistant turn, so every failed trace is located somewhere.
     """
     found = [f for detect in DETECTORS for f in detect(trace, ctx)]
+    if any(f.signal not in WEAK for f in found):
+        found = [f for f in found if f.signal not in WEAK]
     if not found and ctx.failed(trace) and trace.messages:
         last = max((i for i, m in enumerate(trace.messages) if m.role == "assistant"),
                    default=len(trace.messages) - 1)

@@ -37,15 +37,22 @@ def declared_schemas(trace: Trace) -> dict[str, dict[str, Any]]:
 
 @dataclass
 class ToolInventory:
-    """Tool names over many traces: ``declared`` (schemas carried by traces, counted per trace) and
-    ``called`` (calls made, counted per call)."""
+    """Tool names over many traces: ``declared`` (schemas carried by traces, counted per trace),
+    ``called`` (calls made, counted per call) and ``answering`` (tools that returned a non-empty
+    result at least once: for the others, such as a ``think`` tool, nothing is what they return)."""
 
     declared: Counter[str] = field(default_factory=Counter)
     called: Counter[str] = field(default_factory=Counter)
+    answering: set[str] = field(default_factory=set)
 
     def add(self, trace: Trace) -> None:
+        from clawloop_synth.mine.evidence import error_kind
+
         self.declared.update(declared_schemas(trace).keys())
         self.called.update(call.name for m in trace.messages for call in m.tool_calls)
+        self.answering.update(s.call.name for s in trace.tool_steps()
+                              if s.result_index is not None and s.call.name not in self.answering
+                              and error_kind(s.result) != "empty")
 
     def names(self) -> Counter[str]:
         """The traces' tools, weighted: declared names when traces declare any, else the called ones."""
