@@ -93,7 +93,8 @@ def _mine(workdir: Path, domain: str, pack_tools: list[Any]) -> dict[str, Any]:
     summary = run_mine(workdir, pack_tools)
     problem = nothing_to_mine(summary)
     if problem is None and not summary["pack_applied"]:
-        packs = {name: [t.name for t in load_pack(name).tools] for name in pack_names()}
+        packs = {domain: [t.name for t in pack_tools],
+                 **{name: [t.name for t in load_pack(name).tools] for name in pack_names() if name != domain}}
         problem = pack_mismatch(summary["trace_tools"], domain, packs)
     if problem is not None:
         raise InputError(problem, file=str(workdir / "mine.json"))

@@ -131,7 +131,7 @@ def pack_mismatch(trace_tool_names: Mapping[str, int], domain: str, packs: Mappi
     others = [name for name in matching_packs(trace_tool_names, packs) if name != domain]
     if others:
         return (f"the traces' tools are those of the {others[0]} pack, not the {domain} pack: "
-                f"run with --domain {others[0]}")
+                f"run with --pack {others[0]}")
     shown = ", ".join(list(trace_tool_names)[:6]) or "no tool calls at all"
     more = f" and {len(trace_tool_names) - 6} more" if len(trace_tool_names) > 6 else ""
     return (f"the traces' tools ({shown}{more}) match no known domain pack ({', '.join(packs)}): give a pack "

@@ -65,7 +65,7 @@ def test_tools_match_needs_the_same_tool_names() -> None:
     assert matching_packs({"get_balance": 3}, {"demo": demo, "bank": ["get_balance", "transfer_funds"]}) == ["bank"]
     line = pack_mismatch({"get_balance": 3}, "demo", {"demo": demo})
     assert line is not None and "\n" not in line and "--pack PATH" in line and "induce" in line
-    assert "--domain airline" in (pack_mismatch({"get_user_details": 3}, "demo",
+    assert "--pack airline" in (pack_mismatch({"get_user_details": 3}, "demo",
                                                 {"demo": demo, "airline": ["get_user_details"]}) or "")
 
 
