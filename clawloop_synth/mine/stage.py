@@ -26,7 +26,7 @@ def nothing_to_mine(summary: dict[str, Any]) -> str | None:
     n = summary["traces"]
     if summary.get("rated_traces", n) == 0:
         return (f"none of the {n} traces has a reward: nothing counts as failed; give rewards with a 'reward' "
-                f"(0..1) on each trace record, or a results file at ingest (--rewards FILE)")
+                f"(0..1) on each trace record, or a results file (--rewards FILE on ingest or run)")
     if summary["failed_traces"] == 0:
         return (f"none of the {summary.get('rated_traces', n)} rated traces failed (reward below "
                 f"{summary.get('fail_below', 0.5)}): there is no failure to build tasks against")
