@@ -50,67 +50,65 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def main() -> None:  # noqa: C901 - one dispatch loop, kept in one place
-    _bootstrap(sys.argv[1])
-    import pickle
-    import resource
-    from collections import OrderedDict
+class _Server:
+    """The worker's state between requests: its limits, its compiled handlers, whether it grew."""
 
-    import orjson
+    def __init__(self) -> None:
+        import resource
+        from collections import OrderedDict
 
-    from clawloop_synth.sim import sandbox
-    from clawloop_synth.sim.boundary import BoundaryError, check_json, encode_result
-    from clawloop_synth.sim.errors import HandlerError, SandboxError
+        import orjson
 
-    # Nothing but the protocol may reach the host's pipe: fd 1 becomes /dev/null.
-    out = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    page = os.sysconf("SC_PAGE_SIZE")
-    statm = os.open("/proc/self/statm", os.O_RDONLY)
+        from clawloop_synth.sim import boundary, sandbox
 
-    def address_space() -> int:
-        return int(os.pread(statm, 64, 0).split()[0]) * page
+        self.resource, self.orjson, self.sandbox, self.boundary = resource, orjson, sandbox, boundary
+        # Nothing but the protocol may reach the host's pipe: fd 1 becomes /dev/null.
+        self.out = os.dup(1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.statm = os.open("/proc/self/statm", os.O_RDONLY)
+        self.as_hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        self.cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        self.base = self.address_space()  # fixed: the same call gets the same headroom every time
+        self.codes: OrderedDict[str, tuple[Any, str, str]] = OrderedDict()
+        self.grown = False
 
-    as_hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-    cpu_soft, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
-    base = address_space()  # fixed: the same call gets the same headroom every time
-    codes: OrderedDict[str, tuple[Any, str, str]] = OrderedDict()
-    grown = False
+    def address_space(self) -> int:
+        return int(os.pread(self.statm, 64, 0).split()[0]) * self.page
 
-    def memory_enter(headroom: int) -> bool:
-        limit = base + headroom
-        if as_hard != resource.RLIM_INFINITY:
-            limit = min(limit, as_hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, as_hard))
+    def memory_enter(self, headroom: int) -> bool:
+        limit = self.base + headroom
+        if self.as_hard != self.resource.RLIM_INFINITY:
+            limit = min(limit, self.as_hard)
+        self.resource.setrlimit(self.resource.RLIMIT_AS, (limit, self.as_hard))
         return True
 
-    def memory_exit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (as_hard, as_hard))
+    def memory_exit(self) -> None:
+        self.resource.setrlimit(self.resource.RLIMIT_AS, (self.as_hard, self.as_hard))
 
-    def limit_memory_error() -> None:
-        nonlocal grown
-        grown = True
+    def hit_memory(self) -> None:
+        self.grown = True
 
-    def reply(status: int, text: str, state: bytes = b"") -> None:
-        flags = RECYCLE if grown or address_space() > base + GROWTH_LIMIT else 0
+    def backstop(self, cpu: float) -> None:
+        """RLIMIT_CPU a little past this call's limit: the kernel kills the worker (SIGXCPU) if
+        even the parent's watch fails."""
+        used = self.resource.getrusage(self.resource.RUSAGE_SELF)
+        limit = int(used.ru_utime + used.ru_stime + cpu) + 1 + CPU_GRACE
+        if self.cpu_hard != self.resource.RLIM_INFINITY:
+            limit = min(limit, self.cpu_hard)
+        self.resource.setrlimit(self.resource.RLIMIT_CPU, (limit, self.cpu_hard))
+
+    def reply(self, status: int, text: str, state: bytes = b"") -> None:
+        flags = RECYCLE if self.grown or self.address_space() > self.base + GROWTH_LIMIT else 0
         encoded = text.encode("utf-8", "backslashreplace")
         body = bytes((status, flags)) + len(encoded).to_bytes(4, "big") + encoded + state
-        _write_all(out, len(body).to_bytes(4, "big") + body)
+        _write_all(self.out, len(body).to_bytes(4, "big") + body)
 
-    def backstop(cpu: float) -> None:
-        # The kernel kills the worker (SIGXCPU) if even the parent's watch fails.
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        limit = int(used.ru_utime + used.ru_stime + cpu) + 1 + CPU_GRACE
-        if cpu_hard != resource.RLIM_INFINITY:
-            limit = min(limit, cpu_hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (limit, cpu_hard))
-
-    def compile_under_limits(key: str, source: str, filename: str, cpu: float, memory: int) -> None:
-        nonlocal grown
+    def compile(self, key: str, source: str, filename: str, cpu: float, memory: int) -> None:
+        sandbox = self.sandbox
         timer = sandbox._limits.cpu_timer
-        memory_enter(memory)
+        self.memory_enter(memory)
         try:
             timer.arm(cpu, True)
             try:
@@ -119,90 +117,100 @@ def main() -> None:  # noqa: C901 - one dispatch loop, kept in one place
                 sandbox._settle(timer, True)
         except sandbox._limits.Timeout:
             sandbox._settle(timer, True)
-            grown = True
-            raise SandboxError(f"policy: compiling the handler exceeded the CPU time limit of {cpu:g} s") from None
+            self.grown = True
+            raise sandbox.SandboxError(f"policy: compiling the handler exceeded the CPU time limit of {cpu:g} s") \
+                from None
         except MemoryError:
-            grown = True
-            raise SandboxError(f"policy: compiling the handler exceeded the memory limit of "
-                               f"{memory // 2**20} MiB") from None
+            self.grown = True
+            raise sandbox.SandboxError(f"policy: compiling the handler exceeded the memory limit of "
+                                       f"{memory // 2**20} MiB") from None
         finally:
-            memory_exit()
-        codes[key] = (code, key[:12], filename)
-        while len(codes) > _CODE_CACHE:
-            codes.popitem(last=False)
+            self.memory_exit()
+        self.codes[key] = (code, key[:12], filename)
+        while len(self.codes) > _CODE_CACHE:
+            self.codes.popitem(last=False)
 
-    while True:
-        head = _read_exact(0, 4)
-        if head is None:
-            return
-        frame = _read_exact(0, int.from_bytes(head, "big"))
-        if frame is None:
-            return
-        request = pickle.loads(frame)
-        op = request[0]
-        try:
-            if op == "compile":
-                _, key, source, filename, cpu, memory = request
-                backstop(cpu)
-                compile_under_limits(key, source, filename, cpu, memory)
-                reply(COMPILED, "")
-                continue
-            _, key, source, filename, state_bytes, args_bytes, cpu, memory, max_chars, max_state = request
-            backstop(cpu)
-            if key not in codes:
-                if source is None:
-                    reply(UNKNOWN, "")
-                    continue
-                compile_under_limits(key, source, filename, cpu, memory)
-            codes.move_to_end(key)
-            code, name, filename = codes[key]
-            state = orjson.loads(state_bytes)
-            pristine = orjson.loads(state_bytes)
-            args = orjson.loads(args_bytes)
+    def call(self, key: str, source: str | None, filename: str, state_bytes: bytes, args_bytes: bytes,
+             cpu: float, memory: int, max_chars: int, max_state: int) -> None:
+        orjson, boundary, sandbox = self.orjson, self.boundary, self.sandbox
+        if key not in self.codes:
+            if source is None:
+                self.reply(UNKNOWN, "")
+                return
+            self.compile(key, source, filename, cpu, memory)
+        self.codes.move_to_end(key)
+        code, name, filename = self.codes[key]
+        state = orjson.loads(state_bytes)
+        pristine = orjson.loads(state_bytes)
+        args = orjson.loads(args_bytes)
 
-            def new_state() -> bytes:
-                # Inside the limits, and in this order: comparing with the pristine copy is bounded
-                # by that copy's size (a DAG or cycle the handler added differs where the copy
-                # ends); the walk bounds depth, values and size before any encoder runs.
-                if state == pristine:
-                    return b""
-                check_json(state, "the state", max_bytes=max_state)
-                try:
-                    encoded = orjson.dumps(state)
-                except (TypeError, orjson.JSONEncodeError) as exc:
-                    raise BoundaryError(f"the state is not JSON: {str(exc)[:200]}") from None
-                if len(encoded) > max_state:
-                    raise BoundaryError(f"the state of {len(encoded)} bytes exceeds the limit of {max_state}")
-                return encoded
+        def new_state() -> bytes:
+            # Inside the limits, and in this order: comparing with the pristine copy is bounded by
+            # that copy's size (a DAG or cycle the handler added differs where the copy ends); the
+            # walk bounds depth, values and size before any encoder runs.
+            if state == pristine:
+                return b""
+            boundary.check_json(state, "the state", max_bytes=max_state)
+            try:
+                encoded: bytes = orjson.dumps(state)
+            except (TypeError, orjson.JSONEncodeError) as exc:
+                raise boundary.BoundaryError(f"the state is not JSON: {str(exc)[:200]}") from None
+            if len(encoded) > max_state:
+                raise boundary.BoundaryError(f"the state of {len(encoded)} bytes exceeds the limit of {max_state}")
+            return encoded
 
-            def body(invoke: Any) -> tuple[int, str, bytes]:
-                try:
-                    value = invoke(state, **args)
-                except (MemoryError, RecursionError):
-                    raise  # limits, not the handler's answer
-                except Exception as exc:  # the handler's own error: the writes before it still count
-                    error = sandbox._handler_error(exc, name, filename)
-                    return HANDLER_ERROR, orjson.dumps([error.type_name, error.message, error.where]).decode(), \
-                        new_state()
-                text = encode_result(value, max_chars)
-                return (OK_STR if isinstance(value, str) else OK_JSON), text, new_state()
+        def body(invoke: Any) -> tuple[int, str, bytes]:
+            try:
+                value = invoke(state, **args)
+            except (MemoryError, RecursionError):
+                raise  # limits, not the handler's answer
+            except Exception as exc:  # the handler's own error: the writes before it still count
+                error = sandbox._handler_error(exc, name, filename)
+                text = orjson.dumps([error.type_name, error.message, error.where]).decode()
+                return HANDLER_ERROR, text, new_state()
+            text = boundary.encode_result(value, max_chars)
+            return (OK_STR if isinstance(value, str) else OK_JSON), text, new_state()
 
-            status, text, changed = sandbox.run_code(
-                code, name, filename, body, cpu=cpu, memory=memory, memory_enter=memory_enter,
-                memory_exit=memory_exit, on_memory_error=limit_memory_error)
-            reply(status, text, changed)
-        except HandlerError as exc:  # raised outside body (e.g. by the module's top level)
-            reply(HANDLER_ERROR, orjson.dumps([exc.type_name, exc.message, exc.where]).decode())
-        except SandboxError as exc:
-            if "CPU time limit" in str(exc):
-                grown = True  # an interrupted call may leave garbage behind: start clean
-            reply(SANDBOX_ERROR, str(exc))
-        except MemoryError:
-            grown = True
-            reply(SANDBOX_ERROR, "memory limit exceeded while preparing the call")
-        except Exception as exc:  # a defect here must not kill the worker silently
-            grown = True
-            reply(SANDBOX_ERROR, f"sandbox worker error: {type(exc).__name__}: {str(exc)[:200]}")
+        status, text, changed = sandbox.run_code(
+            code, name, filename, body, cpu=cpu, memory=memory, memory_enter=self.memory_enter,
+            memory_exit=self.memory_exit, on_memory_error=self.hit_memory)
+        self.reply(status, text, changed)
+
+    def serve(self) -> None:
+        import pickle
+
+        from clawloop_synth.sim.errors import HandlerError, SandboxError
+
+        while True:
+            head = _read_exact(0, 4)
+            frame = None if head is None else _read_exact(0, int.from_bytes(head, "big"))
+            if frame is None:
+                return  # the host closed the pipe
+            request = pickle.loads(frame)
+            try:
+                self.backstop(request[-2] if request[0] == "compile" else request[6])
+                if request[0] == "compile":
+                    self.compile(*request[1:])
+                    self.reply(COMPILED, "")
+                else:
+                    self.call(*request[1:])
+            except HandlerError as exc:  # raised at the module's top level, outside invoke
+                self.reply(HANDLER_ERROR, self.orjson.dumps([exc.type_name, exc.message, exc.where]).decode())
+            except SandboxError as exc:
+                if "CPU time limit" in str(exc):
+                    self.grown = True  # an interrupted call may leave garbage behind: start clean
+                self.reply(SANDBOX_ERROR, str(exc))
+            except MemoryError:
+                self.grown = True
+                self.reply(SANDBOX_ERROR, "memory limit exceeded while preparing the call")
+            except Exception as exc:  # a defect here must not kill the worker silently
+                self.grown = True
+                self.reply(SANDBOX_ERROR, f"sandbox worker error: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def main() -> None:
+    _bootstrap(sys.argv[1])
+    _Server().serve()
 
 
 if __name__ == "__main__":
