@@ -95,8 +95,8 @@ def encode_result(value: Any, max_chars: int, *, walk: bool = True) -> str:
         check_text(value, "the result")
         text = value
     else:
-        if walk:
-            check_json(value, "the result", str_keys=False)
+        if walk:  # every value costs at least two characters of the text, so the cap bounds the walk too
+            check_json(value, "the result", str_keys=False, max_nodes=max(1000, max_chars // 2))
         try:
             text = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
