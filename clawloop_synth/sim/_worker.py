@@ -71,7 +71,7 @@ class _Server:
         self.as_hard = resource.getrlimit(resource.RLIMIT_AS)[1]
         self.cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
         self.base = self.address_space()  # fixed: the same call gets the same headroom every time
-        self.codes: OrderedDict[str, tuple[Any, str, str]] = OrderedDict()
+        self.codes: OrderedDict[str, tuple[Any, str, str, str]] = OrderedDict()
         self.grown = False
         # The state after the last clean call, its exact encoding and an untouched copy: when the
         # next call brings the same bytes (an episode on this worker), it is reused, not decoded.
@@ -110,14 +110,14 @@ class _Server:
         body = bytes((status, flags)) + len(encoded).to_bytes(4, "big") + encoded + state
         _write_all(self.out, len(body).to_bytes(4, "big") + body)
 
-    def compile(self, key: str, source: str, filename: str, cpu: float, memory: int) -> None:
+    def compile(self, key: str, source: str, filename: str, entry: str, cpu: float, memory: int) -> None:
         sandbox = self.sandbox
         timer = sandbox._limits.cpu_timer
         self.memory_enter(memory)
         try:
             timer.arm(cpu, True)
             try:
-                code = sandbox.compile_code(source, filename)
+                code = sandbox.compile_code(source, filename, entry)
             finally:
                 sandbox._settle(timer, True)
         except sandbox._limits.Timeout:
@@ -131,20 +131,20 @@ class _Server:
                                        f"{memory // 2**20} MiB") from None
         finally:
             self.memory_exit()
-        self.codes[key] = (code, key[:12], filename)
+        self.codes[key] = (code, key[:12], filename, entry)
         while len(self.codes) > _CODE_CACHE:
             self.codes.popitem(last=False)
 
-    def call(self, key: str, source: str | None, filename: str, state_bytes: bytes, args_bytes: bytes,
-             cpu: float, memory: int, max_chars: int, max_state: int) -> None:
+    def call(self, key: str, source: str | None, filename: str, entry: str, state_bytes: bytes,
+             args_bytes: bytes, cpu: float, memory: int, max_chars: int, max_state: int) -> None:
         orjson, boundary, sandbox = self.orjson, self.boundary, self.sandbox
         if key not in self.codes:
             if source is None:
                 self.reply(UNKNOWN, "")
                 return
-            self.compile(key, source, filename, cpu, memory)
+            self.compile(key, source, filename, entry, cpu, memory)
         self.codes.move_to_end(key)
-        code, name, filename = self.codes[key]
+        code, name, filename, entry = self.codes[key]
         if self.live is not None and state_bytes == self.live_bytes:
             state, pristine = self.live, self.pristine
         else:
@@ -182,7 +182,7 @@ class _Server:
 
         status, text, changed = sandbox.run_code(
             code, name, filename, body, cpu=cpu, memory=memory, memory_enter=self.memory_enter,
-            memory_exit=self.memory_exit, on_memory_error=self.hit_memory)
+            memory_exit=self.memory_exit, on_memory_error=self.hit_memory, entry=entry)
         self.reply(status, text, changed)
         if changed:
             self.live, self.live_bytes, self.pristine = state, changed, orjson.loads(changed)
@@ -201,7 +201,7 @@ class _Server:
                 return  # the host closed the pipe
             request = pickle.loads(frame)
             try:
-                self.backstop(request[-2] if request[0] == "compile" else request[6])
+                self.backstop(request[-2] if request[0] == "compile" else request[7])
                 if request[0] == "compile":
                     self.compile(*request[1:])
                     self.reply(COMPILED, "")

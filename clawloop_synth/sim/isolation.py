@@ -272,14 +272,16 @@ def _exchange(build: Callable[[bool], tuple[Any, ...]], cpu: float, max_bytes: i
     raise AssertionError("unreachable")
 
 
-def compile_isolated(source: str, digest: str, filename: str) -> None:
+def compile_isolated(source: str, digest: str, filename: str, entry: str = "invoke") -> None:
     """Policy-check and compile ``source`` in a worker, within its limits; raises SandboxError."""
     from clawloop_synth.sim.sandbox import MEMORY_LIMIT
 
-    def build(with_source: bool) -> tuple[Any, ...]:
-        return ("compile", digest, source, filename, COMPILE_CPU_SECONDS, MEMORY_LIMIT)
+    key = f"{digest}:{entry}"
 
-    status, text, _ = _exchange(build, COMPILE_CPU_SECONDS, 1 << 20, digest)
+    def build(with_source: bool) -> tuple[Any, ...]:
+        return ("compile", key, source, filename, entry, COMPILE_CPU_SECONDS, MEMORY_LIMIT)
+
+    status, text, _ = _exchange(build, COMPILE_CPU_SECONDS, 1 << 20, key)
     if status != proto.COMPILED:
         raise SandboxError(text or "policy: the handler could not be compiled")
 
@@ -308,13 +310,15 @@ def call(handler: Handler, state: Any, args: dict[str, Any], limits: Limits) -> 
     state_bytes = _encode(state, "the state")
     args_bytes = _encode(args, "the arguments")
 
+    key = f"{handler.digest}:{handler.entry}"
+
     def build(with_source: bool) -> tuple[Any, ...]:
-        return ("call", handler.digest, handler.source if with_source else None, handler.filename,
+        return ("call", key, handler.source if with_source else None, handler.filename, handler.entry,
                 state_bytes, args_bytes, cpu, memory, max_chars, max_state)
 
     max_bytes = 16 + 4 * max_chars + max_state + 4096
     for _ in range(2):
-        status, text, new_state = _exchange(build, cpu, max_bytes, handler.digest)
+        status, text, new_state = _exchange(build, cpu, max_bytes, key)
         if status != proto.UNKNOWN:
             break
     try:

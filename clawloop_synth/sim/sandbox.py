@@ -25,8 +25,8 @@ from one task to the next. Defences:
    no lone surrogates, integers within 64 bits), at most 64 levels deep, size-capped, so the host's
    checks, copies and diffs stay bounded.
 
-Handlers shipped in the package's pack folders (``sim/domains/*/handlers``) are trusted and keep a
-fast in-process path with the same policy, a CPU timer (``SIGPROF`` in the main thread, a watchdog
+Handlers and rules of the packs shipped in the package (``clawloop_synth/packs``) are trusted and
+keep a fast in-process path with the same policy, a CPU timer (``SIGPROF`` in the main thread, a watchdog
 elsewhere; it interrupts between bytecodes only) and a temporary ``RLIMIT_AS``
 (:mod:`clawloop_synth.sim.limits`). :func:`isolate_everything` sends those to workers as well.
 Worker processes run with ``PYTHONHASHSEED=0``, so a handler that iterates a set of strings gives
@@ -41,7 +41,6 @@ import reprlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from types import CodeType, TracebackType
 from typing import Any
 
@@ -208,8 +207,9 @@ def _handler_error(exc: BaseException, name: str, filename: str) -> HandlerError
 
 def run_code(code: CodeType, name: str, filename: str, body: Callable[[Callable[..., Any]], Any], *,
              cpu: float, memory: int, memory_enter: Callable[[int], bool], memory_exit: Callable[[], None],
-             on_memory_error: Callable[[], None] | None = None) -> Any:
-    """Run ``body(invoke)`` under the CPU and memory limits, ``invoke`` being the handler's function.
+             on_memory_error: Callable[[], None] | None = None, entry: str = "invoke") -> Any:
+    """Run ``body(invoke)`` under the CPU and memory limits, ``invoke`` being the handler's ``entry``
+    function (``invoke`` for a tool handler, ``check`` for a pack rule).
 
     Everything that touches what the handler built (``body`` encodes it, error messages are built
     here) happens before the limits are lifted. Raises :class:`SandboxError` (limits, policy,
@@ -225,9 +225,9 @@ def run_code(code: CodeType, name: str, filename: str, body: Callable[[Callable[
             namespace: dict[str, Any] = {"__builtins__": dict(SAFE_BUILTINS), POW_GUARD: _guarded_pow}
             try:
                 exec(code, namespace)
-                invoke = namespace.get("invoke")
+                invoke = namespace.get(entry)
                 if not callable(invoke):
-                    raise _Violation("policy: 'invoke' is not a function")
+                    raise _Violation(f"policy: '{entry}' is not a function")
                 return body(invoke)
             except (MemoryError, RecursionError):
                 raise
@@ -261,13 +261,14 @@ class Handler:
     """A policy-checked handler; call it as ``handler(state, args)``.
 
     ``isolated``: it runs in a worker process (then ``code`` is None on the host; the worker
-    compiled it). The call mutates ``state`` in place either way.
+    compiled it). The call mutates ``state`` in place either way. ``entry``: the function called.
     """
 
-    __slots__ = ("code", "digest", "filename", "isolated", "name", "source")
+    __slots__ = ("code", "digest", "entry", "filename", "isolated", "name", "source")
 
     def __init__(self, source: str, code: CodeType | None, digest: str, filename: str,
-                 isolated: bool = False) -> None:
+                 isolated: bool = False, entry: str = "invoke") -> None:
+        self.entry = entry
         self.source = source
         self.code = code
         self.digest = digest
@@ -299,7 +300,7 @@ class Handler:
         guard = _limits.memory_guard
         result: tuple[Any, str] = run_code(self.code, self.name, self.filename, body, cpu=cpu, memory=memory,
                                            memory_enter=guard.enter, memory_exit=guard.exit,
-                                           on_memory_error=guard.forget_size)
+                                           on_memory_error=guard.forget_size, entry=self.entry)
         return result
 
 
@@ -313,10 +314,10 @@ def _settle(timer: _limits.CpuTimer, main: bool) -> None:
             continue
 
 
-def compile_code(source: str, filename: str) -> CodeType:
+def compile_code(source: str, filename: str, entry: str = "invoke") -> CodeType:
     """Policy-check and compile ``source``; raises :class:`SandboxError` (run this under limits)."""
     try:
-        tree = check_and_transform(source, filename)
+        tree = check_and_transform(source, filename, entry)
         return compile(tree, filename, "exec")
     except SandboxError:
         raise
@@ -350,16 +351,17 @@ def _isolated(digest: str) -> bool:
 
 
 def _shipped_digests() -> frozenset[str]:
-    """Digests of the handler sources the package ships: every ``handlers/*.py`` of a pack folder,
-    alone or after one shared file of the same folder (a pack may prepend its helpers)."""
+    """Digests of the handler and rule sources of the packs shipped in the package, exactly as
+    :func:`~clawloop_synth.sim.pack_folder.load_pack` composes them (prelude included)."""
     global _shipped
     if _shipped is None:
+        from clawloop_synth.sim.pack_folder import BUILTIN_DIR, builtin_names, load_pack
+
         found: set[str] = set()
-        for folder in sorted({p.parent for p in (Path(__file__).parent / "domains").rglob("handlers/*.py")}):
-            texts = [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py"))]
-            for text in texts:
-                found.add(_digest(text))
-                found.update(_digest(shared + "\n\n" + text) for shared in texts)
+        for name in builtin_names():
+            pack = load_pack(BUILTIN_DIR / name)
+            found.update(_digest(tool.handler) for tool in pack.tools)
+            found.update(_digest(rule) for rule in pack.rules.values())
         _shipped = frozenset(found)
     return _shipped
 
@@ -372,27 +374,30 @@ _cache: dict[str, Handler | SandboxError] = {}
 _cache_lock = threading.Lock()
 
 
-def compile_handler(source: str) -> Handler:
+def compile_handler(source: str, entry: str = "invoke") -> Handler:
     """Check ``source`` against the policy and compile it; cached by the source.
 
+    ``entry`` is the function calls run: ``invoke(state, **args)`` for a tool handler; a pack rule is
+    compiled with ``entry="check"`` and called as ``rule(state, {"call": call})``.
     Shipped handlers compile here; any other source is checked and compiled in a worker process,
     within the limits. Raises :class:`SandboxError` for a policy violation (the failure is cached too).
     """
-    cached = _cache.get(source)
+    key = source if entry == "invoke" else f"{entry}\x00{source}"
+    cached = _cache.get(key)
     if isinstance(cached, Handler) and cached.isolated != _isolated(cached.digest):
         cached = None  # isolate_everything() changed the mode
     if cached is None:
-        cached = _compile(source)
+        cached = _compile(source, entry)
         with _cache_lock:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.pop(next(iter(_cache)))
-            _cache[source] = cached
+            _cache[key] = cached
     if isinstance(cached, SandboxError):
         raise SandboxError(*cached.args)
     return cached
 
 
-def _compile(source: str) -> Handler | SandboxError:
+def _compile(source: str, entry: str) -> Handler | SandboxError:
     if not isinstance(source, str):
         return SandboxError(f"policy: handler source must be text, not {type(source).__name__}")
     if len(source) > MAX_SOURCE_CHARS:
@@ -404,11 +409,11 @@ def _compile(source: str) -> Handler | SandboxError:
         from clawloop_synth.sim import isolation
 
         try:
-            isolation.compile_isolated(source, digest, filename)
+            isolation.compile_isolated(source, digest, filename, entry)
         except SandboxError as exc:
             return exc
-        return Handler(source, None, digest, filename, isolated=True)
+        return Handler(source, None, digest, filename, isolated=True, entry=entry)
     try:
-        return Handler(source, compile_code(source, filename), digest, filename)
+        return Handler(source, compile_code(source, filename, entry), digest, filename, entry=entry)
     except SandboxError as exc:
         return exc

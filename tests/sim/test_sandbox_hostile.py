@@ -362,7 +362,16 @@ def test_results_are_deterministic_across_worker_restarts() -> None:
 
 
 def test_shipped_handlers_stay_in_process_and_others_are_isolated() -> None:
-    from clawloop_synth.sim.domains.airline import handler_source
+    from clawloop_synth.sim.pack_folder import load_pack
 
-    assert not compile_handler(handler_source("think")).isolated
+    pack = load_pack("demo")  # its handlers carry the pack's prelude
+    assert not any(compile_handler(tool.handler).isolated for tool in pack.tools)
+    assert all(compile_handler(tool.handler + "\n").isolated for tool in pack.tools[:2])  # edited: not shipped
     assert compile_handler(NORMAL).isolated
+
+
+def test_pack_rules_run_isolated_with_their_entry() -> None:
+    rule = compile_handler("def check(state, call):\n    return 'no' if state.get('x') else None\n", entry="check")
+    assert rule.isolated and rule.entry == "check"
+    assert rule({"x": 1}, {"call": {"name": "t"}}) == "no"
+    assert rule({}, {"call": {"name": "t"}}) is None
