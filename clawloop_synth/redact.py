@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["clip", "luhn_ok", "redact", "redact_messages", "redact_with_counts"]
+__all__ = ["clip", "luhn_ok", "redact", "redact_messages", "redact_messages_with_counts", "redact_with_counts"]
 
 T = TypeVar("T")
 
@@ -208,16 +208,19 @@ def clip(text: str | None, limit: int, ellipsis: str = "…") -> str:
 _SECRET_KEY = re.compile(rf"(?i)^(?:[\w.-]*[_.-])?(?:{_KEY_NAMES}|cookie|set-cookie|authorization)$")
 
 
-def _walk(value: Any, key: Any = None) -> Any:
+def _walk(value: Any, counts: Counter[str], key: Any = None) -> Any:
     if isinstance(key, str) and _SECRET_KEY.match(key) and isinstance(value, str | int | float) \
             and not isinstance(value, bool) and str(value) and not str(value).startswith("<"):
+        counts["SECRET"] += 1
         return "<SECRET>"  # structured arguments: a secret-named key, whatever its value looks like
     if isinstance(value, str):
-        return redact(value)
+        text, found = redact_with_counts(value)
+        counts.update(found)
+        return text
     if isinstance(value, list):
-        return [_walk(v) for v in value]
+        return [_walk(v, counts) for v in value]
     if isinstance(value, dict):
-        return {k: _walk(v, k) for k, v in value.items()}
+        return {k: _walk(v, counts, k) for k, v in value.items()}
     return value
 
 
@@ -226,7 +229,7 @@ _TAIL = re.compile(r"[A-Za-z0-9_+/=.:~-]+$")
 _HEAD = re.compile(r"^[A-Za-z0-9_+/=.:~-]+")
 
 
-def _join_split_secrets(out: list[dict[str, Any]]) -> None:
+def _join_split_secrets(out: list[dict[str, Any]], counts: Counter[str]) -> None:
     """Redact a secret split at the boundary of two consecutive messages' text contents: the last
     token of one and the first of the next are checked as one token; when they form a secret that
     neither half is alone, both halves become the placeholder."""
@@ -244,6 +247,7 @@ def _join_split_secrets(out: list[dict[str, Any]]) -> None:
             if redacted != joined and redact(tail.group()) == tail.group() and redact(head.group()) == head.group():
                 kinds = re.findall(r"<[A-Z_]+>", redacted)
                 mark = kinds[0] if kinds else "<SECRET>"
+                counts[mark.strip("<>")] += 1
                 text = before["content"]
                 before["content"] = text[: tail.start()] + mark
                 content = mark + content[head.end():]
@@ -255,6 +259,12 @@ def _join_split_secrets(out: list[dict[str, Any]]) -> None:
 def redact_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A redacted copy of chat messages: every string inside (content parts, tool-call arguments),
     secret-named keys of structured arguments, and secrets split across two messages."""
-    out = [{k: (v if k in ("role", "tool_call_id") else _walk(v)) for k, v in m.items()} for m in messages]
-    _join_split_secrets(out)
-    return out
+    return redact_messages_with_counts(messages)[0]
+
+
+def redact_messages_with_counts(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """:func:`redact_messages` and how many findings of each kind it replaced."""
+    counts: Counter[str] = Counter()
+    out = [{k: (v if k in ("role", "tool_call_id") else _walk(v, counts)) for k, v in m.items()} for m in messages]
+    _join_split_secrets(out, counts)
+    return out, +counts

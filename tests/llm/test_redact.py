@@ -202,3 +202,37 @@ def test_long_pem_in_a_trace_result_is_redacted_before_clipping() -> None:
     steps = failure_steps(failure, trace)
     assert steps and all("MIIEvQIBADANBgkq" not in s for s in steps), steps
     assert any("<PRIVATE_KEY>" in s for s in steps)
+
+
+NEW_PLANTED = {
+    AWS_SECRET: f"aws_secret_access_key = {AWS_SECRET}",
+    JWT: f"the session token {JWT}",
+    "415 555 0199": "call me on 415 555 0199",
+    "4155550123": "my phone is 4155550123",
+    "9f8e7d6c5b4a3f2e1d0c": "Cookie: sessionid=9f8e7d6c5b4a3f2e1d0c; theme=dark",
+    "p4ss": "db https://admin:p4ss/w0rd@db.internal/x",
+    "MIIEvQIBADANBgkq": PEM,
+}
+
+
+def test_no_planted_secret_reaches_the_server_or_the_cache_and_kinds_are_counted(
+        fake_openai: FakeOpenAI, tmp_path: object) -> None:
+    from pathlib import Path
+
+    cache = Path(str(tmp_path)) / "llm-cache"
+    fake_openai.script(ok({"summary": "done"}))
+    key = "sk-proj-AbCdEf0123456789GhIjKlMn"
+    messages = trace_prompt() + [{"role": "user", "content": text} for text in NEW_PLANTED.values()]
+    messages += [{"role": "user", "content": f"key part one {key[:14]}"},
+                 {"role": "user", "content": f"{key[14:]} is part two"}]
+    llm = LLM(LLMConfig("openai/fake", api_base=fake_openai.base_url, api_key="k", cache_dir=cache))
+    llm.structured(messages, Summary, stage="label")
+    received = json.dumps(fake_openai.requests[0])
+    cached = "".join(p.read_text() for p in cache.rglob("*") if p.is_file())
+    assert cached, "nothing was cached"
+    for secret in [*PLANTED, *NEW_PLANTED, key[:14], key[14:]]:
+        assert secret not in received, secret
+        assert secret not in cached, secret
+    counts = llm.usage_summary()["stages"]["label"]["redacted"]
+    assert {"PRIVATE_KEY", "JWT", "PHONE", "COOKIE", "PASSWORD", "SECRET", "API_KEY", "EMAIL", "CARD"} <= set(counts)
+    assert llm.usage_summary()["total"]["redacted"] == counts
