@@ -18,11 +18,13 @@ from tests.fake_openai import Behaviour, FakeOpenAI, ok
 from tests.generate.helpers import make_workdir
 from tests.generate.llm_script import good_drafts, slot_of
 
+# One case: the sandbox's own tests cover the others (C-call chains, exception messages...); this
+# one checks that generate survives a hostile draft end to end. Either limit may fire first on a
+# loaded machine (the state walk's value bound or the CPU clock).
 HOSTILE = {
     "dag-in-state": ("def invoke(state, **args):\n    x = []\n    for i in range(26):\n        x = [x, x]\n"
-                     "    state['d'] = x\n    return 'ok'\n", "the state has more than|CPU time limit|memory"),
-    "c-call-chain": ("def invoke(state, **args):\n    return sum(map(sum, [range(10 ** 7)] * 10 ** 6))\n",
-                     "CPU time limit"),
+                     "    state['d'] = x\n    return 'ok'\n",
+                     "the state has more than|CPU time limit|wall-clock limit|memory"),
 }
 
 
