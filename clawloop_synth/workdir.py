@@ -47,10 +47,17 @@ def _holder(path: Path) -> str:
 
 
 @contextmanager
-def workdir_lock(workdir: Path, command: str = "") -> Iterator[None]:
+def workdir_lock(workdir: Path, command: str = "", create: bool = True) -> Iterator[None]:
     """Hold ``workdir``'s run lock for the block; raises :class:`InputError` when another process
-    holds it. Re-entrant in one process (``run`` calls the stages under its own lock)."""
+    holds it. Re-entrant in one process (``run`` calls the stages under its own lock).
+
+    ``create=False`` (commands that read an existing work directory): a missing folder is not
+    created, and the block runs unlocked so that the command reports the folder missing itself.
+    """
     workdir = Path(workdir)
+    if not create and not workdir.is_dir():
+        yield
+        return
     try:
         workdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -81,13 +81,12 @@ def test_a_dead_holder_does_not_block(tmp_path: Path) -> None:
 def test_disk_full_and_read_only_give_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str], code: int, words: str) -> None:
     import clawloop_synth.cli as cli_module
-    import clawloop_synth.workdir as workdir_module
+    import clawloop_synth.ingest.stage as ingest_stage  # imported first: patched below by name only
 
     def broken(path: Path, payload: object) -> None:
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr(workdir_module, "write_json", broken)
-    monkeypatch.setattr("clawloop_synth.ingest.stage.write_json", broken, raising=False)
+    monkeypatch.setattr(ingest_stage, "write_json", broken)
     traces = tmp_path / "t.jsonl"
     traces.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n')
     monkeypatch.setattr(sys, "argv", ["clawloop-synth", "ingest", str(traces), "--out", str(tmp_path / "wd")])
@@ -96,3 +95,9 @@ def test_disk_full_and_read_only_give_one_line(tmp_path: Path, monkeypatch: pyte
     assert info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
+
+
+def test_a_reading_command_does_not_create_a_missing_work_directory(tmp_path: Path) -> None:
+    done = cli("mine", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "nowhere").exists()

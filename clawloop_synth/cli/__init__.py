@@ -64,6 +64,8 @@ _STAGE_MODULES = ("ingest", "induce", "mine", "generate", "sim", "sim_replay", "
 
 # The parameter that names a command's work directory, when it is not called ``workdir``.
 _WORKDIR_PARAMS = {"ingest": "out"}
+# Commands that start a work directory (the others read one and say so when it is missing).
+_CREATES_WORKDIR = frozenset({"ingest", "run"})
 
 
 def _locked(command: str, callback: Callable[..., Any], param: str) -> Callable[..., Any]:
@@ -76,7 +78,7 @@ def _locked(command: str, callback: Callable[..., Any], param: str) -> Callable[
         workdir = kwargs.get(param)
         if workdir is None:
             return callback(*args, **kwargs)
-        with workdir_lock(Path(workdir), f"clawloop-synth {command}"):
+        with workdir_lock(Path(workdir), f"clawloop-synth {command}", create=command in _CREATES_WORKDIR):
             return callback(*args, **kwargs)
 
     return run_locked
