@@ -3,6 +3,11 @@
 Layout: one ``datasets`` folder per stage output (``traces/``, ``failures/``, ``clusters/``,
 ``tasks/``, ...), one ``STAGE.json`` summary per stage, and ``manifest.json`` recording for each
 finished stage its config hash and counts so that a re-run can skip finished work.
+
+One run per work directory: :func:`workdir_lock` holds an ``fcntl.flock`` on ``.lock`` inside it
+for as long as ``run`` or a stage command works there. A second command on the same folder stops
+at once with one line naming the folder and the holder's pid. The kernel drops the lock when its
+holder exits, however it exits (``kill -9`` included), so a lock left by a dead run never blocks.
 """
 
 from __future__ import annotations
@@ -11,12 +16,89 @@ import hashlib
 import json
 import os
 import shutil
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Manifest", "config_hash", "staging_dir", "write_json"]
+from clawloop_synth.errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not Unix: no lock
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LOCK_NAME", "Manifest", "config_hash", "staging_dir", "workdir_lock", "write_json"]
+
+LOCK_NAME = ".lock"
+_held: dict[str, list[int]] = {}  # resolved work dir -> [fd, depth]: re-entrant within a process
+_held_lock = threading.Lock()
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        text = ""
+    pid, _, command = text.partition(" ")
+    return f"pid {pid}" + (f", {command}" if command else "") if pid.isdigit() else "pid unknown"
+
+
+@contextmanager
+def workdir_lock(workdir: Path, command: str = "", create: bool = True) -> Iterator[None]:
+    """Hold ``workdir``'s run lock for the block; raises :class:`InputError` when another process
+    holds it. Re-entrant in one process (``run`` calls the stages under its own lock).
+
+    ``create=False`` (commands that read an existing work directory): a missing folder is not
+    created, and the block runs unlocked so that the command reports the folder missing itself.
+    """
+    workdir = Path(workdir)
+    if not create and not workdir.is_dir():
+        yield
+        return
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the work directory: {exc.strerror}", file=str(workdir)) from None
+    key = str(workdir.resolve())
+    with _held_lock:
+        entry = _held.get(key)
+        if entry is not None:
+            entry[1] += 1
+    if entry is not None or fcntl is None:
+        try:
+            yield
+        finally:
+            if entry is not None:
+                with _held_lock:
+                    entry[1] -= 1
+        return
+    path = workdir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InputError(f"cannot open the run lock: {exc.strerror}", file=str(path)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(f"another run is using this work directory ({_holder(path)}); wait for it to "
+                         "finish or choose another work directory", file=str(workdir)) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {command or ' '.join(sys.argv[:2])}\n".encode(), 0)
+    except OSError:
+        pass  # the lock holds; only the holder's description is missing
+    with _held_lock:
+        _held[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _held.pop(key, None)
+        os.close(fd)  # releases the flock
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -117,6 +117,15 @@ def main() -> None:
         f"verify: {len(tasks)} tasks in {best:.3f} s (best of {options.rounds}) = {len(tasks) / best:.0f} "
         f"verified tasks/s (target >= 200); {passing} pass every rule"
     )
+    # The same tasks with every handler in a worker process (what an induced or LLM-written pack gets).
+    from clawloop_synth.sim.sandbox import isolate_everything
+
+    isolate_everything(True)
+    verify(tasks[0])
+    _, isolated = timed(lambda: [verify(task) for task in tasks[:10]])
+    isolate_everything(False)
+    print(f"verify, handlers isolated in worker processes: {10 / isolated:.0f} tasks/s (first 10 tasks; "
+          f"shipped handlers run in-process, as above)")
 
     sandbox_overhead(pack, state, options.calls)
 

@@ -7,6 +7,13 @@ bodies so that ``--help`` answers fast and stages that call no model never impor
 
 from __future__ import annotations
 
+import errno
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import typer
 
 from clawloop_synth.errors import InputError
@@ -28,6 +35,13 @@ def fail(message: str) -> None:
     raise SystemExit(1)
 
 
+# Errors of the disk, not of the program: one line (the work directory stays resumable, since
+# every stage writes into a staging folder or a temp file and renames it into place when done).
+_DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+                errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+                errno.EPERM: "permission denied"}
+
+
 def main() -> None:
     """Console entry point: one red line and exit 1 for bad input, never a traceback."""
     try:
@@ -36,11 +50,38 @@ def main() -> None:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted")
+    except OSError as exc:
+        if exc.errno not in _DISK_ERRORS:
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        fail(f"{_DISK_ERRORS[exc.errno]}{where}; free space or fix the permissions, then re-run to resume")
 
 
 # Stage modules in the order of the data flow, which is the order `--help` lists their commands.
 _STAGE_MODULES = ("ingest", "induce", "mine", "generate", "sim", "sim_replay", "demo", "coverage", "rollout",
                   "export", "report", "run", "pack", "schemas")
+
+
+# The parameter that names a command's work directory, when it is not called ``workdir``.
+_WORKDIR_PARAMS = {"ingest": "out"}
+# Commands that start a work directory (the others read one and say so when it is missing).
+_CREATES_WORKDIR = frozenset({"ingest", "run"})
+
+
+def _locked(command: str, callback: Callable[..., Any], param: str) -> Callable[..., Any]:
+    """``callback`` run under the work directory's run lock (one run per work directory)."""
+
+    @functools.wraps(callback)
+    def run_locked(*args: Any, **kwargs: Any) -> Any:
+        from clawloop_synth.workdir import workdir_lock
+
+        workdir = kwargs.get(param)
+        if workdir is None:
+            return callback(*args, **kwargs)
+        with workdir_lock(Path(workdir), f"clawloop-synth {command}", create=command in _CREATES_WORKDIR):
+            return callback(*args, **kwargs)
+
+    return run_locked
 
 
 def _register_stages() -> None:
@@ -49,6 +90,14 @@ def _register_stages() -> None:
 
     for name in _STAGE_MODULES:
         importlib.import_module(f"clawloop_synth.cli.{name}")
+    for command in app.registered_commands:
+        callback = command.callback
+        if callback is None:
+            continue
+        name = command.name or callback.__name__
+        param = _WORKDIR_PARAMS.get(name, "workdir")
+        if param in inspect.signature(callback).parameters:
+            command.callback = _locked(name, callback, param)
 
 
 _register_stages()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from clawloop_synth.redact import clip
 from clawloop_synth.types import Failure, FailureCluster, TaskSpec, Trace
 
 __all__ = ["cluster_brief", "failure_steps", "state_excerpt", "task_view", "tools_brief"]
@@ -43,8 +44,7 @@ def task_view(task: TaskSpec) -> str:
 
 
 def _clip(text: str | None, limit: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)  # redacted before clipping: a secret cut in half escapes its rule
 
 
 def failure_steps(failure: Failure, trace: Trace | None, window: int = 3, limit: int = 240) -> list[str]:

@@ -29,7 +29,7 @@ from clawloop_synth.llm._structured import Handlers, handlers_for, memoize_instr
 from clawloop_synth.llm._structured import create as create_structured
 from clawloop_synth.llm._transport import Transport, is_retryable
 from clawloop_synth.llm._usage import Accountant, StageUsage
-from clawloop_synth.redact import redact_messages
+from clawloop_synth.redact import redact_messages_with_counts
 
 __all__ = ["LLM", "Request", "Result"]
 
@@ -115,6 +115,14 @@ class LLM:
         """JSON-able usage per stage and in total, with the budget state."""
         return self._accountant.summary()
 
+    def _redact(self, messages: list[dict[str, Any]], usage: Any) -> list[dict[str, Any]]:
+        """What leaves the process: the redacted messages; findings are counted per kind."""
+        if not self.config.redact:
+            return messages
+        sent, counts = redact_messages_with_counts(messages)
+        usage.count_redacted(counts)
+        return sent
+
     # -- calls --------------------------------------------------------------------------------
     async def astructured(self, messages: list[dict[str, Any]], response_model: type[T], *, stage: str,
                           variant: int = 0) -> T:
@@ -122,7 +130,7 @@ class LLM:
         :class:`StructuredOutputError` (still invalid after the re-asks) or :class:`LLMError`."""
         usage = self._accountant.stage(stage)
         usage.calls += 1
-        sent = redact_messages(messages) if self.config.redact else messages
+        sent = self._redact(messages, usage)
         wrapped, schema = self._schema(response_model)
         key = self._key(sent, schema, variant)
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
@@ -156,7 +164,7 @@ class LLM:
         """
         usage = self._accountant.stage(stage)
         usage.calls += 1
-        sent = redact_messages(messages) if self.config.redact else messages
+        sent = self._redact(messages, usage)
         key = cache_key(model=self.config.model, messages=sent, tools=tools, params=self._params(),
                         kind="chat", variant=variant)
         if self._cache is not None and (hit := self._cache.get(key)) is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ class StageUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    redacted: dict[str, int] = field(default_factory=dict)  # findings replaced in prompts, per kind
+
+    def count_redacted(self, counts: Mapping[str, int]) -> None:
+        for kind, n in counts.items():
+            self.redacted[kind] = self.redacted.get(kind, 0) + n
 
 
 @functools.cache
@@ -86,7 +92,10 @@ class Accountant:
         out = StageUsage()
         for usage in self.stages.values():
             for key, value in asdict(usage).items():
-                setattr(out, key, getattr(out, key) + value)
+                if key == "redacted":
+                    out.count_redacted(value)
+                else:
+                    setattr(out, key, getattr(out, key) + value)
         return out
 
     def reserve(self, stage: str) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from clawloop_synth.mine.localize import Localization
 from clawloop_synth.mine.taxonomy import load_taxonomy
+from clawloop_synth.redact import redact
 from clawloop_synth.types import Failure, Trace
 
 __all__ = ["ClusterName", "LLMLocalization", "llm_localize", "llm_namer", "localize_messages", "name_messages"]
@@ -64,7 +65,7 @@ def _text(trace: Trace, index: int) -> str:
         text += " " + "; ".join(f"call {c.name}({c.arguments})" for c in m.tool_calls)
     if m.is_error:
         text = "[ERROR] " + text
-    text = " ".join(text.split())
+    text = " ".join(redact(text).split())  # redacted before clipping: a cut secret escapes its rule
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + " …"
 
 

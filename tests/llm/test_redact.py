@@ -124,3 +124,115 @@ def test_skipping_rules_and_line_memo_change_nothing(text: str) -> None:
     for variant in (text, f"x\n{text}\n{text}\ny", text.replace(" ", "\n")):
         assert redact(variant) == reference(variant)
         assert redact(variant) == reference(variant)  # memoized lines
+
+
+# ------------------------------------------------------------------ issue 14: secrets that got through
+
+PEM_BODY = "\n".join(["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"] * 12)
+PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"  # noqa: E501
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    (f"aws_secret_access_key = {AWS_SECRET}", AWS_SECRET),
+    (f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}", AWS_SECRET),
+    (f'{{"aws_secret_access_key": "{AWS_SECRET}"}}', AWS_SECRET),
+    (f"the token is {JWT} ok", JWT),
+    ("call me on 415 555 0199 tonight", "415 555 0199"),
+    ("my phone: 4155550123", "4155550123"),
+    ("reach me at 14155550123", "4155550123"),
+    ("Cookie: sessionid=9f8e7d6c5b4a3f2e1d0c; csrftoken=Zx81Qw", "9f8e7d6c5b4a3f2e1d0c"),
+    ("Set-Cookie: session=eyJfcGVybWFuZW50Ijp0cnVlfQ.ZmFrZQ; Path=/; HttpOnly", "eyJfcGVybWFuZW50Ijp0cnVlfQ"),
+    ('{"headers": {"Cookie": "connect.sid=s%3Aabcdef123456.xyz"}}', "abcdef123456"),
+    ("db at https://admin:p4ss/w0rd@db.internal/x", "p4ss"),
+    ("postgres://svc:ab/cd/ef@10.0.0.5:5432/app", "ab/cd"),
+    (PEM, "MIIEvQIBADANBgkq"),
+    (PEM.replace("\n", "\\n"), "MIIEvQIBADANBgkq"),  # inside JSON text
+    (PEM.split("-----END")[0], "MIIEvQIBADANBgkq"),  # the END marker already cut off
+])
+def test_new_kinds_are_redacted(text: str, secret: str) -> None:
+    out = redact(text)
+    assert secret not in out, out
+    assert "<" in out
+
+
+@pytest.mark.parametrize("text", [
+    "flight HAT001 departs 2024-05-15 10:30, seat 12A, reservation 4WQ150, total $1,234.56",
+    "booking ZFA04Y, order #W2378156, item ids 1008292230 and 6454334990, amount 2024.50",
+    "dates 2024-05-15/2024-05-17, times 10:30-12:45, 3 passengers, gate B12",
+    "user mia_li_3668 paid 415.00 then 555.00; trace 0199 of 4155",
+    "ticket 123 456 7890 is not checked",  # 3-3-4 digits but not a valid phone (area code 123)
+    "https://example.com:443/users/@alice",
+    "a cookie banner said: accept all",
+])
+def test_ids_prices_and_dates_are_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_a_key_split_across_two_messages_is_redacted_in_both() -> None:
+    key = "sk-proj-AbCdEf0123456789GhIjKlMn"
+    messages = [{"role": "user", "content": f"first half: {key[:14]}"},
+                {"role": "user", "content": f"{key[14:]} is the second half"}]
+    out = redact_messages(messages)
+    joined = " ".join(str(m["content"]) for m in out)
+    assert key[:14] not in joined and key[14:] not in joined, joined
+    assert "is the second half" in joined and "first half" in joined
+
+
+def test_secret_keys_in_structured_arguments_are_redacted_by_key() -> None:
+    messages = [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+                 "function": {"name": "login", "arguments": {"user": "bob", "password": "hunter2"}}}]}]
+    out = redact_messages(messages)
+    assert "hunter2" not in json.dumps(out)
+    assert "bob" in json.dumps(out)
+
+
+def test_long_pem_in_a_trace_result_is_redacted_before_clipping() -> None:
+    from clawloop_synth.generate.views import failure_steps
+    from clawloop_synth.types import Failure, Message, ToolCall, Trace
+
+    trace = Trace(id="t1", source="openai_chat", messages=[
+        Message(role="user", content="read the key"),
+        Message(role="assistant", content=None, tool_calls=[ToolCall(id="c1", name="read_file",
+                                                                     arguments={"path": "id_rsa"})]),
+        Message(role="tool", tool_call_id="c1", name="read_file", content=PEM),
+    ])
+    failure = Failure(id="f1", trace_id="t1", step=2, code="x/y/z", signal="error_result", card="c")
+    steps = failure_steps(failure, trace)
+    assert steps and all("MIIEvQIBADANBgkq" not in s for s in steps), steps
+    assert any("<PRIVATE_KEY>" in s for s in steps)
+
+
+NEW_PLANTED = {
+    AWS_SECRET: f"aws_secret_access_key = {AWS_SECRET}",
+    JWT: f"the session token {JWT}",
+    "415 555 0199": "call me on 415 555 0199",
+    "4155550123": "my phone is 4155550123",
+    "9f8e7d6c5b4a3f2e1d0c": "Cookie: sessionid=9f8e7d6c5b4a3f2e1d0c; theme=dark",
+    "p4ss": "db https://admin:p4ss/w0rd@db.internal/x",
+    "MIIEvQIBADANBgkq": PEM,
+}
+
+
+def test_no_planted_secret_reaches_the_server_or_the_cache_and_kinds_are_counted(
+        fake_openai: FakeOpenAI, tmp_path: object) -> None:
+    from pathlib import Path
+
+    cache = Path(str(tmp_path)) / "llm-cache"
+    fake_openai.script(ok({"summary": "done"}))
+    key = "sk-proj-AbCdEf0123456789GhIjKlMn"
+    messages = trace_prompt() + [{"role": "user", "content": text} for text in NEW_PLANTED.values()]
+    messages += [{"role": "user", "content": f"key part one {key[:14]}"},
+                 {"role": "user", "content": f"{key[14:]} is part two"}]
+    llm = LLM(LLMConfig("openai/fake", api_base=fake_openai.base_url, api_key="k", cache_dir=cache))
+    llm.structured(messages, Summary, stage="label")
+    received = json.dumps(fake_openai.requests[0])
+    cached = "".join(p.read_text() for p in cache.rglob("*") if p.is_file())
+    assert cached, "nothing was cached"
+    for secret in [*PLANTED, *NEW_PLANTED, key[:14], key[14:]]:
+        assert secret not in received, secret
+        assert secret not in cached, secret
+    counts = llm.usage_summary()["stages"]["label"]["redacted"]
+    assert {"PRIVATE_KEY", "JWT", "PHONE", "COOKIE", "PASSWORD", "SECRET", "API_KEY", "EMAIL", "CARD"} <= set(counts)
+    assert llm.usage_summary()["total"]["redacted"] == counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import resource
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,7 @@ RUNTIME_CASES = [
     # Building 100,000 nested lists triggers garbage collections whose cost grows with the host's
     # heap (large once litellm is imported), so the CPU limit may stop it before the recursion does.
     ("deep-nesting-result", body("x = []", "for i in range(100000):", "    x = [x]", "return x"),
-         "recursion depth|CPU time limit"),
+         "recursion depth|CPU time limit|deeper than"),
     ("huge-result", body("return 'x' * 2000000"), "exceeds the limit"),
     ("huge-power", body("return 7 ** 10 ** 8"), "integer power"),
     ("huge-pow-builtin", body("return pow(7, 10 ** 8)"), "integer power"),
@@ -78,7 +78,7 @@ RUNTIME_CASES = [
     ("c-level-endless-sum", body("return sum(range(10 ** 12))"), "range of"),
     ("generator-result", body("return (x for x in [1])"), "not JSON"),
     ("function-result", body("return invoke"), "not JSON"),
-    ("cyclic-result", body("x = []", "x.append(x)", "return x"), "not JSON"),
+    ("cyclic-result", body("x = []", "x.append(x)", "return x"), "not JSON|cyclic"),
 ]
 
 
@@ -191,3 +191,187 @@ def test_concurrent_worker_threads_share_limits_safely() -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert outcomes == [(True, True)] * 3
+
+
+# ------------------------------------------------------------------ issue 14: process isolation
+
+def run_guarded(fn: Callable[[], object], guard: float = 60.0) -> object:
+    """Run ``fn`` on a thread and return what it returned or raised; a generous hang guard, not a timing."""
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - the test inspects whatever escaped
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(timeout=guard)
+    assert not thread.is_alive(), "the sandbox did not contain the handler (hang guard fired)"
+    return outcome[0]
+
+
+DAG = ("x = []", "for i in range(26):", "    x = [x, x]")
+
+# Cases that only an OS-level limit can stop (one C call, or work the host did outside the limits).
+ISOLATION_CASES = [
+    ("c-call-chain", body("return sum(map(sum, [range(10 ** 7)] * 10 ** 6))"), "CPU time limit"),
+    ("c-call-sorted", body("return len(sorted(map(str, range(10 ** 7))) * 10 ** 3)"), "CPU time limit|memory"),
+    ("dag-result", body(*DAG, "return x"), "values|CPU time limit|memory"),
+    ("dag-in-dict-result", body(*DAG, "return {'a': x}"), "values|CPU time limit|memory"),
+    ("nan-result", body("return float('nan')"), "not JSON"),
+    ("inf-in-result", body("return {'x': float('inf')}"), "not JSON"),
+    ("lone-surrogate-str", body("return 'ok ' + chr(0xd800)"), "surrogate"),
+    ("lone-surrogate-json", body("return {'name': chr(0xdfff)}"), "surrogate"),
+    ("big-int-result", body("return 2 ** 70"), "64-bit"),
+    ("over-deep-result", body("x = []", "for i in range(200):", "    x = [x]", "return x"), "deeper than"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), [c[1:] for c in ISOLATION_CASES],
+                         ids=[c[0] for c in ISOLATION_CASES])
+def test_isolation_contains(source: str, expected: str) -> None:
+    handler = compile_handler(source)
+    outcome = run_guarded(lambda: handler({}, {}, FAST))
+    assert isinstance(outcome, SandboxError), outcome
+    assert not isinstance(outcome, HandlerError)
+    assert any(part in str(outcome) for part in expected.split("|")), str(outcome)
+
+
+def test_exception_message_of_a_dag_is_bounded() -> None:
+    handler = compile_handler(body(*DAG, "raise ValueError(x)"))
+    outcome = run_guarded(lambda: handler({}, {}, FAST))
+    assert isinstance(outcome, SandboxError), outcome
+    assert len(str(outcome)) < 2000
+
+
+def test_exception_message_of_a_huge_string_is_clipped() -> None:
+    handler = compile_handler(body("raise KeyError('k' * 10 ** 7)"))
+    outcome = run_guarded(lambda: handler({}, {}, FAST))
+    assert isinstance(outcome, HandlerError), outcome
+    assert outcome.type_name == "KeyError"
+    assert len(outcome.message) < 1000
+
+
+@pytest.mark.parametrize("what", ["dag", "cycle", "deep", "surrogate", "nan"])
+def test_bad_state_is_rejected_and_the_host_state_is_unchanged(what: str) -> None:
+    make = {
+        "dag": (*DAG, "state['d'] = x"),
+        "cycle": ("x = []", "x.append(x)", "state['d'] = x"),
+        "deep": ("x = []", "for i in range(200):", "    x = [x]", "state['d'] = x"),
+        "surrogate": ("state['d'] = chr(0xd800)",),
+        "nan": ("state['d'] = float('nan')",),
+    }[what]
+    handler = compile_handler(body(*make, "return 'ok'"))
+    state = {"keep": [1, 2]}
+    outcome = run_guarded(lambda: handler(state, {}, FAST))
+    assert isinstance(outcome, SandboxError), outcome
+    assert state == {"keep": [1, 2]}
+
+
+def test_dag_left_in_state_does_not_hang_verify() -> None:
+    from sim_bank import make_task
+
+    from clawloop_synth.sim import verify
+
+    task = make_task()
+    hostile = "\n".join(["def invoke(state, account_id):", *(f"    {line}" for line in DAG),
+                         "    state['accounts'][account_id]['frozen'] = x", "    return 'frozen'", ""])
+    tools = [t.model_copy(update={"handler": hostile}) if t.name == "freeze" else t for t in task.tools]
+    report = run_guarded(lambda: verify(task.model_copy(update={"tools": tools})))
+    rules = {r.rule: r for r in report.rules}  # type: ignore[attr-defined]
+    assert not rules["handlers_sound"].passed
+    assert not rules["reference_passes"].passed
+
+
+def test_builtins_take_no_attributes_so_tasks_cannot_share_state() -> None:
+    names = ["pow", "range", "print", "len", "sorted", "dict", "Exception"]
+    for name in names:
+        stash = compile_handler(body(f"{name}.stash = state['secret']", "return 'stored'"))
+        outcome = run_guarded(lambda stash=stash: stash({"secret": "s3cr3t"}, {}))
+        assert isinstance(outcome, HandlerError), (name, outcome)
+    peek = compile_handler(body("return [repr(x) for x in [pow, range, print]]"))
+    assert "s3cr3t" not in str(peek({}, {}))
+
+
+def test_the_memory_limit_is_the_same_on_every_call() -> None:
+    # 150 MiB under a 256 MiB headroom: must pass every time, whatever ran before.
+    near = compile_handler(body("x = ' ' * (150 * 2 ** 20)", "return len(x)"))
+    bomb = compile_handler(body("return [0] * 10 ** 9"))
+    roomy = Limits(cpu_seconds=5.0, memory_bytes=FAST.memory_bytes)  # page faults count as CPU time
+    outcomes = []
+    for _ in range(4):
+        outcomes.append(near({}, {}, roomy))
+        with pytest.raises(SandboxError, match="memory limit"):
+            bomb({}, {}, FAST)
+    assert outcomes == [150 * 2**20] * 4
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize()
+
+
+def test_memory_does_not_stay_in_the_host() -> None:
+    grow = compile_handler(body("state['blob'] = 'x' * (60 * 2 ** 20)", "return 'ok'"))
+    before = _rss()
+    for _ in range(3):
+        state: dict[str, object] = {}
+        outcome = run_guarded(lambda state=state: grow(state, {}, FAST))
+        assert isinstance(outcome, SandboxError), outcome
+        assert "state" in str(outcome)
+        assert state == {}
+    assert _rss() - before < 50 * 2**20
+
+
+@pytest.mark.parametrize("kind", ["lines", "nodes"])
+def test_huge_sources_are_refused_quickly(kind: str) -> None:
+    if kind == "lines":
+        source = body(*(f"x{i} = {i}" for i in range(300_000)), "return 1")
+    else:  # under the size limit, but a very large tree
+        source = body("x = [" + ",".join(["1"] * 120_000) + "]", "return 1")
+    outcome = run_guarded(lambda: compile_handler(source))
+    assert isinstance(outcome, SandboxError), type(outcome)
+    assert "policy" in str(outcome)
+
+
+def test_isolated_handler_sees_and_changes_the_state() -> None:
+    handler = compile_handler(body("state['n'] = state.get('n', 0) + 1", "state['items'].append(args['x'])",
+                                   "return {'n': state['n']}"))
+    state = {"items": []}
+    assert handler(state, {"x": "a"}) == {"n": 1}
+    assert handler(state, {"x": "b"}) == {"n": 2}
+    assert state == {"n": 2, "items": ["a", "b"]}
+
+
+def test_handler_error_keeps_the_writes_made_before_it() -> None:
+    handler = compile_handler(body("state['n'] = 1", "return state['missing']"))
+    state: dict[str, object] = {}
+    with pytest.raises(HandlerError, match="KeyError"):
+        handler(state, {})
+    assert state == {"n": 1}
+
+
+def test_results_are_deterministic_across_worker_restarts() -> None:
+    order = compile_handler(body("return list({'alpha', 'beta', 'gamma', 'delta', 'eps'})"))
+    spin = compile_handler(body("return sum(map(sum, [range(10 ** 7)] * 10 ** 6))"))
+    first = order({}, {})
+    run_guarded(lambda: spin({}, {}, FAST))  # kills and respawns a worker
+    assert order({}, {}) == first
+
+
+def test_shipped_handlers_stay_in_process_and_others_are_isolated() -> None:
+    from clawloop_synth.sim.pack_folder import load_pack
+
+    pack = load_pack("demo")  # its handlers carry the pack's prelude
+    assert not any(compile_handler(tool.handler).isolated for tool in pack.tools)
+    assert all(compile_handler(tool.handler + "\n").isolated for tool in pack.tools[:2])  # edited: not shipped
+    assert compile_handler(NORMAL).isolated
+
+
+def test_pack_rules_run_isolated_with_their_entry() -> None:
+    rule = compile_handler("def check(state, call):\n    return 'no' if state.get('x') else None\n", entry="check")
+    assert rule.isolated and rule.entry == "check"
+    assert rule({"x": 1}, {"call": {"name": "t"}}) == "no"
+    assert rule({}, {"call": {"name": "t"}}) is None
