@@ -7,7 +7,7 @@ from typing import Any
 
 from clawloop_synth.pipeline import RunConfig, run_pipeline
 
-STAGES = ["ingest", "mine", "cluster", "generate", "coverage", "rollout", "difficulty", "curriculum", "export",
+STAGES = ["ingest", "mine", "pack", "cluster", "generate", "coverage", "rollout", "difficulty", "curriculum", "export",
           "report"]
 
 
@@ -30,4 +30,4 @@ def test_run_goes_through_every_stage_and_resumes(tmp_path: Path) -> None:
 
     # A new seed changes clustering and everything after it, not what came before.
     reseeded = run(tmp_path, seed=1)
-    assert [s for s in STAGES if reseeded[s]] == ["ingest", "mine"]
+    assert [s for s in STAGES if reseeded[s]] == ["ingest", "mine", "pack"]

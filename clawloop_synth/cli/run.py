@@ -20,6 +20,12 @@ def _line(stage: str, s: dict[str, Any]) -> str:
     if stage == "mine":
         return (f"{s['failures']} failures in {s.get('failed_traces', '?')} failed traces, "
                 f"{s.get('failed_traces_located', '?')} located ({s.get('unexplained_traces', '?')} unexplained)")
+    if stage == "pack":
+        if s["how"] == "induced":
+            return (f"induced pack '{s['name']}' at {s['pack']} ({s['tools']} tools, collections "
+                    f"{', '.join(s['collections']) or 'none'}): the traces' tools match no built-in pack")
+        why = "given" if s["how"] == "given" else "its tools are the traces' tools"
+        return f"{s['pack']} ({why})"
     if stage == "cluster":
         return f"{len(s['clusters'])} clusters (k={s['k']} by {s['k_chosen_by']}, silhouette {s['silhouette']})"
     if stage == "generate":
@@ -41,15 +47,18 @@ def _line(stage: str, s: dict[str, Any]) -> str:
     return ""
 
 
-@app.command(help="Run every stage (ingest, mine, cluster, generate, coverage, rollout, difficulty, curriculum, "
-                  "export) on the embedded demo traces (or --input with --pack), offline. Finished stages are "
-                  "skipped on a re-run unless --force.")
+@app.command(help="Run every stage (ingest, mine, pack, cluster, generate, coverage, rollout, difficulty, "
+                  "curriculum, export, report) on the embedded demo traces (or --input), offline. The tasks are "
+                  "built in --pack, or in the built-in pack whose tools are the traces' tools, or in a pack induced "
+                  "from the traces. Finished stages are skipped on a re-run unless --force.")
 def run(
     workdir: Annotated[Path, typer.Option("--workdir", "-w", help="Work directory.")] = Path("runs/default"),
     inputs: Annotated[list[Path] | None, typer.Option("--input", "-i", help="Trace files or folders "
                                                       "(default: the embedded demo traces).")] = None,
-    domain: Annotated[str, typer.Option("--pack", "--domain", help="Domain pack the tasks are built in: a built-in "
-                                        "name (demo, airline) or a pack folder path; --domain is an alias.")] = "demo",
+    domain: Annotated[str | None, typer.Option("--pack", "--domain", help="Domain pack the tasks are built in: a "
+                                               "built-in name (demo, airline) or a pack folder path; --domain is an "
+                                               "alias. Default: the built-in pack whose tools are the traces' tools, "
+                                               "else one induced from the traces into WORKDIR/pack.")] = None,
     db: Annotated[Path | None, typer.Option(help="Database folder of the domain pack (airline: "
                                             "../shared/datasets/tau-bench/airline-db).")] = None,
     per_cluster: Annotated[int, typer.Option(help="Accepted tasks wanted per failure cluster.")] = 5,

@@ -261,7 +261,7 @@ def gather(workdir: Path) -> dict[str, Any]:
     difficulty = _rows(workdir / "difficulty")
     strategy = (s.get("curriculum") or {}).get("strategy")
     order = _rows(workdir / "curriculum" / str(strategy)) if strategy else None
-    stages = [name for name in ("ingest", "mine", "cluster", "generate", "coverage", "rollout", "difficulty",
+    stages = [name for name in ("ingest", "mine", "pack", "cluster", "generate", "coverage", "rollout", "difficulty",
                                 "curriculum", "export", "evaluate") if name in s]
     return {
         "workdir": str(workdir), "stages": stages, "unreadable": s["_unreadable"],

@@ -80,10 +80,10 @@ def test_another_domains_traces_get_no_false_nonexistent_tool_findings(tmp_path:
     assert summary["by_code"]  # the real error (the transfer limit) is still found
 
 
-def test_run_refuses_traces_no_pack_fits_instead_of_making_demo_tasks(tmp_path: Path) -> None:
+def test_run_refuses_a_given_pack_the_traces_do_not_fit_instead_of_making_its_tasks(tmp_path: Path) -> None:
     src = _write(tmp_path / "bank.jsonl", [_bank_record(n, 1.0 if n % 2 else 0.0) for n in range(8)])
     work = tmp_path / "w"
-    proc = _cli("run", "-w", str(work), "-i", str(src))
+    proc = _cli("run", "-w", str(work), "-i", str(src), "--pack", "demo")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert len(_lines(proc.stderr)) == 1 and "match no known domain pack" in proc.stderr
     assert "--pack PATH" in proc.stderr and "Traceback" not in proc.stderr
