@@ -10,6 +10,7 @@ import pytest
 
 from clawloop_synth.cli import main
 from clawloop_synth.export.stage import MARKER
+from clawloop_synth.workdir import LOCK_NAME
 from tests.export.tiny import make_task, make_workdir
 
 
@@ -23,7 +24,8 @@ def _run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 def _tree(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
+    """Every path under ``root`` but the work directory's lock file, which any command holding it leaves."""
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.name != LOCK_NAME}
 
 
 @pytest.mark.parametrize("where", ["workdir", "parent", "other_workdir", "foreign", "file", "inputs"])
