@@ -29,6 +29,18 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+_CAP_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+
+
+def _capitalized_runs(text: str) -> list[str]:
+    """Runs of capitalized words ("Kofi Lindqvist", "Dr. Priya Raman" -> "Priya Raman"): multi-word names."""
+    out: list[str] = []
+    for run in _CAP_RUN.findall(text):
+        words = run.split()
+        out += [" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 3) + 1)]
+    return out
+
+
 def shape(value: Any) -> str:
     """A value's character classes with runs collapsed ("K4J0ER" -> "A9A9A", "2024-05-28" -> "9-9-9")."""
     out: list[str] = []
@@ -67,6 +79,12 @@ class Episode:
     def __post_init__(self) -> None:
         self.instr_l = self.instruction.lower()
         self.instr_tokens = tokens(self.instruction)
+        self.instr_tokens += _capitalized_runs(self.instruction)
+        # the word before each token's first occurrence ("from LAS to IAH": origin vs destination)
+        self.instr_prev: dict[str, str] = {}
+        for m in _TOKEN.finditer(self.instruction):
+            before = _WORD.findall(self.instr_l[max(0, m.start() - 24): m.start()])
+            self.instr_prev.setdefault(m.group(), before[-1] if before else "<bos>")
         self.instr_words = sorted(set(_WORD.findall(self.instr_l)))[:80]
         self.instr_parts = set(_SPLIT.split(self.instr_l))
         self._leaves: list[Leaf] | None = None
@@ -97,15 +115,27 @@ class Episode:
             self.record_match = []
             n = len(self.results)
             for i, (tool, value, is_error) in enumerate(self.results):
-                if is_error:
+                if is_error and not isinstance(value, str):
                     continue
-                for leaf_list in _records(value):
+                for leaf_list in (_text_records(value) if isinstance(value, str) else _records(value)):
                     rid = len(self.record_match)
                     self.record_match.append(sum(1 for lf in leaf_list if self.in_instruction(lf[0])))
                     for val, key, path in leaf_list:
                         out.append(Leaf(val, key, path, tool, n - 1 - i, rid))
             self._leaves = out
         return self._leaves
+
+
+def _text_records(text: str) -> list[list[tuple[Any, str, str]]]:
+    """A text result (an error message, say) as one record of its tokens, each keyed by the word before it."""
+    rec: list[tuple[Any, str, str]] = []
+    low = text.lower()
+    for m in _TOKEN.finditer(text):
+        before = _WORD.findall(low[max(0, m.start() - 24): m.start()])
+        key = "txt:" + (before[-1] if before else "<bos>")
+        tok = m.group()
+        rec.append((int(tok) if tok.lstrip("-").isdigit() and len(tok) < 12 else tok, key, "." + key))
+    return [rec] if rec else []
 
 
 def leaves(value: Any) -> Iterator[tuple[Any, str, str]]:
@@ -157,7 +187,8 @@ def slots_of(schema: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[s
         if kind == "object" and sub.get("properties"):
             out.extend((p, s, r and name in required) for p, s, r in slots_of(sub, path))
         elif kind == "array":
-            items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
+            raw = sub.get("items")
+            items: dict[str, Any] = raw if isinstance(raw, dict) else {}
             if items.get("type") == "object" and items.get("properties"):
                 out.extend((p, s, r and name in required) for p, s, r in slots_of(items, path + "[]"))
             else:

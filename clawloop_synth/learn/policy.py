@@ -54,6 +54,7 @@ class PolicyConfig:
     temperature: float = 1.0
     max_calls: int = 8
     answer_cap: int = 5
+    dagger: bool = False  # DAgger recovery labels on failed writes (doubles training time)
     seed: int = 0
 
 
@@ -111,6 +112,7 @@ class PolicyLearner:
         self.rng = np.random.default_rng(self.config.seed)
         self.stats: dict[str, Any] = {}
         self._mode = "greedy"  # "greedy" | "sample" | "force"
+        self._dagger = False
         self._trace: _Trace | None = None
 
     # ---------------------------------------------------------------------------------------- scoring
@@ -142,6 +144,9 @@ class PolicyLearner:
         called = {c for c, _ in ep.calls}
         writes_done = sum(1 for c, _ in ep.calls if ep.writes.get(c))
         last_err = bool(ep.results) and ep.results[-1][2]
+        leaves = ep.leaves()
+        last_rm = max((ep.record_match[lf.record] for lf in leaves if lf.ago == 0), default=0)
+        best_rm = max(ep.record_match, default=0)
         feats = []
         for c in names:
             count = sum(1 for x, _ in ep.calls if x == c)
@@ -153,6 +158,7 @@ class PolicyLearner:
             name_parts = set(_SPLIT.split(c.lower())) - {""}
             overlap = len(name_parts & ep.instr_parts)
             base.append(f"nameov={min(overlap, 2)}")
+            base += [f"lastrm={min(last_rm, 5)}", f"bestrm={min(best_rm, 5)}", f"prev={prev}|lastrm={min(last_rm, 5)}"]
             base.append(f"kind={cw}|nameov={min(overlap, 2)}")
             strs = [f"A|{c}|{b}" for b in base] + [f"A|{b}|kind={cw}" for b in base[1:]]
             strs += [f"A|{c}|w={w}" for w in ep.instr_words]
@@ -176,9 +182,10 @@ class PolicyLearner:
                 cands[key] = (value, list(feats))
 
         for tok in ep.instr_tokens:
-            add(tok, ["src=instr"])
+            prev = ep.instr_prev.get(tok, "<run>")
+            add(tok, ["src=instr", f"prevword={prev}"])
             if tok.lstrip("-").isdigit():
-                add(int(tok), ["src=instrnum"])
+                add(int(tok), ["src=instrnum", f"prevword={prev}"])
         leaves: list[Leaf] = ep.leaves()
         matches = [ep.record_match[lf.record] for lf in leaves if _type_ok(schema, lf.value)]
         best = max(matches, default=0)
@@ -190,10 +197,11 @@ class PolicyLearner:
                  f"keyeq={lf.key == pname}", f"keyov={bool(kparts & pparts)}"]
             add(lf.value, f)
             if schema.get("type") == "integer" and isinstance(lf.value, int) and not isinstance(lf.value, bool) \
-                    and lf.ago == 0 and kparts & pparts:
+                    and lf.ago <= 2 and kparts & pparts:
                 for tok in ep.instr_tokens:
                     if tok.isdigit():
-                        add(lf.value + int(tok), ["src=sum", f"sumkey={lf.key}"])
+                        add(lf.value + int(tok), ["src=sum", f"sumkey={lf.key}"] +
+                            [f"sumw={w}" for w in ep.instr_words])
         for value in list(self.consts.get(f"{tool}.{path}", [])) + list(enum or []):
             vparts = set(_SPLIT.split(str(value).lower())) - {""}
             hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
@@ -209,6 +217,8 @@ class PolicyLearner:
             base += [f"shape={shape(value)}", f"ininstr={ep.in_instruction(value)}"]
             if key in used:
                 base += ["used", f"usedsame={used[key] == pname}"]
+            elif "src=leaf" in base:
+                base.append("unused_leaf")
             values.append(value)
             strs = [f"S|{b}" for b in base] + [f"S|{pname}|{b}" for b in base] + \
                    [f"S|{tool}.{path}|{b}" for b in base]
@@ -269,10 +279,38 @@ class PolicyLearner:
                 i = self._pick(vfeats, target)
                 if i >= 0 and values[i] != _OMIT:
                     filled[path] = values[i]
+            if demo is not None and self._dagger and ep.writes.get(name):
+                own = self._own_arguments(ep, name, slots_of(schema))
+                if own != demo.calls[k].arguments:
+                    content, is_error = env.step(name, own)
+                    ep.add(name, own, content, is_error)
+                    if not is_error:  # the state has moved off the demonstration: stop collecting here
+                        break
+                    # the recovery is labelled by the demonstration: the same tool, its arguments
+                    _, feats = self._action_feats(ep, task)
+                    self._pick(feats, names.index(name))
+                    for path, sub, required in slots_of(schema):
+                        values, vfeats = self._slot_candidates(ep, name, path, sub, required)
+                        if values:
+                            key = json.dumps(target_flat.get(path, _OMIT), sort_keys=True)
+                            self._pick(vfeats, next((i for i, v in enumerate(values)
+                                                     if json.dumps(v, sort_keys=True) == key), -1))
             args = demo.calls[k].arguments if demo is not None else build_args(filled)
             content, is_error = env.step(name, args)
             ep.add(name, args, content, is_error)
         return env.finish(self._answer(ep, demo.answer if demo is not None else None))
+
+    def _own_arguments(self, ep: Episode, name: str, slots: list[tuple[str, dict[str, Any], bool]]
+                       ) -> dict[str, Any]:
+        """What the current policy would send (greedy), for DAgger-style recovery labels."""
+        filled: dict[str, Any] = {}
+        for path, sub, required in slots:
+            values, vfeats = self._slot_candidates(ep, name, path, sub, required)
+            if values:
+                i = int(np.argmax(self._score(vfeats)))
+                if values[i] != _OMIT:
+                    filled[path] = values[i]
+        return build_args(filled)
 
     def _answer(self, ep: Episode, target: str | None) -> str:
         values, feats, kept = self._answer_feats(ep)
@@ -289,9 +327,9 @@ class PolicyLearner:
                 draws = (self.rng.random(len(p)) < p).astype(int)
                 if self._trace is not None:
                     self._trace.decisions.append(_Decision("bern", feats, draws.tolist()))
-                chosen = [i for i in np.flatnonzero(draws)]
+                chosen = [int(i) for i in np.flatnonzero(draws)]
             else:
-                chosen = [i for i in np.argsort(-p) if p[i] > 0.5]
+                chosen = [int(i) for i in np.argsort(-p) if p[i] > 0.5]
             chosen = chosen[: self.config.answer_cap] or [int(np.argmax(p))]
         parts = [f"{kept[i].key.replace('_', ' ')}: {values[i]}" for i in chosen]
         return "Done. " + "; ".join(parts) + "."
@@ -347,6 +385,22 @@ class PolicyLearner:
         for epoch in range(cfg.imitation_epochs):
             self.rng.shuffle(order)
             self._update([data[i] for i in order], cfg.lr / (1 + epoch))
+        if cfg.dagger:
+            # DAgger on writes: where the policy's own write fails, the demonstration labels the recovery
+            recovery: list[_Decision] = []
+            self._mode, self._dagger = "force", True
+            try:
+                for view in tasks:
+                    self._trace = _Trace()
+                    runner(view, self, 0)
+                    recovery.extend(self._trace.decisions)
+            finally:
+                self._mode, self._trace, self._dagger = "greedy", None, False
+            data = data + recovery
+            order = np.arange(len(data))
+            for epoch in range(cfg.imitation_epochs):
+                self.rng.shuffle(order)
+                self._update([data[i] for i in order], cfg.lr / (1 + epoch))
         baseline: dict[str, float] = {}
         rewards: list[float] = []
         for epoch in range(cfg.rl_epochs):
@@ -364,6 +418,9 @@ class PolicyLearner:
                 self._update(trace.decisions, cfg.rl_lr, reward - b)
                 baseline[view.id] = 0.5 * b + 0.5 * reward
             self._update([data[i] for i in self.rng.permutation(len(data))], cfg.lr / (2 + epoch))
+        picks = [d for d in data if d.kind == "pick"]
+        fit = float(np.mean([int(np.argmax(self._score(d.feats))) == d.target for d in picks])) if picks else None
         self.stats = {"tasks": len(tasks), "imitation_decisions": len(data), "imitation_missed": missed,
+                      "imitation_fit": None if fit is None else round(fit, 4),
                       "rl_episodes": len(rewards), "rl_mean_reward": round(float(np.mean(rewards)), 4)
                       if rewards else None}
