@@ -54,7 +54,7 @@ class PolicyConfig:
     temperature: float = 1.0
     max_calls: int = 8
     answer_cap: int = 5
-    dagger: bool = False  # DAgger recovery labels on failed writes (doubles training time)
+    dagger: bool = True  # DAgger recovery labels on failed writes (doubles the imitation time)
     seed: int = 0
 
 
@@ -233,7 +233,7 @@ class PolicyLearner:
         values, feats, kept = [], [], []
         for lf in ep.leaves():
             key = json.dumps(lf.value)
-            if key in seen or lf.ago > 2:
+            if key in seen or lf.ago > 2 or lf.key.startswith("txt:"):  # free text (errors) is not a fact to report
                 continue
             seen.add(key)
             writes = ep.writes.get(lf.tool, False)
