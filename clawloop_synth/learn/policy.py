@@ -1,0 +1,426 @@
+"""The ``policy`` learner: a linear scorer over hashed generic features, trained by imitation then REINFORCE.
+
+At each turn it scores the candidate next actions (every tool, or finishing); for a tool it fills each leaf slot
+of the tool's JSON Schema by scoring candidate values (tokens of the instruction, leaves of earlier results,
+values seen in demonstrations or the schema's enum, sums of a result number and an instruction number, or
+omitting an optional slot); when it finishes it composes the answer from the result leaves it scores as worth
+reporting. One weight vector serves all three decisions (their features are prefixed apart).
+
+Training: softmax cross-entropy on the decisions of the training tasks' reference runs (replayed through the
+simulator, so the candidates are the ones the policy itself would see), then REINFORCE with a per-task baseline
+on its own sampled rollouts' rewards, with the imitation data replayed between passes to keep it anchored.
+Numpy only, CPU, seconds to minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from clawloop_synth.learn.features import (
+    DIM,
+    Episode,
+    Leaf,
+    build_args,
+    flatten_args,
+    hash_features,
+    shape,
+    slots_of,
+)
+from clawloop_synth.learn.protocol import AgentEnv, TrainRunner
+from clawloop_synth.learn.view import TaskView
+from clawloop_synth.types import Rollout
+
+__all__ = ["PolicyConfig", "PolicyLearner"]
+
+FINISH = "<finish>"
+_OMIT = "<omit>"
+_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass
+class PolicyConfig:
+    """Hyperparameters, in one place."""
+
+    imitation_epochs: int = 6
+    lr: float = 0.3
+    rl_epochs: int = 2
+    rl_lr: float = 0.1
+    temperature: float = 1.0
+    max_calls: int = 8
+    answer_cap: int = 5
+    dagger: bool = True  # DAgger recovery labels on failed writes (doubles the imitation time)
+    seed: int = 0
+
+
+@dataclass
+class _Decision:
+    kind: str  # "pick" (softmax over candidates) or "bern" (one include/skip per candidate)
+    feats: list[np.ndarray]
+    target: int | list[int]
+
+
+@dataclass
+class _Trace:
+    decisions: list[_Decision] = field(default_factory=list)
+    missed: int = 0
+
+
+def _softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = scores / max(temperature, 1e-6)
+    z = z - z.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _type_ok(schema: dict[str, Any], value: Any) -> bool:
+    kind = schema.get("type")
+    if isinstance(value, bool):
+        return kind in (None, "boolean")
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int)
+    if kind == "number":
+        return isinstance(value, (int, float))
+    if kind == "boolean":
+        return False
+    return isinstance(value, (str, int, float))
+
+
+def _in_answer(value: Any, answer: str) -> bool:
+    text = str(value)
+    if isinstance(value, (int, float)):
+        return re.search(rf"(?<![\w.-]){re.escape(text)}(?![\w])", answer) is not None
+    return len(text) >= 2 and text.lower() in answer.lower()
+
+
+class PolicyLearner:
+    """A learned tool-use policy (see the module docstring)."""
+
+    name = "policy"
+
+    def __init__(self, config: PolicyConfig | None = None) -> None:
+        self.config = config or PolicyConfig()
+        self.w = np.zeros(DIM)
+        self.consts: dict[str, list[Any]] = {}
+        self.rng = np.random.default_rng(self.config.seed)
+        self.stats: dict[str, Any] = {}
+        self._mode = "greedy"  # "greedy" | "sample" | "force"
+        self._dagger = False
+        self._trace: _Trace | None = None
+
+    # ---------------------------------------------------------------------------------------- scoring
+    def _score(self, feats: list[np.ndarray]) -> np.ndarray:
+        return np.array([self.w[f].sum() for f in feats])
+
+    def _pick(self, feats: list[np.ndarray], target: int | None) -> int:
+        """Choose among candidates (or record the forced target); -1 when a forced target is not a candidate."""
+        if self._mode == "force":
+            if target is None or target < 0:
+                if self._trace is not None:
+                    self._trace.missed += 1
+                return -1
+            if self._trace is not None:
+                self._trace.decisions.append(_Decision("pick", feats, target))
+            return target
+        scores = self._score(feats)
+        if self._mode == "sample":
+            choice = int(self.rng.choice(len(feats), p=_softmax(scores, self.config.temperature)))
+            if self._trace is not None:
+                self._trace.decisions.append(_Decision("pick", feats, choice))
+            return choice
+        return int(np.argmax(scores))
+
+    # ---------------------------------------------------------------------------------------- features
+    def _action_feats(self, ep: Episode, view: TaskView) -> tuple[list[str], list[np.ndarray]]:
+        names = [t["function"]["name"] for t in view.tools] + [FINISH]
+        prev = ep.calls[-1][0] if ep.calls else "<start>"
+        called = {c for c, _ in ep.calls}
+        writes_done = sum(1 for c, _ in ep.calls if ep.writes.get(c))
+        last_err = bool(ep.results) and ep.results[-1][2]
+        leaves = ep.leaves()
+        last_rm = max((ep.record_match[lf.record] for lf in leaves if lf.ago == 0), default=0)
+        best_rm = max(ep.record_match, default=0)
+        feats = []
+        for c in names:
+            count = sum(1 for x, _ in ep.calls if x == c)
+            cw = "w" if ep.writes.get(c) else "r"
+            base = [f"c={c}", f"prev={prev}", f"n={min(count, 2)}", f"step={min(len(ep.calls), 6)}",
+                    f"wd={min(writes_done, 2)}", f"err={last_err}", f"kind={cw}|wd={min(writes_done, 2)}",
+                    f"kind={cw}|n={min(count, 2)}"]
+            base += [f"called={x}" for x in called]
+            name_parts = set(_SPLIT.split(c.lower())) - {""}
+            overlap = len(name_parts & ep.instr_parts)
+            base.append(f"nameov={min(overlap, 2)}")
+            base += [f"lastrm={min(last_rm, 5)}", f"bestrm={min(best_rm, 5)}", f"prev={prev}|lastrm={min(last_rm, 5)}"]
+            base.append(f"kind={cw}|nameov={min(overlap, 2)}")
+            strs = [f"A|{c}|{b}" for b in base] + [f"A|{b}|kind={cw}" for b in base[1:]]
+            strs += [f"A|{c}|w={w}" for w in ep.instr_words]
+            feats.append(hash_features(strs))
+        return names, feats
+
+    def _slot_candidates(self, ep: Episode, tool: str, path: str, schema: dict[str, Any],
+                         required: bool) -> tuple[list[Any], list[np.ndarray]]:
+        pname = path.split(".")[-1].replace("[]", "")
+        pparts = set(pname.lower().split("_")) - {"id", ""}
+        cands: dict[str, tuple[Any, list[str]]] = {}
+        enum = schema.get("enum")
+
+        def add(value: Any, feats: list[str]) -> None:
+            if value is None or (enum is not None and value not in enum) or not _type_ok(schema, value):
+                return
+            key = json.dumps(value, sort_keys=True)
+            if key in cands:
+                cands[key][1].extend(feats)
+            else:
+                cands[key] = (value, list(feats))
+
+        for tok in ep.instr_tokens:
+            prev = ep.instr_prev.get(tok, "<run>")
+            add(tok, ["src=instr", f"prevword={prev}"])
+            if tok.lstrip("-").isdigit():
+                add(int(tok), ["src=instrnum", f"prevword={prev}"])
+        leaves: list[Leaf] = ep.leaves()
+        matches = [ep.record_match[lf.record] for lf in leaves if _type_ok(schema, lf.value)]
+        best = max(matches, default=0)
+        for lf in leaves:
+            rm = ep.record_match[lf.record]
+            kparts = set(lf.key.lower().replace("#key", "").split("_")) - {""}
+            f = ["src=leaf", f"key={lf.key}", f"path={lf.tool}{lf.path}", f"ago={min(lf.ago, 3)}",
+                 f"rm={min(rm, 4)}", f"rmgap={min(best - rm, 3)}",
+                 f"keyeq={lf.key == pname}", f"keyov={bool(kparts & pparts)}"]
+            add(lf.value, f)
+            if schema.get("type") == "integer" and isinstance(lf.value, int) and not isinstance(lf.value, bool) \
+                    and lf.ago <= 2 and kparts & pparts:
+                for tok in ep.instr_tokens:
+                    if tok.isdigit():
+                        add(lf.value + int(tok), ["src=sum", f"sumkey={lf.key}"] +
+                            [f"sumw={w}" for w in ep.instr_words])
+        for value in list(self.consts.get(f"{tool}.{path}", [])) + list(enum or []):
+            vparts = set(_SPLIT.split(str(value).lower())) - {""}
+            hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
+            add(value, ["src=const", f"const={value}", f"ctok={round(hit, 1)}"])
+        used: dict[str, str] = {}
+        for _, args in ep.calls:
+            for p, v in flatten_args(args).items():
+                used[json.dumps(v, sort_keys=True)] = p.split(".")[-1]
+        values: list[Any] = []
+        feats: list[np.ndarray] = []
+        for key, (value, base) in cands.items():
+            base = sorted(set(base))
+            base += [f"shape={shape(value)}", f"ininstr={ep.in_instruction(value)}"]
+            if key in used:
+                base += ["used", f"usedsame={used[key] == pname}"]
+            elif "src=leaf" in base:
+                base.append("unused_leaf")
+            values.append(value)
+            strs = [f"S|{b}" for b in base] + [f"S|{pname}|{b}" for b in base] + \
+                   [f"S|{tool}.{path}|{b}" for b in base]
+            feats.append(hash_features(strs))
+        if not required:
+            values.append(_OMIT)
+            feats.append(hash_features([f"S|{pname}|omit", f"S|{tool}.{path}|omit", "S|omit"]))
+        return values, feats
+
+    def _answer_feats(self, ep: Episode) -> tuple[list[Any], list[np.ndarray], list[Leaf]]:
+        seen: set[str] = set()
+        values, feats, kept = [], [], []
+        for lf in ep.leaves():
+            key = json.dumps(lf.value)
+            if key in seen or lf.ago > 2 or lf.key.startswith("txt:"):  # free text (errors) is not a fact to report
+                continue
+            seen.add(key)
+            writes = ep.writes.get(lf.tool, False)
+            base = [f"key={lf.key}", f"path={lf.tool}{lf.path}", f"ago={lf.ago}", f"write={writes}",
+                    f"ininstr={ep.in_instruction(lf.value)}", f"shape={shape(lf.value)}",
+                    f"write={writes}|key={lf.key}", f"ago={lf.ago}|key={lf.key}"]
+            strs = [f"R|{b}" for b in base] + [f"R|w={w}|key={lf.key}" for w in ep.instr_words]
+            values.append(lf.value)
+            feats.append(hash_features(strs))
+            kept.append(lf)
+        return values, feats, kept
+
+    # ---------------------------------------------------------------------------------------- episode
+    def play(self, task: TaskView, env: AgentEnv) -> Rollout:
+        tools = {t["function"]["name"]: t["function"] for t in task.tools}
+        ep = Episode(task.instruction, tools, dict(task.tool_writes))
+        demo = task.demonstration if self._mode == "force" else None
+        for k in range(self.config.max_calls + 1):
+            names, feats = self._action_feats(ep, task)
+            if demo is not None:
+                want = demo.calls[k].name if k < len(demo.calls) else FINISH
+                choice = self._pick(feats, names.index(want) if want in names else None)
+                if choice < 0:
+                    break
+            else:
+                choice = self._pick(feats, None)
+            name = names[choice]
+            if name == FINISH or k == self.config.max_calls:
+                break
+            schema = tools[name].get("parameters") or {}
+            target_flat = flatten_args(demo.calls[k].arguments) if demo is not None else {}
+            filled: dict[str, Any] = {}
+            for path, sub, required in slots_of(schema):
+                values, vfeats = self._slot_candidates(ep, name, path, sub, required)
+                if not values:
+                    continue
+                target = None
+                if demo is not None:
+                    want_v = target_flat.get(path, _OMIT)
+                    key = json.dumps(want_v, sort_keys=True)
+                    target = next((i for i, v in enumerate(values)
+                                   if json.dumps(v, sort_keys=True) == key), -1)
+                i = self._pick(vfeats, target)
+                if i >= 0 and values[i] != _OMIT:
+                    filled[path] = values[i]
+            if demo is not None and self._dagger and ep.writes.get(name):
+                own = self._own_arguments(ep, name, slots_of(schema))
+                if own != demo.calls[k].arguments:
+                    content, is_error = env.step(name, own)
+                    ep.add(name, own, content, is_error)
+                    if not is_error:  # the state has moved off the demonstration: stop collecting here
+                        break
+                    # the recovery is labelled by the demonstration: the same tool, its arguments
+                    _, feats = self._action_feats(ep, task)
+                    self._pick(feats, names.index(name))
+                    for path, sub, required in slots_of(schema):
+                        values, vfeats = self._slot_candidates(ep, name, path, sub, required)
+                        if values:
+                            key = json.dumps(target_flat.get(path, _OMIT), sort_keys=True)
+                            self._pick(vfeats, next((i for i, v in enumerate(values)
+                                                     if json.dumps(v, sort_keys=True) == key), -1))
+            args = demo.calls[k].arguments if demo is not None else build_args(filled)
+            content, is_error = env.step(name, args)
+            ep.add(name, args, content, is_error)
+        return env.finish(self._answer(ep, demo.answer if demo is not None else None))
+
+    def _own_arguments(self, ep: Episode, name: str, slots: list[tuple[str, dict[str, Any], bool]]
+                       ) -> dict[str, Any]:
+        """What the current policy would send (greedy), for DAgger-style recovery labels."""
+        filled: dict[str, Any] = {}
+        for path, sub, required in slots:
+            values, vfeats = self._slot_candidates(ep, name, path, sub, required)
+            if values:
+                i = int(np.argmax(self._score(vfeats)))
+                if values[i] != _OMIT:
+                    filled[path] = values[i]
+        return build_args(filled)
+
+    def _answer(self, ep: Episode, target: str | None) -> str:
+        values, feats, kept = self._answer_feats(ep)
+        if not values:
+            return "Done."
+        if self._mode == "force" and target is not None:
+            labels = [int(_in_answer(v, target)) for v in values]
+            if self._trace is not None:
+                self._trace.decisions.append(_Decision("bern", feats, labels))
+            chosen = [i for i, y in enumerate(labels) if y]
+        else:
+            p = 1.0 / (1.0 + np.exp(-self._score(feats)))
+            if self._mode == "sample":
+                draws = (self.rng.random(len(p)) < p).astype(int)
+                if self._trace is not None:
+                    self._trace.decisions.append(_Decision("bern", feats, draws.tolist()))
+                chosen = [int(i) for i in np.flatnonzero(draws)]
+            else:
+                chosen = [int(i) for i in np.argsort(-p) if p[i] > 0.5]
+            chosen = chosen[: self.config.answer_cap] or [int(np.argmax(p))]
+        parts = [f"{kept[i].key.replace('_', ' ')}: {values[i]}" for i in chosen]
+        return "Done. " + "; ".join(parts) + "."
+
+    # ---------------------------------------------------------------------------------------- training
+    def _update(self, decisions: Sequence[_Decision], lr: float, advantage: float = 1.0) -> None:
+        for d in decisions:
+            if d.kind == "pick":
+                p = _softmax(self._score(d.feats))
+                assert isinstance(d.target, int)
+                for j, f in enumerate(d.feats):
+                    g = (1.0 if j == d.target else 0.0) - p[j]
+                    if abs(g) > 1e-4:
+                        np.add.at(self.w, f, lr * advantage * g / max(len(f) ** 0.5, 1.0))
+            else:
+                assert isinstance(d.target, list)
+                p = 1.0 / (1.0 + np.exp(-self._score(d.feats)))
+                for j, f in enumerate(d.feats):
+                    g = d.target[j] - p[j]
+                    if abs(g) > 1e-4:
+                        np.add.at(self.w, f, lr * advantage * g / max(len(f) ** 0.5, 1.0))
+
+    def _collect_constants(self, tasks: Sequence[TaskView]) -> None:
+        for view in tasks:
+            if view.demonstration is None:
+                continue
+            for call in view.demonstration.calls:
+                for path, value in flatten_args(call.arguments).items():
+                    if isinstance(value, (str, bool)) or value in (0, 1):
+                        bucket = self.consts.setdefault(f"{call.name}.{path}", [])
+                        if value not in bucket and len(bucket) < 12:
+                            bucket.append(value)
+
+    def train(self, tasks: Sequence[TaskView], runner: TrainRunner | None = None) -> None:
+        """Imitate the demonstrations, then reinforce on sampled rollouts (both need ``runner``)."""
+        if runner is None:
+            raise ValueError("the policy learner trains in the simulator: pass a runner")
+        cfg = self.config
+        tasks = [t for t in tasks if t.demonstration is not None]
+        self._collect_constants(tasks)
+        data: list[_Decision] = []
+        missed = 0
+        self._mode = "force"
+        try:
+            for view in tasks:
+                self._trace = _Trace()
+                runner(view, self, 0)
+                data.extend(self._trace.decisions)
+                missed += self._trace.missed
+        finally:
+            self._mode, self._trace = "greedy", None
+        order = np.arange(len(data))
+        for epoch in range(cfg.imitation_epochs):
+            self.rng.shuffle(order)
+            self._update([data[i] for i in order], cfg.lr / (1 + epoch))
+        if cfg.dagger:
+            # DAgger on writes: where the policy's own write fails, the demonstration labels the recovery
+            recovery: list[_Decision] = []
+            self._mode, self._dagger = "force", True
+            try:
+                for view in tasks:
+                    self._trace = _Trace()
+                    runner(view, self, 0)
+                    recovery.extend(self._trace.decisions)
+            finally:
+                self._mode, self._trace, self._dagger = "greedy", None, False
+            data = data + recovery
+            order = np.arange(len(data))
+            for epoch in range(cfg.imitation_epochs):
+                self.rng.shuffle(order)
+                self._update([data[i] for i in order], cfg.lr / (1 + epoch))
+        baseline: dict[str, float] = {}
+        rewards: list[float] = []
+        for epoch in range(cfg.rl_epochs):
+            idx = self.rng.permutation(len(tasks))
+            for i in idx:
+                view = tasks[i]
+                self._mode, self._trace = "sample", _Trace()
+                try:
+                    rollout = runner(view, self, 1 + epoch)
+                finally:
+                    trace, self._mode, self._trace = self._trace, "greedy", None
+                reward = float(rollout.reward or 0.0)
+                rewards.append(reward)
+                b = baseline.get(view.id, float(np.mean(rewards)))
+                self._update(trace.decisions, cfg.rl_lr, reward - b)
+                baseline[view.id] = 0.5 * b + 0.5 * reward
+            self._update([data[i] for i in self.rng.permutation(len(data))], cfg.lr / (2 + epoch))
+        picks = [d for d in data if d.kind == "pick"]
+        fit = float(np.mean([int(np.argmax(self._score(d.feats))) == d.target for d in picks])) if picks else None
+        self.stats = {"tasks": len(tasks), "imitation_decisions": len(data), "imitation_missed": missed,
+                      "imitation_fit": None if fit is None else round(fit, 4),
+                      "rl_episodes": len(rewards), "rl_mean_reward": round(float(np.mean(rewards)), 4)
+                      if rewards else None}
