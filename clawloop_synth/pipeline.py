@@ -28,7 +28,8 @@ class RunConfig:
     inputs: list[Path] = field(default_factory=default_inputs)
     domain: str = "demo"
     db: Path | None = None
-    per_cluster: int = 5
+    per_cluster: int = 5  # the mean; split by real failure mass (generate/allocate.py)
+    allocation: str = "mass"
     agents: str = "scripted"
     attempts: int = 2  # rollouts per task per agent
     strategy: str = "learnability"
@@ -59,7 +60,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> li
 
     inputs = [str(path) for path in config.inputs]
     pack = load_pack(config.domain, config.db)
-    generate = GenerateConfig(domain=config.domain, db=config.db, per_cluster=config.per_cluster, seed=config.seed,
+    generate = GenerateConfig(domain=config.domain, db=config.db, per_cluster=config.per_cluster,
+                              allocation=config.allocation, seed=config.seed,
                               policy_from_traces=config.policy_from_traces)
     seed = config.seed
     return [
