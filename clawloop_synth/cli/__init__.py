@@ -40,7 +40,7 @@ def main() -> None:
 
 # Stage modules in the order of the data flow, which is the order `--help` lists their commands.
 _STAGE_MODULES = ("ingest", "mine", "generate", "sim", "sim_replay", "demo", "coverage", "rollout", "export",
-                  "report", "run", "pack", "schemas")
+                  "evaluate", "report", "run", "pack", "schemas")
 
 
 def _register_stages() -> None:
