@@ -30,7 +30,8 @@ class RunConfig:
     inputs: list[Path] = field(default_factory=default_inputs)
     domain: str | None = None  # a built-in pack name or a pack folder; None: the traces' pack, or induce one
     db: Path | None = None
-    per_cluster: int = 5
+    per_cluster: int = 5  # the mean; split by real failure mass (generate/allocate.py)
+    allocation: str = "mass"
     agents: str = "scripted"
     attempts: int = 2  # rollouts per task per agent
     strategy: str = "learnability"
@@ -70,7 +71,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
     yield Stage("pack", {"pack": wanted, "db": db}, lambda: choose_pack(workdir, config.domain, config.db))
     chosen = json.loads((workdir / "pack.json").read_text())
     pack_db = Path(chosen["db"]) if chosen.get("db") else None
-    generate = GenerateConfig(domain=chosen["pack"], db=pack_db, per_cluster=config.per_cluster, seed=config.seed,
+    generate = GenerateConfig(domain=chosen["pack"], db=pack_db, per_cluster=config.per_cluster,
+                              allocation=config.allocation, seed=config.seed,
                               policy_from_traces=config.policy_from_traces)
     seed = config.seed
     yield Stage("cluster", {"seed": seed, "embedder": "hashing"}, lambda: run_cluster(workdir, seed=seed))
@@ -101,7 +103,9 @@ def _mine(workdir: Path, config: RunConfig) -> dict[str, Any]:
     from clawloop_synth.mine.stage import nothing_to_mine, run_mine
     from clawloop_synth.mine.toolset import pack_mismatch
     from clawloop_synth.sim.pack import load_pack
+    from clawloop_synth.types import ToolSpec
 
+    pack_tools: list[ToolSpec] | None
     if config.domain is not None:
         pack_tools = load_pack(config.domain, config.db).tools
     else:

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "CheckResult",
     "Checks",
+    "Choice",
+    "Constraint",
     "Failure",
     "FailureCluster",
     "GoldAction",
@@ -248,6 +250,28 @@ class TaskFeatures(Model):
     failure_codes: list[str] = Field(default_factory=list)
 
 
+class Constraint(Model):
+    """One thing the instruction fixes about the entity it asks for, and the words that state it.
+
+    ``field`` is a JMESPath expression over a candidate entity; ``op`` compares its value with ``value``;
+    ``text`` is how the instruction states it (checked to appear in the instruction).
+    """
+
+    field: str
+    op: Literal["eq", "ge", "le"] = "eq"
+    value: Any
+    text: str
+
+
+class Choice(Model):
+    """An entity the instruction picks out by constraints (a flight by route, day, time and free seats):
+    exactly one entity of ``collection`` (the one under ``key``) must satisfy them in the initial state."""
+
+    collection: str
+    key: str
+    constraints: list[Constraint]
+
+
 class TaskSpec(Model):
     id: str
     domain: str
@@ -263,6 +287,8 @@ class TaskSpec(Model):
     target_code: str | None = None
     provenance: Provenance
     features: TaskFeatures = Field(default_factory=TaskFeatures)
+    kind: str | None = None  # what the user asks for (book, cancel, refusal, ...), as the generator names it
+    constraints: list[Choice] = Field(default_factory=list)  # what the instruction fixes, for uniqueness
 
 
 class CheckResult(Model):

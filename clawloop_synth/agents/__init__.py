@@ -4,6 +4,7 @@
 at the given rates, per run or (``per_opportunity=True``) per opportunity the task gives each mode
 (:func:`opportunities`), so that longer, busier tasks are harder; :func:`scripted_population`
 builds a graded population of them (``per_opportunity=True`` for task-dependent difficulty);
+:class:`ShortcutAgent` acts from the instruction alone (the gate rejects what it solves);
 :func:`run_agent` runs one episode and returns it as a Trace in OpenAI chat form.
 """
 
@@ -24,6 +25,7 @@ from .scripted import (
     ReferenceAgent,
     scripted_population,
 )
+from .shortcut import ShortcutAgent, information_needs, shortcut_solution
 
 __all__ = [
     "DISTRACTOR_LOAD",
@@ -38,10 +40,13 @@ __all__ = [
     "Episode",
     "FlawedAgent",
     "ReferenceAgent",
+    "ShortcutAgent",
     "default_system_prompt",
     "fire_chance",
+    "information_needs",
     "opportunities",
     "plan_for",
     "run_agent",
     "scripted_population",
+    "shortcut_solution",
 ]

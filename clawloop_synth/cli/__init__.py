@@ -59,7 +59,7 @@ def main() -> None:
 
 # Stage modules in the order of the data flow, which is the order `--help` lists their commands.
 _STAGE_MODULES = ("ingest", "induce", "mine", "generate", "sim", "sim_replay", "demo", "coverage", "rollout",
-                  "export", "report", "run", "pack", "schemas")
+                  "export", "evaluate", "report", "run", "pack", "schemas")
 
 
 # The parameter that names a command's work directory, when it is not called ``workdir``.

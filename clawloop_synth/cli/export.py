@@ -17,7 +17,7 @@ __all__ = ["export"]
                   "(fine-tuning JSONL) or rl (prompts + a TRL environment), with a dataset card.")
 def export(
     workdir: Annotated[Path, typer.Argument(help="Work directory with a tasks/ dataset.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, openai or rl.")] = "hf",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, dpo, openai or rl.")] = "hf",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: new, empty, or an earlier export "
                                                  "(replaced); any other folder is refused.")] = Path("export"),
     seed: Annotated[int, typer.Option(help="Seed of the train/validation/test split.")] = 0,

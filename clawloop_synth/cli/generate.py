@@ -82,7 +82,13 @@ def generate(
     workdir: Annotated[Path, typer.Argument(help="Work directory with clusters, failures and traces.")],
     domain: Domain,
     db: Db = None,
-    per_cluster: Annotated[int, typer.Option("--per-cluster", min=1, help="Accepted tasks wanted per cluster.")] = 5,
+    per_cluster: Annotated[int, typer.Option("--per-cluster", min=1, help=(
+        "Accepted tasks wanted per cluster, on average: the run wants per-cluster x clusters tasks, split by "
+        "each cluster's real failure mass (failed traces), each cluster getting at least --floor "
+        "(--allocation even: exactly per-cluster each)."))] = 5,
+    allocation: Annotated[str, typer.Option(help="mass (by real failure mass, with a floor) or even.")] = "mass",
+    floor: Annotated[int | None, typer.Option(min=0, help="Fewest tasks per cluster under mass allocation "
+                                              "(default: per-cluster // 5, at least 1).")] = None,
     generator: Annotated[str, typer.Option(help="procedural (offline), llm or dspy.")] = "procedural",
     program: Annotated[Path | None, typer.Option(help="A compiled DSPy program (from `optimize`).")] = None,
     model: Model = None,
@@ -104,7 +110,8 @@ def generate(
 
     if generator == "dspy" and program is None and not dry_run:
         typer.echo("note: no --program given: the DSPy program runs uncompiled", err=True)
-    config = GenerateConfig(domain=domain, db=db, per_cluster=per_cluster, generator=generator, program=program,
+    config = GenerateConfig(domain=domain, db=db, per_cluster=per_cluster, allocation=allocation, floor=floor,
+                            generator=generator, program=program,
                             model=model, api_base=api_base, concurrency=concurrency, max_cost=max_cost,
                             max_requests=max_requests, max_repairs=max_repairs, attempts=attempts,
                             clusters=cluster, dry_run=dry_run, seed=seed, policy_from_traces=policy_from_traces)

@@ -61,7 +61,11 @@ def run(
                                                "else one induced from the traces into WORKDIR/pack.")] = None,
     db: Annotated[Path | None, typer.Option(help="Database folder of the domain pack (airline: "
                                             "../shared/datasets/tau-bench/airline-db).")] = None,
-    per_cluster: Annotated[int, typer.Option(help="Accepted tasks wanted per failure cluster.")] = 5,
+    per_cluster: Annotated[int, typer.Option(help=(
+        "Accepted tasks wanted per failure cluster, on average: per-cluster x clusters tasks in all, split by "
+        "each cluster's real failure mass (failed traces) with a floor of per-cluster // 5 (at least 1) each; "
+        "--allocation even gives exactly per-cluster each."))] = 5,
+    allocation: Annotated[str, typer.Option(help="mass (by real failure mass, with a floor) or even.")] = "mass",
     rewards: Annotated[Path | None, typer.Option(help="JSON rewards for traces whose files carry none (see "
                                                  "`ingest --help`).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
@@ -73,7 +77,7 @@ def run(
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.pipeline import RunConfig, run_pipeline
 
-    config = RunConfig(domain=domain, db=db, per_cluster=per_cluster, seed=seed, force=force,
+    config = RunConfig(domain=domain, db=db, per_cluster=per_cluster, allocation=allocation, seed=seed, force=force,
                        policy_from_traces=policy_from_traces, rewards=rewards)
     if inputs:
         config.inputs = list(inputs)

@@ -27,6 +27,8 @@ FORMAT_TEXT = {
           "source, initial state, reference solution, failure exemplar, checks, provenance)",
     "sft": "one conversation per task in TRL's conversational tool-calling format (`messages` with "
            "`tool_calls`, `tools`): the reference solution run in the simulator, tool results included",
+    "dpo": "one preference pair per task in TRL's conversational form with tools (`prompt`: system and user "
+           "turns; `chosen`: the reference's assistant and tool turns; `rejected`: the failure exemplar's; `tools`)",
     "rl": "one prompt per task plus the TaskSpec as JSON (`task`) that the environment resets from",
     "openai": "OpenAI chat fine-tuning JSONL: `messages`, `tools`, `parallel_tool_calls`",
 }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clawloop_synth.sim import DEFAULT_MAX_STEPS, SimEnv
-from clawloop_synth.types import TaskSpec
+from clawloop_synth.types import Solution, TaskSpec
 
 __all__ = ["ReferenceRun", "openai_record", "prompt_messages", "run_reference", "sft_messages", "system_prompt"]
 
@@ -50,28 +50,32 @@ class ReferenceRun:
     reward: float
     failed_checks: list[str]
     cut: int = 0  # results cut to max_tool_result_chars
+    answer: str | None = None  # the final answer when the run is not the reference's (a failure exemplar's)
 
 
 def run_reference(task: TaskSpec, max_tool_result_chars: int | None = None,
-                  result_format: str = "json") -> ReferenceRun:
-    """Run ``task.reference`` in a fresh :class:`SimEnv` and finish with its answer.
+                  result_format: str = "json", solution: Solution | None = None) -> ReferenceRun:
+    """Run ``task.reference`` (or ``solution``, e.g. the failure exemplar) in a fresh :class:`SimEnv` and
+    finish with its answer.
 
     Each result is shown in ``result_format`` and cut to ``max_tool_result_chars`` (marked in the
     text, see ``bound``); the simulator's state, hence the reward, does not depend on either.
     """
     from clawloop_synth.export.bound import as_lines, bound_result
 
-    env = SimEnv(task, max_steps=max(DEFAULT_MAX_STEPS, len(task.reference.calls)))
+    plan = solution if solution is not None else task.reference
+    env = SimEnv(task, max_steps=max(DEFAULT_MAX_STEPS, len(plan.calls)))
     results = []
     cut = 0
-    for call in task.reference.calls:
+    for call in plan.calls:
         result = env.step(call)
         shown = as_lines(result.content) if result_format == "lines" else result.content
         content = bound_result(shown, max_tool_result_chars)
         cut += content != shown
         results.append((call.name, dict(call.arguments), content, result.is_error))
-    reward, checks = env.finish(task.reference.answer)
-    return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed], cut)
+    reward, checks = env.finish(plan.answer)
+    return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed], cut,
+                        answer=None if solution is None else plan.answer)
 
 
 def _call_id(index: int) -> str:
@@ -89,8 +93,8 @@ def sft_messages(run: ReferenceRun) -> list[dict[str, Any]]:
                          "tool_calls": [call]})
         messages.append({"role": "tool", "content": content, "name": name, "tool_call_id": _call_id(index),
                          "tool_calls": []})
-    messages.append({"role": "assistant", "content": run.task.reference.answer, "name": None,
-                     "tool_call_id": None, "tool_calls": []})
+    answer = run.task.reference.answer if run.answer is None else run.answer
+    messages.append({"role": "assistant", "content": answer, "name": None, "tool_call_id": None, "tool_calls": []})
     return messages
 
 

@@ -40,13 +40,14 @@ def features(fmt: str) -> tuple[Any, list[str]]:
 
     if fmt == "hf":
         result = features_for(TaskSpec)
-    elif fmt == "sft":
+    elif fmt in ("sft", "dpo"):
         arguments = json_feature()
         call = {"id": Value("string"), "type": Value("string"),
                 "function": {"name": Value("string"), "arguments": arguments}}
         message = {"role": Value("string"), "content": Value("string"), "name": Value("string"),
                    "tool_call_id": Value("string"), "tool_calls": List(call)}
-        result = Features({**_browse(), "messages": List(message), "tools": List(json_feature())})
+        turns = ("messages",) if fmt == "sft" else ("prompt", "chosen", "rejected")
+        result = Features({**_browse(), **{name: List(message) for name in turns}, "tools": List(json_feature())})
     elif fmt == "rl":
         result = Features({**_browse(), "prompt": List({"role": Value("string"), "content": Value("string")}),
                            "task": Value("string")})
@@ -62,8 +63,20 @@ def _json_cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False)
 
 
-def row(fmt: str, task: TaskSpec, run: ReferenceRun | None = None) -> dict[str, Any]:
-    """``task`` as a row of ``fmt``; the conversation formats need the reference ``run``."""
+def _json_arguments(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for message in messages:
+        for call in message["tool_calls"]:
+            call["function"]["arguments"] = _json_cell(call["function"]["arguments"])
+    return messages
+
+
+def row(fmt: str, task: TaskSpec, run: Any = None) -> dict[str, Any]:
+    """``task`` as a row of ``fmt``; the conversation formats need the reference ``run`` (dpo: the pair
+    ``(reference run, failure exemplar run)``).
+
+    dpo is TRL's conversational preference form with tools: ``prompt`` = the system and user turns,
+    ``chosen`` = the reference's assistant and tool turns, ``rejected`` = the failure exemplar's, and
+    ``tools`` = the tools' JSON schemas."""
     if fmt == "hf":
         return to_row(task, features_for(TaskSpec))
     if fmt == "rl":
@@ -71,12 +84,15 @@ def row(fmt: str, task: TaskSpec, run: ReferenceRun | None = None) -> dict[str, 
     if fmt == "sft":
         if run is None:
             raise ValueError("the sft format needs the reference run")
-        messages = sft_messages(run)
-        for message in messages:
-            for call in message["tool_calls"]:
-                call["function"]["arguments"] = _json_cell(call["function"]["arguments"])
-        return {**_browse_values(task), "messages": messages,
+        return {**_browse_values(task), "messages": _json_arguments(sft_messages(run)),
                 "tools": [_json_cell(spec.openai_schema()) for spec in task.tools]}
+    if fmt == "dpo":
+        if not isinstance(run, tuple) or len(run) != 2:
+            raise ValueError("the dpo format needs the reference run and the failure exemplar's run")
+        chosen, rejected = (_json_arguments(sft_messages(r)) for r in run)
+        opening = len(prompt_messages(task))
+        return {**_browse_values(task), "prompt": chosen[:opening], "chosen": chosen[opening:],
+                "rejected": rejected[opening:], "tools": [_json_cell(spec.openai_schema()) for spec in task.tools]}
     raise ValueError(f"no dataset rows for format {fmt!r}")
 
 

@@ -5,7 +5,7 @@ Layout of ``OUT`` (written through a staging folder, so a failed export leaves t
 - ``README.md``: the dataset card; ``export.json``: the summary (also copied to ``WORKDIR`` for the
   run's own export, so that a manual export never passes for the run's);
 - ``.clawloop-synth-export``: the marker by which a later export knows the folder as its own;
-- hf / sft / rl: ``dataset/`` (``DatasetDict.save_to_disk``) and ``data/<split>-00000-of-00001.parquet``;
+- hf / sft / dpo / rl: ``dataset/`` (``DatasetDict.save_to_disk``) and ``data/<split>-00000-of-00001.parquet``;
 - rl: also ``tools.json`` (the tools' schemas) and ``environment.py`` (the environment class for TRL);
 - openai: ``data/<split>.jsonl``.
 
@@ -124,10 +124,13 @@ def _verified(
             reason = "; ".join(f"{r.rule}: {r.detail}" for r in report.failed())
             skipped.append({"id": task.id, "reason": f"fails verification ({reason})"})
             continue
-        run = run_reference(task, max_tool_result_chars, result_format) if fmt in _TOOL_LOOP else None
+        run: Any = run_reference(task, max_tool_result_chars, result_format) \
+            if fmt in _TOOL_LOOP or fmt == "dpo" else None
         if run is not None and run.reward < 1.0:
             skipped.append({"id": task.id, "reason": f"reference run earned {run.reward}: {run.failed_checks}"})
             continue
+        if fmt == "dpo" and task.failure_exemplar is not None:  # verify made sure the exemplar exists and fails
+            run = (run, run_reference(task, max_tool_result_chars, result_format, task.failure_exemplar))
         kept.append(task)
         runs.append(run)
     return kept, runs, skipped
@@ -137,6 +140,10 @@ def _usage(fmt: str) -> str:
     if fmt == "sft":
         return ("```python\nfrom datasets import load_dataset\nfrom trl import SFTTrainer\n\n"
                 "ds = load_dataset(\"REPO_ID\")\ntrainer = SFTTrainer(model=..., train_dataset=ds[\"train\"])\n```")
+    if fmt == "dpo":
+        return ("```python\nfrom datasets import load_dataset\nfrom trl import DPOConfig, DPOTrainer\n\n"
+                "ds = load_dataset(\"REPO_ID\")  # prompt / chosen / rejected conversations and tools\n"
+                "trainer = DPOTrainer(model=..., args=DPOConfig(...), train_dataset=ds[\"train\"])\n```")
     if fmt == "rl":
         return ("Install clawloop-synth (the environment runs each task's tools in its sandboxed simulator), "
                 "download `environment.py` and `tools.json` from this repository, then:\n\n"
@@ -212,12 +219,13 @@ def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp
 def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: str = "other",
                  max_tool_result_chars: int | None = DEFAULT_MAX_TOOL_RESULT_CHARS, tool_result_format: str = "lines",
                  progress: Callable[[], None] = lambda: None, workdir_summary: bool = True) -> dict[str, Any]:
-    """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, openai, rl) into ``out``; returns the summary.
+    """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, dpo, openai, rl) into ``out``; returns the summary.
 
     In the tool-loop formats (sft, openai, rl) tool results are shown in ``tool_result_format``
     (``lines``: a JSON result as key: value lines; ``json``: as returned) and cut to
     ``max_tool_result_chars`` (None or 0: never), and the summary and card state the completion
-    length the reference's tool loop needs per episode (``completion_tokens``).
+    length the reference's tool loop needs per episode (``completion_tokens``); dpo pairs show their
+    results the same way.
     ``workdir_summary``: also write the summary to ``WORKDIR/export.json`` (the run's own export does;
     a manual one keeps it in ``OUT/export.json`` only).
     """

@@ -55,6 +55,7 @@ class GenerationRequest:
     count: int  # how many candidates to propose
     seed: int
     id_prefix: str  # task ids must start with this and be unique within the request
+    wanted: int | None = None  # accepted tasks wanted for this cluster (its allocation; None: per_cluster)
 
 
 class Generator(Protocol):

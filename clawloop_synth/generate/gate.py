@@ -5,14 +5,20 @@ In order (the first failed check is the reject reason):
 1. ``invalid_spec:handler_policy``: every tool handler compiles under the sandbox policy;
 2. ``verify:<rule>``: :func:`clawloop_synth.sim.verify` passes every rule (the first failed rule
    names the reason; the detail lists all failed rules);
-3. ``untargeted``: the failure exemplar, run in ``SimEnv`` and turned into a Trace (gold actions = the
+3. ``constraint_unstated`` / ``constraint_unmet`` / ``ambiguous``: the task's structured constraints
+   are stated in its instruction and exactly one entity satisfies them (:mod:`.constraints`);
+4. ``no_information_need``: some write argument or required output is absent from the instruction
+   (:func:`~clawloop_synth.agents.information_needs`), so a tool result must tell it;
+5. ``shortcut``: the shortcut agent (:class:`~clawloop_synth.agents.ShortcutAgent`, acts from the
+   instruction alone and never reads a result) fails the task;
+6. ``untargeted``: the failure exemplar, run in ``SimEnv`` and turned into a Trace (gold actions = the
    reference's state-changing calls, gold outputs = the required outputs), is mined and must show
    the cluster's target code;
-4. ``near_duplicate``: the embedding of the task's text view (:func:`views.task_view`, hashing
+7. ``near_duplicate``: the embedding of the task's text view (:func:`views.task_view`, hashing
    embedder by default) has cosine < ``threshold`` (0.95) with every task accepted so far.
 
 A task that passes is added to the accepted set, so the order of judging matters and is kept
-deterministic by the stage. Checks 1-3 depend on the task alone (:func:`examine`, pure CPU, picklable
+deterministic by the stage. Checks 1-6 depend on the task alone (:func:`examine`, pure CPU, picklable
 in and out), so the LLM path runs them in a worker process and only check 4 in the host.
 """
 
@@ -30,7 +36,7 @@ from clawloop_synth.types import GoldAction, Message, Solution, TaskSpec, ToolCa
 if TYPE_CHECKING:
     from clawloop_synth.mine.context import MineContext
 
-__all__ = ["DEFAULT_THRESHOLD", "Gate", "examine", "exemplar_trace", "mined_codes"]
+__all__ = ["DEFAULT_THRESHOLD", "Gate", "examine", "exemplar_trace", "mined_codes", "shortcut_solves"]
 
 DEFAULT_THRESHOLD = 0.95
 
@@ -75,9 +81,18 @@ def mined_codes(task: TaskSpec, ctx: MineContext | None = None) -> list[str]:
     return [f.code for f in mine_trace(trace, ctx)]
 
 
+def shortcut_solves(task: TaskSpec) -> bool:
+    """Whether the shortcut agent, acting from the instruction alone, passes every check of ``task``."""
+    from clawloop_synth.agents.run import run_agent
+    from clawloop_synth.agents.shortcut import ShortcutAgent
+
+    return run_agent(ShortcutAgent(), task).reward == 1.0
+
+
 def examine(task: TaskSpec, target_code: str | None) -> Verdict:
-    """Checks 1-3 (handler policy, ``verify``, targeting) on ``task`` alone: the rejecting verdict of the
-    first that fails, else an accepting verdict with the mined codes (the near-duplicate test is left)."""
+    """Checks 1-6 (handler policy, ``verify``, constraints, information need, shortcut, targeting) on
+    ``task`` alone: the rejecting verdict of the first that fails, else an accepting verdict with the
+    mined codes (the near-duplicate test is left)."""
     from clawloop_synth.sim import SandboxError, compile_handler, verify
 
     for spec in task.tools:
@@ -91,6 +106,17 @@ def examine(task: TaskSpec, target_code: str | None) -> Verdict:
         failed = report.failed()
         detail = "; ".join(f"{r.rule}: {r.detail}" for r in failed)[:1000]
         return Verdict(False, f"verify:{failed[0].rule}", detail)
+    from clawloop_synth.agents.shortcut import information_needs
+    from clawloop_synth.generate.constraints import constraint_problem
+
+    problem = constraint_problem(task)
+    if problem is not None:
+        return Verdict(False, problem[0], problem[1][:500])
+    if not information_needs(task):
+        return Verdict(False, "no_information_need",
+                       "the instruction states every write argument and required output: no tool result is needed")
+    if shortcut_solves(task):
+        return Verdict(False, "shortcut", "the shortcut agent (instruction only, no tool result read) solves it")
     codes = mined_codes(task)
     if target_code is not None and target_code not in codes:
         found = ", ".join(dict.fromkeys(codes)) or "no failure"

@@ -231,8 +231,7 @@ class LLMGenerator:
     async def _cluster(self, run: Any, request: GenerationRequest, pool: ThreadPoolExecutor,
                        processes: Examiner | None, loop: asyncio.AbstractEventLoop) -> None:
         cid = request.cluster.id
-        done = run.journal.done.get(cid)
-        if run.remaining(request) == 0 or (done and done.get("per_cluster", 0) >= run.config.per_cluster):
+        if run.finished(request):
             return
         prefix = request.id_prefix
         solved = {e.id[len(prefix):len(prefix) + 4] for e in run.journal.accepted(cid) if e.id.startswith(prefix)}
@@ -267,7 +266,7 @@ class LLMGenerator:
                 task.result()
         if self.stopped:  # not finished: a re-run with more budget carries on
             return
-        run.journal.finish_cluster(cid, {"per_cluster": run.config.per_cluster,
+        run.journal.finish_cluster(cid, {"wanted": run.wanted(request),
                                          "exhausted": run.remaining(request) > 0})
 
     # -- the Generator protocol and the dry run -------------------------------------------------

@@ -39,7 +39,9 @@ class GenerateConfig:
 
     domain: str
     db: Path | None = None
-    per_cluster: int = 5  # accepted tasks wanted per cluster
+    per_cluster: int = 5  # accepted tasks wanted per cluster, on average (see allocate.py)
+    allocation: str = "mass"  # "mass": by each cluster's real failure mass, with a floor; "even": per_cluster each
+    floor: int | None = None  # fewest tasks wanted per cluster under "mass" (default: per_cluster // 5, >= 1)
     generator: str = "procedural"
     program: Path | None = None  # a compiled DSPy program (``optimize``), for generator "dspy"
     model: str | None = None
@@ -68,7 +70,8 @@ class GenerateConfig:
                 "generator": self.generator,
                 "program": _file_hash(self.program), "model": self.model, "seed": self.seed,
                 "embedder": self.embedder, "threshold": self.threshold, "max_repairs": self.max_repairs,
-                "clusters": self.clusters, "policy_from_traces": self.policy_from_traces}
+                "clusters": self.clusters, "policy_from_traces": self.policy_from_traces,
+                "allocation": self.allocation, "floor": self.floor}
 
 
 def _file_hash(path: Path | None) -> str | None:
@@ -99,8 +102,18 @@ class GenerateRun:
     def accepted(self, cluster: str) -> int:
         return len(self.journal.accepted(cluster))
 
+    def wanted(self, request: GenerationRequest) -> int:
+        """Accepted tasks wanted for the request's cluster (its allocation)."""
+        return self.config.per_cluster if request.wanted is None else request.wanted
+
     def remaining(self, request: GenerationRequest) -> int:
-        return max(0, self.config.per_cluster - self.accepted(request.cluster.id))
+        return max(0, self.wanted(request) - self.accepted(request.cluster.id))
+
+    def finished(self, request: GenerationRequest) -> bool:
+        """Whether the journal says this cluster was already run to its allocation (or exhausted at it)."""
+        done = self.journal.done.get(request.cluster.id)
+        return self.remaining(request) == 0 or bool(done and done.get("wanted", done.get("per_cluster", 0))
+                                                    >= self.wanted(request))
 
     def judge(self, request: GenerationRequest, task: TaskSpec, examined: Verdict | None = None) -> Verdict:
         """Judge ``task`` once; a journaled id keeps its verdict. Journals the verdict. ``examined``: the
@@ -130,7 +143,7 @@ class GenerateRun:
         if self.progress is not None:
             rejected = len(self.journal.entries) - len(self.journal.accepted())
             self.progress({"accepted": len(self.journal.accepted()), "rejected": rejected,
-                           "wanted": len(self.requests) * self.config.per_cluster,
+                           "wanted": sum(self.wanted(r) for r in self.requests),
                            "cost": self.usage(), "cluster": entry.cluster, "ok": entry.accepted})
 
     def handle(self, request: GenerationRequest, index: int, candidate: Candidate) -> None:
@@ -174,17 +187,22 @@ def _load_inputs(workdir: Path, config: GenerateConfig) -> tuple[Any, dict[str, 
 
 def build_requests(config: GenerateConfig, pack: Any, state: dict[str, Any], clusters: list[FailureCluster],
                    failures: dict[str, Failure], traces: list[Trace]) -> list[GenerationRequest]:
-    """One request per cluster: its most common code is the target, exemplars first among members."""
+    """One request per cluster: its most common code is the target, exemplars first among members; each
+    cluster's wanted count from :func:`~clawloop_synth.generate.allocate.allocate`."""
+    from clawloop_synth.generate.allocate import allocate, cluster_mass, default_floor
+
+    clusters = [c for c in clusters if c.codes]
+    floor = default_floor(config.per_cluster) if config.floor is None else config.floor
+    wanted = allocate({c.id: cluster_mass(c, failures) for c in clusters}, config.per_cluster, floor,
+                      config.allocation)
     out = []
     for cluster in clusters:
-        if not cluster.codes:
-            continue
         ordered = list(dict.fromkeys([*cluster.exemplar_ids, *cluster.member_ids]))
         members = [failures[i] for i in ordered if i in failures]
         out.append(GenerationRequest(
             cluster=cluster, target_code=cluster.codes[0], exemplars=members, domain=pack.name, pack=pack,
-            state=state, traces=traces, count=config.per_cluster * config.attempts, seed=config.seed,
-            id_prefix=f"{pack.name}-{cluster.id}-"))
+            state=state, traces=traces, count=wanted[cluster.id] * config.attempts, seed=config.seed,
+            id_prefix=f"{pack.name}-{cluster.id}-", wanted=wanted[cluster.id]))
     return out
 
 
@@ -194,8 +212,7 @@ def build_requests(config: GenerateConfig, pack: Any, state: dict[str, Any], clu
 def _run_sync(run: GenerateRun, generator: Generator) -> None:
     for request in run.requests:
         cid = request.cluster.id
-        done = run.journal.done.get(cid)
-        if run.remaining(request) == 0 or (done and done.get("per_cluster", 0) >= run.config.per_cluster):
+        if run.finished(request):
             continue
         proposed = 0
         for index, candidate in enumerate(generator.propose(request, run.judge_of(request))):
@@ -203,7 +220,7 @@ def _run_sync(run: GenerateRun, generator: Generator) -> None:
             proposed = index + 1
             if run.remaining(request) == 0 or proposed >= request.count:
                 break
-        run.journal.finish_cluster(cid, {"per_cluster": run.config.per_cluster, "proposed": proposed,
+        run.journal.finish_cluster(cid, {"wanted": run.wanted(request), "proposed": proposed,
                                          "exhausted": run.remaining(request) > 0})
 
 
@@ -213,8 +230,9 @@ def _cluster_summary(run: GenerateRun, request: GenerationRequest, notes: dict[s
     accepted = sum(e.accepted for e in entries)
     reasons = Counter(e.reason for e in entries if not e.accepted)
     out: dict[str, Any] = {"id": cid, "label": request.cluster.label, "target_code": request.target_code,
-                           "accepted": accepted, "candidates": len(entries), "rejected_by_reason": dict(reasons)}
-    if accepted < min(run.config.min_per_cluster, run.config.per_cluster):
+                           "wanted": run.wanted(request), "accepted": accepted, "candidates": len(entries),
+                           "rejected_by_reason": dict(reasons)}
+    if accepted < min(run.config.min_per_cluster, run.wanted(request)):
         if cid in notes:
             out["reason"] = notes[cid]
         elif not entries:
@@ -268,6 +286,11 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
                          field="generator")
     if config.per_cluster < 1:
         raise InputError("--per-cluster must be at least 1", field="per_cluster")
+    from clawloop_synth.generate.allocate import ALLOCATIONS
+
+    if config.allocation not in ALLOCATIONS:
+        raise InputError(f"unknown allocation '{config.allocation}' (known: {', '.join(ALLOCATIONS)})",
+                         field="allocation")
     started = time.perf_counter()
     pack, state, clusters, failures, traces = _load_inputs(workdir, config)
     requests = build_requests(config, pack, state, clusters, failures, traces)
@@ -306,7 +329,8 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
     summary: dict[str, Any] = {
         "stage": "generate", "generator": generator.name, "domain": pack.name, "pack": str(config.domain),
         "seed": config.seed,
-        "per_cluster": config.per_cluster, "accepted": n_tasks, "rejected": n_rejects,
+        "per_cluster": config.per_cluster, "wanted": sum(run.wanted(r) for r in requests), "accepted": n_tasks,
+        "rejected": n_rejects,
         "rejected_by_reason": dict(reasons.most_common()), "resumed_candidates": journal.resumed,
         "stopped": stopped, "clusters": [_cluster_summary(run, r, notes) for r in requests],
         "usage": llm.usage_summary() if llm is not None else None,

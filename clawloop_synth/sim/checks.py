@@ -4,8 +4,10 @@
   state. Since the reference's final state already equals the initial state wherever the reference
   changed nothing, "equal on every path the reference changed, and nothing else changed" is plain
   equality; the detail names a few differing JSON paths.
-- ``output:<text>``: each required output appears in the final answer (case-insensitive, commas
-  inside numbers ignored: "1,000" matches "1000").
+- ``output:<text>``: each required output is stated by the final answer (:mod:`clawloop_synth.sim.outputs`):
+  numbers compared as numbers (sign, currency, thousands separators), anything else as whole tokens. An
+  output that is the key of an entity the reference created (a new reservation id) is an id that varies
+  with the run: it is met by the key of the entity this run created in the same collection.
 - ``assert:<expression>``: a JMESPath expression over the final state equals the expected value.
 
 Reward is 1.0 when every check passes, else 0.0.
@@ -21,6 +23,7 @@ from typing import Any
 
 import jmespath
 
+from clawloop_synth.sim.outputs import find_output
 from clawloop_synth.sim.state import diff_paths, format_path
 from clawloop_synth.types import CheckResult, TaskSpec
 
@@ -93,17 +96,44 @@ def _assertion(expression: str, expected: Any, final_state: Any) -> CheckResult:
     return CheckResult(name=name, passed=False, detail=f"expected {_short(expected)}, got {_short(got)}")
 
 
+def _created(before: Any, after: Any) -> dict[str, set[str]]:
+    """Keys of each top-level collection present in ``after`` and not in ``before``."""
+    out: dict[str, set[str]] = {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return out
+    for name, collection in after.items():
+        old = before.get(name)
+        if isinstance(collection, dict) and isinstance(old, dict):
+            new = {str(key) for key in collection if key not in old}
+            if new:
+                out[name] = new
+    return out
+
+
+def _output(task: TaskSpec, text: str, final_state: Any, answer: str) -> CheckResult:
+    name = f"output:{text}"
+    made = _created(task.initial_state, reference_state(task))
+    collection = next((c for c, keys in made.items() if text.strip() in keys), None)
+    if collection is None:
+        found, detail = find_output(text, answer)
+        return CheckResult(name=name, passed=found, detail=detail)
+    ours = sorted(_created(task.initial_state, final_state).get(collection, set()))
+    hit = next((key for key in ours if find_output(key, answer)[0]), None)
+    if hit is not None:
+        return CheckResult(name=name, passed=True, detail=f"names {hit}, the {collection} entry this run created")
+    detail = (f"does not name the {collection} entry this run created ({', '.join(ours)})" if ours
+              else f"this run created no {collection} entry")
+    return CheckResult(name=name, passed=False, detail=detail)
+
+
 def run_checks(task: TaskSpec, final_state: Any, answer: str) -> list[CheckResult]:
     """Every check of ``task.checks`` on a final state and answer, in a stable order."""
     results: list[CheckResult] = []
     if task.checks.outcome:
         results.append(_outcome(task, final_state))
     if task.checks.required_outputs:
-        said = normalize_text(answer or "")
         for text in task.checks.required_outputs:
-            found = normalize_text(text) in said
-            results.append(CheckResult(name=f"output:{text}", passed=found,
-                                       detail="found in the answer" if found else "not in the answer"))
+            results.append(_output(task, text, final_state, answer or ""))
     for assertion in task.checks.assertions:
         results.append(_assertion(assertion.expression, assertion.expected, final_state))
     return results

@@ -61,3 +61,31 @@ def test_jmespath_assertions() -> None:
     assert "cannot evaluate" in results[2].detail
     assert reward_of(results) == 0.0
     assert reward_of(results[:2]) == 1.0
+
+
+OPEN = '''
+def invoke(state, owner):
+    key = "N" + str(len(state["accounts"]) + 1)
+    state["accounts"][key] = {"owner": owner, "balance": 0, "frozen": False}
+    return {"account_id": key}
+'''
+
+
+def test_created_ids_are_judged_against_the_run_that_created_them() -> None:
+    from sim_bank import initial_state
+
+    from clawloop_synth.types import PlannedCall, Solution, ToolSpec
+
+    schema = {"type": "object", "properties": {"owner": {"type": "string"}}, "required": ["owner"]}
+    opener = ToolSpec(name="open_account", description="Open one.", parameters=schema, handler=OPEN, writes=True)
+    task = make_task(tools=[opener], reference=Solution(calls=[PlannedCall(name="open_account",
+                                                                           arguments={"owner": "Dan"})],
+                                                        answer="Opened N4."),
+                     checks=Checks(outcome=False, required_outputs=["N4"]), failure_exemplar=None)
+    state = initial_state()
+    state["accounts"]["N5"] = {"owner": "Dan", "balance": 0, "frozen": False}  # this run's id is N5
+    assert by_name(task, state, "Your new account is N5.")["output:N4"][0]
+    passed, detail = by_name(task, state, "Your new account is N4.")["output:N4"]
+    assert not passed and "N5" in detail  # the reference's id, but not the one this run created
+    passed, detail = by_name(task, initial_state(), "Your new account is N4.")["output:N4"]
+    assert not passed and "created no accounts entry" in detail

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario
-from clawloop_synth.types import PlannedCall
+from clawloop_synth.types import Choice, Constraint, PlannedCall
 
 __all__ = ["AirlineKit"]
 
@@ -52,6 +52,19 @@ def method_label(method: dict[str, Any]) -> str:
     if method["source"] == "gift_card":
         return f"gift card {method['id']}"
     return f"travel certificate {method['id']}"
+
+
+def _flight_choice(number: str, origin: str, destination: str, day: str, time: str, cabin: str,
+                   seats: int) -> Choice:
+    """The constraints that pick a direct flight: route, day, departure time, free seats in the cabin."""
+    on_day = f'dates."{day}"'
+    return Choice(collection="flights", key=number, constraints=[
+        Constraint(field="origin", value=origin, text=origin),
+        Constraint(field="destination", value=destination, text=destination),
+        Constraint(field=f"{on_day}.status", value="available", text=day),
+        Constraint(field=f"starts_with(scheduled_departure_time_est, '{time}')", value=True, text=time),
+        Constraint(field=f"{on_day}.available_seats.{cabin}", op="ge", value=seats, text=_CABIN_WORDS[cabin]),
+    ])
 
 
 def _route(res: dict[str, Any]) -> str:
@@ -188,8 +201,10 @@ class AirlineKit:
 
         given = {"user_id": user_id, "reservation_id": res["reservation_id"], "date": day,
                  "origin": res["origin"], "destination": res["destination"]}
+        choice = _flight_choice(new["number"], res["origin"], res["destination"], day,
+                                new["scheduled_departure_time_est"][:5], res["cabin"], len(res["passengers"]))
         return Scenario("change", [PlannedCall(name="update_reservation_flights", arguments=args)], given,
-                        instruction, finish, labels={method["id"]: label})
+                        instruction, finish, labels={method["id"]: label}, constraints=[choice])
 
     def _book(self, ctx: KitContext, rng: random.Random, user_id: str) -> Scenario | str:
         user = ctx.state["users"][user_id]
@@ -236,5 +251,7 @@ class AirlineKit:
 
         given = {"user_id": user_id, "origin": flight["origin"], "destination": flight["destination"],
                  "date": day, "cabin": cabin}
+        choice = _flight_choice(number, flight["origin"], flight["destination"], day,
+                                flight["scheduled_departure_time_est"][:5], cabin, len(people))
         return Scenario("book", [PlannedCall(name="book_reservation", arguments=args)], given, instruction,
-                        finish, labels={method["id"]: label})
+                        finish, labels={method["id"]: label}, constraints=[choice])

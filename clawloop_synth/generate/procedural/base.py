@@ -18,7 +18,7 @@ from clawloop_synth.generate.graph import ToolGraph, leaf_strings
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.sim.pack import DomainPack, State
 from clawloop_synth.sim.state import copy_state
-from clawloop_synth.types import PlannedCall, Provenance, Solution, TaskSpec, ToolSpec, Trace
+from clawloop_synth.types import Choice, PlannedCall, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
 __all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "plan_reads", "scratch_task"]
 
@@ -51,6 +51,7 @@ class Scenario:
     finish: Callable[[list[Any]], tuple[str, list[str]]]
     persona: str | None = None
     labels: dict[str, str] = field(default_factory=dict)  # value -> how the user names it ("my visa card")
+    constraints: list[Choice] = field(default_factory=list)  # what the instruction fixes (uniqueness check)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class BaseTask:
     distractors: int = 0
     persona: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    constraints: list[Choice] = field(default_factory=list)
 
     def write_indices(self) -> list[int]:
         return [i for i, call in enumerate(self.calls) if call.name in self.writes]
@@ -202,4 +204,4 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,
                     answer=answer, outputs=outputs, writes=pack.write_tools,
                     distractors=pack.count_distractors(sliced, ctx.state, used), persona=scenario.persona,
-                    labels=dict(scenario.labels))
+                    labels=dict(scenario.labels), constraints=list(scenario.constraints))

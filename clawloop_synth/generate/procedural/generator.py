@@ -62,6 +62,7 @@ def _task(request: GenerationRequest, n: int, base: BaseTask, variant: Variant, 
         features=TaskFeatures(steps=len(calls), tools=len({c.name for c in calls}),
                               writes=sum(c.name in base.writes for c in calls), distractors=base.distractors,
                               failure_codes=[request.target_code]),
+        kind=base.kind, constraints=list(base.constraints),
     )
 
 

@@ -1,0 +1,27 @@
+"""``clawloop-synth evaluate``: a task set's worth as training data, one table (and evaluate.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clawloop_synth.cli import app
+
+
+@app.command()
+def evaluate(
+    workdir: Annotated[Path, typer.Argument(help="Work directory with accepted tasks (tasks/).")],
+    against: Annotated[Path | None, typer.Option(help="A second work directory to compare with.")] = None,
+    min_side: Annotated[int, typer.Option(min=1, help="Fewest tasks on each side for a discrimination "
+                                          "ratio.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print evaluate.json instead of the table.")] = False,
+) -> None:
+    """Kinds, skeletons, tool sequences, writes, policy violations, ambiguity, shortcut solves, information
+    need, per-code discrimination, coverage, novelty and difficulty spread; writes WORKDIR/evaluate.json."""
+    from clawloop_synth.evaluate import run_evaluate, table
+
+    result = run_evaluate(workdir, against, min_side)
+    typer.echo(json.dumps(result, indent=2) if as_json else table(result))
