@@ -32,6 +32,7 @@ from clawloop_synth.learn.features import (
     shape,
     slots_of,
 )
+from clawloop_synth.learn.linear import Decision, score, softmax, update
 from clawloop_synth.learn.protocol import AgentEnv, TrainRunner
 from clawloop_synth.learn.view import TaskView
 from clawloop_synth.types import Rollout
@@ -59,23 +60,9 @@ class PolicyConfig:
 
 
 @dataclass
-class _Decision:
-    kind: str  # "pick" (softmax over candidates) or "bern" (one include/skip per candidate)
-    feats: list[np.ndarray]
-    target: int | list[int]
-
-
-@dataclass
 class _Trace:
-    decisions: list[_Decision] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     missed: int = 0
-
-
-def _softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = scores / max(temperature, 1e-6)
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
 
 
 def _type_ok(schema: dict[str, Any], value: Any) -> bool:
@@ -117,7 +104,7 @@ class PolicyLearner:
 
     # ---------------------------------------------------------------------------------------- scoring
     def _score(self, feats: list[np.ndarray]) -> np.ndarray:
-        return np.array([self.w[f].sum() for f in feats])
+        return score(self.w, feats)
 
     def _pick(self, feats: list[np.ndarray], target: int | None) -> int:
         """Choose among candidates (or record the forced target); -1 when a forced target is not a candidate."""
@@ -127,13 +114,13 @@ class PolicyLearner:
                     self._trace.missed += 1
                 return -1
             if self._trace is not None:
-                self._trace.decisions.append(_Decision("pick", feats, target))
+                self._trace.decisions.append(Decision("pick", feats, target))
             return target
         scores = self._score(feats)
         if self._mode == "sample":
-            choice = int(self.rng.choice(len(feats), p=_softmax(scores, self.config.temperature)))
+            choice = int(self.rng.choice(len(feats), p=softmax(scores, self.config.temperature)))
             if self._trace is not None:
-                self._trace.decisions.append(_Decision("pick", feats, choice))
+                self._trace.decisions.append(Decision("pick", feats, choice))
             return choice
         return int(np.argmax(scores))
 
@@ -319,14 +306,14 @@ class PolicyLearner:
         if self._mode == "force" and target is not None:
             labels = [int(_in_answer(v, target)) for v in values]
             if self._trace is not None:
-                self._trace.decisions.append(_Decision("bern", feats, labels))
+                self._trace.decisions.append(Decision("bern", feats, labels))
             chosen = [i for i, y in enumerate(labels) if y]
         else:
             p = 1.0 / (1.0 + np.exp(-self._score(feats)))
             if self._mode == "sample":
                 draws = (self.rng.random(len(p)) < p).astype(int)
                 if self._trace is not None:
-                    self._trace.decisions.append(_Decision("bern", feats, draws.tolist()))
+                    self._trace.decisions.append(Decision("bern", feats, draws.tolist()))
                 chosen = [int(i) for i in np.flatnonzero(draws)]
             else:
                 chosen = [int(i) for i in np.argsort(-p) if p[i] > 0.5]
@@ -335,22 +322,8 @@ class PolicyLearner:
         return "Done. " + "; ".join(parts) + "."
 
     # ---------------------------------------------------------------------------------------- training
-    def _update(self, decisions: Sequence[_Decision], lr: float, advantage: float = 1.0) -> None:
-        for d in decisions:
-            if d.kind == "pick":
-                p = _softmax(self._score(d.feats))
-                assert isinstance(d.target, int)
-                for j, f in enumerate(d.feats):
-                    g = (1.0 if j == d.target else 0.0) - p[j]
-                    if abs(g) > 1e-4:
-                        np.add.at(self.w, f, lr * advantage * g / max(len(f) ** 0.5, 1.0))
-            else:
-                assert isinstance(d.target, list)
-                p = 1.0 / (1.0 + np.exp(-self._score(d.feats)))
-                for j, f in enumerate(d.feats):
-                    g = d.target[j] - p[j]
-                    if abs(g) > 1e-4:
-                        np.add.at(self.w, f, lr * advantage * g / max(len(f) ** 0.5, 1.0))
+    def _update(self, decisions: Sequence[Decision], lr: float, advantage: float = 1.0) -> None:
+        update(self.w, decisions, lr, advantage)
 
     def _collect_constants(self, tasks: Sequence[TaskView]) -> None:
         for view in tasks:
@@ -370,7 +343,7 @@ class PolicyLearner:
         cfg = self.config
         tasks = [t for t in tasks if t.demonstration is not None]
         self._collect_constants(tasks)
-        data: list[_Decision] = []
+        data: list[Decision] = []
         missed = 0
         self._mode = "force"
         try:
@@ -387,7 +360,7 @@ class PolicyLearner:
             self._update([data[i] for i in order], cfg.lr / (1 + epoch))
         if cfg.dagger:
             # DAgger on writes: where the policy's own write fails, the demonstration labels the recovery
-            recovery: list[_Decision] = []
+            recovery: list[Decision] = []
             self._mode, self._dagger = "force", True
             try:
                 for view in tasks:

@@ -36,10 +36,9 @@ the same answer in every run.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import reprlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType, TracebackType
 from typing import Any
@@ -48,6 +47,7 @@ from clawloop_synth.sim import limits as _limits
 from clawloop_synth.sim.boundary import BoundaryError, encode_result
 from clawloop_synth.sim.errors import HandlerError, SandboxError
 from clawloop_synth.sim.policy import MAX_SOURCE_CHARS, POW_GUARD, check_and_transform
+from clawloop_synth.sim.trust import digest_of, isolate_everything, isolated, trust_sources
 
 __all__ = [
     "CPU_TIME_LIMIT",
@@ -325,50 +325,7 @@ def compile_code(source: str, filename: str, entry: str = "invoke") -> CodeType:
         raise SandboxError(f"policy: cannot compile handler: {type(exc).__name__}: {_short(str(exc))}") from None
 
 
-# ----------------------------------------------------------------------------- trust and cache
-
-_isolate_all = False
-_shipped: frozenset[str] | None = None
-
-
-_vouched: set[str] = set()
-
-
-def isolate_everything(flag: bool = True) -> None:
-    """Run shipped handlers in worker processes too (benchmarks, paranoid deployments)."""
-    global _isolate_all
-    _isolate_all = flag
-
-
-def trust_sources(sources: Iterable[str]) -> None:
-    """Let these exact sources run in-process like shipped handlers (code the operator vouches
-    for, e.g. a benchmark's own handlers). Nothing from an LLM or a user's pack belongs here."""
-    _vouched.update(_digest(source) for source in sources)
-
-
-def _isolated(digest: str) -> bool:
-    return _isolate_all or (digest not in _vouched and digest not in _shipped_digests())
-
-
-def _shipped_digests() -> frozenset[str]:
-    """Digests of the handler and rule sources of the packs shipped in the package, exactly as
-    :func:`~clawloop_synth.sim.pack_folder.load_pack` composes them (prelude included)."""
-    global _shipped
-    if _shipped is None:
-        from clawloop_synth.sim.pack_folder import BUILTIN_DIR, builtin_names, load_pack
-
-        found: set[str] = set()
-        for name in builtin_names():
-            pack = load_pack(BUILTIN_DIR / name)
-            found.update(_digest(tool.handler) for tool in pack.tools)
-            found.update(_digest(rule) for rule in pack.rules.values())
-        _shipped = frozenset(found)
-    return _shipped
-
-
-def _digest(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-
+# ----------------------------------------------------------------------------- cache
 
 _cache: dict[str, Handler | SandboxError] = {}
 _cache_lock = threading.Lock()
@@ -384,7 +341,7 @@ def compile_handler(source: str, entry: str = "invoke") -> Handler:
     """
     key = source if entry == "invoke" else f"{entry}\x00{source}"
     cached = _cache.get(key)
-    if isinstance(cached, Handler) and cached.isolated != _isolated(cached.digest):
+    if isinstance(cached, Handler) and cached.isolated != isolated(cached.digest):
         cached = None  # isolate_everything() changed the mode
     if cached is None:
         cached = _compile(source, entry)
@@ -403,9 +360,9 @@ def _compile(source: str, entry: str) -> Handler | SandboxError:
     if len(source) > MAX_SOURCE_CHARS:
         return SandboxError(f"policy: handler source of {len(source)} characters exceeds the limit of "
                             f"{MAX_SOURCE_CHARS}")
-    digest = _digest(source)
+    digest = digest_of(source)
     filename = f"<handler {digest[:12]}>"
-    if _isolated(digest):
+    if isolated(digest):
         from clawloop_synth.sim import isolation
 
         try:
