@@ -23,7 +23,7 @@ import numpy as np
 
 from clawloop_synth.errors import InputError
 
-__all__ = ["compare_orders", "order_metrics", "run_curriculum"]
+__all__ = ["compare_orders", "order_metrics", "parse_params", "run_curriculum"]
 
 HEAD = 0.2
 RANDOM_SEEDS = 20
@@ -69,6 +69,20 @@ def compare_orders(estimates: Sequence[Any], rows: Mapping[str, Mapping[str, Any
     bounds = {"head_learnability_max": round(float(np.sort(learn)[::-1][:n_head].mean()), 4),
               "learnability_mean": round(float(learn.mean()), 4), "head": HEAD}
     return {"strategies": table, **bounds}
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """Strategy parameters from ``KEY=VALUE`` strings (``curriculum --param``): a JSON value, else the text."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field="param")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
 
 
 def _params(params: Mapping[str, Any] | None) -> dict[str, Any]:

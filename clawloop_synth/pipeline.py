@@ -17,7 +17,8 @@ from typing import Any
 from clawloop_synth.resources import data_dir
 from clawloop_synth.workdir import Manifest, write_json
 
-__all__ = ["RunConfig", "choose_pack", "default_inputs", "run_pipeline"]
+__all__ = ["RUN_DEFAULTS", "RUN_SETS", "STAGE_COMMANDS", "RunConfig", "choose_pack", "default_inputs",
+           "run_pipeline"]
 
 
 def default_inputs() -> list[Path]:
@@ -25,20 +26,46 @@ def default_inputs() -> list[Path]:
     return [data_dir("datasets") / "demo" / "traces.jsonl"]
 
 
+# The stages' option tables, named as the stage commands are (``pack`` takes ``induce``'s options), and
+# the options each stage's command has that ``run`` sets itself (so they are in no table):
+STAGE_COMMANDS = {"ingest": "ingest", "mine": "mine", "pack": "induce", "cluster": "cluster", "generate": "generate",
+                  "coverage": "coverage", "rollout": "rollout", "difficulty": "difficulty",
+                  "curriculum": "curriculum", "export": "export"}
+RUN_SETS = {
+    "ingest": {"inputs": "the run's inputs (-i)"},
+    "mine": {"pack": "the run's --pack", "pack_db": "the run's --db",
+             "traces": "run mines the ingested traces (mine the rollouts with `mine --traces rollouts`)"},
+    "pack": {"inputs": "the ingested traces", "out": "WORKDIR/pack", "db": "the run's --db"},
+    "generate": {"domain": "the pack the pack stage chose", "db": "the run's --db",
+                 "dry_run": "nothing could follow a dry run (use `generate --dry-run`)"},
+    "export": {"out": "WORKDIR/export"},
+}
+# Where run's own defaults differ from the stage command's.
+RUN_DEFAULTS: dict[str, dict[str, Any]] = {"rollout": {"agents": ["scripted"], "k": 2}, "export": {"fmt": "hf"}}
+
+
 @dataclass
 class RunConfig:
+    """What ``run`` does. ``options[STAGE]`` holds the stage's options under the parameter names of its
+    command (``clawloop-synth STAGE``; ``pack`` takes ``induce``'s); an option left out takes the
+    stage's default (``RUN_DEFAULTS`` first), and ``seed`` fills every stage's seed not given."""
+
     inputs: list[Path] = field(default_factory=default_inputs)
     domain: str | None = None  # a built-in pack name or a pack folder; None: the traces' pack, or induce one
     db: Path | None = None
-    per_cluster: int = 5  # the mean; split by real failure mass (generate/allocate.py)
-    allocation: str = "mass"
-    agents: str = "scripted"
-    attempts: int = 2  # rollouts per task per agent
-    strategy: str = "learnability"
     seed: int = 0
     force: bool = False
-    policy_from_traces: bool = False  # the traces' shared system prompt as the tasks' policy
-    rewards: Path | None = None  # rewards file for traces that carry none (ingest --rewards)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def stage(self, name: str) -> dict[str, Any]:
+        """The options of stage ``name`` as given, over run's defaults and the run's seed."""
+        given = {**RUN_DEFAULTS.get(name, {}), **self.options.get(name, {})}
+        if name in _SEEDED and "seed" not in given:
+            given["seed"] = self.seed
+        return given
+
+
+_SEEDED = frozenset({"cluster", "generate", "coverage", "rollout", "difficulty", "curriculum", "export"})
 
 
 @dataclass
@@ -48,13 +75,21 @@ class Stage:
     run: Callable[[], dict[str, Any]]
 
 
+def _renamed(options: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """``options`` with the command's parameter names turned into the library function's."""
+    return {names.get(key, key): value for key, value in options.items()}
+
+
 def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> Iterator[Stage]:
     """The stages in order. A generator: the stages after ``pack`` are built once it has run (or was
-    found done), because they work in the pack it chose, which may be one it induced from the traces."""
+    found done), because they work in the pack it chose, which may be one it induced from the traces.
+
+    Each stage's config (hashed into the manifest, chained) is every option it runs with, so changing
+    one re-runs that stage and those after it. An option a stage does not take is a TypeError."""
     from clawloop_synth.coverage.stage import run_coverage
-    from clawloop_synth.curriculum_stage import run_curriculum
+    from clawloop_synth.curriculum_stage import parse_params, run_curriculum
     from clawloop_synth.difficulty_stage import run_difficulty
-    from clawloop_synth.export import export_tasks
+    from clawloop_synth.export import export_tasks, push_export
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
     from clawloop_synth.ingest.stage import run_ingest
     from clawloop_synth.mine.stage import run_cluster
@@ -64,28 +99,47 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
     inputs = [str(path) for path in config.inputs]
     wanted = config.domain or "auto"
     db = str(config.db) if config.db else None
-    yield Stage("ingest", {"inputs": inputs, "on_error": "raise",
-                           **({"rewards": str(config.rewards)} if config.rewards else {})},
-                lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), rewards=config.rewards))
-    yield Stage("mine", {"domain": wanted}, lambda: _mine(workdir, config))
-    yield Stage("pack", {"pack": wanted, "db": db}, lambda: choose_pack(workdir, config.domain, config.db))
+    ingest = config.stage("ingest")
+    yield Stage("ingest", {"inputs": inputs, **ingest},
+                lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), **ingest))
+    mine = config.stage("mine")
+    yield Stage("mine", {"domain": wanted, **mine}, lambda: _mine(workdir, config, **mine))
+    # The induce options count only when the pack is induced (no --pack, no built-in pack matches).
+    induce = config.stage("pack") if config.domain is None and _matching_builtin(workdir) is None else {}
+    yield Stage("pack", {"pack": wanted, "db": db, **induce},
+                lambda: choose_pack(workdir, config.domain, config.db, induce))
     chosen = json.loads((workdir / "pack.json").read_text())
     pack_db = Path(chosen["db"]) if chosen.get("db") else None
-    generate = GenerateConfig(domain=chosen["pack"], db=pack_db, per_cluster=config.per_cluster,
-                              allocation=config.allocation, seed=config.seed,
-                              policy_from_traces=config.policy_from_traces)
-    seed = config.seed
-    yield Stage("cluster", {"seed": seed, "embedder": "hashing"}, lambda: run_cluster(workdir, seed=seed))
-    yield Stage("generate", generate.hashed(), lambda: run_generate(workdir, generate))
-    yield Stage("coverage", {"k": 5, "seed": seed}, lambda: run_coverage(workdir, seed=seed))
-    yield Stage("rollout", {"agents": config.agents, "k": config.attempts, "seed": seed},
-                lambda: run_rollouts(workdir, config.agents, k=config.attempts, seed=seed,
-                                     tick=lambda *_: tick("rollout")))
-    yield Stage("difficulty", {"seed": seed}, lambda: run_difficulty(workdir, seed=seed))
-    yield Stage("curriculum", {"strategy": config.strategy, "seed": seed},
-                lambda: run_curriculum(workdir, config.strategy, seed=seed))
-    yield Stage("export", {"format": "hf", "seed": seed},
-                lambda: export_tasks(workdir, "hf", workdir / "export", seed=seed))
+    cluster = config.stage("cluster")
+    yield Stage("cluster", cluster,
+                lambda: run_cluster(workdir, **_renamed(cluster, {"llm": "llm_model", "api_base": "llm_api_base"})))
+    generate = GenerateConfig(domain=chosen["pack"], db=pack_db,
+                              **_renamed(config.stage("generate"), {"cluster": "clusters"}))
+    yield Stage("generate", {**config.stage("generate"), **generate.hashed()}, lambda: run_generate(workdir, generate))
+    coverage = config.stage("coverage")
+    yield Stage("coverage", coverage, lambda: run_coverage(workdir, **coverage))
+    rollout = config.stage("rollout")
+    yield Stage("rollout", rollout,
+                lambda: run_rollouts(workdir, tick=lambda *_: tick("rollout"),
+                                     **_renamed(rollout, {"agents": "agents_spec"})))
+    difficulty = config.stage("difficulty")
+    yield Stage("difficulty", difficulty,
+                lambda: run_difficulty(workdir, **_renamed(difficulty, {"neighbours": "k"})))
+    curriculum = dict(config.stage("curriculum"))
+    params = parse_params(curriculum.pop("param", None) or [])
+    yield Stage("curriculum", config.stage("curriculum"),
+                lambda: run_curriculum(workdir, params=params, **curriculum))
+    export = dict(config.stage("export"))
+    push = {"repo_id": export.pop("push_to_hub", None), "private": export.pop("private", False)}
+
+    def run_export() -> dict[str, Any]:
+        summary = export_tasks(workdir, out=workdir / "export", **export)
+        if push["repo_id"]:
+            summary["pushed"] = push_export(workdir / "export", push["repo_id"], private=push["private"])
+            write_json(workdir / "export.json", summary)
+        return summary
+
+    yield Stage("export", config.stage("export"), run_export)
     yield Stage("report", {}, lambda: run_report(workdir))
 
 
@@ -95,7 +149,7 @@ def _builtin_tools() -> dict[str, list[str]]:
     return {name: [tool.name for tool in load_pack(name).tools] for name in pack_names()}
 
 
-def _mine(workdir: Path, config: RunConfig) -> dict[str, Any]:
+def _mine(workdir: Path, config: RunConfig, fail_below: float = 0.5) -> dict[str, Any]:
     """Mine with the traces' own tools (a pack's schemas only when it is their domain), then stop the
     run with one line when nothing can follow: no rated or failed trace, or a pack given (``--pack``)
     whose tools are not the traces'. With no pack given, the ``pack`` stage picks or induces one."""
@@ -111,7 +165,7 @@ def _mine(workdir: Path, config: RunConfig) -> dict[str, Any]:
     else:
         matched = _matching_builtin(workdir)
         pack_tools = load_pack(matched, config.db).tools if matched else None
-    summary = run_mine(workdir, pack_tools)
+    summary = run_mine(workdir, pack_tools, fail_below=fail_below)
     problem = nothing_to_mine(summary)
     if problem is None and config.domain is not None and not summary["pack_applied"]:
         packs = {config.domain: [t.name for t in pack_tools or []],
@@ -133,9 +187,11 @@ def _matching_builtin(workdir: Path) -> str | None:
     return matched[0] if matched else None
 
 
-def choose_pack(workdir: Path, domain: str | None, db: Path | None) -> dict[str, Any]:
+def choose_pack(workdir: Path, domain: str | None, db: Path | None,
+                induce: dict[str, Any] | None = None) -> dict[str, Any]:
     """The pack the run builds tasks in, written to WORKDIR/pack.json: the one given; else the built-in
-    whose tools are the traces'; else one induced from the traces into WORKDIR/pack (``induce``)."""
+    whose tools are the traces'; else one induced from the traces into WORKDIR/pack (``induce``, with
+    ``induce``'s options: ``model``, ``api_base``, ``max_cost``, ``rounds``)."""
     summary: dict[str, Any] = {"stage": "pack", "db": str(db) if db else None}
     if domain is not None:
         summary.update(pack=domain, how="given")
@@ -147,13 +203,25 @@ def choose_pack(workdir: Path, domain: str | None, db: Path | None) -> dict[str,
         from clawloop_synth.store import load_records
         from clawloop_synth.types import Trace
 
-        folder = induce_pack(load_records(workdir / "traces", Trace), workdir / "pack", db=db)
+        online = _online(workdir, **(induce or {}))
+        folder = induce_pack(load_records(workdir / "traces", Trace), workdir / "pack", db=db, model=online)
         induced = load_pack(str(folder))
         # The induced pack carries its state (from --db or from the traces), so later stages need no db.
         summary.update(pack=str(folder), how="induced", db=None, name=induced.name, tools=len(induced.tools),
                        collections=list(induced.collections))
     write_json(workdir / "pack.json", summary)
     return summary
+
+
+def _online(workdir: Path, model: str | None = None, api_base: str | None = None, max_cost: float | None = None,
+            rounds: int = 2) -> Any:
+    """The LLM that writes and repairs induced handlers (``induce --model``), or None (offline only)."""
+    if model is None:
+        return None
+    from clawloop_synth.induce.online import OnlineConfig
+
+    return OnlineConfig(model, api_base=api_base, max_cost=max_cost, rounds=rounds,
+                        cache_dir=workdir / "cache" / "induce")
 
 
 def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] = lambda _: None,

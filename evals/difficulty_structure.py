@@ -2,7 +2,7 @@
 
     python evals/difficulty_structure.py WORKDIR [WORKDIR ...]
 
-Reads WORKDIR/difficulty (run ``clawloop-synth difficulty WORKDIR`` first) and WORKDIR/tasks, and
+Reads WORKDIR/difficulty (run ``clawloop-synth difficulty -w WORKDIR`` first) and WORKDIR/tasks, and
 prints per work directory:
 
 1. the fitted beta-binomial prior (alpha, beta; a huge alpha + beta means the tasks' pass rates look

@@ -13,7 +13,7 @@ STAGES = ["ingest", "mine", "pack", "cluster", "generate", "coverage", "rollout"
 
 def run(workdir: Path, **config: Any) -> dict[str, bool]:
     skipped: dict[str, bool] = {}
-    run_pipeline(workdir, RunConfig(per_cluster=2, attempts=1, **config),
+    run_pipeline(workdir, RunConfig(options={"generate": {"per_cluster": 2}, "rollout": {"k": 1}}, **config),
                  report=lambda stage, _summary, was_skipped: skipped.__setitem__(stage, was_skipped))
     return skipped
 

@@ -29,13 +29,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != LOCK_NAME}
 
 
-@pytest.mark.parametrize("command", [["run", "--workdir"], ["mine"], ["difficulty"], ["ingest", "--out"]])
+@pytest.mark.parametrize("command", [["run", "--workdir"], ["mine", "-w"], ["difficulty", "-w"], ["ingest", "-w"]])
 def test_a_second_run_on_a_busy_work_directory_refuses_with_one_line(tmp_path: Path, command: list[str]) -> None:
     workdir = tmp_path / "wd"
     workdir.mkdir()
     (workdir / "manifest.json").write_text("{}\n")
     before = snapshot(workdir)
-    extra = [str(tmp_path / "none.jsonl")] if command[0] == "ingest" else []
+    extra = ["-i", str(tmp_path / "none.jsonl")] if command[0] == "ingest" else []
     with workdir_lock(workdir, "clawloop-synth run"):  # this process stands for the first run
         done = cli(*command, str(workdir), *extra, cwd=tmp_path)
     assert done.returncode == 1
@@ -89,7 +89,7 @@ def test_disk_full_and_read_only_give_one_line(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(ingest_stage, "write_json", broken)
     traces = tmp_path / "t.jsonl"
     traces.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n')
-    monkeypatch.setattr(sys, "argv", ["clawloop-synth", "ingest", str(traces), "--out", str(tmp_path / "wd")])
+    monkeypatch.setattr(sys, "argv", ["clawloop-synth", "ingest", "-i", str(traces), "-w", str(tmp_path / "wd")])
     with pytest.raises(SystemExit) as info:
         cli_module.main()
     assert info.value.code == 1
@@ -98,6 +98,6 @@ def test_disk_full_and_read_only_give_one_line(tmp_path: Path, monkeypatch: pyte
 
 
 def test_a_reading_command_does_not_create_a_missing_work_directory(tmp_path: Path) -> None:
-    done = cli("mine", str(tmp_path / "nowhere"), cwd=tmp_path)
+    done = cli("mine", "-w", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "nowhere").exists()

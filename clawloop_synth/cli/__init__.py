@@ -62,26 +62,27 @@ _STAGE_MODULES = ("ingest", "induce", "mine", "generate", "sim", "sim_replay", "
                   "export", "evaluate", "report", "run", "pack", "schemas")
 
 
-# The parameter that names a command's work directory, when it is not called ``workdir``.
-_WORKDIR_PARAMS = {"ingest": "out"}
 # Commands that start a work directory (the others read one and say so when it is missing).
-_CREATES_WORKDIR = frozenset({"ingest", "run"})
+_CREATES_WORKDIR = frozenset({"ingest", "induce", "run"})
 
 
-def _locked(command: str, callback: Callable[..., Any], param: str) -> Callable[..., Any]:
-    """``callback`` run under the work directory's run lock (one run per work directory)."""
+def _shaped(command: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+    """``callback`` with the deprecated argument forms folded in (``shape.normalize``), run under the
+    work directory's run lock (one run per work directory)."""
 
     @functools.wraps(callback)
-    def run_locked(*args: Any, **kwargs: Any) -> Any:
+    def run_shaped(*args: Any, **kwargs: Any) -> Any:
+        from clawloop_synth.cli.shape import normalize
         from clawloop_synth.workdir import workdir_lock
 
-        workdir = kwargs.get(param)
+        normalize(command, kwargs)
+        workdir = kwargs.get("workdir")
         if workdir is None:
             return callback(*args, **kwargs)
         with workdir_lock(Path(workdir), f"clawloop-synth {command}", create=command in _CREATES_WORKDIR):
             return callback(*args, **kwargs)
 
-    return run_locked
+    return run_shaped
 
 
 def _register_stages() -> None:
@@ -95,9 +96,9 @@ def _register_stages() -> None:
         if callback is None:
             continue
         name = command.name or callback.__name__
-        param = _WORKDIR_PARAMS.get(name, "workdir")
-        if param in inspect.signature(callback).parameters:
-            command.callback = _locked(name, callback, param)
+        params = inspect.signature(callback).parameters
+        if "workdir" in params or "old_inputs" in params:
+            command.callback = _shaped(name, callback)
 
 
 _register_stages()

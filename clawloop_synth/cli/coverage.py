@@ -1,21 +1,22 @@
-"""`clawloop-synth coverage WORKDIR`."""
+"""`clawloop-synth coverage -w WORKDIR`."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["coverage"]
 
 
 @app.command()
 def coverage(
-    workdir: Annotated[Path, typer.Argument(help="Work directory with traces, failures, clusters and tasks.")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     k: Annotated[int, typer.Option("--k", min=1, help="Neighbours that set each k-NN ball radius.")] = 5,
     embedder: Annotated[str, typer.Option(help="hashing, sentence-transformers or litellm.")] = "hashing",
@@ -24,6 +25,7 @@ def coverage(
 ) -> None:
     """Novelty, precision/recall/density/coverage, Vendi and gap-filling of the accepted tasks against
     the real traces: coverage.json, coverage_projection.png and coverage_clusters.png."""
+    workdir = given(workdir)
     from clawloop_synth.coverage.stage import run_coverage
 
     summary = run_coverage(workdir, k=k, embedder=embedder, model=model, seed=seed)

@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 
 @app.command()
 def evaluate(
-    workdir: Annotated[Path, typer.Argument(help="Work directory with accepted tasks (tasks/).")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     against: Annotated[Path | None, typer.Option(help="A second work directory to compare with.")] = None,
     min_side: Annotated[int, typer.Option(min=1, help="Fewest tasks on each side for a discrimination "
                                           "ratio.")] = 20,
@@ -21,6 +23,7 @@ def evaluate(
 ) -> None:
     """Kinds, skeletons, tool sequences, writes, policy violations, ambiguity, shortcut solves, information
     need, per-code discrimination, coverage, novelty and difficulty spread; writes WORKDIR/evaluate.json."""
+    workdir = given(workdir)
     from clawloop_synth.evaluate import run_evaluate, table
 
     result = run_evaluate(workdir, against, min_side)

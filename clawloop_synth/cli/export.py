@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["export"]
 
@@ -16,7 +17,8 @@ __all__ = ["export"]
 @app.command(help="Export the accepted tasks of WORKDIR as hf (TaskSpecs), sft (TRL conversations), openai "
                   "(fine-tuning JSONL) or rl (prompts + a TRL environment), with a dataset card.")
 def export(
-    workdir: Annotated[Path, typer.Argument(help="Work directory with a tasks/ dataset.")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, dpo, openai or rl.")] = "hf",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: new, empty, or an earlier export "
                                                  "(replaced); any other folder is refused.")] = Path("export"),
@@ -33,6 +35,7 @@ def export(
              "tokens) or json (as the simulator returns it).")] = "lines",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
+    workdir = given(workdir)
     from clawloop_synth.export import export_tasks, push_export
 
     # The work directory's export.json stays the run's own export summary.

@@ -1,4 +1,4 @@
-"""`clawloop-synth generate WORKDIR` and `clawloop-synth optimize WORKDIR`."""
+"""`clawloop-synth generate -w WORKDIR` and `clawloop-synth optimize -w WORKDIR`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["generate", "optimize"]
 
@@ -79,8 +80,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 @app.command()
 def generate(
-    workdir: Annotated[Path, typer.Argument(help="Work directory with clusters, failures and traces.")],
     domain: Domain,
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     db: Db = None,
     per_cluster: Annotated[int, typer.Option("--per-cluster", min=1, help=(
         "Accepted tasks wanted per cluster, on average: the run wants per-cluster x clusters tasks, split by "
@@ -106,6 +108,7 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate tasks aimed at every failure cluster; keep those the simulator verifies (tasks, rejects)."""
+    workdir = given(workdir)
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
 
     if generator == "dspy" and program is None and not dry_run:
@@ -134,9 +137,10 @@ def generate(
 
 @app.command()
 def optimize(
-    workdir: Annotated[Path, typer.Argument(help="Work directory with clusters, failures and traces.")],
     domain: Domain,
     out: Annotated[Path, typer.Option(help="Where to save the compiled program (JSON).")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     db: Db = None,
     model: Model = None,
     api_base: ApiBase = None,
@@ -149,6 +153,7 @@ def optimize(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Compile the DSPy generation program against verification, novelty and targeting; save it."""
+    workdir = given(workdir)
     from clawloop_synth.generate.dspy_opt import OptimizeConfig, run_optimize
 
     summary = run_optimize(workdir, OptimizeConfig(domain=domain, db=db, model=model, api_base=api_base,

@@ -1,4 +1,4 @@
-"""`clawloop-synth induce TRACES... --out PACK [--db DIR] [--model M]`: a domain pack from traces."""
+"""`clawloop-synth induce -i TRACES -o PACK [--db DIR] [--model M]`: a domain pack from traces."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import Inputs, OldInputs, Workdir
 
 __all__ = ["induce_command"]
 
 
 @app.command("induce")
 def induce_command(
-    traces: Annotated[list[Path], typer.Argument(help="Trace files or folders (any format ingest reads).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Pack folder to write.")],
+    inputs: Inputs = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Pack folder to write (default: WORKDIR/pack, "
+                                             "where `run` induces its pack).")] = None,
+    workdir: Workdir = None,
+    old_inputs: OldInputs = None,
     db: Annotated[Path | None, typer.Option(help="Database folder (COLLECTION.json files); else the state "
                                                  "is reconstructed from read results.")] = None,
     model: Annotated[str | None, typer.Option(help="LLM that writes and repairs the handlers the offline "
@@ -30,6 +34,12 @@ def induce_command(
     from clawloop_synth.induce import induce_pack
     from clawloop_synth.induce.online import OnlineConfig
 
+    if out is None:
+        if workdir is None:
+            raise typer.BadParameter("missing: give the pack folder with -o PACK (or -w DIR for DIR/pack)",
+                                     param_hint="-o/--out")
+        out = workdir / "pack"
+    traces = inputs or []
     online = None
     if model is not None:
         online = OnlineConfig(model, api_base=api_base, max_cost=max_cost, rounds=rounds,

@@ -1,4 +1,4 @@
-"""`clawloop-synth ingest PATH... --out WORKDIR`."""
+"""`clawloop-synth ingest -w WORKDIR -i PATH [-i PATH ...]`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from clawloop_synth.cli import app
 from clawloop_synth.cli.progress import counter
+from clawloop_synth.cli.shape import Inputs, OldInputs, OldWorkdirOut, Workdir, given
 
 _FORMATS = ("OpenAI chat JSONL, tau-bench JSON, ClawLoop episodes (also its server's list and its archive), "
             "Who&When JSON, mini-swe-agent trajectories, saved HF datasets, parquet")
@@ -18,8 +19,10 @@ _FORMATS = ("OpenAI chat JSONL, tau-bench JSON, ClawLoop episodes (also its serv
 @app.command(help=f"Read traces ({_FORMATS}; folders file by file, format detected from content) into "
                   "WORKDIR/traces and write WORKDIR/ingest.json.")
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Trace files or folders.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Work directory to write.")],
+    workdir: Workdir = None,
+    inputs: Inputs = None,
+    old_inputs: OldInputs = None,
+    old_workdir: OldWorkdirOut = None,
     on_error: Annotated[str, typer.Option(help="'raise': stop at the first bad record; "
                                                "'skip': skip it and count it with its reason.")] = "raise",
     rewards: Annotated[Path | None, typer.Option(help="JSON rewards for traces whose files carry none: "
@@ -29,6 +32,8 @@ def ingest(
 ) -> None:
     from clawloop_synth.errors import InputError
     from clawloop_synth.ingest.stage import run_ingest
+
+    out, paths = given(workdir), inputs or []
 
     if on_error not in ("raise", "skip"):
         raise InputError(f"--on-error must be 'raise' or 'skip', not {on_error!r}")

@@ -1,4 +1,4 @@
-"""`clawloop-synth mine WORKDIR` and `clawloop-synth cluster WORKDIR`."""
+"""`clawloop-synth mine -w WORKDIR` and `clawloop-synth cluster -w WORKDIR`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["cluster", "mine"]
 
 
 @app.command()
 def mine(
-    workdir: Annotated[Path, typer.Argument(help="Work directory holding the traces dataset (from `ingest`).")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     pack: Annotated[str | None, typer.Option(help="Domain pack (a built-in name or a pack folder path) whose tool "
                                              "schemas and write flags to use.")] = None,
@@ -25,6 +27,7 @@ def mine(
                                              "(agents run on the synthesized tasks).")] = "traces",
 ) -> None:
     """Locate and classify failures in every trace: WORKDIR/failures and mine.json."""
+    workdir = given(workdir)
     from clawloop_synth.mine.stage import run_mine
 
     tools = None
@@ -54,7 +57,8 @@ def mine(
 
 @app.command()
 def cluster(
-    workdir: Annotated[Path, typer.Argument(help="Work directory holding the failures dataset (from `mine`).")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     k: Annotated[int | None, typer.Option("--k", min=1, help="Number of clusters (default: by silhouette).")] = None,
     embedder: Annotated[str, typer.Option(help="hashing, sentence-transformers or litellm.")] = "hashing",
@@ -65,6 +69,7 @@ def cluster(
     api_base: Annotated[str | None, typer.Option(help="Server for --llm (local or self-hosted).")] = None,
 ) -> None:
     """Embed the failure cards and cluster them into failure modes: clusters, cluster.json, clusters.md."""
+    workdir = given(workdir)
     from clawloop_synth.mine.stage import run_cluster
 
     summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["curriculum", "difficulty", "rollout"]
 
@@ -31,8 +31,9 @@ def _echo_json(summary: dict[str, Any]) -> None:
 
 @app.command()
 def rollout(
-    workdir: Annotated[Path, typer.Argument(help="Work directory holding the tasks dataset.")],
     agents: Annotated[list[str], typer.Option("--agents", "-a", help=_AGENTS_HELP)],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     k: Annotated[int, typer.Option("--k", min=1, help="Attempts per task per agent.")] = 1,
     concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at the same time.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the scripted and flawed agents.")] = 0,
@@ -42,6 +43,7 @@ def rollout(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run agents on every task in SimEnv: WORKDIR/rollouts (Rollouts: Traces for the miner) and rollout.json."""
+    workdir = given(workdir)
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.rollout.stage import run_rollouts
 
@@ -60,7 +62,8 @@ def rollout(
 
 @app.command()
 def difficulty(
-    workdir: Annotated[Path, typer.Argument(help="Work directory holding tasks and rollouts.")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
     holdout: Annotated[float, typer.Option(help="Share of rated tasks held out for calibration.")] = 0.2,
     neighbours: Annotated[int, typer.Option("--k", min=1, help="Neighbours for unseen-task prediction.")] = 10,
@@ -70,6 +73,7 @@ def difficulty(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Pass rates (beta-binomial), 1PL IRT and predictions for unrated tasks: WORKDIR/difficulty, difficulty.json."""
+    workdir = given(workdir)
     from clawloop_synth.difficulty_stage import run_difficulty
 
     summary = run_difficulty(workdir, seed=seed, holdout=holdout, k=neighbours, agent=agent)
@@ -87,7 +91,8 @@ def difficulty(
 
 @app.command()
 def curriculum(
-    workdir: Annotated[Path, typer.Argument(help="Work directory holding the difficulty dataset.")],
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     strategy: Annotated[str, typer.Option(help="random, fixed, difficulty, learnability or plr.")] = "learnability",
     seed: Annotated[int, typer.Option(help="Seed of the random and plr orders.")] = 0,
     param: Annotated[list[str] | None, typer.Option(help="Strategy parameter KEY=VALUE (JSON value), "
@@ -95,19 +100,10 @@ def curriculum(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary (with the comparison) as JSON.")] = False,
 ) -> None:
     """Order the tasks with a strategy: WORKDIR/curriculum/<strategy> and curriculum.json, compared with the others."""
-    from clawloop_synth.curriculum_stage import run_curriculum
-    from clawloop_synth.errors import InputError
+    workdir = given(workdir)
+    from clawloop_synth.curriculum_stage import parse_params, run_curriculum
 
-    params: dict[str, Any] = {}
-    for item in param or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field="param")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
-    summary = run_curriculum(workdir, strategy, seed=seed, params=params)
+    summary = run_curriculum(workdir, strategy, seed=seed, params=parse_params(param or []))
     if as_json:
         _echo_json(summary)
         return

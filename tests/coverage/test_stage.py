@@ -95,7 +95,7 @@ def test_cluster_coverage_counts_tasks_and_names_uncovered() -> None:
 
 
 def test_stage_writes_json_and_plots(workdir: Path) -> None:
-    result = CliRunner().invoke(app, ["coverage", str(workdir), "--json", "--k", "3"])
+    result = CliRunner().invoke(app, ["coverage", "-w", str(workdir), "--json", "--k", "3"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     stored = json.loads((workdir / "coverage.json").read_text())

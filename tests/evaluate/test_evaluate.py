@@ -66,9 +66,9 @@ def test_evaluate_writes_json_and_one_table_for_two_sets(tmp_path: Path) -> None
     text = table(result)
     assert text.splitlines()[0].split() == ["figure", "wd", "wd"]
     assert "shortcut-agent solve rate" in text and "NA" in text
-    cli = CliRunner().invoke(app, ["evaluate", str(first)])
+    cli = CliRunner().invoke(app, ["evaluate", "-w", str(first)])
     assert cli.exit_code == 0 and "information-need share" in cli.output
-    missing = CliRunner().invoke(app, ["evaluate", str(tmp_path / "nothing")])
+    missing = CliRunner().invoke(app, ["evaluate", "-w", str(tmp_path / "nothing")])
     assert missing.exit_code != 0
 
 

@@ -47,7 +47,7 @@ def test_export_refuses_folders_it_did_not_write(tmp_path: Path, monkeypatch: py
     if where == "file":
         out.write_text("keep me")
     before = _tree(tmp_path)
-    assert _run(["export", str(workdir), "-o", str(out)], monkeypatch) == 1
+    assert _run(["export", "-w", str(workdir), "-o", str(out)], monkeypatch) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "refusing to export here" in err[0], err
     assert _tree(tmp_path) == before  # nothing deleted, nothing written
@@ -56,13 +56,13 @@ def test_export_refuses_folders_it_did_not_write(tmp_path: Path, monkeypatch: py
 def test_export_replaces_its_own_earlier_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     workdir = make_workdir(tmp_path, [make_task(i) for i in range(3)])
     out = tmp_path / "out"
-    assert _run(["export", str(workdir), "-o", str(out), "-f", "openai"], monkeypatch) == 0
+    assert _run(["export", "-w", str(workdir), "-o", str(out), "-f", "openai"], monkeypatch) == 0
     assert (out / MARKER).is_file()
-    assert _run(["export", str(workdir), "-o", str(out), "-f", "hf"], monkeypatch) == 0
+    assert _run(["export", "-w", str(workdir), "-o", str(out), "-f", "hf"], monkeypatch) == 0
     assert json.loads((out / "export.json").read_text())["format"] == "hf"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert _run(["export", str(workdir), "-o", str(empty)], monkeypatch) == 0
+    assert _run(["export", "-w", str(workdir), "-o", str(empty)], monkeypatch) == 0
 
 
 def test_manual_export_keeps_the_runs_own_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,6 +71,6 @@ def test_manual_export_keeps_the_runs_own_summary(tmp_path: Path, monkeypatch: p
     workdir = make_workdir(tmp_path, [make_task(i) for i in range(3)])
     run_summary = export_tasks(workdir, "hf", workdir / "export")  # what run's export stage does
     assert json.loads((workdir / "export.json").read_text()) == run_summary
-    assert _run(["export", str(workdir), "-o", str(tmp_path / "mine"), "-f", "openai"], monkeypatch) == 0
+    assert _run(["export", "-w", str(workdir), "-o", str(tmp_path / "mine"), "-f", "openai"], monkeypatch) == 0
     assert json.loads((workdir / "export.json").read_text()) == run_summary
     assert json.loads((tmp_path / "mine" / "export.json").read_text())["format"] == "openai"

@@ -28,7 +28,7 @@ def _cli(args: list[str], hub: FakeHub, cwd: Path) -> subprocess.CompletedProces
 def test_push_sends_card_data_and_environment(tmp_path: Path) -> None:
     workdir = make_workdir(tmp_path, [make_task(i, cluster=f"c{i % 3}") for i in range(10)])
     with FakeHub() as hub:
-        done = _cli(["export", str(workdir), "--format", "rl", "--out", str(tmp_path / "out"),
+        done = _cli(["export", "-w", str(workdir), "--format", "rl", "--out", str(tmp_path / "out"),
                      "--push-to-hub", "me/tasks", "--private"], hub, tmp_path)
         assert done.returncode == 0, done.stderr[-3000:] + str(hub.unknown)
         files = hub.repos["me/tasks"]

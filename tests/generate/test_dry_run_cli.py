@@ -18,7 +18,7 @@ def test_dry_run_prints_the_estimate_in_a_few_lines_and_sends_nothing(tmp_path: 
     work = make_workdir(tmp_path / "wd")
     env = {**os.environ, "PYTHONPATH": str(REPO), "LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENAI_API_KEY": "sk-test"}
     done = subprocess.run(
-        [sys.executable, "-m", "clawloop_synth", "generate", str(work), "--domain", "demo", "--generator", "llm",
+        [sys.executable, "-m", "clawloop_synth", "generate", "-w", str(work), "--domain", "demo", "--generator", "llm",
          "--model", "openai/fake-model", "--api-base", fake_openai.base_url, "--per-cluster", "5", "--dry-run"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     output = done.stdout + done.stderr

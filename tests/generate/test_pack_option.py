@@ -21,7 +21,7 @@ def test_generate_with_a_pack_folder_path_builds_tasks_in_it(tmp_path: Path) -> 
     demo = load_pack("demo")
     folder = write_pack(demo, tmp_path / "packs" / "my-clinic", demo.load_state())
     work = make_workdir(tmp_path / "work")
-    result = CliRunner().invoke(app, ["generate", str(work), "--pack", str(folder), "--per-cluster", "1", "--json"])
+    result = CliRunner().invoke(app, ["generate", "-w", str(work), "--pack", str(folder), "--per-cluster", "1", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["accepted"] >= 1 and summary["domain"] == "demo" and summary["pack"] == str(folder)
@@ -41,7 +41,7 @@ def test_editing_the_pack_changes_the_generate_config_hash(tmp_path: Path) -> No
 
 def test_unknown_pack_is_one_line_exit_1(tmp_path: Path) -> None:
     work = make_workdir(tmp_path / "work")
-    done = subprocess.run([sys.executable, "-m", "clawloop_synth", "generate", str(work), "--domain", "no-such-pack"],
+    done = subprocess.run([sys.executable, "-m", "clawloop_synth", "generate", "-w", str(work), "--domain", "no-such-pack"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
@@ -56,7 +56,7 @@ def test_policy_from_traces_replaces_the_pack_policy(tmp_path: Path) -> None:
     text = "You serve the clinic's patients; confirm every change before you make it."
     save_records(work / "traces", [Trace(id=f"t-{k}", source="openai_chat", messages=[
         Message(role="system", content=text), Message(role="user", content="hi")]) for k in range(3)])
-    result = CliRunner().invoke(app, ["generate", str(work), "--pack", "demo", "--per-cluster", "1",
+    result = CliRunner().invoke(app, ["generate", "-w", str(work), "--pack", "demo", "--per-cluster", "1",
                                       "--policy-from-traces", "--json"])
     assert result.exit_code == 0, result.output
     tasks = list(load_records(work / "tasks", TaskSpec))

@@ -34,7 +34,7 @@ def demo_clusters(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _command(work: Path) -> list[str]:
-    args = [sys.executable, "-m", "clawloop_synth", "generate", str(work), "--domain", "demo", "--per-cluster", "3",
+    args = [sys.executable, "-m", "clawloop_synth", "generate", "-w", str(work), "--domain", "demo", "--per-cluster", "3",
             "--seed", "7", "--json"]
     for cid in CLUSTERS:
         args += ["--cluster", cid]

@@ -31,7 +31,7 @@ def _write(tmp_path: Path) -> Path:
 
 def test_induce_command_writes_the_pack(tmp_path: Path) -> None:
     traces = _write(tmp_path)
-    done = _run("induce", str(traces), "--out", str(tmp_path / "bank"))
+    done = _run("induce", "-i", str(traces), "-o", str(tmp_path / "bank"))
     assert done.returncode == 0, done.stderr
     assert "induced 5 tools from 24 traces" in done.stdout and "state from traces (accounts)" in done.stdout
     assert (tmp_path / "bank" / "policy.md").read_text().startswith("You are the assistant of Northwind Bank")
@@ -40,7 +40,7 @@ def test_induce_command_writes_the_pack(tmp_path: Path) -> None:
 
 def test_a_missing_db_folder_is_one_line_and_exit_1(tmp_path: Path) -> None:
     traces = _write(tmp_path)
-    done = _run("induce", str(traces), "--out", str(tmp_path / "bank"), "--db", str(tmp_path / "nope"))
+    done = _run("induce", "-i", str(traces), "-o", str(tmp_path / "bank"), "--db", str(tmp_path / "nope"))
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "nope" in done.stderr and "Traceback" not in done.stderr
 
@@ -50,5 +50,5 @@ def test_a_bad_collection_file_names_the_file(tmp_path: Path) -> None:
     db = tmp_path / "db"
     db.mkdir()
     (db / "accounts.json").write_text("[1, 2]")
-    done = _run("induce", str(traces), "--out", str(tmp_path / "bank"), "--db", str(db))
+    done = _run("induce", "-i", str(traces), "-o", str(tmp_path / "bank"), "--db", str(db))
     assert done.returncode == 1 and "accounts.json" in done.stderr and "keyed by entity key" in done.stderr

@@ -37,7 +37,7 @@ def test_record_errors(tmp_path: Path, case: str) -> None:
     name, content, words = CASES[case]
     path = tmp_path / name
     path.write_text(content)
-    done = cli("ingest", path, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", path, "-w", tmp_path / "w")
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -46,7 +46,7 @@ def test_record_errors(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "w" / "traces").exists()
     assert not (tmp_path / "w" / "ingest.json").exists()
 
-    summary = cli_json("ingest", path, "--out", tmp_path / "w", "--on-error", "skip")
+    summary = cli_json("ingest", "-i", path, "-w", tmp_path / "w", "--on-error", "skip")
     assert summary["traces"] == 1 and summary["skipped"] == 1
     (skipped,) = summary["skipped_records"]
     assert skipped["record"] == "line 2" and skipped["file"] == str(path) and skipped["reason"]
@@ -56,11 +56,11 @@ def test_truncated_json_list(tmp_path: Path, airline_trajectories: Path) -> None
     text = airline_trajectories.read_text()
     path = tmp_path / "cut.json"
     path.write_text(text[: len(text) // 2])
-    done = cli("ingest", path, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", path, "-w", tmp_path / "w")
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert "cut.json" in line and "truncated" in line and "record" in line
-    summary = cli_json("ingest", path, "--out", tmp_path / "w", "--on-error", "skip")
+    summary = cli_json("ingest", "-i", path, "-w", tmp_path / "w", "--on-error", "skip")
     # Every complete record before the cut is kept; the cut one is counted.
     assert 90 <= summary["traces"] < 200 and summary["skipped"] == 1
     assert "truncated" in summary["skipped_records"][0]["reason"]
@@ -75,14 +75,14 @@ def test_truncated_json_list(tmp_path: Path, airline_trajectories: Path) -> None
 def test_unknown_format(tmp_path: Path, content: str, words: list[str]) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text(content)
-    done = cli("ingest", path, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", path, "-w", tmp_path / "w")
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert "data.jsonl" in line and all(word in line for word in words)
 
 
 def test_unreadable_path(tmp_path: Path) -> None:
-    done = cli("ingest", tmp_path / "missing.jsonl", "--out", tmp_path / "w")
+    done = cli("ingest", "-i", tmp_path / "missing.jsonl", "-w", tmp_path / "w")
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert "missing.jsonl" in line and "no such file" in line
@@ -93,8 +93,8 @@ def test_skip_goes_on_with_the_other_files(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "a.txt").write_text("not a trace file\n")
     (folder / "b.jsonl").write_text(GOOD + "\n")
-    done = cli("ingest", folder, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", folder, "-w", tmp_path / "w")
     assert done.returncode == 1 and "a.txt" in done.stderr
-    summary = cli_json("ingest", folder, "--out", tmp_path / "w", "--on-error", "skip")
+    summary = cli_json("ingest", "-i", folder, "-w", tmp_path / "w", "--on-error", "skip")
     assert summary["traces"] == 1 and summary["skipped"] == 1
     assert summary["files"][str(folder / "a.txt")]["skipped"] == 1

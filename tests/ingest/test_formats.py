@@ -87,7 +87,7 @@ def test_clawloop_episodes_as_a_json_list(tmp_path: Path) -> None:
 def test_openai_chat_jsonl_detected_from_content_not_name(tmp_path: Path) -> None:
     path = tmp_path / "traces.txt"
     path.write_text("\n".join(json.dumps(chat_record(i)) for i in range(4)) + "\n")
-    summary = cli_json("ingest", path, "--out", tmp_path / "w")
+    summary = cli_json("ingest", "-i", path, "-w", tmp_path / "w")
     assert summary["by_format"] == {"openai_chat": 4}
     assert summary["tool_results"] == 4 and summary["tool_result_errors"] == 2
     assert summary["tool_calls_by_tool"] == {"cancel_booking": 4}
@@ -114,5 +114,5 @@ def test_directory_is_read_file_by_file(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.jsonl").write_text(json.dumps(chat_record(1)) + "\n")
     (tmp_path / "in" / "b.json").write_text(json.dumps(episode({"user": {"value": 1, "confidence": 1}})))
-    summary = cli_json("ingest", tmp_path / "in", "--out", tmp_path / "w")
+    summary = cli_json("ingest", "-i", tmp_path / "in", "-w", tmp_path / "w")
     assert summary["by_format"] == {"openai_chat": 1, "clawloop": 1}

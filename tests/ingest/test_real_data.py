@@ -11,7 +11,7 @@ from tests.ingest.helpers import cli_json
 
 
 def test_airline_trajectories_through_the_cli(airline_trajectories: Path, tmp_path: Path) -> None:
-    summary = cli_json("ingest", airline_trajectories, "--out", tmp_path / "w")
+    summary = cli_json("ingest", "-i", airline_trajectories, "-w", tmp_path / "w")
     assert summary["traces"] == 200
     assert summary["reward"]["zero"] == 116
     assert summary["tool_results"] == 1164
@@ -33,7 +33,7 @@ def test_airline_tool_steps_pair_every_call(airline_trajectories: Path) -> None:
 
 def test_who_and_when_gold_labels(shared_datasets: Path, tmp_path: Path) -> None:
     folder = shared_datasets / "who-and-when" / "hand-crafted"
-    summary = cli_json("ingest", folder, "--out", tmp_path / "w")
+    summary = cli_json("ingest", "-i", folder, "-w", tmp_path / "w")
     assert summary["traces"] == 58
     assert summary["gold"]["failure_labels"] == 58
     traces = {t.id: t for t in iter_traces([folder])}

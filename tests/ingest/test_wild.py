@@ -162,10 +162,10 @@ def test_two_copies_of_a_file_are_reported_not_merged(tmp_path: Path) -> None:
     two = tmp_path / "b" / "t.jsonl"
     two.parent.mkdir()
     two.write_bytes(one.read_bytes())
-    summary = cli_json("ingest", one, two, "--out", tmp_path / "w")
+    summary = cli_json("ingest", "-i", one, "-i", two, "-w", tmp_path / "w")
     assert summary["traces"] == 3 and summary["duplicate_ids"] == 0
     assert summary["duplicate_files"] == [{"file": str(two), "same_content_as": str(one)}]
-    done = cli("ingest", one, two, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", one, "-i", two, "-w", tmp_path / "w")
     assert f"not read: {two} has the same content as {one}" in done.stdout
 
 
@@ -175,7 +175,7 @@ def test_two_copies_of_a_file_are_reported_not_merged(tmp_path: Path) -> None:
 def test_metadata_free_text_is_kept(tmp_path: Path, on_error: str) -> None:
     record = {**chat_record(0), "metadata": "run 7, model x (not JSON)"}
     listed = {**chat_record(1), "metadata": "[1, 2]"}
-    done = cli("ingest", write_jsonl(tmp_path / "m.jsonl", [record, listed]), "--out", tmp_path / "w",
+    done = cli("ingest", "-i", write_jsonl(tmp_path / "m.jsonl", [record, listed]), "-w", tmp_path / "w",
                "--on-error", on_error, "--json")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -188,7 +188,7 @@ def test_metadata_free_text_is_kept(tmp_path: Path, on_error: str) -> None:
 
 def test_unrated_traces_are_said_plainly(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "u.jsonl", [chat_record(i, reward=None) for i in range(3)])
-    done = cli("ingest", path, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", path, "-w", tmp_path / "w")
     assert done.returncode == 0, done.stderr
     assert "none of the 3 traces has a reward: nothing counts as failed" in done.stdout
     assert "--rewards FILE" in done.stdout

@@ -68,7 +68,7 @@ def test_rewards_file_forms(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(t) + "\n" for t in lines))
     mapping = tmp_path / "m.json"
     mapping.write_text(json.dumps({"repo__i-0": True, "repo__i-1": {"resolved": False}, "nope": 0.5}))
-    summary = cli_json("ingest", path, "--out", tmp_path / "w", "--rewards", mapping)
+    summary = cli_json("ingest", "-i", path, "-w", tmp_path / "w", "--rewards", mapping)
     assert [t.reward for t in traces_of(tmp_path / "w")] == [1.0, 0.0, None]
     assert summary["rewards_file"]["traces_matched"] == 2 and summary["rewards_file"]["traces_not_listed"] == 1
     assert summary["rewards_file"]["entries_unused"] == 1
@@ -78,7 +78,7 @@ def test_rewards_file_forms(tmp_path: Path) -> None:
     assert [t.reward for t in traces_of(tmp_path / "w2")] == [0.0, None, 1.0]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"repo__i-0": "yes"}))
-    done = cli("ingest", path, "--out", tmp_path / "w3", "--rewards", bad)
+    done = cli("ingest", "-i", path, "-w", tmp_path / "w3", "--rewards", bad)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1 and "repo__i-0" in done.stderr
 
 
@@ -138,7 +138,7 @@ def test_clawloop_archive_is_read_with_its_messages(tmp_path: Path) -> None:
 
 def test_clawloop_archive_without_its_messages_is_refused(tmp_path: Path) -> None:
     path = write_archive(tmp_path / "archive", with_messages=False)
-    done = cli("ingest", path, "--out", tmp_path / "w")
+    done = cli("ingest", "-i", path, "-w", tmp_path / "w")
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert "messages_ref 'traces/arc-0.json' is not beside the archive" in line and "line 1" in line
@@ -178,7 +178,7 @@ def test_mixed_real_world_folder_in_one_command(tmp_path: Path) -> None:
         row["metadata"] = json.dumps(row["metadata"])
     Dataset.from_list(rows).to_parquet(str(folder / "hub.parquet"))
 
-    summary = cli_json("ingest", folder, "--out", tmp_path / "w", "--rewards", rewards)
+    summary = cli_json("ingest", "-i", folder, "-w", tmp_path / "w", "--rewards", rewards)
     assert summary["by_format"] == {"clawloop": 4, "openai_chat": 4, "hf_dataset": 2, "mini_swe_agent": 2,
                                     "tau_bench": 1, "who_and_when": 2}
     assert summary["traces"] == 15 and summary["skipped"] == 0 and summary["duplicate_files"] == []

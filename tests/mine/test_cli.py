@@ -30,7 +30,7 @@ def _workdir(tmp_path: Path) -> Path:
 def test_mine_then_cluster_writes_outputs_and_rerun_hits_the_cache(tmp_path: Path) -> None:
     wd = _workdir(tmp_path)
     runner = CliRunner()
-    out = runner.invoke(app, ["mine", str(wd), "--json"])
+    out = runner.invoke(app, ["mine", "-w", str(wd), "--json"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.output)
     assert summary["failed_traces"] == summary["failed_traces_located"] == 12
@@ -39,21 +39,21 @@ def test_mine_then_cluster_writes_outputs_and_rerun_hits_the_cache(tmp_path: Pat
     assert len(failures) == summary["failures"] == 36  # error, missing book, premature finish
     assert json.loads((wd / "mine.json").read_text())["failures"] == 36
 
-    first = json.loads(runner.invoke(app, ["cluster", str(wd), "--json", "--seed", "1"]).output)
+    first = json.loads(runner.invoke(app, ["cluster", "-w", str(wd), "--json", "--seed", "1"]).output)
     assert first["embedder"]["embedded"] > 0 and first["k"] >= 2
     clusters = list(load_records(wd / "clusters", FailureCluster))
     assert sum(c.size for c in clusters) == 36 and all(len(c.exemplar_ids) <= 3 for c in clusters)
     assert "## c00" in (wd / "clusters.md").read_text()
-    again = runner.invoke(app, ["cluster", str(wd), "--json", "--seed", "1"])
+    again = runner.invoke(app, ["cluster", "-w", str(wd), "--json", "--seed", "1"])
     second = json.loads(again.output)
     assert second["embedder"]["embedded"] == 0 and second["embedder"]["cache_hits"] == first["embedder"]["embedded"]
     assert [c["size"] for c in second["clusters"]] == [c["size"] for c in first["clusters"]]
-    fixed = json.loads(runner.invoke(app, ["cluster", str(wd), "--json", "--k", "2"]).output)
+    fixed = json.loads(runner.invoke(app, ["cluster", "-w", str(wd), "--json", "--k", "2"]).output)
     assert fixed["k"] == 2 and fixed["k_chosen_by"] == "given"
 
 
 def test_missing_inputs_are_one_red_line(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", "from clawloop_synth.cli import main; main()", "mine", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-c", "from clawloop_synth.cli import main; main()", "mine", "-w", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "traces" in proc.stderr
     proc = subprocess.run([sys.executable, "-c", "from clawloop_synth.cli import main; main()", "cluster",

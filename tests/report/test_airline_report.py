@@ -17,8 +17,8 @@ def airline_run(tmp_path_factory: pytest.TempPathFactory, airline_trajectories: 
     from clawloop_synth.pipeline import RunConfig, run_pipeline
 
     workdir = tmp_path_factory.mktemp("report-airline") / "w"
-    run_pipeline(workdir, RunConfig(inputs=[airline_trajectories], domain="airline", db=airline_db, per_cluster=2,
-                                    attempts=1))
+    run_pipeline(workdir, RunConfig(inputs=[airline_trajectories], domain="airline", db=airline_db,
+                                    options={"generate": {"per_cluster": 2}, "rollout": {"k": 1}}))
     return workdir
 
 

@@ -97,7 +97,7 @@ def test_report_of_a_work_directory_with_only_traces_says_what_has_not_run(tmp_p
 
 
 def test_report_command(demo_run: tuple[Path, str], tmp_path: Path) -> None:
-    env_cmd = [sys.executable, "-m", "clawloop_synth", "report"]
+    env_cmd = [sys.executable, "-m", "clawloop_synth", "report", "-w"]
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([*env_cmd, str(demo_run[0])], capture_output=True, text=True, timeout=300, env=env,
                           cwd=tmp_path)

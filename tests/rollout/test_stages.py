@@ -100,18 +100,18 @@ def test_curriculum_needs_the_difficulty_stage(tmp_path: Path) -> None:
 def test_cli_runs_the_three_commands(tmp_path: Path) -> None:
     wd = make_workdir(tmp_path, demo_tasks(12))
     runner = CliRunner()
-    result = runner.invoke(app, ["rollout", str(wd), "--agents", "reference;flawed:premature_finish=0.6",
+    result = runner.invoke(app, ["rollout", "-w", str(wd), "--agents", "reference;flawed:premature_finish=0.6",
                                  "--agents", "flawed:skipped_lookup=0.9,name=skipper", "--k", "2", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rollouts"] == 3 * 12 * 2
-    result = runner.invoke(app, ["difficulty", str(wd), "--json"])
+    result = runner.invoke(app, ["difficulty", "-w", str(wd), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rated"] == 12
-    result = runner.invoke(app, ["curriculum", str(wd), "--strategy", "plr", "--param", "temperature=0.5"])
+    result = runner.invoke(app, ["curriculum", "-w", str(wd), "--strategy", "plr", "--param", "temperature=0.5"])
     assert result.exit_code == 0, result.output
     assert "plr" in result.output and "random_mean_of_20" in result.output
     assert json.loads((wd / "curriculum.json").read_text())["params"]["temperature"] == 0.5
-    result = runner.invoke(app, ["rollout", str(wd), "--agents", "wizard"])
+    result = runner.invoke(app, ["rollout", "-w", str(wd), "--agents", "wizard"])
     assert result.exit_code != 0
 
 
