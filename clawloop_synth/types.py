@@ -24,6 +24,7 @@ __all__ = [
     "GoldFailure",
     "JsonAssertion",
     "Message",
+    "PolicyRule",
     "Provenance",
     "Rollout",
     "RuleResult",
@@ -209,6 +210,17 @@ class ToolSpec(Model):
         }
 
 
+class PolicyRule(Model):
+    """A pack's policy as code: sandboxed source defining ``def check(state, call) -> str | None``.
+
+    ``check`` sees the state before the call and the call (``{"name": ..., "arguments": {...}}``) and
+    returns why the call breaks the policy, or None. It runs in the sandbox like a tool handler.
+    """
+
+    name: str
+    source: str
+
+
 class PlannedCall(Model):
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
@@ -289,6 +301,7 @@ class TaskSpec(Model):
     features: TaskFeatures = Field(default_factory=TaskFeatures)
     kind: str | None = None  # what the user asks for (book, cancel, refusal, ...), as the generator names it
     constraints: list[Choice] = Field(default_factory=list)  # what the instruction fixes, for uniqueness
+    rules: list[PolicyRule] = Field(default_factory=list)  # the pack's policy rules; a run that breaks one fails
 
 
 class CheckResult(Model):

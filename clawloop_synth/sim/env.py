@@ -19,6 +19,7 @@ import orjson
 
 from clawloop_synth.sim.checks import reward_of, run_checks
 from clawloop_synth.sim.errors import SandboxError
+from clawloop_synth.sim.rules import RuleSet, Violation, policy_check
 from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import CheckResult, PlannedCall, TaskSpec, ToolCall, ToolSpec
@@ -115,6 +116,8 @@ class SimEnv:
 
     def __init__(self, task: TaskSpec, max_steps: int = DEFAULT_MAX_STEPS, limits: Limits | None = None) -> None:
         self.task = task
+        self._rules = RuleSet(task.rules)
+        self.violations: list[Violation] = []  # policy rules broken by calls that went through
         self.max_steps = max_steps
         self.limits = limits
         self._tools: dict[str, _Tool] = {}
@@ -147,6 +150,7 @@ class SimEnv:
         """Start over from a fresh copy of the initial state; returns instruction and tool schemas."""
         self._state = copy_state(self.task.initial_state)
         self.calls = []
+        self.violations = []
         self.steps = 0
         self.over = False
         self.answer = None
@@ -187,11 +191,17 @@ class SimEnv:
         if tool.handler is None:
             return self._error(tool.spec.name, arguments, f"tool {name} is unavailable: {tool.compile_error}",
                                "crash", writes)
+        # The rules judge the state before the call; a call the API refused changed nothing, so only
+        # calls that went through count.
+        broken = self._rules.check(self._state, tool.spec.name, arguments, len(self.calls), self.limits) \
+            if self._rules else []
         try:
             value, text = tool.handler.run(self._state, arguments, self.limits)
         except SandboxError as exc:
             return self._error(tool.spec.name, arguments, f"{name} failed: {exc}", "crash", writes)
         failed = isinstance(value, str) and value.startswith("Error")
+        if not failed:
+            self.violations.extend(broken)
         result = ToolResult(content=text, is_error=failed, value=value, error_kind="tool" if failed else None)
         self.calls.append(StepRecord(tool.spec.name, arguments, result, writes))
         return result
@@ -201,4 +211,6 @@ class SimEnv:
         self.over = True
         self.answer = answer
         results = run_checks(self.task, self._state, answer)
+        if self._rules:
+            results.append(policy_check(self.violations))
         return reward_of(results), results

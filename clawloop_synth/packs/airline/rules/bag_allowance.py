@@ -1,0 +1,52 @@
+# Free checked bags per passenger by the booking user's membership and the cabin; only bags beyond the
+# allowance are paid (50 dollars each): charging a free bag, or leaving an extra one unpaid, is wrong.
+tools = ["book_reservation", "update_reservation_baggages"]
+FREE = {
+    "regular": {"basic_economy": 0, "economy": 1, "business": 2},
+    "silver": {"basic_economy": 1, "economy": 2, "business": 3},
+    "gold": {"basic_economy": 2, "economy": 3, "business": 3},
+}
+
+
+def cabin_of(state, reservation):
+    # A cabin change re-prices every segment at the new cabin's fare but leaves the reservation's
+    # cabin field as it was (the recorded backend does so), so the fares tell the cabin in use.
+    segments = reservation.get("flights", [])
+    for cabin in ("basic_economy", "economy", "business"):
+        if cabin == reservation.get("cabin") or not segments:
+            continue
+        hits = 0
+        for segment in segments:
+            flight = state.get("flights", {}).get(segment.get("flight_number"))
+            day = flight.get("dates", {}).get(segment.get("date")) if isinstance(flight, dict) else None
+            prices = day.get("prices") if isinstance(day, dict) else None
+            if isinstance(prices, dict) and prices.get(cabin) == segment.get("price"):
+                hits += 1
+        if hits == len(segments):
+            return cabin
+    return reservation.get("cabin")
+
+
+def check(state, call):
+    args = call["arguments"]
+    if call["name"] == "book_reservation":
+        user_id, cabin, people = args.get("user_id"), args.get("cabin"), len(args.get("passengers", []))
+    else:
+        reservation = state.get("reservations", {}).get(args.get("reservation_id"))
+        if not isinstance(reservation, dict):
+            return None
+        user_id, cabin, people = reservation.get("user_id"), cabin_of(state, reservation), len(reservation.get("passengers", []))
+    user = state.get("users", {}).get(user_id)
+    if not isinstance(user, dict):
+        return None
+    per_person = FREE.get(user.get("membership"), {}).get(cabin)
+    if per_person is None:
+        return None
+    free = per_person * people
+    total, paid = args.get("total_baggages", 0), args.get("nonfree_baggages", 0)
+    due = max(0, total - free)
+    if paid == due:
+        return None
+    what = str(total) + " checked bags with " + str(free) + " free (" + str(user.get("membership")) + " member, " \
+        + str(cabin).replace("_", " ") + ", " + str(people) + " passenger(s)) means " + str(due) + " paid, not " + str(paid)
+    return what
