@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from clawloop_synth.sim.pack import DomainPack, load_pack
+from clawloop_synth.sim.rules import pack_rules
 from clawloop_synth.types import Checks, PlannedCall, Provenance, Solution, TaskFeatures, TaskSpec
 
 from .state import DAYS, TODAY, VISIT_TYPES, generate_state
@@ -274,6 +275,7 @@ def _finish(draft: _Draft, state: Db, distractors: int, task_id: str, seed: int)
         provenance=Provenance(generator="demo-templates", prompt_version=draft.kind, seed=seed),
         features=TaskFeatures(steps=len(draft.calls), tools=len({c.name for c in draft.calls}),
                               writes=sum(c.name in pack.write_tools for c in draft.calls), distractors=distractors),
+        rules=pack_rules(pack),
     )
 
 

@@ -21,6 +21,7 @@ RULE_TEXT = {
     "prefixes_fail": "every prefix of the reference that stops before its last state-changing call earns 0",
     "exemplar_fails": "the failure exemplar (the targeted wrong behaviour) earns 0",
     "handlers_sound": "no tool handler crashes on the reference's arguments, which satisfy the tools' schemas",
+    "reference_follows_policy": "no reference call breaks one of the domain's policy rules (policy as code)",
 }
 FORMAT_TEXT = {
     "hf": "one row per task: the full TaskSpec (instruction, tools with JSON Schemas and sandboxed handler "

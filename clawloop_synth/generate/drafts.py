@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from clawloop_synth.generate.base import GenerationRequest
+from clawloop_synth.sim.rules import pack_rules
 from clawloop_synth.types import Checks, JsonAssertion, Provenance, Solution, TaskFeatures, TaskSpec, ToolSpec
 
 __all__ = ["TaskDraft", "draft_of", "task_from_draft"]
@@ -60,6 +61,7 @@ def task_from_draft(draft: TaskDraft, request: GenerationRequest, task_id: str, 
                               source_trace_ids=list(dict.fromkeys(f.trace_id for f in request.exemplars))[:5]),
         features=TaskFeatures(steps=len(calls), tools=len({c.name for c in calls}),
                               writes=sum(c.name in writes for c in calls), failure_codes=[request.target_code]),
+        rules=pack_rules(request.pack),
     )
 
 

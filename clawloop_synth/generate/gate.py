@@ -4,7 +4,8 @@ In order (the first failed check is the reject reason):
 
 1. ``invalid_spec:handler_policy``: every tool handler compiles under the sandbox policy;
 2. ``verify:<rule>``: :func:`clawloop_synth.sim.verify` passes every rule (the first failed rule
-   names the reason; the detail lists all failed rules);
+   names the reason, ``verify:reference_follows_policy`` first: a reference that breaks a policy
+   rule is rejected, while a failure exemplar may break one; the detail lists all failed rules);
 3. ``constraint_unstated`` / ``constraint_unmet`` / ``ambiguous``: the task's structured constraints
    are stated in its instruction and exactly one entity satisfies them (:mod:`.constraints`);
 4. ``no_information_need``: some write argument or required output is absent from the instruction
@@ -104,6 +105,8 @@ def examine(task: TaskSpec, target_code: str | None) -> Verdict:
     report = verify(task)
     if not report.ok:
         failed = report.failed()
+        # A reference that breaks the policy also fails its checks; name the cause, not the symptom.
+        failed.sort(key=lambda r: r.rule != "reference_follows_policy")
         detail = "; ".join(f"{r.rule}: {r.detail}" for r in failed)[:1000]
         return Verdict(False, f"verify:{failed[0].rule}", detail)
     from clawloop_synth.agents.shortcut import information_needs

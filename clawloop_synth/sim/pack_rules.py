@@ -5,7 +5,8 @@ call's arguments (so a sliced state answers the search as the full one does). A 
 entities (a trip with one connection is two flights, the first one's arrival being the second one's
 departure) sets ``hops`` and ``link``: ``first`` applies to the chain's first entity, ``last`` to its last,
 ``match`` to every one. A :class:`DateWindow` keeps, in a date-keyed field of a collection's entities,
-only the days within ``days`` of a date that the task's calls mention.
+only the days within ``days`` of a date that the task's calls mention, and the days other entities of the
+slice name beside the entity's key (a reservation's segment: flight number and date).
 """
 
 from __future__ import annotations
@@ -148,7 +149,39 @@ def trim_dates(sliced: dict[str, Any], window: DateWindow, calls: Iterable[tuple
     table = sliced.get(window.collection)
     if not isinstance(table, dict):
         return
-    for entity in table.values():
+    pinned = _pinned_days(sliced, window.collection, table)
+    for key, entity in table.items():
         days = entity.get(window.field) if isinstance(entity, dict) else None
         if isinstance(days, dict):
-            entity[window.field] = {day: info for day, info in days.items() if day in keep}
+            own = pinned.get(key, set())
+            entity[window.field] = {day: info for day, info in days.items() if day in keep or day in own}
+
+
+def _pinned_days(sliced: dict[str, Any], collection: str, table: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Days that another entity of the slice names beside one of ``collection``'s keys (a reservation's
+    segment names a flight and its date): that day of that entity stays, so rules and answers that read
+    it (was the flight flown, cancelled, at what fare) see what the full state holds."""
+    out: dict[str, set[str]] = {}
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > 8:
+            return
+        if isinstance(value, dict):
+            keys = [v for v in value.values() if isinstance(v, str) and v in table]
+            if keys:
+                days: set[str] = set()
+                for item in value.values():
+                    if isinstance(item, str):
+                        dates_in(item, days)
+                for key in keys:
+                    out.setdefault(key, set()).update(days)
+            for item in value.values():
+                walk(item, depth + 1)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, depth + 1)
+
+    for name, other in sliced.items():
+        if name != collection and isinstance(other, dict):
+            walk(other, 0)
+    return out

@@ -10,6 +10,8 @@ Rules (names are stable; other stages key on them):
 - ``exemplar_fails``: the failure exemplar earns 0 (fails when the task has none).
 - ``handlers_sound``: no handler crashes (raises or hits a sandbox limit) on the reference's
   arguments, and those arguments satisfy the tools' schemas.
+- ``reference_follows_policy``: no reference call breaks one of the task's policy rules
+  (:mod:`clawloop_synth.sim.rules`); the failure exemplar may.
 
 Cost: the reference runs twice (once in full, once up to its last state-changing call, checking each
 prefix on the live state), the exemplar once; the empty run is checked on the initial state itself.
@@ -24,7 +26,8 @@ from clawloop_synth.types import CheckResult, RuleResult, Solution, TaskSpec, Ve
 
 __all__ = ["RULES", "run_solution", "verify"]
 
-RULES = ("reference_passes", "empty_run_fails", "prefixes_fail", "exemplar_fails", "handlers_sound")
+RULES = ("reference_passes", "empty_run_fails", "prefixes_fail", "exemplar_fails", "handlers_sound",
+         "reference_follows_policy")
 
 
 def _failed_checks(checks: list[CheckResult]) -> str:
@@ -113,4 +116,7 @@ def _verify(task: TaskSpec) -> list[RuleResult]:
     else:
         ex_reward, ex_checks, _ = run_solution(task, task.failure_exemplar)
         exemplar = _reward_rule("exemplar_fails", ex_reward, ex_checks, 0.0, "the failure exemplar passes every check")
-    return [reference, empty, prefixes, exemplar, sound]
+    policy = RuleResult(rule="reference_follows_policy", passed=not env.violations,
+                        detail="; ".join(v.text() for v in env.violations[:3]) if env.violations
+                        else f"{len(task.rules)} policy rule(s), none broken")
+    return [reference, empty, prefixes, exemplar, sound, policy]

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from clawloop_synth.generate.graph import ToolGraph, leaf_strings
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.sim.pack import DomainPack, State
+from clawloop_synth.sim.rules import pack_rules
 from clawloop_synth.sim.state import copy_state
-from clawloop_synth.types import Choice, PlannedCall, Provenance, Solution, TaskSpec, ToolSpec, Trace
+from clawloop_synth.types import Choice, PlannedCall, PolicyRule, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
 __all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "plan_reads", "scratch_task"]
 
@@ -85,10 +86,12 @@ class DomainKit(Protocol):
         ...
 
 
-def scratch_task(tools: list[ToolSpec], state: State, calls: list[PlannedCall] | None = None) -> TaskSpec:
-    """A throwaway TaskSpec to run calls in SimEnv."""
+def scratch_task(tools: list[ToolSpec], state: State, calls: list[PlannedCall] | None = None,
+                 rules: list[PolicyRule] | None = None) -> TaskSpec:
+    """A throwaway TaskSpec to run calls in SimEnv (with the pack's policy rules when given)."""
     return TaskSpec(id="scratch", domain="scratch", instruction="", tools=tools, initial_state=state,
-                    reference=Solution(calls=calls or []), provenance=Provenance(generator="procedural"))
+                    reference=Solution(calls=calls or []), provenance=Provenance(generator="procedural"),
+                    rules=list(rules or []))
 
 
 def _param_value(name: str, given: dict[str, Any], writes: list[PlannedCall], entities: list[dict[str, Any]]
@@ -191,7 +194,7 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     calls = reads + scenario.writes
     # Re-slice around the calls actually kept: reads that were dropped should not widen the state.
     sliced = pack.slice_state(ctx.state, [(c.name, c.arguments) for c in calls], distractors=distractors, seed=seed)
-    env = SimEnv(scratch_task(tools, sliced))
+    env = SimEnv(scratch_task(tools, sliced, rules=pack_rules(pack)))
     values: list[Any] = []
     for call in calls:
         result = env.step(call)
@@ -199,6 +202,9 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
             return f"{call.name} failed: {result.content[:120]}"
         if call.name in pack.write_tools:
             values.append(copy_state(result.value))  # the handler's value may share objects with the state
+    if env.violations:
+        # The kit should only pick what the policy allows; this is the safety net, counted as a drop.
+        return f"policy: {env.violations[0].rule}: {env.violations[0].message[:120]}"
     answer, outputs = scenario.finish(values)
     used = [(c.name, c.arguments) for c in calls]
     return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,

@@ -19,6 +19,7 @@ from clawloop_synth.generate.graph import build_graph
 from clawloop_synth.generate.procedural.base import BaseTask, DomainKit, KitContext
 from clawloop_synth.generate.procedural.injectors import Variant, inject, targetable, untargetable_reason
 from clawloop_synth.mine.context import build_context
+from clawloop_synth.sim.rules import pack_rules
 from clawloop_synth.sim.verify import verify
 from clawloop_synth.types import Checks, Provenance, TaskFeatures, TaskSpec
 
@@ -62,7 +63,7 @@ def _task(request: GenerationRequest, n: int, base: BaseTask, variant: Variant, 
         features=TaskFeatures(steps=len(calls), tools=len({c.name for c in calls}),
                               writes=sum(c.name in base.writes for c in calls), distractors=base.distractors,
                               failure_codes=[request.target_code]),
-        kind=base.kind, constraints=list(base.constraints),
+        kind=base.kind, constraints=list(base.constraints), rules=pack_rules(request.pack),
     )
 
 
