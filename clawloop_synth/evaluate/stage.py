@@ -1,8 +1,9 @@
 """The ``evaluate`` stage: one JSON and one table on a task set's worth as training data.
 
 Figures per work directory: kind and write shares, distinct instruction skeletons and tool sequences,
-writes per task (:mod:`.shape`); reference policy violations (when the simulator records rule
-violations; NA otherwise); ambiguity (tasks whose structured constraints another entity also meets);
+writes per task (:mod:`.shape`); reference policy violations (tasks whose reference breaks one of
+the task's pack rules; NA when no task carries rules); ambiguity (tasks whose structured constraints
+another entity also meets);
 the shortcut agent's solve rate and the information-need share (:mod:`clawloop_synth.agents.shortcut`);
 the per-code discrimination ratio (:mod:`.discrimination`); coverage and novelty against the real
 traces (``coverage.json``) and the difficulty spread (``difficulty.json``), when those stages ran.
@@ -22,21 +23,18 @@ __all__ = ["evaluate_tasks", "evaluate_workdir", "run_evaluate", "table"]
 
 
 def _policy_violations(tasks: list[TaskSpec]) -> int | None:
-    """References whose run the simulator records a rule violation for; None when it records none at all
-    (no pack rules), so the figure reads NA rather than a reassuring 0."""
+    """References that break one of their task's policy rules; None when no task carries rules, so the
+    figure reads NA rather than a reassuring 0."""
     from clawloop_synth.sim import SimEnv
 
-    counted, recorded = 0, False
-    for task in tasks:
+    ruled = [task for task in tasks if task.rules]
+    counted = 0
+    for task in ruled:
         env = SimEnv(task, max_steps=max(len(task.reference.calls), 1))
         for call in task.reference.calls:
             env.step(call)
-        violations = getattr(env, "violations", None)
-        if violations is None:
-            continue
-        recorded = True
-        counted += bool(violations)
-    return counted if recorded else None
+        counted += bool(env.violations)
+    return counted if ruled else None
 
 
 def evaluate_tasks(tasks: list[TaskSpec], min_side: int = MIN_SIDE) -> dict[str, Any]:
