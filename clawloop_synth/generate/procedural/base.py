@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from clawloop_synth.generate.graph import ToolGraph, leaf_strings
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.sim.pack import DomainPack, State
-from clawloop_synth.sim.rules import pack_rules
+from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import Choice, PlannedCall, PolicyRule, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
@@ -35,6 +35,7 @@ class KitContext:
     graph: ToolGraph
     source_ids: list[str] = field(default_factory=list)
     traces: list[Trace] = field(default_factory=list)  # the real traces (their wording, their recorded calls)
+    target_code: str | None = None  # the failure the task is for: a kit may pick situations that provoke it
 
 
 @dataclass
@@ -53,6 +54,11 @@ class Scenario:
     persona: str | None = None
     labels: dict[str, str] = field(default_factory=dict)  # value -> how the user names it ("my visa card")
     constraints: list[Choice] = field(default_factory=list)  # what the instruction fixes (uniqueness check)
+    reads: list[PlannedCall] = field(default_factory=list)  # lookups made before the planned ones, as given
+    # A refusal: the call the user asks for, which a policy rule forbids; the reference does not make it,
+    # a complying agent does (the failure exemplar), answering ``complied``.
+    forbidden: PlannedCall | None = None
+    complied: str = ""
 
 
 @dataclass
@@ -71,6 +77,8 @@ class BaseTask:
     persona: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     constraints: list[Choice] = field(default_factory=list)
+    forbidden: PlannedCall | None = None  # a refusal's forbidden request (see Scenario)
+    complied: str = ""
 
     def write_indices(self) -> list[int]:
         return [i for i, call in enumerate(self.calls) if call.name in self.writes]
@@ -184,17 +192,22 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     """The generic part of a base task; a string says why the scenario was dropped."""
     pack = ctx.pack
     tools = pack.tools
-    probe_calls = [(c.name, c.arguments) for c in scenario.writes]
+    asked = scenario.reads + scenario.writes + ([scenario.forbidden] if scenario.forbidden else [])
+    probe_calls = [(c.name, c.arguments) for c in asked]
     # Slice generously first (reads may touch what the writes name), then plan and run on the slice.
     candidates = _candidate_reads(pack, ctx.graph, ctx.state, scenario.writes, scenario.given)
     sliced = pack.slice_state(ctx.state, probe_calls + [(c.name, c.arguments) for c in candidates],
                               distractors=distractors, seed=seed)
     env = SimEnv(scratch_task(tools, sliced))
-    reads = plan_reads(pack, ctx.graph, sliced, scenario.writes, scenario.given, env)
-    calls = reads + scenario.writes
+    for read in scenario.reads:
+        env.step(read)
+    planned = plan_reads(pack, ctx.graph, sliced, scenario.writes, scenario.given, env)
+    calls = scenario.reads + [r for r in planned if r not in scenario.reads] + scenario.writes
     # Re-slice around the calls actually kept: reads that were dropped should not widen the state.
-    sliced = pack.slice_state(ctx.state, [(c.name, c.arguments) for c in calls], distractors=distractors, seed=seed)
-    env = SimEnv(scratch_task(tools, sliced, rules=pack_rules(pack)))
+    kept = calls + ([scenario.forbidden] if scenario.forbidden else [])
+    sliced = pack.slice_state(ctx.state, [(c.name, c.arguments) for c in kept], distractors=distractors, seed=seed)
+    rules = pack_rules(pack)
+    env = SimEnv(scratch_task(tools, sliced, rules=rules))
     values: list[Any] = []
     for call in calls:
         result = env.step(call)
@@ -205,9 +218,15 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     if env.violations:
         # The kit should only pick what the policy allows; this is the safety net, counted as a drop.
         return f"policy: {env.violations[0].rule}: {env.violations[0].message[:120]}"
+    if scenario.forbidden is not None:
+        # A refusal must be one: some rule forbids the request on the state the reference leaves.
+        judged = RuleSet(rules).check(env.state, scenario.forbidden.name, scenario.forbidden.arguments, len(calls))
+        if not judged:
+            return f"refusal: no rule forbids {scenario.forbidden.name}"
     answer, outputs = scenario.finish(values)
     used = [(c.name, c.arguments) for c in calls]
     return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,
                     answer=answer, outputs=outputs, writes=pack.write_tools,
                     distractors=pack.count_distractors(sliced, ctx.state, used), persona=scenario.persona,
-                    labels=dict(scenario.labels), constraints=list(scenario.constraints))
+                    labels=dict(scenario.labels), constraints=list(scenario.constraints),
+                    forbidden=scenario.forbidden, complied=scenario.complied)

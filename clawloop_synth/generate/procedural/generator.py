@@ -86,7 +86,7 @@ class ProceduralGenerator:
         writes = request.pack.write_tools if request.pack is not None else frozenset()
         graph = build_graph(request.traces, writes)
         sources = list(dict.fromkeys(f.trace_id for f in request.exemplars))[:5]
-        ctx = KitContext(request.pack, request.state, graph, sources, list(request.traces))
+        ctx = KitContext(request.pack, request.state, graph, sources, list(request.traces), target_code=code)
         rng = random.Random(f"procedural:{request.seed}:{request.cluster.id}:{code}")
         mine_ctx = build_context([], request.pack.tools)
         bases = kit.base_tasks(ctx, rng)

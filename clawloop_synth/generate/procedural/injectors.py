@@ -210,6 +210,10 @@ def _wrong_argument(base: BaseTask, rng: random.Random) -> Variant | None:
 
 
 def _extra_action(base: BaseTask, rng: random.Random) -> Variant | None:
+    if base.forbidden is not None:  # a refusal: the extra action is doing what the policy forbids
+        return Variant(base.instruction, base.state, base.tools, Solution(calls=base.calls, answer=base.answer),
+                       Solution(calls=[*base.calls, base.forbidden], answer=base.complied or base.answer),
+                       f"complied: {base.forbidden.name}")
     found = _succeeding_mutation(base, rng, after=True)
     if found is None:
         return None
