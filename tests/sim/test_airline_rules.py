@@ -77,7 +77,8 @@ PERSON = {"first_name": "Bo", "last_name": "Lee", "dob": "1990-01-01"}
 # (rule, state, tool, arguments, fires)
 CASES = [
     ("cancel_allowed", S, "cancel_reservation", {"reservation_id": "R1"}, True),  # economy, old, no insurance
-    ("cancel_allowed", _res(S, created_at="2024-05-15T01:00:00"), "cancel_reservation", {"reservation_id": "R1"}, False),
+    ("cancel_allowed", _res(S, created_at="2024-05-15T01:00:00"), "cancel_reservation", {"reservation_id": "R1"},
+     False),
     ("cancel_allowed", _res(S, insurance="yes"), "cancel_reservation", {"reservation_id": "R1"}, False),
     ("cancel_allowed", _res(S, cabin="business"), "cancel_reservation", {"reservation_id": "R1"}, False),
     ("cancel_allowed", _res(S, flights=AIRLINE_CANCELLED), "cancel_reservation", {"reservation_id": "R1"}, False),

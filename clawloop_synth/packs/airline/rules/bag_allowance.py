@@ -35,7 +35,8 @@ def check(state, call):
         reservation = state.get("reservations", {}).get(args.get("reservation_id"))
         if not isinstance(reservation, dict):
             return None
-        user_id, cabin, people = reservation.get("user_id"), cabin_of(state, reservation), len(reservation.get("passengers", []))
+        user_id, cabin = reservation.get("user_id"), cabin_of(state, reservation)
+        people = len(reservation.get("passengers", []))
     user = state.get("users", {}).get(user_id)
     if not isinstance(user, dict):
         return None
@@ -47,6 +48,6 @@ def check(state, call):
     due = max(0, total - free)
     if paid == due:
         return None
-    what = str(total) + " checked bags with " + str(free) + " free (" + str(user.get("membership")) + " member, " \
-        + str(cabin).replace("_", " ") + ", " + str(people) + " passenger(s)) means " + str(due) + " paid, not " + str(paid)
-    return what
+    return (str(total) + " checked bags with " + str(free) + " free (" + str(user.get("membership")) + " member, "
+            + str(cabin).replace("_", " ") + ", " + str(people) + " passenger(s)) means " + str(due) + " paid, not "
+            + str(paid))

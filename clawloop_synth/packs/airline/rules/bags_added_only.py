@@ -8,10 +8,11 @@ def check(state, call):
     if not isinstance(reservation, dict):
         return None
     total, paid = args.get("total_baggages", 0), args.get("nonfree_baggages", 0)
+    rid = str(reservation.get("reservation_id"))
     if total < reservation.get("total_baggages", 0):
-        return ("reservation " + str(reservation.get("reservation_id")) + " has " + str(reservation.get("total_baggages"))
+        return ("reservation " + rid + " has " + str(reservation.get("total_baggages"))
                 + " checked bags: they cannot go down to " + str(total))
     if paid < reservation.get("nonfree_baggages", 0):
-        return ("reservation " + str(reservation.get("reservation_id")) + " has " + str(reservation.get("nonfree_baggages"))
+        return ("reservation " + rid + " has " + str(reservation.get("nonfree_baggages"))
                 + " paid bags: they cannot go down to " + str(paid))
     return None

@@ -45,7 +45,7 @@ def check(state, call):
     if cabin_of(state, reservation) == "business":
         return None
     statuses = [day_status(state, s) for s in reservation.get("flights", [])]
-    for segment, status in zip(reservation.get("flights", []), statuses):
+    for segment, status in zip(reservation.get("flights", []), statuses, strict=True):
         flown = status in ("landed", "flying") or (status is None and segment.get("date", "9") < NOW[:10])
         if flown:
             return ("flight " + segment.get("flight_number", "?") + " on " + segment.get("date", "?")

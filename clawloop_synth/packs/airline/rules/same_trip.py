@@ -25,7 +25,7 @@ def check(state, call):
     origin, destination = reservation.get("origin"), reservation.get("destination")
     route = " -> ".join([legs[0][0]] + [leg[1] for leg in legs])
     problem = None
-    if any(before[1] != after[0] for before, after in zip(legs, legs[1:])):
+    if any(before[1] != after[0] for before, after in zip(legs, legs[1:], strict=False)):
         problem = "its segments do not join"
     elif legs[0][0] != origin:
         problem = "it does not start at " + str(origin)
