@@ -20,7 +20,7 @@ from clawloop_synth.generate.procedural.airline_parts import Part, Shop, _flight
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario
 from clawloop_synth.sim.rules import RuleSet, pack_rules
 
-__all__ = ["AirlineKit", "_flight_choice", "method_label"]
+__all__ = ["AirlineKit", "_flight_choice", "compose", "method_label"]
 
 _DISTRACTORS = 2
 _HELLO = [
@@ -99,36 +99,41 @@ class AirlineKit:
                                                                            if isinstance(first, Part) else None}:
                     parts.append(second)
                     break
-        user = shop.state["users"][user_id]
-        problem = next((p for p in parts if isinstance(p, str)), None)
-        if problem is not None:
-            return problem
-        chosen = [p for p in parts if isinstance(p, Part)]
-        touched = [p.reservation for p in chosen if p.reservation]
-        if len(touched) != len(set(touched)):
-            return "two requests on one reservation"
-        hello = rng.choice(_HELLO).format(name=_name(user), user_id=user_id)
-        text = " ".join([hello] + [(rng.choice(_JOIN) if i else "") + p.text for i, p in enumerate(chosen)])
-        given: dict[str, Any] = {"user_id": user_id}
-        labels: dict[str, str] = {}
-        for part in chosen:
-            given.update(part.given)
-            labels.update(part.labels)
-        counts = [len(p.writes) for p in chosen]
+        return compose(shop, rng, user_id, parts)
 
-        def finish(values: list[Any]) -> tuple[str, list[str]]:
-            answers, outputs, start = [], [], 0
-            for part, n in zip(chosen, counts, strict=True):
-                answer, needed = part.finish(values[start:start + n])
-                answers.append(answer)
-                outputs += needed
-                start += n
-            return " ".join(answers), list(dict.fromkeys(outputs))
 
-        refusal = next((p for p in chosen if p.forbidden is not None), None)
-        kind = " + ".join(p.kind for p in chosen)
-        return Scenario(kind, [w for p in chosen for w in p.writes], given, text, finish, labels=labels,
-                        constraints=[c for p in chosen for c in p.constraints],
-                        reads=[r for p in chosen for r in p.reads],
-                        forbidden=refusal.forbidden if refusal else None,
-                        complied=refusal.complied if refusal else "")
+def compose(shop: Shop, rng: random.Random, user_id: str, parts: list[Part | str]) -> Scenario | str:
+    """One user's requests joined into a scenario (a string: why not)."""
+    user = shop.state["users"][user_id]
+    problem = next((p for p in parts if isinstance(p, str)), None)
+    if problem is not None:
+        return problem
+    chosen = [p for p in parts if isinstance(p, Part)]
+    touched = [p.reservation for p in chosen if p.reservation]
+    if len(touched) != len(set(touched)):
+        return "two requests on one reservation"
+    hello = rng.choice(_HELLO).format(name=_name(user), user_id=user_id)
+    text = " ".join([hello] + [(rng.choice(_JOIN) if i else "") + p.text for i, p in enumerate(chosen)])
+    given: dict[str, Any] = {"user_id": user_id}
+    labels: dict[str, str] = {}
+    for part in chosen:
+        given.update(part.given)
+        labels.update(part.labels)
+    counts = [len(p.writes) for p in chosen]
+
+    def finish(values: list[Any]) -> tuple[str, list[str]]:
+        answers, outputs, start = [], [], 0
+        for part, n in zip(chosen, counts, strict=True):
+            answer, needed = part.finish(values[start:start + n])
+            answers.append(answer)
+            outputs += needed
+            start += n
+        return " ".join(answers), list(dict.fromkeys(outputs))
+
+    refusal = next((p for p in chosen if p.forbidden is not None), None)
+    kind = " + ".join(p.kind for p in chosen)
+    return Scenario(kind, [w for p in chosen for w in p.writes], given, text, finish, labels=labels,
+                    constraints=[c for p in chosen for c in p.constraints],
+                    reads=[r for p in chosen for r in p.reads],
+                    forbidden=refusal.forbidden if refusal else None,
+                    complied=refusal.complied if refusal else "")
