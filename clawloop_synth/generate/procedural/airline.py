@@ -113,7 +113,11 @@ def compose(shop: Shop, rng: random.Random, user_id: str, parts: list[Part | str
     if len(touched) != len(set(touched)):
         return "two requests on one reservation"
     hello = rng.choice(_HELLO).format(name=_name(user), user_id=user_id)
-    text = " ".join([hello] + [(rng.choice(_JOIN) if i else "") + p.text for i, p in enumerate(chosen)])
+    sentences = [hello, chosen[0].text]
+    for part in chosen[1:]:
+        join = rng.choice(_JOIN)
+        sentences.append(join + (part.text if join.endswith(". ") else part.text[:1].lower() + part.text[1:]))
+    text = " ".join(sentences)
     given: dict[str, Any] = {"user_id": user_id}
     labels: dict[str, str] = {}
     for part in chosen:
