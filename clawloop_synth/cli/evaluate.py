@@ -20,11 +20,20 @@ def evaluate(
     min_side: Annotated[int, typer.Option(min=1, help="Fewest tasks on each side for a discrimination "
                                           "ratio.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print evaluate.json instead of the table.")] = False,
+    rules: Annotated[str | None, typer.Option(help="Judge references by this pack's policy rules (a built-in "
+                                              "name or a folder) instead of the rules each task carries, e.g. "
+                                              "an induced pack's tasks by the hand-built pack's rules.")] = None,
 ) -> None:
     """Kinds, skeletons, tool sequences, writes, policy violations, ambiguity, shortcut solves, information
     need, per-code discrimination, coverage, novelty and difficulty spread; writes WORKDIR/evaluate.json."""
     workdir = given(workdir)
     from clawloop_synth.evaluate import run_evaluate, table
 
-    result = run_evaluate(workdir, against, min_side)
+    judge = None
+    if rules is not None:
+        from clawloop_synth.sim.pack import load_pack
+        from clawloop_synth.sim.rules import pack_rules
+
+        judge = pack_rules(load_pack(rules))
+    result = run_evaluate(workdir, against, min_side, rules=judge)
     typer.echo(json.dumps(result, indent=2) if as_json else table(result))

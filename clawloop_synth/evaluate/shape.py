@@ -13,7 +13,7 @@ from typing import Any
 
 from clawloop_synth.types import TaskSpec
 
-__all__ = ["kind_of", "shape_metrics", "skeleton", "tool_sequence"]
+__all__ = ["kind_family", "kind_of", "shape_metrics", "skeleton", "tool_sequence"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _GREETING = re.compile(r"^(hi|hello|hey|dear|good (morning|afternoon|evening|day)|greetings|howdy)\b", re.I)
@@ -67,6 +67,12 @@ def kind_of(task: TaskSpec) -> str:
     return version.split(":")[0].strip() if ":" in version else "unknown"
 
 
+def kind_family(kind: str) -> str:
+    """A kind as the table counts it: a task of several requests ("cabin + bags") is "two requests"."""
+    parts = [p for p in kind.split(" + ") if p]
+    return kind if len(parts) < 2 else ("two requests" if len(parts) == 2 else f"{len(parts)} requests")
+
+
 def _shares(counts: Counter[str], total: int) -> dict[str, float]:
     return {key: round(n / total, 3) for key, n in counts.most_common()} if total else {}
 
@@ -81,6 +87,7 @@ def shape_metrics(tasks: list[TaskSpec]) -> dict[str, Any]:
     return {
         "tasks": n,
         "kind_shares": _shares(Counter(kind_of(t) for t in tasks), n),
+        "kind_family_shares": _shares(Counter(kind_family(kind_of(t)) for t in tasks), n),
         "write_shares": _shares(by_writes, n),
         "writes_per_task": {"mean": round(sum(writes) / n, 3) if n else None,
                             "max": max(writes, default=0)},

@@ -17,17 +17,18 @@ from typing import Any
 
 from clawloop_synth.evaluate.discrimination import MIN_SIDE, discrimination
 from clawloop_synth.evaluate.shape import shape_metrics
-from clawloop_synth.types import TaskSpec
+from clawloop_synth.types import PolicyRule, TaskSpec
 
 __all__ = ["evaluate_tasks", "evaluate_workdir", "run_evaluate", "table"]
 
 
-def _policy_violations(tasks: list[TaskSpec]) -> int | None:
-    """References that break one of their task's policy rules; None when no task carries rules, so the
-    figure reads NA rather than a reassuring 0."""
+def _policy_violations(tasks: list[TaskSpec], rules: list[PolicyRule] | None = None) -> int | None:
+    """References that break one of their task's policy rules (or of ``rules`` when given); None when no
+    rule judges any task, so the figure reads NA rather than a reassuring 0."""
     from clawloop_synth.sim import SimEnv
 
-    ruled = [task for task in tasks if task.rules]
+    ruled = [task.model_copy(update={"rules": rules}) if rules is not None else task for task in tasks]
+    ruled = [task for task in ruled if task.rules]
     counted = 0
     for task in ruled:
         env = SimEnv(task, max_steps=max(len(task.reference.calls), 1))
@@ -37,8 +38,10 @@ def _policy_violations(tasks: list[TaskSpec]) -> int | None:
     return counted if ruled else None
 
 
-def evaluate_tasks(tasks: list[TaskSpec], min_side: int = MIN_SIDE) -> dict[str, Any]:
-    """Every task-level figure of ``tasks`` (no work-directory summaries)."""
+def evaluate_tasks(tasks: list[TaskSpec], min_side: int = MIN_SIDE,
+                   rules: list[PolicyRule] | None = None) -> dict[str, Any]:
+    """Every task-level figure of ``tasks`` (no work-directory summaries); ``rules`` judge the references
+    instead of each task's own."""
     from clawloop_synth.agents import information_needs
     from clawloop_synth.generate.constraints import constraint_problem
     from clawloop_synth.generate.gate import shortcut_solves
@@ -51,7 +54,7 @@ def evaluate_tasks(tasks: list[TaskSpec], min_side: int = MIN_SIDE) -> dict[str,
     ambiguous = sum((constraint_problem(t) or ("",))[0] == "ambiguous" for t in constrained)
     return {
         **shape_metrics(tasks),
-        "policy_violations": _policy_violations(tasks),
+        "policy_violations": _policy_violations(tasks, rules),
         "with_constraints": len(constrained),
         "ambiguous": ambiguous if constrained else None,
         "shortcut_solve_rate": share(solved),
@@ -69,14 +72,15 @@ def _summary(workdir: Path, name: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def evaluate_workdir(workdir: Path, min_side: int = MIN_SIDE) -> dict[str, Any]:
+def evaluate_workdir(workdir: Path, min_side: int = MIN_SIDE, rules: list[PolicyRule] | None = None
+                     ) -> dict[str, Any]:
     """The figures of one work directory's accepted tasks (``tasks/``) and its stage summaries."""
     from clawloop_synth.store import load_records, require_records
 
     workdir = Path(workdir)
     require_records(workdir / "tasks", "accepted tasks", "run the generate stage first")
     tasks = list(load_records(workdir / "tasks", TaskSpec))
-    out: dict[str, Any] = {"workdir": str(workdir), **evaluate_tasks(tasks, min_side)}
+    out: dict[str, Any] = {"workdir": str(workdir), **evaluate_tasks(tasks, min_side, rules)}
     coverage = _summary(workdir, "coverage")
     out["coverage"] = {k: coverage.get(k) for k in ("precision", "recall", "density", "coverage")} \
         if coverage else None
@@ -89,14 +93,16 @@ def evaluate_workdir(workdir: Path, min_side: int = MIN_SIDE) -> dict[str, Any]:
     return out
 
 
-def run_evaluate(workdir: Path, against: Path | None = None, min_side: int = MIN_SIDE) -> dict[str, Any]:
-    """Evaluate ``workdir`` (and ``against``); write ``WORKDIR/evaluate.json``; return it."""
+def run_evaluate(workdir: Path, against: Path | None = None, min_side: int = MIN_SIDE,
+                 rules: list[PolicyRule] | None = None) -> dict[str, Any]:
+    """Evaluate ``workdir`` (and ``against``); write ``WORKDIR/evaluate.json``; return it. ``rules``: judge
+    both sets' references by these policy rules instead of the rules their tasks carry."""
     from clawloop_synth.workdir import write_json
 
     result: dict[str, Any] = {"stage": "evaluate", "min_side": min_side,
-                              "sets": [evaluate_workdir(workdir, min_side)]}
+                              "sets": [evaluate_workdir(workdir, min_side, rules)]}
     if against is not None:
-        result["sets"].append(evaluate_workdir(against, min_side))
+        result["sets"].append(evaluate_workdir(against, min_side, rules))
     write_json(Path(workdir) / "evaluate.json", result)
     return result
 
@@ -118,7 +124,7 @@ def _rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
     rated = {code: row for code, row in disc.items() if row.get("ratio") is not None}
     rows = [
         ("tasks", _fmt(figures["tasks"])),
-        ("kind shares", _fmt(figures["kind_shares"])),
+        ("kind shares", _fmt(figures.get("kind_family_shares", figures["kind_shares"]))),
         ("write shares", _fmt(figures["write_shares"])),
         ("writes per task (mean)", _fmt(figures["writes_per_task"]["mean"])),
         ("distinct instruction skeletons", _fmt(figures["distinct_skeletons"])),

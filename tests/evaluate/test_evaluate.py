@@ -11,7 +11,7 @@ from clawloop_synth.cli import app
 from clawloop_synth.evaluate import evaluate_tasks, run_evaluate, table
 from clawloop_synth.evaluate.discrimination import discrimination, smoothed_ratio
 from clawloop_synth.evaluate.shape import kind_of, shape_metrics, skeleton, tool_sequence
-from clawloop_synth.types import PlannedCall, Solution
+from clawloop_synth.types import PlannedCall, PolicyRule, Solution
 from clawloop_synth.workdir import write_json
 from tests.export.tiny import make_task, make_workdir
 
@@ -77,3 +77,31 @@ def test_shortcut_solvable_tasks_show_in_the_figures() -> None:
                                                           "say it has 5."})
     figures = evaluate_tasks([told, make_task(3)], min_side=20)
     assert figures["shortcut_solve_rate"] == 0.5 and figures["information_need_share"] == 0.5
+
+
+CAP = PolicyRule(name="cap", source='''
+tools = ["restock"]
+
+
+def check(state, call):
+    if call["arguments"]["amount"] > 3:
+        return "at most 3 at a time"
+    return None
+''')
+
+
+def test_policy_violations_by_the_tasks_rules_or_by_rules_given(tmp_path: Path) -> None:
+    tasks = [make_task(i) for i in range(1, 6)]  # restock by 2, 3, 4, 5, 6
+    assert evaluate_tasks(tasks)["policy_violations"] is None  # no rules: NA
+    ruled = [t.model_copy(update={"rules": [CAP]}) for t in tasks]
+    assert evaluate_tasks(ruled)["policy_violations"] == 3
+    assert evaluate_tasks(tasks, rules=[CAP])["policy_violations"] == 3  # judged by rules they do not carry
+    first = make_workdir(tmp_path / "a", tasks)
+    assert run_evaluate(first, rules=[CAP])["sets"][0]["policy_violations"] == 3
+
+
+def test_tasks_of_two_requests_count_as_one_kind_family() -> None:
+    tasks = [make_task(1).model_copy(update={"kind": k}) for k in ("cabin + bags", "bags + book", "refusal: cancel")]
+    shape = shape_metrics(tasks)
+    assert shape["kind_family_shares"] == {"two requests": 0.667, "refusal: cancel": 0.333}
+    assert len(shape["kind_shares"]) == 3
