@@ -15,7 +15,8 @@ __all__ = ["export"]
 
 
 @app.command(help="Export the accepted tasks of WORKDIR as hf (TaskSpecs), sft (TRL conversations), openai "
-                  "(fine-tuning JSONL) or rl (prompts + a TRL environment), with a dataset card.")
+                  "(fine-tuning JSONL), rl (prompts + a TRL environment), verifiers or openenv (TaskSpecs + an "
+                  "installable environment), with a dataset card.")
 def export(
     workdir: Workdir = None,
     old_workdir: OldWorkdir = None,

@@ -74,7 +74,8 @@ class CardInfo:
 
 def card_metadata(info: CardInfo) -> dict[str, Any]:
     total = sum(info.splits.values())
-    categories = ["text-generation"] + (["reinforcement-learning"] if info.fmt in ("rl", "verifiers", "openenv") else [])
+    environments = ("rl", "verifiers", "openenv")
+    categories = ["text-generation"] + (["reinforcement-learning"] if info.fmt in environments else [])
     meta: dict[str, Any] = {
         "license": info.license,
         "pretty_name": f"clawloop-synth tool-use tasks ({info.fmt})",

@@ -75,7 +75,7 @@ app: server.app:app
 port: 8000
 '''
 
-_OPENENV_APP = '''"""OpenEnv server for {count} clawloop-synth tasks (../tasks.jsonl): reset / step / state, /ws sessions.
+_OPENENV_APP = '''"""OpenEnv server for {count} clawloop-synth tasks (../tasks.jsonl): reset / step / state, /ws.
 
     uvicorn server.app:app --host 127.0.0.1 --port 8000     # or: python -m server.app --port 8000
 """
@@ -103,7 +103,11 @@ if __name__ == "__main__":
     main(options.host, options.port)
 '''
 
-_OPENENV_CLIENT = '''"""Client for this environment's server: `with SimEnvClient(base_url=URL).sync() as env: env.reset(task_id=...)`."""
+_OPENENV_CLIENT = '''"""Client for this environment's server.
+
+    with SimEnvClient(base_url="http://127.0.0.1:8000").sync() as env:
+        result = env.reset(task_id=...)
+"""
 
 from clawloop_synth.interfaces.openenv_env import SimAction, SimEnvClient, SimObservation, SimState
 
