@@ -53,3 +53,23 @@ def test_a_missing_pack_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert run(["serve", str(tmp_path / "no-pack")], monkeypatch) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
+
+
+def test_sessions_take_the_tasks_in_turn_and_reset_can_switch_task(demo_tasks: list[TaskSpec],
+                                                                    tmp_path: Path) -> None:
+    import json
+
+    from clawloop_synth.interfaces.mcp_server import SimMCP
+    from clawloop_synth.sim import SimEnv
+
+    sim = SimMCP(demo_tasks[:3], traces=tmp_path, episode_tools=True)
+    assert [sim.session(name).episode.task.id for name in ("a", "b", "c", "d")] == \
+        [t.id for t in (*demo_tasks[:3], demo_tasks[0])]
+    call = demo_tasks[1].reference.calls[0]
+    text, is_error, _ = sim.call("a", call.name, call.arguments)  # session a plays task 0: another patient
+    text2, _, observation = sim.call("a", "clawloop_reset", {"task_id": demo_tasks[1].id})
+    assert observation["task_id"] == demo_tasks[1].id and json.loads(text2) == observation
+    after, after_error, _ = sim.call("a", call.name, call.arguments)
+    assert (after, after_error) == (SimEnv(demo_tasks[1]).step(call).content, False)
+    assert sorted(p.name for p in tmp_path.glob("*.jsonl")) == ["a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl"]
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 2  # one record per episode of the session
