@@ -161,6 +161,11 @@ HOSTILE = {"get_patient": RUNTIME["endless-loop"], "list_doctors": POLICY["open"
            "get_appointment": RUNTIME["memory-bomb"]}
 
 
+def contained(results: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Results with the CPU limit's mechanism left out: the timer or RLIMIT_CPU may fire first under load."""
+    return [(re.sub(r"CPU time limit.*\(handler", "CPU time limit (handler", text), error) for text, error in results]
+
+
 def test_hostile_handlers_of_a_user_pack_stay_contained_as_in_simenv(tmp_path: Path, child_env: dict[str, str]) -> None:
     from mcp import Client
 
@@ -184,6 +189,7 @@ def test_hostile_handlers_of_a_user_pack_stay_contained_as_in_simenv(tmp_path: P
             return results, listed(await client.list_tools())  # the server still answers afterwards
 
     results, tools = anyio.run(session)
-    assert results == expected
+    assert contained(results) == contained(expected)
+    assert results[1:] == expected[1:]  # the policy refusal, the memory limit and a normal call: the same text
     assert tools == pack_schemas(pack)
     assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
