@@ -162,8 +162,10 @@ HOSTILE = {"get_patient": RUNTIME["endless-loop"], "list_doctors": POLICY["open"
 
 
 def contained(results: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """Results with the CPU limit's mechanism left out: the timer or RLIMIT_CPU may fire first under load."""
-    return [(re.sub(r"CPU time limit.*\(handler", "CPU time limit (handler", text), error) for text, error in results]
+    """Results with the time limit's mechanism left out: the CPU timer, RLIMIT_CPU or (on a loaded machine) the
+    parent's wall-clock guard may stop an endless loop first."""
+    pattern = r"(CPU time|wall-clock) limit.*\(handler"
+    return [(re.sub(pattern, "time limit (handler", text), error) for text, error in results]
 
 
 def test_hostile_handlers_of_a_user_pack_stay_contained_as_in_simenv(tmp_path: Path, child_env: dict[str, str]) -> None:
@@ -181,7 +183,7 @@ def test_hostile_handlers_of_a_user_pack_stay_contained_as_in_simenv(tmp_path: P
              PlannedCall(name="find_patient", arguments={"name": "Nobody Here", "date_of_birth": "1990-01-01"})]
     expected = simenv_results(pack_task(pack), calls)
     assert all(is_error for _, is_error in expected[:3])  # contained, as errors the agent sees
-    assert "CPU time limit" in expected[0][0] and "'open'" in expected[1][0] and "memory" in expected[2][0]
+    assert re.search("(CPU time|wall-clock) limit", expected[0][0]) and "'open'" in expected[1][0] and "memory" in expected[2][0]
 
     async def session() -> tuple[list[tuple[str, bool]], list[dict[str, Any]]]:
         async with Client(stdio([str(pack), "--traces", str(tmp_path / "traces")], child_env)) as client:
