@@ -9,6 +9,7 @@ client's timeout. Every received body is recorded so a test can read exactly wha
 When the request carries ``tools`` (instructor's TOOLS mode) the answer is returned as a tool call
 to the forced/first tool; otherwise it is the message ``content`` (instructor's JSON modes). For
 tool-calling agents, :func:`calls` scripts explicit tool calls and :func:`say` a plain final message.
+A request with ``"stream": true`` gets the same answer as server-sent chat-completion chunks.
 
 Run standalone (the benchmark does, to keep the server off the client's GIL)::
 
@@ -231,7 +232,11 @@ class FakeOpenAI:
                 path = self.path.rstrip("/")
                 if path.endswith("/chat/completions"):
                     try:
-                        self._reply(*server._chat(body))
+                        status, payload, headers, delay = server._chat(body)
+                        if body.get("stream") and status == 200:
+                            self._stream(payload, delay)
+                        else:
+                            self._reply(status, payload, headers, delay)
                     finally:
                         with server._lock:
                             server.in_flight -= 1
@@ -239,6 +244,29 @@ class FakeOpenAI:
                     self._reply(200, server._embeddings(body), {}, 0.0)
                 else:
                     self._reply(404, {"error": {"message": f"no route {self.path}"}}, {}, 0.0)
+
+            def _stream(self, payload: dict[str, Any], delay: float) -> None:
+                """The completion as server-sent events (``stream: true``): one delta, the finish, the usage."""
+                if delay and server._stop.wait(delay):
+                    return
+                choice = payload["choices"][0]
+                message = choice["message"]
+                delta: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+                if message.get("tool_calls"):
+                    delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+                head = {k: payload[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+                events = [{**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+                          {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]},
+                          {**head, "choices": [], "usage": payload["usage"]}]
+                data = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str], delay: float) -> None:
                 if delay and server._stop.wait(delay):

@@ -15,11 +15,13 @@ __all__ = ["export"]
 
 
 @app.command(help="Export the accepted tasks of WORKDIR as hf (TaskSpecs), sft (TRL conversations), openai "
-                  "(fine-tuning JSONL) or rl (prompts + a TRL environment), with a dataset card.")
+                  "(fine-tuning JSONL), rl (prompts + a TRL environment), verifiers or openenv (TaskSpecs + an "
+                  "installable environment), with a dataset card.")
 def export(
     workdir: Workdir = None,
     old_workdir: OldWorkdir = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, dpo, openai or rl.")] = "hf",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="hf, sft, dpo, openai, rl, verifiers (an installable "
+                                     "verifiers environment) or openenv (an OpenEnv environment).")] = "hf",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: new, empty, or an earlier export "
                                                  "(replaced); any other folder is refused.")] = Path("export"),
     seed: Annotated[int, typer.Option(help="Seed of the train/validation/test split.")] = 0,

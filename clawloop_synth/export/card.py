@@ -32,6 +32,10 @@ FORMAT_TEXT = {
            "turns; `chosen`: the reference's assistant and tool turns; `rejected`: the failure exemplar's; `tools`)",
     "rl": "one prompt per task plus the TaskSpec as JSON (`task`) that the environment resets from",
     "openai": "OpenAI chat fine-tuning JSONL: `messages`, `tools`, `parallel_tool_calls`",
+    "verifiers": "one row per task (the full TaskSpec, as in hf) plus `environment/`, an installable verifiers "
+                 "environment module over the same tasks (tools in the sandboxed simulator, checks as the rubric)",
+    "openenv": "one row per task (the full TaskSpec, as in hf) plus `environment/`, an OpenEnv environment "
+               "(reset / step / state over the sandboxed simulator, served by OpenEnv's HTTP server)",
 }
 
 
@@ -71,7 +75,8 @@ class CardInfo:
 
 def card_metadata(info: CardInfo) -> dict[str, Any]:
     total = sum(info.splits.values())
-    categories = ["text-generation"] + (["reinforcement-learning"] if info.fmt == "rl" else [])
+    environments = ("rl", "verifiers", "openenv")
+    categories = ["text-generation"] + (["reinforcement-learning"] if info.fmt in environments else [])
     meta: dict[str, Any] = {
         "license": info.license,
         "pretty_name": f"clawloop-synth tool-use tasks ({info.fmt})",

@@ -38,7 +38,7 @@ def features(fmt: str) -> tuple[Any, list[str]]:
     """The ``datasets.Features`` of ``fmt`` and the paths of its JSON-valued columns."""
     from datasets import Features, List, Value
 
-    if fmt == "hf":
+    if fmt in ("hf", "verifiers", "openenv"):  # the environment formats ship the TaskSpecs beside their code
         result = features_for(TaskSpec)
     elif fmt in ("sft", "dpo"):
         arguments = json_feature()
@@ -77,7 +77,7 @@ def row(fmt: str, task: TaskSpec, run: Any = None) -> dict[str, Any]:
     dpo is TRL's conversational preference form with tools: ``prompt`` = the system and user turns,
     ``chosen`` = the reference's assistant and tool turns, ``rejected`` = the failure exemplar's, and
     ``tools`` = the tools' JSON schemas."""
-    if fmt == "hf":
+    if fmt in ("hf", "verifiers", "openenv"):
         return to_row(task, features_for(TaskSpec))
     if fmt == "rl":
         return {**_browse_values(task), "prompt": prompt_messages(task), "task": task.model_dump_json()}

@@ -7,6 +7,8 @@ Layout of ``OUT`` (written through a staging folder, so a failed export leaves t
 - ``.clawloop-synth-export``: the marker by which a later export knows the folder as its own;
 - hf / sft / dpo / rl: ``dataset/`` (``DatasetDict.save_to_disk``) and ``data/<split>-00000-of-00001.parquet``;
 - rl: also ``tools.json`` (the tools' schemas) and ``environment.py`` (the environment class for TRL);
+- verifiers / openenv: also ``environment/``, an installable environment over the tasks
+  (``clawloop_synth.interfaces.export_env``);
 - openai: ``data/<split>.jsonl``.
 
 ``OUT`` is replaced only when it is missing, empty or marked as an earlier export: a folder that
@@ -31,6 +33,7 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.export.bound import DEFAULT_MAX_TOOL_RESULT_CHARS, RESULT_FORMATS
 from clawloop_synth.export.card import FORMAT_TEXT, CardInfo, check_card, render_card
 from clawloop_synth.export.split import split_tasks
+from clawloop_synth.interfaces.export_env import ENV_FORMATS, write_environment
 from clawloop_synth.store import require_records
 from clawloop_synth.types import FailureCluster, TaskSpec
 from clawloop_synth.workdir import staging_dir, write_json
@@ -152,6 +155,17 @@ def _usage(fmt: str) -> str:
                 "ds = load_dataset(\"REPO_ID\")\ntrainer = GRPOTrainer(model=..., train_dataset=ds[\"train\"], "
                 "reward_funcs=[reward_func],\n                      environment_factory=TaskEnvironment, "
                 "args=GRPOConfig(...))\n```")
+    if fmt == "verifiers":
+        return ("Install clawloop-synth with its `verifiers` extra, download `environment/` from this repository, "
+                "then `pip install ./environment` (or put it on `sys.path`) and:\n\n"
+                "```python\nimport verifiers.v1 as vf\n\nenv = vf.load_environment(vf.resolve_env_config("
+                "{\"taskset\": {\"id\": \"MODULE\"}}))  # MODULE: the package in environment/\n```")
+    if fmt == "openenv":
+        return ("Install clawloop-synth with its `openenv` extra, download `environment/` from this repository, "
+                "then serve it (`cd environment && uvicorn server.app:app --port 8000`) and connect:\n\n"
+                "```python\nfrom clawloop_synth.interfaces.openenv_env import SimAction, SimEnvClient\n\n"
+                "with SimEnvClient(base_url=\"http://127.0.0.1:8000\").sync() as env:\n"
+                "    result = env.reset()\n    result = env.step(SimAction(tool=..., arguments={...}))\n```")
     if fmt == "openai":
         return "Upload `data/train.jsonl` (and `data/validation.jsonl`) to OpenAI's fine-tuning API."
     return ("```python\nfrom datasets import load_dataset\nfrom clawloop_synth.export import tasks_from_dataset\n\n"
@@ -213,6 +227,8 @@ def _write(fmt: str, parts: dict[str, list[TaskSpec]], runs: dict[str, Any], tmp
         lengths = {k: (completion or {}).get(k) for k in ("median", "max", "counted_with")}
         (tmp / "environment.py").write_text(_ENVIRONMENT_PY.format(
             max_chars=max_tool_result_chars, result_format=result_format, completion=lengths))
+    if fmt in ENV_FORMATS:
+        write_environment(fmt, tmp / "environment", [task for part in parts.values() for task in part])
     return dataset, json_columns
 
 
