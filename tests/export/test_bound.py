@@ -56,14 +56,24 @@ def test_json_results_become_key_value_lines_with_the_same_content() -> None:
     result = json.dumps({"id": "R1", "flights": [{"no": "HAT1", "price": 91}, {"no": "HAT2", "price": 12}],
                          "note": "two\nlines", "empty": "", "tags": [], "paid": None, "ok": True})
     assert as_lines(result).splitlines() == [
-        "id: R1", "flights:", "  - no: HAT1", "    price: 91", "  - no: HAT2", "    price: 12",
+        "id: R1", "flights:", "  2 rows: no | price", "  - HAT1 | 91", "  - HAT2 | 12",
         'note: "two\\nlines"', 'empty: ""', "tags: []", "paid: null", "ok: true"]
     assert as_lines('["a", "b"]') == "- a\n- b"
+
     for text in ("Error: no such reservation", "12", '"quoted"', "{not json", "[]"):
         assert as_lines(text) == text
     assert shown_result(result, "json", None) == result
     with pytest.raises(ValueError):
         shown_result(result, "yaml")
+
+
+def test_rows_of_the_same_fields_are_a_table_with_the_field_names_once() -> None:
+    rows = [{"no": "HAT1", "price": {"eco": 91, "bus": 300}}, {"no": "HAT2", "price": {"eco": 12, "bus": 40}}]
+    assert as_lines(json.dumps({"flights": rows})).splitlines() == [
+        "flights:", "  2 rows: no | price.eco | price.bus", "  - HAT1 | 91 | 300", "  - HAT2 | 12 | 40"]
+    # rows of other shapes, rows with lists, and cells holding the separator stay key: value lines
+    for other in ([{"a": 1}, {"b": 2}], [{"a": [1]}, {"a": [2]}], [{"a": "x | y"}, {"a": "z"}]):
+        assert " rows: " not in as_lines(json.dumps(other))
 
 
 def test_cli_default_bound_is_the_library_default() -> None:
