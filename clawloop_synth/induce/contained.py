@@ -37,14 +37,20 @@ import orjson
 from clawloop_synth.errors import InputError
 from clawloop_synth.sim.errors import SandboxError
 
-__all__ = ["ContainedLimits", "run_contained"]
+__all__ = ["ContainedLimits", "inside", "run_contained"]
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 MAX_REPLY_BYTES = 512 * 2**20
+_inside = False
 
 # The child's entry: the package root first on the path, nothing from the caller's directory (-P).
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from clawloop_synth.induce.contained import child_main; " \
         "child_main()"
+
+
+def inside() -> bool:
+    """Whether this process is a contained child (then a nested call runs here, not in a grandchild)."""
+    return _inside
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,8 @@ def child_main() -> None:
     from clawloop_synth.sim import trust
 
     trust.contain_this_process()
+    global _inside
+    _inside = True
     try:
         module, _, name = str(request["target"]).partition(":")
         answer: dict[str, Any] = {"ok": getattr(importlib.import_module(module), name)(request["payload"])}

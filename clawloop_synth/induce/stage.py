@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.induce.aliases import induce_aliases
-from clawloop_synth.induce.contained import ContainedLimits, run_contained
+from clawloop_synth.induce.contained import ContainedLimits, inside, run_contained
 from clawloop_synth.induce.examples import Example, TraceCalls, collect_calls
 from clawloop_synth.induce.handlers import Induced, induce_handler
 from clawloop_synth.induce.policy import shared_policy
@@ -205,7 +206,11 @@ def induce(traces: Sequence[Trace], db: Path | None = None, model: Any = None, n
         raise InputError("no traces to induce a pack from")
     request = {"traces": [trace.model_dump(mode="json") for trace in traces],
                "db": str(Path(db).resolve()) if db is not None else None, "name": name}
-    induced, relaxed = _from_answer(run_contained(f"{__name__}:fit_request", request, _limits(traces)), db)
+    if inside():  # already contained (an eval's fold): fit here, through the same JSON form
+        answer = orjson.loads(orjson.dumps(fit_request(request)))
+    else:
+        answer = run_contained(f"{__name__}:fit_request", request, _limits(traces))
+    induced, relaxed = _from_answer(answer, db)
     if model is not None:
         from clawloop_synth.induce.online import repair_handlers
 
