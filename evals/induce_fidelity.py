@@ -100,12 +100,21 @@ class Tally:
         self.n = self.exact = self.errors_agree = 0
         self.f1 = 0.0
         self.gold = self.gold_agree = 0
+        self.tools: dict[str, list[int]] = {}  # tool -> [calls, exact]
+        self.missed: list[str] = []  # a few mismatches, for --mismatches
 
     def add(self, example: Example, value: Any, text: str, aliases: dict[str, str]) -> None:
         from clawloop_synth.sim.replay import rename_keys
 
         self.n += 1
-        self.exact += matches(value, text, example, aliases)
+        exact = matches(value, text, example, aliases)
+        self.exact += exact
+        counts = self.tools.setdefault(example.tool, [0, 0])
+        counts[0] += 1
+        counts[1] += exact
+        if not exact and sum(m.startswith(example.tool + " ") for m in self.missed) < 3:
+            self.missed.append(f"{example.tool} {orjson.dumps(example.args).decode()[:300]}\n      got "
+                               f"{text[:400]}\n      recorded {example.text[:400]}")
         textual = value is None or isinstance(value, str)
         shown = parse_result(text) if textual else (rename_keys(value, aliases) if aliases else value)
         self.f1 += f1(shown, example.value)
@@ -126,10 +135,12 @@ def fresh(base: dict[str, Any]) -> dict[str, Any]:
 
 
 TALLY_FIELDS = ("n", "exact", "errors_agree", "f1", "gold", "gold_agree")
+SHOW_MISSES = False
 
 
 def _tallies_json(tallies: dict[str, Tally]) -> dict[str, dict[str, float]]:
-    return {name: {attr: getattr(t, attr) for attr in TALLY_FIELDS} for name, t in tallies.items()}
+    return {name: {**{attr: getattr(t, attr) for attr in TALLY_FIELDS}, "tools": t.tools, "missed": t.missed}
+            for name, t in tallies.items()}
 
 
 def _load(payload: dict[str, Any]) -> tuple[list[Trace], Path, DomainPack]:
@@ -219,8 +230,16 @@ def protocol(target: str, title: str, payload: dict[str, Any]) -> dict[str, Tall
             print(f"  fold {index} {name:10s} {tally.row()}")
             for attr in TALLY_FIELDS:
                 setattr(overall[name], attr, getattr(overall[name], attr) + values[attr])
+            for tool, (n, exact) in values["tools"].items():
+                counts = overall[name].tools.setdefault(tool, [0, 0])
+                counts[0] += n
+                counts[1] += exact
+            if name == "induced" and SHOW_MISSES:
+                print("\n".join("    " + line for line in values["missed"]))
     for name, tally in overall.items():
         print(f"  overall {name:10s} {tally.row()}")
+    print("  induced per tool: " + ", ".join(f"{tool} {exact}/{n}" for tool, (n, exact)
+                                            in sorted(overall["induced"].tools.items()) if exact < n))
     return overall
 
 
@@ -268,7 +287,10 @@ def main() -> None:
     parser.add_argument("--demo", type=Path, default=ROOT / "datasets" / "demo" / "traces.jsonl")
     parser.add_argument("--only", choices=("a", "b", "c", "time"), help="Run one part only.")
     parser.add_argument("--repeats", type=int, default=2, help="Timed inductions (the timing part).")
+    parser.add_argument("--mismatches", action="store_true", help="Print a few mismatches of each fold.")
     options = parser.parse_args()
+    global SHOW_MISSES
+    SHOW_MISSES = options.mismatches
     if options.only in (None, "a"):
         count = len(list(iter_traces([options.airline])))
         with_db(options.airline, options.db, "airline", "a", count)

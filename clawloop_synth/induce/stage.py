@@ -167,8 +167,16 @@ def _induced(tool: str, data: Any) -> Induced:
                 and isinstance(touches[1], dict) and all(isinstance(v, str) for v in touches[1].values())):
             raise _malformed(f"search of {tool}")
         touches = (touches[0], dict(touches[1]))
+    chain = data.get("chain")
+    if chain is not None:
+        parts = ("first", "last", "link")
+        if not (isinstance(chain, dict) and isinstance(chain.get("collection"), str) and all(
+                isinstance(chain.get(p), dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in chain[p].items()) for p in parts)):
+            raise _malformed(f"pair search of {tool}")
+        chain = {"collection": chain["collection"], **{p: dict(chain[p]) for p in parts}}
     return Induced(data["tool"], data["kind"], data["source"], data["writes"], *(data[f] for f in counts),
-                   touches=touches)
+                   touches=touches, chain=chain)
 
 
 def _from_answer(answer: Any, db: Path | None) -> tuple[InducedPack, frozenset[str]]:
@@ -241,6 +249,9 @@ def to_domain_pack(induced: InducedPack, db: Path | None = None, description: st
     """The induced pack as a :class:`DomainPack` (its state read from ``db``, the pack's state folder)."""
     searches = tuple(Search(tool=tool, collection=one.touches[0], match=dict(one.touches[1]))
                      for tool, one in sorted(induced.handlers.items()) if one.touches and one.touches[1])
+    searches += tuple(Search(tool=tool, collection=one.chain["collection"], first=dict(one.chain["first"]),
+                             last=dict(one.chain["last"]), hops=2, link=dict(one.chain["link"]))
+                      for tool, one in sorted(induced.handlers.items()) if one.chain)
     return DomainPack(name=induced.name, tools=induced.tools, collections=tuple(induced.collections), db=db,
                       description=description or f"Induced from {induced.report.get('traces', 0)} traces.",
                       recorded_key_aliases=dict(induced.aliases), key_fields=dict(induced.collections),
