@@ -231,7 +231,10 @@ def _merge_literals(template: Template) -> Template:
 
 
 def _distinct_calls(members: Sequence[Example]) -> int:
-    return len({json.dumps(e.args, sort_keys=True, default=str) for e in members})
+    """Distinct calls, counting one trajectory's retries once: an agent retrying with other amounts
+    is one situation, and a field value that singles it out is as likely chance as cause."""
+    return len({(e.trace_id, json.dumps(e.args, sort_keys=True, default=str) if not e.trace_id else "")
+                for e in members})
 
 
 def _rank(condition: Condition | ItemCondition) -> int:
