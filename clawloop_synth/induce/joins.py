@@ -102,6 +102,10 @@ class PairSearch:
         return [*lines, *body, "return found"]
 
 
+def _at(shown: tuple[Example, dict[str, Any], dict[str, Any]], position: int) -> dict[str, Any]:
+    return shown[1] if position == 0 else shown[2]
+
+
 def _pair_lists(successes: Sequence[Example]) -> list[Example]:
     return [e for e in successes if isinstance(e.value, list) and all(
         isinstance(i, list) and len(i) == 2 and all(isinstance(x, dict) for x in i) for i in e.value)]
@@ -128,13 +132,13 @@ def _shown(lists: Sequence[Example], name: str, key_field: str,
 
 def _arg_fields(shown: Sequence[tuple[Example, dict[str, Any], dict[str, Any]]], position: int,
                 skip: str) -> dict[str, str]:
-    e0, *fulls = shown[0]
+    e0 = shown[0][0]
     found: dict[str, str] = {}
-    for name, value in fulls[position].items():
+    for name, value in _at(shown[0], position).items():
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             continue
         for arg, wanted in e0.args.items():
-            if wanted == value and arg != skip and all(s[1 + position].get(name) == s[0].args.get(arg) for s in shown):
+            if wanted == value and arg != skip and all(_at(s, position).get(name) == s[0].args.get(arg) for s in shown):
                 found.setdefault(name, arg)
     return found
 
@@ -180,10 +184,10 @@ def _fit(name: str, views: tuple[View, View], shown: Sequence[tuple[Example, dic
     link = dict(sorted(link.items())[:1]) if link else {}
     constants: list[dict[str, Any]] = [{}, {}]
     for position in (0, 1):
-        full = shown[0][1 + position]
+        full = _at(shown[0], position)
         for f, value in full.items():
             if isinstance(value, str | bool | int) and f not in (first if position == 0 else last) and all(
-                    s[1 + position].get(f) == value for s in shown):
+                    _at(s, position).get(f) == value for s in shown):
                 constants[position][f] = value
     search = PairSearch(name, views, first, last, link, (constants[0], constants[1]))
     # Keep only the constants that rule candidates out (a constant true of every entity says nothing).
@@ -199,7 +203,7 @@ def _fit(name: str, views: tuple[View, View], shown: Sequence[tuple[Example, dic
     # status both hops need: the training pairs alone may not show the first hop's rule out anything).
     for position in (0, 1):
         for f, value in constants[1 - position].items():
-            if f not in constants[position] and all(s[1 + position].get(f) == value for s in shown):
+            if f not in constants[position] and all(_at(s, position).get(f) == value for s in shown):
                 constants[position][f] = value
     search = PairSearch(name, views, first, last, link, (constants[0], constants[1]))
     pools = [search.pairs(e.pre or {}, e.args) for e in lists]

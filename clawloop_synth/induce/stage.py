@@ -175,8 +175,8 @@ def _induced(tool: str, data: Any) -> Induced:
                                                        for k, v in chain[p].items()) for p in parts)):
             raise _malformed(f"pair search of {tool}")
         chain = {"collection": chain["collection"], **{p: dict(chain[p]) for p in parts}}
-    return Induced(data["tool"], data["kind"], data["source"], data["writes"], *(data[f] for f in counts),
-                   touches=touches, chain=chain)
+    return Induced(data["tool"], data["kind"], data["source"], data["writes"], data["seen"], data["reproduced"],
+                   data["errors_seen"], data["errors_reproduced"], touches=touches, chain=chain)
 
 
 def _from_answer(answer: Any, db: Path | None) -> tuple[InducedPack, frozenset[str]]:
