@@ -71,10 +71,10 @@ def main() -> None:
         print(f"induced pack {pack_dir} in {time.perf_counter() - started:.1f} s "
               f"(load average {os.getloadavg()[0]:.1f})")
         started = time.perf_counter()
-        cli("ingest", str(options.airline), "-o", str(work))
-        cli("mine", str(work))
-        cli("cluster", str(work))
-        cli("generate", str(work), "--pack", str(pack_dir), "--per-cluster", str(options.per_cluster))
+        cli("ingest", "-i", str(options.airline), "-w", str(work))
+        cli("mine", "-w", str(work))
+        cli("cluster", "-w", str(work))
+        cli("generate", "-w", str(work), "--pack", str(pack_dir), "--per-cluster", str(options.per_cluster))
         tasks = list(load_records(work / "tasks", TaskSpec))
         print(f"generated {len(tasks)} accepted tasks in the induced pack in {time.perf_counter() - started:.1f} s")
         if not tasks:
