@@ -18,6 +18,7 @@ Last: time to induce from all airline trajectories with the database (target < 6
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from clawloop_synth.induce import induce, to_domain_pack  # noqa: E402
+from clawloop_synth.induce.contained import ContainedLimits, run_contained  # noqa: E402
 from clawloop_synth.induce.examples import Example, collect_calls, is_error_text, parse_result  # noqa: E402
 from clawloop_synth.induce.fidelity import matches, run_handler  # noqa: E402
 from clawloop_synth.induce.state import seed_from_reads  # noqa: E402
@@ -98,12 +100,21 @@ class Tally:
         self.n = self.exact = self.errors_agree = 0
         self.f1 = 0.0
         self.gold = self.gold_agree = 0
+        self.tools: dict[str, list[int]] = {}  # tool -> [calls, exact]
+        self.missed: list[str] = []  # a few mismatches, for --mismatches
 
     def add(self, example: Example, value: Any, text: str, aliases: dict[str, str]) -> None:
         from clawloop_synth.sim.replay import rename_keys
 
         self.n += 1
-        self.exact += matches(value, text, example, aliases)
+        exact = matches(value, text, example, aliases)
+        self.exact += exact
+        counts = self.tools.setdefault(example.tool, [0, 0])
+        counts[0] += 1
+        counts[1] += exact
+        if not exact and sum(m.startswith(example.tool + " ") for m in self.missed) < 3:
+            self.missed.append(f"{example.tool} {orjson.dumps(example.args).decode()[:300]}\n      got "
+                               f"{text[:400]}\n      recorded {example.text[:400]}")
         textual = value is None or isinstance(value, str)
         shown = parse_result(text) if textual else (rename_keys(value, aliases) if aliases else value)
         self.f1 += f1(shown, example.value)
@@ -123,80 +134,124 @@ def fresh(base: dict[str, Any]) -> dict[str, Any]:
     return copy_state(base)
 
 
-def with_db(traces: list[Trace], db: Path, hand: DomainPack, label: str) -> None:
+TALLY_FIELDS = ("n", "exact", "errors_agree", "f1", "gold", "gold_agree")
+SHOW_MISSES = False
+
+
+def _tallies_json(tallies: dict[str, Tally]) -> dict[str, dict[str, float]]:
+    return {name: {**{attr: getattr(t, attr) for attr in TALLY_FIELDS}, "tools": t.tools, "missed": t.missed}
+            for name, t in tallies.items()}
+
+
+def _load(payload: dict[str, Any]) -> tuple[list[Trace], Path, DomainPack]:
+    traces = list(iter_traces([Path(payload["traces"])]))
+    db = Path(payload["db"])
+    hand = load_pack(payload["pack"], None if payload["pack"] == "demo" else db)
+    return traces, db, hand
+
+
+def fold_with_db(payload: dict[str, Any]) -> dict[str, Any]:
+    """One fold of (a), run in a contained child: the induced pack's handlers are untrusted source,
+    so the child (resource-limited, the sandbox itself) replays them in-process."""
+    traces, db, hand = _load(payload)
+    index = int(payload["fold"])
     base = hand.load_state()  # the pack's own database (with any globals it carries)
     hand_sim = pack_sim(hand)
-    overall = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
-    print(f"\n({label}) with --db: {len(traces)} trajectories, {FOLDS} folds by task")
-    for index, held in enumerate(folds(traces)):
-        train = [t for j, fold in enumerate(folds(traces)) if j != index for t in fold]
-        induced = induce(train, db=db)
-        pack = to_domain_pack(induced, db)
-        sims = {"induced": pack_sim(pack), "hand-built": hand_sim, "memorizer": memorizer(train)}
-        aliases = {"induced": induced.aliases, "hand-built": dict(hand.recorded_key_aliases), "memorizer": {}}
-        tallies = {name: Tally() for name in sims}
-        for run in collect_calls(held):
-            calls = [(e.tool, e.args) for e in run.calls]
-            gold = [(a.name, a.arguments) for a in run.trace.gold_actions or []]
-            refs = hand.touched(base, calls + gold)
-            reference = hand.working_copy(base, refs)
-            for name, args in gold:
-                hand_sim(reference, name, dict(args))
-            for name, sim in sims.items():
+    held = folds(traces)[index]
+    train = [t for j, fold in enumerate(folds(traces)) if j != index for t in fold]
+    induced = induce(train, db=db)
+    pack = to_domain_pack(induced, db)
+    sims = {"induced": pack_sim(pack), "hand-built": hand_sim, "memorizer": memorizer(train)}
+    aliases = {"induced": induced.aliases, "hand-built": dict(hand.recorded_key_aliases), "memorizer": {}}
+    tallies = {name: Tally() for name in sims}
+    for run in collect_calls(held):
+        calls = [(e.tool, e.args) for e in run.calls]
+        gold = [(a.name, a.arguments) for a in run.trace.gold_actions or []]
+        refs = hand.touched(base, calls + gold)
+        reference = hand.working_copy(base, refs)
+        for name, args in gold:
+            hand_sim(reference, name, dict(args))
+        for name, sim in sims.items():
+            state = hand.working_copy(base, refs)
+            for e in run.calls:
+                value, text = sim(state, e.tool, e.args)
+                tallies[name].add(e, value, text, aliases[name])
+            if run.trace.gold_actions is not None:
                 state = hand.working_copy(base, refs)
-                for e in run.calls:
-                    value, text = sim(state, e.tool, e.args)
-                    tallies[name].add(e, value, text, aliases[name])
-                if run.trace.gold_actions is not None:
-                    state = hand.working_copy(base, refs)
-                    if name != "memorizer":  # a memorizer changes nothing
-                        for tool, args in gold:
-                            sim(state, tool, dict(args))
-                    tallies[name].gold += 1
-                    tallies[name].gold_agree += state == reference
-        for name, tally in tallies.items():
-            print(f"  fold {index} {name:10s} {tally.row()}")
-            total = overall[name]
-            for attr in ("n", "exact", "errors_agree", "f1", "gold", "gold_agree"):
-                setattr(total, attr, getattr(total, attr) + getattr(tally, attr))
-    for name, tally in overall.items():
-        print(f"  overall {name:10s} {tally.row()}")
+                if name != "memorizer":  # a memorizer changes nothing
+                    for tool, args in gold:
+                        sim(state, tool, dict(args))
+                tallies[name].gold += 1
+                tallies[name].gold_agree += state == reference
+    return _tallies_json(tallies)
 
 
-def traces_only(traces: list[Trace], db: Path, hand: DomainPack, label: str) -> None:
-    base = hand.load_state()  # the pack's own database (with any globals it carries)
+def fold_traces_only(payload: dict[str, Any]) -> dict[str, Any]:
+    """One fold of (b), run in a contained child like :func:`fold_with_db`."""
+    traces, _, hand = _load(payload)
+    index = int(payload["fold"])
+    base = hand.load_state()
     hand_sim = pack_sim(hand)
+    held = folds(traces)[index]
+    train = [t for j, fold in enumerate(folds(traces)) if j != index for t in fold]
+    induced = induce(train, db=None)
+    sim = pack_sim(to_domain_pack(induced))
+    writes = induced.writes | hand.write_tools
+    tallies = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
+    memo = memorizer(train)
+    for run in collect_calls(held):
+        first = next((i for i, e in enumerate(run.calls) if e.tool in writes), None)
+        if first is None:
+            continue
+        seeded: dict[str, Any] = {}
+        seed_from_reads(run, seeded, dict(induced.collections), writes, first_write_stops=True)
+        for name in ("induced", "hand-built", "memorizer"):
+            state = fresh(seeded) if name != "hand-built" else fresh(base)
+            runner = {"induced": sim, "hand-built": hand_sim, "memorizer": memo}[name]
+            aliases = dict(hand.recorded_key_aliases) if name == "hand-built" else {}
+            for i, e in enumerate(run.calls):
+                value, text = runner(state, e.tool, e.args)
+                if i >= first:
+                    tallies[name].add(e, value, text, aliases)
+    return _tallies_json(tallies)
+
+
+def protocol(target: str, title: str, payload: dict[str, Any]) -> dict[str, Tally]:
+    """Every fold of one protocol (each in its own contained child), printed per fold and overall."""
     overall = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
-    print(f"\n({label}) traces only: state seeded from each held-out trajectory's reads before its first write;"
-          " write results and later reads")
-    for index, held in enumerate(folds(traces)):
-        train = [t for j, fold in enumerate(folds(traces)) if j != index for t in fold]
-        induced = induce(train, db=None)
-        sim = pack_sim(to_domain_pack(induced))
-        writes = induced.writes | hand.write_tools
-        tallies = {name: Tally() for name in overall}
-        memo = memorizer(train)
-        for run in collect_calls(held):
-            first = next((i for i, e in enumerate(run.calls) if e.tool in writes), None)
-            if first is None:
-                continue
-            seeded: dict[str, Any] = {}
-            seed_from_reads(run, seeded, dict(induced.collections), writes, first_write_stops=True)
-            for name in ("induced", "hand-built", "memorizer"):
-                state = fresh(seeded) if name != "hand-built" else fresh(base)
-                runner = {"induced": sim, "hand-built": hand_sim, "memorizer": memo}[name]
-                aliases = dict(hand.recorded_key_aliases) if name == "hand-built" else {}
-                for i, e in enumerate(run.calls):
-                    value, text = runner(state, e.tool, e.args)
-                    if i >= first:
-                        tallies[name].add(e, value, text, aliases)
-        for name, tally in tallies.items():
+    print(title)
+    for index in range(FOLDS):
+        figures = run_contained(f"evals.induce_fidelity:{target}", {**payload, "fold": index},
+                                ContainedLimits(cpu_seconds=1800))
+        for name, values in figures.items():
+            tally = Tally()
+            for attr in TALLY_FIELDS:
+                setattr(tally, attr, values[attr])
             print(f"  fold {index} {name:10s} {tally.row()}")
-            total = overall[name]
-            for attr in ("n", "exact", "errors_agree", "f1"):
-                setattr(total, attr, getattr(total, attr) + getattr(tally, attr))
+            for attr in TALLY_FIELDS:
+                setattr(overall[name], attr, getattr(overall[name], attr) + values[attr])
+            for tool, (n, exact) in values["tools"].items():
+                counts = overall[name].tools.setdefault(tool, [0, 0])
+                counts[0] += n
+                counts[1] += exact
+            if name == "induced" and SHOW_MISSES:
+                print("\n".join("    " + line for line in values["missed"]))
     for name, tally in overall.items():
         print(f"  overall {name:10s} {tally.row()}")
+    print("  induced per tool: " + ", ".join(f"{tool} {exact}/{n}" for tool, (n, exact)
+                                            in sorted(overall["induced"].tools.items()) if exact < n))
+    return overall
+
+
+def with_db(path: Path, db: Path, pack: str, label: str, count: int) -> dict[str, Tally]:
+    return protocol("fold_with_db", f"\n({label}) with --db: {count} trajectories, {FOLDS} folds by task",
+                    {"traces": str(path.resolve()), "db": str(db.resolve()), "pack": pack})
+
+
+def traces_only(path: Path, db: Path, pack: str, label: str) -> dict[str, Tally]:
+    return protocol("fold_traces_only", f"\n({label}) traces only: state seeded from each held-out trajectory's "
+                    "reads before its first write; write results and later reads",
+                    {"traces": str(path.resolve()), "db": str(db.resolve()), "pack": pack})
 
 
 def demo_db(folder: Path) -> Path:
@@ -210,28 +265,46 @@ def demo_db(folder: Path) -> Path:
     return folder
 
 
+def time_induction(path: Path, db: Path, repeats: int) -> None:
+    """Time ``induce`` of every trajectory with the database, ``repeats`` times, with the load average."""
+    traces = list(iter_traces([path]))
+    for attempt in range(repeats):
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        induced = induce(traces, db=db)
+        seconds = time.perf_counter() - started
+        print(f"induce from all {len(traces)} trajectories with --db (run {attempt + 1}): {seconds:.1f} s "
+              f"(target < 60 s; before the process sandbox 8.3 s, with a worker per replay 703 s); load average "
+              f"{load:.1f}; {induced.report['examples_reproduced']}/{induced.report['examples_seen']} training "
+              f"results reproduced")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data = ROOT.parent / "shared" / "datasets" / "tau-bench"
     parser.add_argument("--airline", type=Path, default=data / "gpt-4o-airline.json")
     parser.add_argument("--db", type=Path, default=data / "airline-db")
     parser.add_argument("--demo", type=Path, default=ROOT / "datasets" / "demo" / "traces.jsonl")
+    parser.add_argument("--only", choices=("a", "b", "c", "time"), help="Run one part only.")
+    parser.add_argument("--repeats", type=int, default=2, help="Timed inductions (the timing part).")
+    parser.add_argument("--mismatches", action="store_true", help="Print a few mismatches of each fold.")
     options = parser.parse_args()
-    airline = list(iter_traces([options.airline]))
-    hand = load_pack("airline", options.db)
-    with_db(airline, options.db, hand, "a")
-    traces_only(airline, options.db, hand, "b")
-    demo = list(iter_traces([options.demo]))
-    with tempfile.TemporaryDirectory() as tmp:
-        db = demo_db(Path(tmp))
-        demo_pack = load_pack("demo")  # its own state, clock and counters included
-        with_db(demo, db, demo_pack, "c, demo")
-        traces_only(demo, db, demo_pack, "c, demo")
-    started = time.perf_counter()
-    induced = induce(airline, db=options.db)
-    seconds = time.perf_counter() - started
-    print(f"\ninduce from all {len(airline)} airline trajectories with --db: {seconds:.1f} s (target < 60 s); "
-          f"{induced.report['examples_reproduced']}/{induced.report['examples_seen']} training results reproduced")
+    global SHOW_MISSES
+    SHOW_MISSES = options.mismatches
+    if options.only in (None, "a"):
+        count = len(list(iter_traces([options.airline])))
+        with_db(options.airline, options.db, "airline", "a", count)
+    if options.only in (None, "b"):
+        traces_only(options.airline, options.db, "airline", "b")
+    if options.only in (None, "c"):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = demo_db(Path(tmp))
+            count = len(list(iter_traces([options.demo])))
+            with_db(options.demo, db, "demo", "c, demo", count)
+            traces_only(options.demo, db, "demo", "c, demo")
+    if options.only in (None, "time"):
+        print()
+        time_induction(options.airline, options.db, options.repeats)
 
 
 if __name__ == "__main__":

@@ -231,14 +231,17 @@ def _merge_literals(template: Template) -> Template:
 
 
 def _distinct_calls(members: Sequence[Example]) -> int:
-    return len({json.dumps(e.args, sort_keys=True, default=str) for e in members})
+    """Distinct calls, counting one trajectory's retries once: an agent retrying with other amounts
+    is one situation, and a field value that singles it out is as likely chance as cause."""
+    return len({(e.trace_id, json.dumps(e.args, sort_keys=True, default=str) if not e.trace_id else "")
+                for e in members})
 
 
 def _rank(condition: Condition | ItemCondition) -> int:
     # Among conditions that fit equally well, a success value required ("status must be pending")
     # generalizes to unseen values better than one failing value ("status is delivered").
-    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "eq": 3, "item_eq": 3,
-             "arg_eq": 4}
+    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "item_lt_count": 2, "eq": 3,
+             "item_eq": 3, "arg_eq": 4}
     return order[condition.kind]
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from clawloop_synth.induce.build import TOTAL_HELPER
 from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
+from clawloop_synth.induce.joins import PairSearch, fit_pair_search
 from clawloop_synth.induce.reads import Search, View, fit_lookup, fit_search, infer_view
 from clawloop_synth.induce.source import fit_template, literal, signature, template_expr, var
 from clawloop_synth.induce.subjects import PICK_HELPER, Subject, find_subjects
@@ -25,6 +27,7 @@ from clawloop_synth.induce.values import ARITHMETIC_SOURCE, FORMATS, constant_re
 __all__ = ["Induced", "induce_handler", "render"]
 
 SEARCHES: dict[int, Search] = {}  # the search fitted for one call of _bodies, keyed by its examples list
+PAIRS: dict[int, PairSearch] = {}  # likewise for a pair search
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Induced:
     errors_seen: int = 0
     errors_reproduced: int = 0
     touches: tuple[str, dict[str, str]] | None = None  # a search: (collection, {entity field: argument})
+    chain: dict[str, Any] | None = None  # a pair search: collection, first, last and link (for slicing)
 
 
 def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: Sequence[Branch],
@@ -118,6 +122,10 @@ def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collectio
     if search is not None:
         out.append((f"search over {search.collection}", search.lines(), [], False))
         SEARCHES[id(successes)] = search
+    pairs = fit_pair_search(successes, collections, aliases)
+    if pairs is not None:
+        out.append((f"pair search over {pairs.collection}", pairs.lines(), [], False))
+        PAIRS[id(successes)] = pairs
     out.extend(_write_bodies(successes, subjects, collections, aliases))
     return out
 
@@ -217,5 +225,9 @@ def induce_handler(tool: str, examples: Sequence[Example], collections: Mapping[
         match = {f: a for f, a in search.arg_fields.items() if not search.view.merge_field or f not in
                  _merged_fields(successes, search)}
         best.touches = (search.collection, match)
+    pairs = PAIRS.pop(id(successes), None)
+    if pairs is not None and best.kind.startswith("pair search"):
+        best.chain = {"collection": pairs.collection, "first": dict(pairs.first), "last": dict(pairs.last),
+                      "link": dict(pairs.link)}
     best.source = best.source.replace("{REPRODUCED}", str(best.reproduced)).replace("{SEEN}", str(best.seen))
     return best

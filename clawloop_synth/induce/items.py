@@ -1,6 +1,8 @@
 """Conditions on the items of a list argument: an item names an entity that is missing, or one of
 that entity's values (reached by a path the item and arguments select) differs from what the
-successes show (``flights[item.flight_number].dates[item.date].status != "available"``)."""
+successes show (``flights[item.flight_number].dates[item.date].status != "available"``), or a
+number there is below a count the call implies (the length of a list argument, or of a list field
+of the entity another argument selects: fewer seats left than travellers)."""
 
 from __future__ import annotations
 
@@ -23,12 +25,13 @@ MAX_LEAVES = 200
 class ItemCondition:
     """Holds when some item of ``args[arg]`` fails; the loop in the handler returns at the first one."""
 
-    kind: str  # item_missing | item_ne | item_eq
+    kind: str  # item_missing | item_ne | item_eq | item_lt_count
     arg: str
     link: str
     collection: str
     steps: tuple[Step, ...] = ()
     value: Any = None
+    count: tuple[str, ...] = ()  # ("arg", A): len(args[A]); ("entity", C, A, F): len(state[C][args[A]][F])
 
     def failing(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> Mapping[str, Any] | None:
         items = args.get(self.arg)
@@ -47,6 +50,11 @@ class ItemCondition:
             if linked is None:
                 continue
             got = follow(linked, self.steps, item, args)
+            if self.kind == "item_lt_count":
+                wanted = count_of(self.count, state, args)
+                if _number(got) and wanted is not None and got < wanted:
+                    return item
+                continue
             if (self.kind == "item_ne" and got != self.value) or (self.kind == "item_eq" and got == self.value):
                 return item
         return None
@@ -60,12 +68,50 @@ class ItemCondition:
         got = path_expr("linked", self.steps, "item")
         if self.kind == "item_ne":
             return f"linked is not None and {got} != {literal(self.value)}"
+        if self.kind == "item_lt_count":
+            if self.count[0] == "arg":
+                count = f"len({var(self.count[1])} or [])"
+            else:
+                where = f"{literal(self.count[1])}, {var(self.count[2])}, {literal(self.count[3])}"
+                count = f"len(pick(state, {where}) or [])"
+            return f"isnumber({got}) and {got} < {count}"
         return f"{got} == {literal(self.value)}"
 
     def lines(self, result: str) -> list[str]:
         return [f"for item in {var(self.arg)} or []:",
                 f"    linked = pick(state, {literal(self.collection)}, pick(item, {literal(self.link)}))",
                 f"    if {self.test()}:", f"        return {result}"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def count_of(count: tuple[str, ...], state: Mapping[str, Any], args: Mapping[str, Any]) -> int | None:
+    """The count a condition compares with, in this call (None when it cannot be taken)."""
+    if count[0] == "arg":
+        items = args.get(count[1])
+    else:
+        table = state.get(count[1])
+        key = args.get(count[2])
+        entity = table.get(key) if isinstance(table, dict) and isinstance(key, str) else None
+        items = entity.get(count[3]) if isinstance(entity, dict) else None
+    return len(items) if isinstance(items, list) else None
+
+
+def counts(state: Mapping[str, Any], args: Mapping[str, Any], skip: str) -> list[tuple[str, ...]]:
+    """Counts a call implies: its list arguments' lengths and the list fields of the entities it names."""
+    found: list[tuple[str, ...]] = [("arg", name) for name, value in args.items()
+                                    if isinstance(value, list) and name != skip]
+    for name, key in args.items():
+        if not isinstance(key, str):
+            continue
+        for collection, table in state.items():
+            entity = table.get(key) if isinstance(table, dict) else None
+            if isinstance(entity, dict):
+                found += [("entity", collection, name, field) for field, value in entity.items()
+                          if isinstance(value, list)]
+    return found
 
 
 def _leaves(root: Any, item: Mapping[str, Any], args: Mapping[str, Any]) -> list[tuple[tuple[Step, ...], Any]]:
@@ -133,8 +179,13 @@ def item_candidates(example: Example, successes: list[Example]) -> list[ItemCond
                        for e in successes[:20] for other in (e.args.get(arg) or []) if isinstance(other, dict)):
                     found.append(ItemCondition("item_missing", arg, link, collection))
                 continue
+            implied = counts(pre, example.args, arg)
             for steps, value in _leaves(linked, item, example.args):
                 found.append(ItemCondition("item_eq", arg, link, collection, steps, value))
+                if _number(value):
+                    found += [ItemCondition("item_lt_count", arg, link, collection, steps, count=count)
+                              for count in implied if (n := count_of(count, pre, example.args)) is not None
+                              and value < n]
                 for success in successes[:5]:
                     for other in success.args.get(arg) or []:
                         if isinstance(other, dict):

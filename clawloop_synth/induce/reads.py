@@ -41,6 +41,7 @@ class View:
     merge_arg: str = ""
     keep: tuple[str, ...] | None = None
     joins: tuple[tuple[str, str, str, str], ...] = ()
+    from_args: tuple[tuple[str, str], ...] = ()  # (shown field, argument): a field that echoes an argument
 
     def apply(self, entity: Mapping[str, Any], args: Mapping[str, Any], state: Mapping[str, Any]) -> Any:
         if self.keep is not None:
@@ -53,6 +54,8 @@ class View:
                 out.update(extra)
         for name, link, collection, field_name in self.joins:
             out[name] = _joined(entity, link, collection, field_name, state)
+        for name, arg in self.from_args:
+            out[name] = args.get(arg)
         return out
 
     def lines(self, source: str, target: str) -> list[str]:
@@ -60,7 +63,7 @@ class View:
         if self.keep is not None:
             items = ", ".join(f"{literal(name)}: {source}[{literal(name)}]" for name in self.keep)
             return [f"{target} = {{{items}}}"]
-        if not self.drop and not self.merge_field and not self.joins:
+        if not self.drop and not self.merge_field and not self.joins and not self.from_args:
             return [f"{target} = {source}"]
         lines = [f"{target} = {{}}", f"for name, value in {source}.items():"]
         lines.append(f"    if name not in {literal(list(self.drop))}:" if self.drop else "    if True:")
@@ -74,6 +77,7 @@ class View:
             else:
                 lines.append(f"{target}[{literal(name)}] = [state[{literal(collection)}][key] for key in "
                              f"({source}.get({literal(link)}) or []) if key in state[{literal(collection)}]]")
+        lines.extend(f"{target}[{literal(name)}] = {var(arg)}" for name, arg in self.from_args)
         return lines
 
 
@@ -117,6 +121,10 @@ def infer_view(entity: Mapping[str, Any], shown: Any, args: Mapping[str, Any],
     inverse = {recorded: today for today, recorded in aliases.items()}
     wanted = rename_keys(shown, inverse) if inverse else shown
     extra = set(wanted) - set(entity)
+    # Extra fields that echo an argument (a search result labelled with the date asked for).
+    echoed = [(name, arg) for name in sorted(extra, key=list(wanted).index)
+              for arg in [next((a for a, v in args.items() if v == wanted[name] and isinstance(v, str)), None)]
+              if arg is not None]
     merge_field = merge_arg = ""
     if extra:
         for name, value in entity.items():
@@ -124,11 +132,16 @@ def infer_view(entity: Mapping[str, Any], shown: Any, args: Mapping[str, Any],
                 continue
             for arg, key in args.items():
                 inner = value.get(key) if isinstance(key, str) else None
-                if isinstance(inner, dict) and set(inner) >= extra:
+                if isinstance(inner, dict) and (set(inner) >= extra or inner and set(inner) | {
+                        n for n, _ in echoed} >= extra):
                     merge_field, merge_arg = name, arg
                     break
             if merge_field:
                 break
+    from_args: tuple[tuple[str, str], ...] = ()
+    if merge_field:
+        inner_fields = set(pick_inner(entity, merge_field, args.get(merge_arg)))
+        from_args = tuple((n, a) for n, a in echoed if n not in inner_fields)
     joins: list[tuple[str, str, str, str]] = []
     if extra and not merge_field:
         for name in sorted(extra, key=list(wanted).index):
@@ -137,7 +150,7 @@ def infer_view(entity: Mapping[str, Any], shown: Any, args: Mapping[str, Any],
                 return None
             joins.append(join)
     drop = tuple(name for name in entity if name not in wanted)
-    view = View(drop, merge_field, merge_arg, joins=tuple(joins))
+    view = View(drop, merge_field, merge_arg, joins=tuple(joins), from_args=from_args)
     if same_value(view.apply(entity, args, state), shown, aliases):
         return view
     if not merge_field and not joins:

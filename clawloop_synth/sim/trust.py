@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-__all__ = ["digest_of", "isolate_everything", "isolated", "trust_sources"]
+__all__ = ["contain_this_process", "digest_of", "isolate_everything", "isolated", "trust_sources"]
 
 _isolate_all = False
+_contained = False
 _shipped: frozenset[str] | None = None
 _vouched: set[str] = set()
 
@@ -23,6 +24,14 @@ def isolate_everything(flag: bool = True) -> None:
     _isolate_all = flag
 
 
+def contain_this_process() -> None:
+    """This process is itself the sandbox (a resource-limited child started by
+    :mod:`clawloop_synth.induce.contained`): run every source in-process, still under the policy
+    and the per-call limits. Called only by that child's entry point, after it limited itself."""
+    global _contained
+    _contained = True
+
+
 def trust_sources(sources: Iterable[str]) -> None:
     """Let these exact sources run in-process like shipped handlers (code the operator vouches
     for, e.g. a benchmark's own handlers). Nothing from an LLM or a user's pack belongs here."""
@@ -31,6 +40,8 @@ def trust_sources(sources: Iterable[str]) -> None:
 
 def isolated(digest: str) -> bool:
     """Whether the source with this digest must run in a worker process."""
+    if _contained:
+        return False
     return _isolate_all or (digest not in _vouched and digest not in _shipped_digests())
 
 

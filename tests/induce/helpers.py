@@ -46,4 +46,32 @@ def replay_exact(tools: Sequence[Any], traces: Sequence[Trace], state_of: Callab
     return exact, total, missed
 
 
-__all__ = ["Backend", "parse_result", "record", "replay_exact"]
+def replay_request(payload: dict[str, Any]) -> list[Any]:
+    """``replay_exact`` from a fresh copy of a database folder, run in a contained child (the induced
+    handlers are untrusted: a sandbox worker per call would send the whole database every time)."""
+    from pathlib import Path
+
+    from clawloop_synth.induce.state import load_db
+    from clawloop_synth.sim.state import copy_state
+    from clawloop_synth.types import ToolSpec
+
+    base = load_db(Path(payload["db"]))
+    tools = [ToolSpec.model_validate(item) for item in payload["tools"]]
+    traces = [Trace.model_validate(item) for item in payload["traces"]]
+    return list(replay_exact(tools, traces, lambda trace: copy_state(base), payload.get("aliases") or {}))
+
+
+def replay_db(tools: Sequence[Any], traces: Sequence[Trace], db: Any,
+              aliases: dict[str, str] | None = None) -> tuple[int, int, list[str]]:
+    """(exact, total, mismatches) of the traces replayed from a fresh copy of ``db`` each, contained."""
+    from pathlib import Path
+
+    from clawloop_synth.induce.contained import run_contained
+
+    exact, total, missed = run_contained("tests.induce.helpers:replay_request", {
+        "tools": [spec.model_dump(mode="json") for spec in tools],
+        "traces": [t.model_dump(mode="json") for t in traces], "db": str(Path(db).resolve()), "aliases": aliases or {}})
+    return int(exact), int(total), [str(line) for line in missed]
+
+
+__all__ = ["Backend", "parse_result", "record", "replay_db", "replay_exact"]

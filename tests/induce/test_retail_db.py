@@ -15,7 +15,7 @@ from clawloop_synth.sim.pack_check import check_pack
 from clawloop_synth.sim.pack_folder import load_pack
 from clawloop_synth.sim.policy import check_and_transform
 from clawloop_synth.sim.state import copy_state
-from tests.induce.helpers import record, replay_exact
+from tests.induce.helpers import record, replay_db
 
 DB = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "tau-bench" / "retail-db"
 pytestmark = pytest.mark.skipif(not DB.is_dir(), reason="the tau-bench retail database is not available")
@@ -83,7 +83,7 @@ def test_induced_handlers_reproduce_held_out_calls(retail: tuple[dict[str, Any],
     assert induced.writes == {"cancel_pending_order"}
     assert induced.policy == "You are a retail customer service agent."
     assert induced.collections["orders"] == "order_id"
-    exact, total, missed = replay_exact(induced.tools, held, lambda t: copy_state(base))
+    exact, total, missed = replay_db(induced.tools, held, DB)
     assert exact == total, missed[:3]
     cancels = [e for t in held for e in t.tool_steps() if e.call.name == "cancel_pending_order"]
     assert any("non-pending" in (s.result or "") for s in cancels) and any("cancelled" in (s.result or "")
