@@ -1,5 +1,8 @@
 """Normalize OpenAI-style chat messages, shared by every reader.
 
+The legacy OpenAI form (an assistant ``function_call`` answered by a ``function`` message) becomes a
+tool call and its tool result, paired by a generated id.
+
 Readers hand raw dicts here and get plain dicts shaped like ``types.Message``; building the pydantic
 objects happens once, at the end, in :func:`clawloop_synth.ingest.records.make_trace`.
 """
@@ -107,6 +110,7 @@ def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[
     if not isinstance(raw, list) or not raw:
         raise where.error("record has no messages" if not raw else "messages must be a list", field)
     messages = []
+    function_call_id = None  # the id given to the last legacy ``function_call``, for its result
     for i, message in enumerate(raw):
         if not isinstance(message, dict):
             raise where.error("a message must be an object", f"{field}[{i}]")
@@ -124,12 +128,20 @@ def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[
             normalized["name"] = str(name)
         if role == "assistant":
             normalized["tool_calls"] = _tool_calls(message.get("tool_calls"), where, f"{field}[{i}].tool_calls")
+            if not normalized["tool_calls"] and message.get("function_call"):
+                function_call_id = f"function_call_{i}"
+                legacy = [{"id": function_call_id, "function": message["function_call"]}]
+                normalized["tool_calls"] = _tool_calls(legacy, where, f"{field}[{i}].function_call")
         elif role == "tool":
             normalized["tool_call_id"] = message.get("tool_call_id")
+            if normalized["tool_call_id"] is None and message.get("role") == "function":
+                # A legacy ``function`` result answers the ``function_call`` before it.
+                normalized["tool_call_id"], function_call_id = function_call_id, None
             flagged = message.get("is_error")
             normalized["is_error"] = bool(flagged) if flagged is not None else looks_like_error(content)
         if not message.keys() <= _MESSAGE_FIELDS:  # (a C-speed test first: most messages have no extras)
-            extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+            extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None
+                     and not (k == "function_call" and normalized.get("tool_calls"))}
             if extra:
                 where.message_extras.setdefault(str(i), {}).update(extra)
         messages.append(normalized)
