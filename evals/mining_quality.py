@@ -15,7 +15,9 @@ show. The reward stays: it is what says a run failed.
 What mining sees: task ids are shuffled (seed 0) and cut into 5 folds; two protocols are run.
 
 - A, fold alone (the headline): mining a fold sees all of that fold's traces, successes included,
-  and nothing else. Folds are grouped by task, so same-task contrast uses the fold's own successes.
+  and nothing else. Folds are grouped by task, so same-task contrast uses the fold's own successes,
+  and a task none of whose runs succeeded is contrasted with what its other (failed) attempts in the
+  fold agree on (their tool calls only: the stripped traces carry no gold).
 - B, fold plus references: A, plus the *successful* runs of the other folds as unlabelled references
   (gold stripped too), as any user's trace store would hold. No other fold holds a run of the same
   task, so they only lend similar runs of other tasks.

@@ -1,5 +1,8 @@
 """Normalize OpenAI-style chat messages, shared by every reader.
 
+The legacy OpenAI form (an assistant ``function_call`` answered by a ``function`` message) becomes a
+tool call and its tool result, paired by a generated id.
+
 Readers hand raw dicts here and get plain dicts shaped like ``types.Message``; building the pydantic
 objects happens once, at the end, in :func:`clawloop_synth.ingest.records.make_trace`.
 """
@@ -37,7 +40,8 @@ def looks_like_error(content: str | None) -> bool:
     """Whether a tool result's text reads as a failure (``Error: ...`` or ``{"error": ...}``)."""
     if not content:
         return False
-    head = content.lstrip()[:16].lower()
+    # Only the head is looked at: stripping the whole text would copy a result of megabytes.
+    head = content[:256].lstrip()[:16].lower()
     if head.startswith(_ERROR_PREFIXES):
         return True
     if head.startswith("{") and '"error"' in content[:200]:
@@ -82,43 +86,62 @@ def _tool_calls(raw: Any, where: Where, field: str) -> list[dict[str, Any]]:
         raise where.error("tool_calls must be a list", field)
     calls = []
     for i, call in enumerate(raw):
-        here = f"{field}[{i}]"
         if not isinstance(call, dict):
-            raise where.error("a tool call must be an object", here)
-        function: dict[str, Any] = call["function"] if isinstance(call.get("function"), dict) else call
+            raise where.error("a tool call must be an object", f"{field}[{i}]")
+        function = call.get("function")
+        if not isinstance(function, dict):
+            function = call
         name = function.get("name")
         if not isinstance(name, str) or not name:
-            raise where.error("tool call has no function name", f"{here}.function.name")
-        arguments = parse_arguments(function.get("arguments"), where, f"{here}.function.arguments")
+            raise where.error("tool call has no function name", f"{field}[{i}].function.name")
+        arguments = function.get("arguments")
+        if not isinstance(arguments, dict):  # (already an object is the common case of HF datasets)
+            arguments = parse_arguments(arguments, where, f"{field}[{i}].function.arguments")
         calls.append({"id": str(call.get("id") or f"call_{i}"), "name": name, "arguments": arguments})
     return calls
 
 
 def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[dict[str, Any]]:
-    """Validate and normalize a list of OpenAI chat messages into ``types.Message``-shaped dicts."""
+    """Validate and normalize a list of OpenAI chat messages into ``types.Message``-shaped dicts.
+
+    This runs for every message of every trace, so the common case (a known role, text content) is
+    kept to a few dict look-ups; field paths for errors are only formatted when there is an error.
+    """
     if not isinstance(raw, list) or not raw:
         raise where.error("record has no messages" if not raw else "messages must be a list", field)
     messages = []
+    function_call_id = None  # the id given to the last legacy ``function_call``, for its result
     for i, message in enumerate(raw):
-        here = f"{field}[{i}]"
         if not isinstance(message, dict):
-            raise where.error("a message must be an object", here)
+            raise where.error("a message must be an object", f"{field}[{i}]")
         role = message.get("role")
-        role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
-        if role not in _ROLES:
-            raise where.error(f"unknown role {message.get('role')!r}", f"{here}.role")
-        content = text_of(message.get("content"))
+        if not isinstance(role, str) or role not in _ROLES:
+            role = _ROLE_ALIASES.get(role) if isinstance(role, str) else None
+            if role is None:
+                raise where.error(f"unknown role {message.get('role')!r}", f"{field}[{i}].role")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            content = text_of(content)
         normalized: dict[str, Any] = {"role": role, "content": content}
-        if message.get("name"):
-            normalized["name"] = str(message["name"])
+        name = message.get("name")
+        if name:
+            normalized["name"] = str(name)
         if role == "assistant":
-            normalized["tool_calls"] = _tool_calls(message.get("tool_calls"), where, f"{here}.tool_calls")
-        if role == "tool":
+            normalized["tool_calls"] = _tool_calls(message.get("tool_calls"), where, f"{field}[{i}].tool_calls")
+            if not normalized["tool_calls"] and message.get("function_call"):
+                function_call_id = f"function_call_{i}"
+                legacy = [{"id": function_call_id, "function": message["function_call"]}]
+                normalized["tool_calls"] = _tool_calls(legacy, where, f"{field}[{i}].function_call")
+        elif role == "tool":
             normalized["tool_call_id"] = message.get("tool_call_id")
+            if normalized["tool_call_id"] is None and message.get("role") == "function":
+                # A legacy ``function`` result answers the ``function_call`` before it.
+                normalized["tool_call_id"], function_call_id = function_call_id, None
             flagged = message.get("is_error")
             normalized["is_error"] = bool(flagged) if flagged is not None else looks_like_error(content)
         if not message.keys() <= _MESSAGE_FIELDS:  # (a C-speed test first: most messages have no extras)
-            extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+            extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None
+                     and not (k == "function_call" and normalized.get("tool_calls"))}
             if extra:
                 where.message_extras.setdefault(str(i), {}).update(extra)
         messages.append(normalized)

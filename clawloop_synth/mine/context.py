@@ -44,6 +44,9 @@ class MineContext:
     contrast_text: str = "user"
     contrast_min_similarity: float = 0.3
     contrast_neighbours: int = 1
+    # With no successful run of a task, contrast with the task's other failed attempts when there
+    # are at least this many (a large number turns it off).
+    contrast_attempts: int = 2
 
     def failed(self, trace: Trace) -> bool:
         """A trace failed when its reward is low or its source annotated a mistake."""
@@ -93,6 +96,8 @@ def build_context(traces: Iterable[Trace], pack_tools: list[ToolSpec] | None = N
             if trace.task_id is not None:
                 ctx.solved_tasks.add(trace.task_id)
             ctx.references.add(trace)
+        elif ctx.failed(trace):
+            ctx.references.add_failed(trace)
     # Some sources (tau-bench's later releases) also list reads among the gold actions: a name
     # that starts with a read verb is not taken for a write.
     ctx.writes = {name for name in gold_names if not READ_VERB.match(name)}

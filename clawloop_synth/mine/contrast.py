@@ -1,4 +1,4 @@
-"""Explain a failed run without gold: contrast it with successful runs.
+"""Explain a failed run without gold: contrast it with successful runs, or other attempts at its task.
 
 - Successful runs of the same task are the best stand-in for the gold actions: what they changed
   is what the task needed. The failed run's state-changing calls are diffed against the closest of
@@ -10,19 +10,28 @@
   the change that went wrong: the run made the right kind of change and still failed, so its
   arguments are what differs (which one cannot be told: values of other tasks belong to other
   records).
+- With no success of the task at all but several failed attempts at it, what most of them changed
+  stands in for the gold actions (``consensus``): attempts at one request agree on the change it
+  asked for more often than on how they got it wrong.
+
+The card names the failure (code, tool, argument) whatever the reference was, so failures of one
+kind cluster together; the detail says what it was contrasted with.
 
 Traces that carry gold actions are left to the gold diff.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from typing import Any
 
 from clawloop_synth.mine.context import MineContext, failure
-from clawloop_synth.mine.gold import _last_assistant, diff_actions, successful_writes
+from clawloop_synth.mine.gold import _last_assistant, _norm, diff_actions, successful_writes
+from clawloop_synth.mine.references import Calls
 from clawloop_synth.types import Failure, GoldAction, Trace
 
-__all__ = ["contrast"]
+__all__ = ["consensus", "contrast"]
 
 
 def _same_task(trace: Trace, ctx: MineContext) -> list[Failure]:
@@ -57,19 +66,60 @@ def _nearest(trace: Trace, ctx: MineContext) -> list[Failure]:
     for s in writes:
         if s.call.name not in seen:
             out.append(failure(trace, s.call_index, "agent/action/extra_action", "contrast",
-                               "state-changing action that similar successful runs never made", tool=s.call.name,
+                               "state-changing action the task did not ask for", tool=s.call.name,
                                arguments=s.call.arguments, detail=f"extra {s.call.name} (vs similar runs {ids})"))
         else:
             out.append(failure(trace, s.call_index, "agent/action/wrong_argument", "contrast",
-                               "the change similar successful runs made, with arguments that failed the task",
+                               "wrong argument values",
                                tool=s.call.name, arguments=s.call.arguments,
                                detail=f"{s.call.name} arguments (vs similar runs {ids})"))
     end = _last_assistant(trace)
     out += [failure(trace, end, "agent/action/missing_action", "contrast",
-                    "state-changing action that similar successful runs made and this one never did",
+                    "required state-changing action never performed",
                     tool=name, detail=f"missing {name} (vs similar runs {ids})")
             for name in sorted(wanted) if done[name] < wanted[name]]
     return out
+
+
+def _key(name: str, arguments: dict[str, Any]) -> tuple[str, str]:
+    return name, json.dumps(_norm(arguments), sort_keys=True, default=str)
+
+
+def consensus(attempts: list[Calls], writes: set[str]) -> list[GoldAction]:
+    """The changes most of several attempts at one task agree on, as stand-in gold actions.
+
+    A change (tool and arguments) more than half of the attempts made is expected, as many times as
+    most of them made it. A tool more than half called, with arguments no majority shares, is
+    expected once with its most common arguments: the kind of change is agreed, its values are not.
+    """
+    per_run = [Counter(_key(name, args) for _, name, args in calls if name in writes) for calls in attempts]
+    majority = len(per_run) / 2
+    votes = Counter(key for run in per_run for key in run)
+    arguments = {_key(name, args): args for calls in attempts for _, name, args in calls}
+    expected = []
+    for key, n in sorted(votes.items()):
+        if n > majority:
+            times = sorted((run[key] for run in per_run), reverse=True)[len(per_run) // 2]
+            expected += [GoldAction(name=key[0], arguments=arguments[key])] * times
+    agreed = {a.name for a in expected}
+    tools = Counter(name for run in per_run for name in {key[0] for key in run})
+    for name, n in sorted(tools.items()):
+        if n > majority and name not in agreed:
+            key = max((k for k in votes if k[0] == name), key=lambda k: (votes[k], k))
+            expected.append(GoldAction(name=name, arguments=arguments[key]))
+    return expected
+
+
+def _attempts(trace: Trace, ctx: MineContext) -> list[Failure]:
+    """With no successful run of the task, the other (failed) attempts at it: what most of them
+    changed is most likely what the request asked for, so a change this run made beyond it is extra,
+    one it skipped is missing, and one it made with other values has the wrong argument."""
+    others = ctx.references.other_attempts(trace)
+    if len(others) < ctx.contrast_attempts:
+        return []
+    expected = consensus([calls for _, calls in others], ctx.writes)
+    return diff_actions(trace, expected, successful_writes(trace, ctx), signal="contrast",
+                        against=f"(vs {len(others)} other attempts at the task)")
 
 
 def _no_change(trace: Trace, ctx: MineContext) -> list[Failure]:
@@ -79,7 +129,7 @@ def _no_change(trace: Trace, ctx: MineContext) -> list[Failure]:
     if any(s.call.name in ctx.writes for s in trace.tool_steps()):
         return []
     return [failure(trace, _last_assistant(trace), "agent/action/missing_action", "no_change",
-                    "failed run that made no state-changing call", detail="no state-changing call made")]
+                    "required state-changing action never performed", detail="no state-changing call made")]
 
 
 def contrast(trace: Trace, ctx: MineContext) -> list[Failure]:
@@ -87,5 +137,8 @@ def contrast(trace: Trace, ctx: MineContext) -> list[Failure]:
     a failed run that changed nothing, when nothing to contrast with says more."""
     if trace.gold_actions is not None or not ctx.failed(trace) or not ctx.writes:
         return []
-    found = _same_task(trace, ctx) if ctx.references.same_task(trace) else _nearest(trace, ctx)
+    # A success of the same task is the best reference, then the task's other attempts, then the
+    # most alike successes of other tasks.
+    same_task = bool(ctx.references.same_task(trace))
+    found = _same_task(trace, ctx) if same_task else _attempts(trace, ctx) or _nearest(trace, ctx)
     return found or _no_change(trace, ctx)

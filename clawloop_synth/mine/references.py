@@ -17,7 +17,7 @@ from typing import Any
 
 from clawloop_synth.types import Trace
 
-__all__ = ["TEXTS", "Reference", "References", "opening_request", "user_text"]
+__all__ = ["TEXTS", "Calls", "Reference", "References", "opening_request", "user_text"]
 
 TEXTS = ("opening", "user")
 
@@ -47,6 +47,13 @@ def _words(text: str) -> Counter[str]:
     return Counter(w for w in _WORD.findall(text.lower()) if len(w) > 2)
 
 
+Calls = tuple[tuple[int, str, dict[str, Any]], ...]  # (message index, tool, arguments) of calls that went through
+
+
+def _calls(trace: Trace) -> Calls:
+    return tuple((s.call_index, s.call.name, s.call.arguments) for s in trace.tool_steps() if not s.is_error)
+
+
 @dataclass(frozen=True)
 class Reference:
     """A successful run: its id, task, words (per text, see ``TEXTS``) and the tool calls that went
@@ -55,7 +62,7 @@ class Reference:
     trace_id: str
     task_id: str | None
     words: dict[str, Counter[str]]
-    calls: tuple[tuple[int, str, dict[str, Any]], ...]  # (message index, tool, arguments)
+    calls: Calls
 
 
 @dataclass
@@ -64,11 +71,24 @@ class References:
 
     by_task: dict[str, list[Reference]] = field(default_factory=lambda: defaultdict(list))
     runs: list[Reference] = field(default_factory=list)
+    # The tool calls of failed runs, by task: what several attempts at one task agree on.
+    failed_by_task: dict[str, list[tuple[str, Calls]]] = field(default_factory=lambda: defaultdict(list))
     _df: dict[str, Counter[str]] = field(default_factory=lambda: {t: Counter() for t in TEXTS})
     _index: dict[str, tuple[list[float], dict[str, list[tuple[int, float]]]]] = field(default_factory=dict)
 
+    def add_failed(self, trace: Trace) -> None:
+        """Keep a failed run's calls that went through (runs without a task id have no siblings)."""
+        if trace.task_id is not None:
+            self.failed_by_task[trace.task_id].append((trace.id, _calls(trace)))
+
+    def other_attempts(self, trace: Trace) -> list[tuple[str, Calls]]:
+        """(id, calls) of the other failed runs of the trace's task."""
+        if trace.task_id is None:
+            return []
+        return [run for run in self.failed_by_task.get(trace.task_id, []) if run[0] != trace.id]
+
     def add(self, trace: Trace) -> None:
-        calls = tuple((s.call_index, s.call.name, s.call.arguments) for s in trace.tool_steps() if not s.is_error)
+        calls = _calls(trace)
         ref = Reference(trace.id, trace.task_id, {t: _words(_text(trace, t)) for t in TEXTS}, calls)
         self.runs.append(ref)
         if trace.task_id is not None:

@@ -135,3 +135,15 @@ def test_airline_only_injectors_through_the_generator(code: str, airline_db: Pat
         assert verify(task).ok
         assert code in mined_codes(task)
         assert task.provenance.source_trace_ids == [] and task.domain == "airline"
+
+
+def test_the_wild_trace_leaves_misnamed_tool_and_invalid_command_are_targetable() -> None:
+    from clawloop_synth.generate.procedural.injectors import targetable, untargetable_reason
+
+    assert targetable("agent/action/misnamed_tool") and targetable("agent/action/invalid_command")
+    task = _first_targeted(demo_bases(), "agent/action/misnamed_tool")
+    assert task is not None and task.failure_exemplar is not None
+    (wrong,) = [c.name for c in task.failure_exemplar.calls if c.name not in {t.name for t in task.tools}]
+    assert wrong.replace(".", "_").replace("-", "_").lower() != wrong or wrong != wrong.lower()
+    assert not targetable("agent/action/empty_result")
+    assert "weak evidence" in untargetable_reason("agent/action/empty_result")

@@ -116,3 +116,20 @@ def test_directory_is_read_file_by_file(tmp_path: Path) -> None:
     (tmp_path / "in" / "b.json").write_text(json.dumps(episode({"user": {"value": 1, "confidence": 1}})))
     summary = cli_json("ingest", "-i", tmp_path / "in", "-w", tmp_path / "w")
     assert summary["by_format"] == {"openai_chat": 1, "clawloop": 1}
+
+
+def test_legacy_openai_function_call_becomes_a_tool_call_with_its_result(tmp_path: Path) -> None:
+    record = {"id": "legacy", "reward": 0.0, "messages": [
+        {"role": "user", "content": "weather in Oslo?"},
+        {"role": "assistant", "content": None,
+         "function_call": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+        {"role": "function", "name": "get_weather", "content": "Error: city not found"},
+        {"role": "assistant", "content": "Sorry, I could not find it."}]}
+    path = tmp_path / "legacy.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    (trace,) = list(iter_traces([path]))
+    (step,) = trace.tool_steps()
+    assert (step.call.name, step.call.arguments, step.result, step.is_error) == (
+        "get_weather", {"city": "Oslo"}, "Error: city not found", True)
+    assert step.result_index == 2 and trace.messages[2].role == "tool"
+    assert "message_extras" not in trace.metadata  # converted, not also kept as an unknown field

@@ -52,6 +52,29 @@ def test_without_a_same_task_success_the_most_alike_request_is_the_reference() -
     assert ("agent/action/extra_action", "extra book (vs similar runs cancel-ok)") in _found(extra, cancel, book)
 
 
+def test_without_any_success_of_the_task_its_other_attempts_agree_on_the_change() -> None:
+    ask = "Please cancel my reservation R1."
+
+    def attempt(tid: str, *steps: Message) -> Trace:
+        return _run("T", tid, 0.0, ask, call("get_res", 1, reservation="R1"), result("get_res", 1, "{}"), *steps)
+
+    right = [attempt(f"a{i}", call("cancel", 2, reservation="R1"), result("cancel", 2, "cancelled"))
+             for i in range(2)]
+    wrong = attempt("wrong", call("cancel", 2, reservation="R7"), result("cancel", 2, "cancelled"))
+    extra = attempt("extra", call("cancel", 2, reservation="R1"), result("cancel", 2, "cancelled"),
+                    call("book", 3, flight="F1"), result("book", 3, "booked"))
+    idle = attempt("idle")
+    unrelated = _run("U", "u-ok", 1.0, "Book me a flight to Rome.", call("book", 1, flight="F2"),
+                     result("book", 1, "booked"))
+    runs = [*right, wrong, extra, idle, unrelated]
+    against = "(vs 4 other attempts at the task)"
+    assert _found(wrong, *runs) == [("agent/action/wrong_argument", f"cancel.reservation {against}")]
+    assert _found(extra, *runs) == [("agent/action/extra_action", f"extra book {against}")]
+    assert _found(idle, *runs) == [("agent/action/missing_action", f"missing cancel {against}")]
+    # One other attempt is no consensus: the run is left to the similar successful runs of other tasks.
+    assert not any("attempts" in detail for _, detail in _found(wrong, right[0], unrelated))
+
+
 def test_a_failed_run_that_changed_nothing_is_weak_evidence() -> None:
     book = _run("B", "book-ok", 1.0, "Book a flight to Paris.", call("get_res", 1, reservation="R1"),
                 result("get_res", 1, '{"id": "R1"}'), call("book", 2, flight="F7"), result("book", 2, "ok"))

@@ -22,10 +22,11 @@ import orjson
 from clawloop_synth.generate.procedural.base import BaseTask, scratch_task
 from clawloop_synth.generate.procedural.mutate import fabricate, leaves, nudges, reformat, set_at, siblings
 from clawloop_synth.mine.context import HANDOFF
-from clawloop_synth.mine.taxonomy import classify_error
+from clawloop_synth.mine.evidence import classify_step
+from clawloop_synth.mine.toolset import near_miss
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.state import copy_state
-from clawloop_synth.types import PlannedCall, Solution, ToolSpec
+from clawloop_synth.types import PlannedCall, Solution, ToolCall, ToolSpec, ToolStep
 
 __all__ = ["GIVE_UP", "INJECTORS", "TRANSIENT", "Hook", "Variant", "inject", "targetable", "untargetable_reason"]
 
@@ -116,6 +117,14 @@ def _write_order(base: BaseTask) -> list[int]:
     return list(reversed(writes)) + [i for i in range(len(base.calls)) if i not in writes]
 
 
+def _mined_code(call: PlannedCall, result: ToolResult) -> str:
+    """The leaf the miner files a failed call under: the taxonomy's class of the error text, or the
+    agent's invalid command when an unclassified error quotes what the call passed."""
+    step = ToolStep(call_index=0, result_index=1, call=ToolCall(id="probe", name=call.name, arguments=call.arguments),
+                    result=result.content, is_error=result.is_error)
+    return classify_step(step)
+
+
 def _probe_error(base: BaseTask, rng: random.Random, code: str, kinds: str, ignore: bool = False
                  ) -> Variant | None:
     """The first mutation of a reference call whose error the taxonomy files under ``code``."""
@@ -124,9 +133,10 @@ def _probe_error(base: BaseTask, rng: random.Random, code: str, kinds: str, igno
         for path, old, new in _mutations(base, call, rng, kinds)[:40]:
             wrong = set_at(call, path, new)
             result = _probe(base, index, wrong)
-            if not result.is_error or (code != "*" and classify_error(result.content) != code):
+            found = _mined_code(wrong, result)
+            if not result.is_error or (code != "*" and found != code):
                 continue
-            if code == "*" and classify_error(result.content).startswith("environment/"):
+            if code == "*" and found.startswith("environment/"):
                 continue
             template = _CONDITION.get(code)
             instruction = base.instruction
@@ -151,7 +161,7 @@ def _from_hook(base: BaseTask, rng: random.Random, code: str, hook: Hook | None)
         return None
     state, index, wrong, wrong_label, right_label = made
     result = _probe(base, index, wrong, state)
-    if not result.is_error or classify_error(result.content) != code:
+    if not result.is_error or _mined_code(wrong, result) != code:
         return None
     template = _CONDITION.get(code, "")
     instruction = base.instruction + (" " + template.format(wrong=wrong_label, right=right_label) if template else "")
@@ -255,6 +265,26 @@ def _nonexistent_tool(base: BaseTask, rng: random.Random) -> Variant | None:
                             answer=GIVE_UP), f"called {fake}")
 
 
+def _misnamed_tool(base: BaseTask, rng: random.Random) -> Variant | None:
+    """The last write (or last call) under a near-miss of its name: other separators or camel case."""
+    index = _last_write(base)
+    index = len(base.calls) - 1 if index is None else index
+    if index < 0:
+        return None
+    call = base.calls[index]
+    known = {t.name for t in base.tools}
+    words = [w for w in re.split(r"[_.\-]", call.name) if w]
+    options = {".".join(words), "-".join(words), words[0] + "".join(w.title() for w in words[1:]),
+               "".join(w.title() for w in words)}
+    fakes = sorted(o for o in options if o not in known and near_miss(o, known) == call.name)
+    if not fakes:
+        return None
+    fake = rng.choice(fakes)
+    return Variant(base.instruction, base.state, base.tools, Solution(calls=base.calls, answer=base.answer),
+                   Solution(calls=[*base.calls[:index], PlannedCall(name=fake, arguments=dict(call.arguments))],
+                            answer=GIVE_UP), f"called {fake} for {call.name}")
+
+
 def _missing_required(base: BaseTask, rng: random.Random) -> Variant | None:
     index = _last_write(base)
     if index is None:
@@ -349,6 +379,9 @@ INJECTORS: dict[str, Callable[[BaseTask, random.Random, Hook | None], Variant | 
     "agent/verification/ignored_error": _plain(_ignored_error),
     "agent/action/missing_required_argument": _plain(_missing_required),
     "agent/action/nonexistent_tool": _plain(_nonexistent_tool),
+    "agent/action/misnamed_tool": _plain(_misnamed_tool),
+    # An unclassified error that quotes what the agent passed (a fabricated value it made up).
+    "agent/action/invalid_command": _error_injector("agent/action/invalid_command", "f"),
     "agent/action/wrong_argument": _plain(_wrong_argument),
     "agent/action/missing_action": _plain(_missing_action),
     "agent/action/extra_action": _plain(_extra_action),
@@ -369,6 +402,8 @@ _UNTARGETABLE = {
     "agent/verification/missing_verification": "no detector locates it, so targeting cannot be checked",
     "environment/system/auth_error": "a retry does not cure it, so no reference can pass through it",
     "environment/tool/unknown": "an unclassified error has no condition to put on the path",
+    "agent/action/empty_result": ("weak evidence, mined only when nothing stronger explains a run, and an "
+                                  "exemplar that stops at an empty result also misses the task's changes"),
 }
 
 
