@@ -139,13 +139,13 @@ def iter_items(
         todo.append(path)
     if engine is not None and not engine.in_process:
         # Files read whole on the engine's workers, handed back in file order.
-        for path, (kind, items, error) in zip(todo, engine.map_ordered(read_whole, todo), strict=True):
+        for path, (found, items, error) in zip(todo, engine.map_ordered(read_whole, todo), strict=True):
             for item in items:
-                yield path, kind or "unknown", item
+                yield path, found or "unknown", item
             if error is not None:
                 if on_file_error is None:
                     raise error
-                on_file_error(path, kind, error)
+                on_file_error(path, found, error)
         return
     for path in todo:
         kind: str | None = None
