@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
 
-__all__ = ["AddressOption", "EngineOption", "engine_for"]
+__all__ = ["AddressOption", "EngineOption", "WorkersOption", "engine_for"]
 
 EngineOption = Annotated[str, typer.Option(
     "--engine", help="Where the work runs: local (this process) or ray (a Ray cluster; "
@@ -20,13 +20,16 @@ AddressOption = Annotated[str | None, typer.Option(
     "--address", help="With --engine ray: the cluster, 'auto' (the one `ray start --head` runs on this "
                       "machine) or ray://HOST:PORT (Ray Client). Default: a new local Ray instance.")]
 
+WorkersOption = Annotated[int | None, typer.Option(
+    "--workers", help="With --engine ray: calls run at once (default: one per CPU of the cluster).")]
+
 
 @contextmanager
-def engine_for(name: str, address: str | None) -> Iterator[Engine]:
+def engine_for(name: str, address: str | None, workers: int | None = None) -> Iterator[Engine]:
     """The engine named on the command line, closed (a local Ray instance it started stopped) afterwards."""
     from clawloop_synth.engine import make_engine
 
-    engine = make_engine(name, address)
+    engine = make_engine(name, address, workers)
     try:
         yield engine
     finally:

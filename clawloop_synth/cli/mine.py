@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
-from clawloop_synth.cli.engine_options import AddressOption, EngineOption, engine_for
 
 __all__ = ["cluster", "mine"]
 
@@ -28,6 +28,7 @@ def mine(
                                              "(agents run on the synthesized tasks).")] = "traces",
     engine: EngineOption = "local",
     address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Locate and classify failures in every trace: WORKDIR/failures and mine.json."""
     workdir = given(workdir)
@@ -38,7 +39,7 @@ def mine(
         from clawloop_synth.sim.pack import load_pack
 
         tools = list(load_pack(pack, pack_db).tools)
-    with engine_for(engine, address) as chosen:
+    with engine_for(engine, address, workers) as chosen:
         summary = run_mine(workdir, pack_tools=tools, fail_below=fail_below, source=traces, engine=chosen)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -73,12 +74,13 @@ def cluster(
     api_base: Annotated[str | None, typer.Option(help="Server for --llm (local or self-hosted).")] = None,
     engine: EngineOption = "local",
     address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Embed the failure cards and cluster them into failure modes: clusters, cluster.json, clusters.md."""
     workdir = given(workdir)
     from clawloop_synth.mine.stage import run_cluster
 
-    with engine_for(engine, address) as chosen:
+    with engine_for(engine, address, workers) as chosen:
         summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method,
                               llm_model=llm, llm_api_base=api_base, engine=chosen)
     if as_json:

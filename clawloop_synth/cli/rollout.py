@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
-from clawloop_synth.cli.engine_options import AddressOption, EngineOption, engine_for
 
 __all__ = ["curriculum", "difficulty", "rollout"]
 
@@ -47,13 +47,14 @@ def rollout(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     engine: EngineOption = "local",
     address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run agents on every task in SimEnv: WORKDIR/rollouts (Rollouts: Traces for the miner) and rollout.json."""
     workdir = given(workdir)
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.rollout.stage import run_rollouts
 
-    with engine_for(engine, address) as chosen, counter("rollout", "episodes", quiet=as_json) as tick:
+    with engine_for(engine, address, workers) as chosen, counter("rollout", "episodes", quiet=as_json) as tick:
         summary = run_rollouts(workdir, agents, k=k, concurrency=concurrency, seed=seed, model=model,
                                api_base=api_base, max_tasks=max_tasks, tick=tick, max_requests=max_requests,
                                max_cost=max_cost, engine=chosen)

@@ -53,19 +53,22 @@ def local_engine() -> LocalEngine:
     return LocalEngine()
 
 
-def make_engine(name: str = "local", address: str | None = None) -> Engine:
+def make_engine(name: str = "local", address: str | None = None, workers: int | None = None) -> Engine:
     """``local``, or ``ray`` on the cluster at ``address`` (``auto``: the one ``ray start`` runs on this machine;
-    ``ray://HOST:PORT``: a remote one through Ray Client; None: a new local Ray instance)."""
+    ``ray://HOST:PORT``: a remote one through Ray Client; None: a new local Ray instance), ``workers`` calls at
+    once (default: one per CPU of the cluster)."""
     from clawloop_synth.errors import InputError
 
     if name == "local":
-        if address is not None:
-            raise InputError("--address needs --engine ray", field="address")
+        if address is not None or workers is not None:
+            raise InputError("--address and --workers need --engine ray", field="engine")
         return LocalEngine()
     if name == "ray":
         try:
             from clawloop_synth.engine.ray import RayEngine
         except ImportError:
             raise InputError("the ray engine needs Ray: pip install 'clawloop-synth[ray]'", field="engine") from None
-        return RayEngine(address)
+        if workers is not None and workers < 1:
+            raise InputError("--workers must be at least 1", field="workers")
+        return RayEngine(address, workers=workers)
     raise InputError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}", field="engine")

@@ -78,7 +78,8 @@ class RayEngine:
     name = "ray"
     in_process = False
 
-    def __init__(self, address: str | None = None, *, num_cpus: int | None = None) -> None:
+    def __init__(self, address: str | None = None, *, workers: int | None = None,
+                 num_cpus: int | None = None) -> None:
         self._owned = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "configure_logging": False}
@@ -88,11 +89,15 @@ class RayEngine:
             else:
                 ray.init(address=address, **kwargs)
             self._owned = True
-        self._remote = ray.remote(max_retries=_RETRIES, retry_exceptions=False)(_run_batch)
+        cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
+        # ``workers`` tasks at once: each asks for its share of the cluster's CPUs (default: one CPU each).
+        self._workers = workers if workers is not None else int(cpus)
+        remote = ray.remote(max_retries=_RETRIES, retry_exceptions=False)(_run_batch)
+        self._remote = remote.options(num_cpus=cpus / workers) if workers is not None else remote
         self.address = address
 
     def workers(self) -> int:
-        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+        return self._workers
 
     def map_ordered(self, fn: Callable[..., R], items: Iterable[T], *, context: Any = None,
                     batch: int = 1) -> Iterator[R]:
