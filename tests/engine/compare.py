@@ -56,14 +56,17 @@ def _text(path: Path, root: Path) -> str:
     return re.sub(r'nonce(-|=")[A-Za-z0-9_-]+', "nonce", text).replace(str(root), "WORKDIR")
 
 
-def differences(left: Path, right: Path) -> list[str]:
+def differences(left: Path, right: Path, only: tuple[str, ...] | None = None) -> list[str]:
     """What differs between two work directories: datasets (row by row, in order), JSON files (timings left
     out, the work directory's path replaced), text files and every other file byte for byte. Empty when
-    they agree."""
+    they agree. ``only``: just the files and datasets whose names start with one of these."""
     out: list[str] = []
-    files = _files(left)
-    if files != _files(right):
-        out.append(f"files differ: {sorted(set(files) ^ set(_files(right)))}")
+    def kept(names: list[str]) -> list[str]:
+        return [n for n in names if only is None or n.startswith(only)]
+
+    files = kept(_files(left))
+    if files != kept(_files(right)):
+        out.append(f"files differ: {sorted(set(files) ^ set(kept(_files(right))))}")
     for name in files:
         a_path, b_path = left / name, right / name
         if not b_path.exists():
@@ -77,8 +80,8 @@ def differences(left: Path, right: Path) -> list[str]:
             same = a_path.read_bytes() == b_path.read_bytes()
         if not same:
             out.append(f"{name} differs")
-    sets = datasets_of(left)
-    if sets != datasets_of(right):
+    sets = [p for p in datasets_of(left) if only is None or str(p).startswith(only)]
+    if sets != [p for p in datasets_of(right) if only is None or str(p).startswith(only)]:
         out.append(f"dataset folders differ: {sets} vs {datasets_of(right)}")
     for name in sets:
         a, b = _rows(left / name), _rows(right / name)
