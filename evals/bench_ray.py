@@ -1,8 +1,8 @@
 """Ingest + mine + embed on the ray engine (a local cluster) against the local engine, in the same script.
 
 The input is the tau-bench airline trajectories replicated to ``--traces`` traces, each copy with new ids
-(trial and task id shifted per copy) and perturbed entities (every digit in every string mapped through a
-per-copy permutation: user ids, reservation codes, flight numbers, amounts and dates all change), written
+(trial and task id shifted per copy) and perturbed entities (the digits of every token that mixes letters and
+digits mapped through a per-copy permutation: user ids, reservation codes, flight numbers), written
 as tau-bench JSON files of ``--per-file`` trajectories (the shards ingest splits on).
 
 Each (engine, size) runs in a fresh subprocess, so the driver's peak RSS is its own; the ray child starts
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -32,9 +33,13 @@ SOURCE = REPO / ".." / "shared" / "datasets" / "tau-bench" / "gpt-4o-airline.jso
 DIGITS = "0123456789"
 
 
+# An entity: a token of letters and digits together (user ids, reservation codes, flight numbers).
+ENTITY = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*\d)\w+\b")
+
+
 def _perturb(value: Any, table: dict[int, int]) -> Any:
     if isinstance(value, str):
-        return value.translate(table)
+        return ENTITY.sub(lambda m: m.group(0).translate(table), value)
     if isinstance(value, list):
         return [_perturb(v, table) for v in value]
     if isinstance(value, dict):

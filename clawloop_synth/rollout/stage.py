@@ -82,8 +82,10 @@ def _run_batch(concurrency: int, jobs: list[Any]) -> list[Rollout]:
 
 def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int,
                tick: Callable[[], None] | None) -> Iterator[Rollout]:
-    """The episodes in batches on the engine's workers, yielded in job order."""
-    batches = [list(jobs[start:start + _EPISODES_PER_BATCH]) for start in range(0, len(jobs), _EPISODES_PER_BATCH)]
+    """The episodes in batches on the engine's workers, yielded in job order. Batches are small enough that
+    every worker gets a few (a batch's episodes still overlap inside it), at most 16 episodes."""
+    size = max(1, min(_EPISODES_PER_BATCH, -(-len(jobs) // (2 * engine.workers()))))
+    batches = [list(jobs[start:start + size]) for start in range(0, len(jobs), size)]
     for done in engine.map_ordered(_run_batch, batches, context=concurrency):
         for episode in done:
             if tick is not None:
