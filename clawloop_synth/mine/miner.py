@@ -142,12 +142,24 @@ def mine_one(ctx: MineContext, trace: Trace) -> tuple[str, bool, bool, list[Fail
     return trace.id, ctx.failed(trace), ctx.rated(trace), mine_trace(trace, ctx)
 
 
+def mine_row(context: tuple[MineContext, type[Trace]], row: str) -> tuple[str, bool, bool, list[Failure]]:
+    """:func:`mine_one` of a stored record's JSON (parsed where it is mined: text is cheaper to ship)."""
+    ctx, model = context
+    return mine_one(ctx, model.model_validate_json(row))
+
+
 def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | None = None,
-                engine: Engine | None = None) -> Iterable[Failure]:
+                engine: Engine | None = None, rows: tuple[Iterable[str], type[Trace]] | None = None,
+                ) -> Iterable[Failure]:
     """Stream the failures of ``traces``; ``stats`` (if given) is filled along the way. With an ``engine``
-    (``ray``) the traces are mined on its workers in batches, the failures handed back in trace order."""
-    results = (engine.map_ordered(mine_one, traces, context=ctx, batch=_BATCH) if engine is not None
-               else (mine_one(ctx, trace) for trace in traces))
+    (``ray``) they are mined on its workers in batches, the failures handed back in trace order; ``rows``
+    (the records' JSON and their model) then stand for ``traces``."""
+    if engine is not None and rows is not None:
+        results = engine.map_ordered(mine_row, rows[0], context=(ctx, rows[1]), batch=_BATCH)
+    elif engine is not None:
+        results = engine.map_ordered(mine_one, traces, context=ctx, batch=_BATCH)
+    else:
+        results = (mine_one(ctx, trace) for trace in traces)
     for trace_id, failed, rated, found in results:
         if stats is not None:
             stats.add_result(trace_id, failed, found, rated)

@@ -46,7 +46,7 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     the traces are mined (default: this process)."""
     from clawloop_synth.mine.context import build_context
     from clawloop_synth.mine.miner import MineStats, mine_traces
-    from clawloop_synth.store import load_records, save_records
+    from clawloop_synth.store import load_records, load_rows, save_records
     from clawloop_synth.workdir import Manifest, write_json
 
     if source not in ("traces", "rollouts"):
@@ -59,7 +59,8 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below, require_match=True)
     stats = MineStats()
     out = workdir / ("failures" if source == "traces" else "rollout_failures")
-    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats, engine),
+    rows = (load_rows(traces_dir), record) if engine is not None and not engine.in_process else None
+    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats, engine, rows),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
     summary = {"stage": "mine", "source": source, **stats.summary(), "fail_below": fail_below,
