@@ -130,3 +130,17 @@ def test_the_budget_holds_across_workers(cluster: None, demo_local: Path, tmp_pa
         assert server.count == 10  # the budget, not the tasks, ended the run
         assert server.max_in_flight <= 2  # and the concurrency limit held across the 4 workers
     assert '"budget_exceeded": "max_requests=10 reached"' in out
+
+
+def test_bad_input_read_on_a_worker_is_the_same_one_line_error(cluster: None, tmp_path: Path) -> None:
+    from clawloop_synth.cli import app
+    from clawloop_synth.errors import InputError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": 3}\n')
+    with pytest.raises(InputError) as raised:
+        CliRunner().invoke(app, ["ingest", str(bad), "-o", str(tmp_path / "w"), "--engine", "ray"],
+                           catch_exceptions=False)
+    local = CliRunner().invoke(app, ["ingest", str(bad), "-o", str(tmp_path / "w2")])
+    assert isinstance(local.exception, InputError)
+    assert str(raised.value) == str(local.exception) and "bad.jsonl" in str(raised.value)
