@@ -83,6 +83,11 @@ def test_airline_run_on_ray_equals_the_local_run(cluster: None, tmp_path: Path, 
     assert differences(tmp_path / "local", tmp_path / "ray") == []
 
 
+def test_sim_verify_on_ray_gives_the_local_reports(cluster: None, demo_local: Path) -> None:
+    tasks = str(demo_local / "tasks")
+    assert cli("sim", "verify", tasks, "--json", "--engine", "ray") == cli("sim", "verify", tasks, "--json")
+
+
 def _kill_one_batch(stop: threading.Event, killed: list[int]) -> None:
     """SIGKILL the first Ray worker seen running a batch (its process title is ``ray::_run_batch``)."""
     while not stop.is_set() and not killed:
