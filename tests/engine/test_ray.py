@@ -115,7 +115,7 @@ def test_a_worker_killed_mid_stage_gives_the_same_output(cluster: None, demo_loc
     watcher.start()
     try:
         # Batches of 16 episodes: the watcher kills a worker while the stage is under way.
-        cli("rollout", str(workdir), "--agents", "scripted", "--k", "2", "--engine", "ray")
+        cli("rollout", "-w", str(workdir), "--agents", "scripted", "--k", "2", "--engine", "ray")
     finally:
         stop.set()
         watcher.join()
@@ -128,7 +128,7 @@ def test_the_budget_holds_across_workers(cluster: None, demo_local: Path, tmp_pa
     shutil.copytree(demo_local, workdir)
     # Every turn asks for a tool call, so no episode ends before the budget does.
     with FakeOpenAI(default=calls(("get_patient", {"patient_id": "P-0"})), delay=0.05) as server:
-        out = cli("rollout", str(workdir), "--agents", "llm", "--model", "openai/fake-model", "--api-base",
+        out = cli("rollout", "-w", str(workdir), "--agents", "llm", "--model", "openai/fake-model", "--api-base",
                   server.base_url, "--max-requests", "10", "--concurrency", "2", "--engine", "ray",
                   "--workers", "4", "--json")
         assert server.count <= 10
@@ -144,8 +144,8 @@ def test_bad_input_read_on_a_worker_is_the_same_one_line_error(cluster: None, tm
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": 3}\n')
     with pytest.raises(InputError) as raised:
-        CliRunner().invoke(app, ["ingest", str(bad), "-o", str(tmp_path / "w"), "--engine", "ray"],
+        CliRunner().invoke(app, ["ingest", "-i", str(bad), "-w", str(tmp_path / "w"), "--engine", "ray"],
                            catch_exceptions=False)
-    local = CliRunner().invoke(app, ["ingest", str(bad), "-o", str(tmp_path / "w2")])
+    local = CliRunner().invoke(app, ["ingest", "-i", str(bad), "-w", str(tmp_path / "w2")])
     assert isinstance(local.exception, InputError)
     assert str(raised.value) == str(local.exception) and "bad.jsonl" in str(raised.value)
