@@ -29,6 +29,7 @@ __all__ = [
     "CachedEmbedder",
     "Embedder",
     "EmbeddingCache",
+    "EngineEmbedder",
     "HashingEmbedder",
     "LiteLLMEmbedder",
     "SentenceTransformerEmbedder",
@@ -217,9 +218,30 @@ class CachedEmbedder:
         return np.stack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
 
 
+class EngineEmbedder:
+    """Embeds in batches of ``batch`` texts on an engine's workers (``ray``), rows in input order."""
+
+    def __init__(self, inner: Embedder, engine: Any, batch: int = 2048) -> None:
+        self.inner = inner
+        self.engine = engine
+        self.batch = batch
+        self.backend = inner.backend
+        self.model = inner.model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        chunks = [list(texts[start:start + self.batch]) for start in range(0, len(texts), self.batch)]
+        parts = list(self.engine.map_ordered(_embed_chunk, chunks, context=self.inner))
+        return np.concatenate(parts) if parts else self.inner.embed([])
+
+
+def _embed_chunk(inner: Embedder, texts: list[str]) -> np.ndarray:
+    return inner.embed(texts)
+
+
 def make_embedder(backend: str = "hashing", model: str | None = None, cache_path: Path | None = None,
-                  **options: Any) -> Embedder:
-    """Build a backend by name (``hashing``, ``sentence-transformers``, ``litellm``), cached if asked."""
+                  engine: Any = None, **options: Any) -> Embedder:
+    """Build a backend by name (``hashing``, ``sentence-transformers``, ``litellm``), cached if asked; with an
+    ``engine`` that runs elsewhere (``ray``), the texts not in the cache are embedded on its workers."""
     inner: Embedder
     if backend == "hashing":
         inner = HashingEmbedder(**({"dim": int(model.removeprefix("hash-"))} if model else {}), **options)
@@ -231,4 +253,6 @@ def make_embedder(backend: str = "hashing", model: str | None = None, cache_path
         inner = LiteLLMEmbedder(model, **options)
     else:
         raise ValueError(f"unknown embedder {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if engine is not None and not engine.in_process:
+        inner = EngineEmbedder(inner, engine)
     return CachedEmbedder(inner, EmbeddingCache(cache_path)) if cache_path is not None else inner

@@ -12,10 +12,13 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clawloop_synth.resources import data_dir
 from clawloop_synth.workdir import Manifest, write_json
+
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
 
 __all__ = ["RUN_DEFAULTS", "RUN_SETS", "STAGE_COMMANDS", "RunConfig", "choose_pack", "default_inputs",
            "run_pipeline"]
@@ -56,6 +59,11 @@ class RunConfig:
     seed: int = 0
     force: bool = False
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Where the work that splits runs (ingest, mine, cluster's embedding, rollout): local or ray, on the cluster
+    # at ``address`` (None: a new local instance) with ``workers`` calls at once. Not hashed: outputs are the same.
+    engine: str = "local"
+    address: str | None = None
+    workers: int | None = None
 
     def stage(self, name: str) -> dict[str, Any]:
         """The options of stage ``name`` as given, over run's defaults and the run's seed."""
@@ -80,7 +88,8 @@ def _renamed(options: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return {names.get(key, key): value for key, value in options.items()}
 
 
-def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> Iterator[Stage]:
+def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
+            engine: Callable[[], Engine]) -> Iterator[Stage]:
     """The stages in order. A generator: the stages after ``pack`` are built once it has run (or was
     found done), because they work in the pack it chose, which may be one it induced from the traces.
 
@@ -101,9 +110,9 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
     db = str(config.db) if config.db else None
     ingest = config.stage("ingest")
     yield Stage("ingest", {"inputs": inputs, **ingest},
-                lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), **ingest))
+                lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), engine=engine(), **ingest))
     mine = config.stage("mine")
-    yield Stage("mine", {"domain": wanted, **mine}, lambda: _mine(workdir, config, **mine))
+    yield Stage("mine", {"domain": wanted, **mine}, lambda: _mine(workdir, config, engine=engine(), **mine))
     # The induce options count only when the pack is induced (no --pack, no built-in pack matches).
     induce = config.stage("pack") if config.domain is None and _matching_builtin(workdir) is None else {}
     yield Stage("pack", {"pack": wanted, "db": db, **induce},
@@ -112,7 +121,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
     pack_db = Path(chosen["db"]) if chosen.get("db") else None
     cluster = config.stage("cluster")
     yield Stage("cluster", cluster,
-                lambda: run_cluster(workdir, **_renamed(cluster, {"llm": "llm_model", "api_base": "llm_api_base"})))
+                lambda: run_cluster(workdir, engine=engine(),
+                                    **_renamed(cluster, {"llm": "llm_model", "api_base": "llm_api_base"})))
     generate = GenerateConfig(domain=chosen["pack"], db=pack_db,
                               **_renamed(config.stage("generate"), {"cluster": "clusters"}))
     yield Stage("generate", {**config.stage("generate"), **generate.hashed()}, lambda: run_generate(workdir, generate))
@@ -120,7 +130,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
     yield Stage("coverage", coverage, lambda: run_coverage(workdir, **coverage))
     rollout = config.stage("rollout")
     yield Stage("rollout", rollout,
-                lambda: run_rollouts(workdir, tick=lambda *_: tick("rollout"),
+                lambda: run_rollouts(workdir, tick=lambda *_: tick("rollout"), engine=engine(),
                                      **_renamed(rollout, {"agents": "agents_spec"})))
     difficulty = config.stage("difficulty")
     yield Stage("difficulty", difficulty,
@@ -149,7 +159,7 @@ def _builtin_tools() -> dict[str, list[str]]:
     return {name: [tool.name for tool in load_pack(name).tools] for name in pack_names()}
 
 
-def _mine(workdir: Path, config: RunConfig, fail_below: float = 0.5) -> dict[str, Any]:
+def _mine(workdir: Path, config: RunConfig, fail_below: float = 0.5, engine: Engine | None = None) -> dict[str, Any]:
     """Mine with the traces' own tools (a pack's schemas only when it is their domain), then stop the
     run with one line when nothing can follow: no rated or failed trace, or a pack given (``--pack``)
     whose tools are not the traces'. With no pack given, the ``pack`` stage picks or induces one."""
@@ -165,7 +175,7 @@ def _mine(workdir: Path, config: RunConfig, fail_below: float = 0.5) -> dict[str
     else:
         matched = _matching_builtin(workdir)
         pack_tools = load_pack(matched, config.db).tools if matched else None
-    summary = run_mine(workdir, pack_tools, fail_below=fail_below)
+    summary = run_mine(workdir, pack_tools, fail_below=fail_below, engine=engine)
     problem = nothing_to_mine(summary)
     if problem is None and config.domain is not None and not summary["pack_applied"]:
         packs = {config.domain: [t.name for t in pack_tools or []],
@@ -231,10 +241,32 @@ def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] =
     A stage is skipped when the manifest holds it under ``run.STAGE`` with the same chained config:
     each stage's config includes every earlier one's, so a change upstream re-runs what follows.
     """
+    from clawloop_synth.engine import make_engine
+
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
+    made: list[Engine] = []
+
+    def engine() -> Engine:
+        # Made when a stage first needs it, so a run whose stages are all done starts no cluster.
+        if not made:
+            made.append(make_engine(config.engine, config.address, config.workers))
+        return made[0]
+
+    try:
+        _run_stages(workdir, config, tick, report, engine, results)
+    finally:
+        for started in made:
+            started.close()
+    write_json(workdir / "run.json", {"workdir": str(workdir), "stages": list(results)})
+    return results
+
+
+def _run_stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
+                report: Callable[[str, dict[str, Any], bool], None], engine: Callable[[], Engine],
+                results: dict[str, Any]) -> None:
     chain: list[Any] = []
-    for stage in _stages(workdir, config, tick):
+    for stage in _stages(workdir, config, tick, engine):
         chain = [chain, stage.name, stage.config]
         key = f"run.{stage.name}"
         summary_file = workdir / f"{stage.name}.json"
@@ -245,5 +277,3 @@ def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] =
         results[stage.name] = stage.run()
         Manifest(workdir).record(key, chain, {})
         report(stage.name, results[stage.name], False)
-    write_json(workdir / "run.json", {"workdir": str(workdir), "stages": list(results)})
-    return results

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from clawloop_synth.errors import InputError
 from clawloop_synth.workdir import staging_dir
 
-__all__ = ["count_records", "load_records", "require_records", "save_records"]
+__all__ = ["count_records", "load_records", "load_rows", "require_records", "save_records"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -133,6 +133,15 @@ def load_records(path: Path, model: type[M]) -> Iterator[M]:
     for batch in dataset.iter(batch_size=_BATCH):
         for blob in batch["json"]:
             yield model.model_validate_json(blob)
+
+
+def load_rows(path: Path) -> Iterator[str]:
+    """Stream the records' JSON text (for work that parses them elsewhere, e.g. on a cluster's workers)."""
+    from datasets import load_from_disk
+
+    dataset = load_from_disk(str(path / "data"))
+    for batch in dataset.iter(batch_size=_BATCH):
+        yield from batch["json"]
 
 
 def count_records(path: Path) -> int:

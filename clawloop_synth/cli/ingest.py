@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.progress import counter
 from clawloop_synth.cli.shape import Inputs, OldInputs, OldWorkdirOut, Workdir, given
 
@@ -29,6 +30,9 @@ def ingest(
                                                  "id -> reward (0 to 1) or resolved (true/false), or a "
                                                  "SWE-bench report with resolved_ids.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     from clawloop_synth.errors import InputError
     from clawloop_synth.ingest.stage import run_ingest
@@ -37,9 +41,9 @@ def ingest(
 
     if on_error not in ("raise", "skip"):
         raise InputError(f"--on-error must be 'raise' or 'skip', not {on_error!r}")
-    with counter("ingest", "traces", quiet=as_json) as tick:
+    with engine_for(engine, address, workers) as chosen, counter("ingest", "traces", quiet=as_json) as tick:
         summary = run_ingest(paths, out, on_error=on_error, progress=tick,  # type: ignore[arg-type]
-                             rewards=rewards)
+                             rewards=rewards, engine=chosen)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["cluster", "mine"]
@@ -25,6 +26,9 @@ def mine(
     fail_below: Annotated[float, typer.Option(help="A reward below this marks a failed trace.")] = 0.5,
     traces: Annotated[str, typer.Option(help="Which dataset to mine: 'traces' (ingested) or 'rollouts' "
                                              "(agents run on the synthesized tasks).")] = "traces",
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Locate and classify failures in every trace: WORKDIR/failures and mine.json."""
     workdir = given(workdir)
@@ -35,7 +39,8 @@ def mine(
         from clawloop_synth.sim.pack import load_pack
 
         tools = list(load_pack(pack, pack_db).tools)
-    summary = run_mine(workdir, pack_tools=tools, fail_below=fail_below, source=traces)
+    with engine_for(engine, address, workers) as chosen:
+        summary = run_mine(workdir, pack_tools=tools, fail_below=fail_below, source=traces, engine=chosen)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -67,13 +72,17 @@ def cluster(
     method: Annotated[str, typer.Option(help="kmeans (faiss) or hdbscan.")] = "kmeans",
     llm: Annotated[str | None, typer.Option(help="Model that names the clusters (default: c-TF-IDF).")] = None,
     api_base: Annotated[str | None, typer.Option(help="Server for --llm (local or self-hosted).")] = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Embed the failure cards and cluster them into failure modes: clusters, cluster.json, clusters.md."""
     workdir = given(workdir)
     from clawloop_synth.mine.stage import run_cluster
 
-    summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method,
-                          llm_model=llm, llm_api_base=api_base)
+    with engine_for(engine, address, workers) as chosen:
+        summary = run_cluster(workdir, k=k, embedder=embedder, model=model, seed=seed, method=method,
+                              llm_model=llm, llm_api_base=api_base, engine=chosen)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

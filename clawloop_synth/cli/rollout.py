@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["curriculum", "difficulty", "rollout"]
@@ -40,16 +41,23 @@ def rollout(
     model: Annotated[str | None, typer.Option(help="litellm model for a bare 'llm' agent.")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
     max_tasks: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks.")] = None,
+    max_requests: Annotated[int | None, typer.Option(help="Hard budget of each LLM agent in HTTP requests "
+                                                     "(across every worker with --engine ray).")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Hard budget of each LLM agent in USD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run agents on every task in SimEnv: WORKDIR/rollouts (Rollouts: Traces for the miner) and rollout.json."""
     workdir = given(workdir)
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.rollout.stage import run_rollouts
 
-    with counter("rollout", "episodes", quiet=as_json) as tick:
+    with engine_for(engine, address, workers) as chosen, counter("rollout", "episodes", quiet=as_json) as tick:
         summary = run_rollouts(workdir, agents, k=k, concurrency=concurrency, seed=seed, model=model,
-                               api_base=api_base, max_tasks=max_tasks, tick=tick)
+                               api_base=api_base, max_tasks=max_tasks, tick=tick, max_requests=max_requests,
+                               max_cost=max_cost, engine=chosen)
     if as_json:
         _echo_json(summary)
         return

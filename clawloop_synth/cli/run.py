@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption
 
 
 def _line(stage: str, s: dict[str, Any]) -> str:
@@ -94,6 +95,9 @@ def run(
         "(instead of the pack's policy.md, the default).")] = None,
     force: Annotated[bool, typer.Option(help="Re-run finished stages.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stage summaries as JSON.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     from clawloop_synth.cli.progress import counter
     from clawloop_synth.cli.run_config import effective_config, to_toml
@@ -108,7 +112,8 @@ def run(
     if print_config:
         typer.echo(to_toml(effective), nl=False)
         return
-    config = RunConfig(domain=effective.domain, db=effective.db, force=force, options=effective.stages)
+    config = RunConfig(domain=effective.domain, db=effective.db, force=force, options=effective.stages,
+                       engine=engine, address=address, workers=workers)
     if effective.inputs:
         config.inputs = list(effective.inputs)
     workdir = effective.workdir

@@ -46,8 +46,9 @@ COMMON: dict[str, list[tuple[str, str]]] = {
 }
 # run's own options that the file's top level takes besides the common ones.
 _RUN_OWN = ("workdir", "inputs", "domain", "db")
-# Parameters that are never configuration: how the command prints, and the deprecated spellings.
-_NOT_OPTIONS = frozenset({"workdir", "old_workdir", "old_inputs", "as_json"})
+# Parameters that are never configuration: how the command prints, the deprecated spellings, and where it runs
+# (--engine, --address, --workers: the output is the same; run takes them itself).
+_NOT_OPTIONS = frozenset({"workdir", "old_workdir", "old_inputs", "as_json", "engine", "address", "workers"})
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 
 __all__ = ["load_tasks", "sim_app"]
 
@@ -73,11 +74,16 @@ def _first_error(exc: Any) -> str:
 def verify_command(
     tasks: Annotated[Path, typer.Argument(help="TaskSpecs: a .json / .jsonl file or a saved tasks dataset folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Verify tasks: the reference passes; the empty run, short prefixes and the failure exemplar fail."""
     from clawloop_synth.sim.verify import RULES, verify
 
-    reports = [verify(task) for task in load_tasks(tasks)]
+    loaded = load_tasks(tasks)
+    with engine_for(engine, address, workers) as chosen:
+        reports = list(chosen.map_ordered(verify, loaded, batch=4))
     failed = sum(1 for report in reports if not report.ok)
     if as_json:
         payload = {

@@ -10,11 +10,15 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.types import Trace
 
-__all__ = ["FileEvents", "iter_items", "iter_traces", "read_path"]
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
+
+__all__ = ["FileEvents", "iter_items", "iter_traces", "read_path", "read_whole"]
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -97,13 +101,15 @@ def iter_items(
     paths: Iterable[Path | str],
     on_file_error: Callable[[Path, str | None, InputError], None] | None = None,
     events: FileEvents | None = None,
+    engine: Engine | None = None,
 ) -> Iterator[tuple[Path, str, Trace | InputError]]:
     """Yield (file, format, Trace or record error) for every record under ``paths``.
 
     File-level problems (unreadable, unknown format, truncated) raise InputError, or, when
     ``on_file_error(file, format or None, error)`` is given, are reported to it and the walk goes
     on with the next file (records read before a truncation are kept). ``events`` hears of files
-    identical to an earlier one and of message files a ClawLoop archive refers to.
+    identical to an earlier one and of message files a ClawLoop archive refers to. With an ``engine`` that
+    runs elsewhere (``ray``), files are read on its workers; the output is the same.
     """
     events = events or FileEvents()
     files: list[Path] = []
@@ -118,6 +124,7 @@ def iter_items(
     # Only files of equal size can be equal: the others are never hashed.
     sizes = Counter(path.stat().st_size for path in files if path.is_file())
     digests: dict[str, Path] = {}
+    todo: list[Path] = []
     for path in files:
         archive = referenced.get(path.resolve())
         if archive is not None:
@@ -129,15 +136,40 @@ def iter_items(
                 continue
         elif digest is not None:
             digests[digest] = path
+        todo.append(path)
+    if engine is not None and not engine.in_process:
+        # Files read whole on the engine's workers, handed back in file order.
+        for path, (found, items, error) in zip(todo, engine.map_ordered(read_whole, todo), strict=True):
+            for item in items:
+                yield path, found or "unknown", item
+            if error is not None:
+                if on_file_error is None:
+                    raise error
+                on_file_error(path, found, error)
+        return
+    for path in todo:
         kind: str | None = None
         try:
-            kind, items = read_path(path)
-            for item in items:
+            kind, records = read_path(path)
+            for item in records:
                 yield path, kind, item
         except InputError as exc:
             if on_file_error is None:
                 raise
             on_file_error(path, kind, exc)
+
+
+def read_whole(path: Path) -> tuple[str | None, list[Trace | InputError], InputError | None]:
+    """One file's format, its records, and the file-level error that ended the read (None when none):
+    a truncated file keeps the records read before the truncation."""
+    kind: str | None = None
+    records: list[Trace | InputError] = []
+    try:
+        kind, items = read_path(path)
+        records.extend(items)
+    except InputError as exc:
+        return kind, records, exc
+    return kind, records, None
 
 
 def iter_traces(paths: Iterable[Path | str]) -> Iterator[Trace]:

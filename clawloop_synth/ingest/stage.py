@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest import FileEvents, iter_items
@@ -16,6 +16,9 @@ from clawloop_synth.ingest.schemas import SchemaCounts, normalize_tools
 from clawloop_synth.store import save_records
 from clawloop_synth.types import Trace
 from clawloop_synth.workdir import Manifest, write_json
+
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
 
 __all__ = ["IngestStats", "OnError", "run_ingest", "unrated_message"]
 
@@ -182,12 +185,13 @@ def _clean(trace: Trace, kind: str, stats: IngestStats) -> Trace:
 
 
 def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats, tick: Callable[[], None],
-            rewards: RewardsFile | None) -> Iterator[Trace]:
+            rewards: RewardsFile | None, engine: Engine | None = None) -> Iterator[Trace]:
     def skip_file(path: Path, kind: str | None, error: InputError) -> None:
         stats.skip(error, path, kind)
 
     unique = _UniqueIds(stats)
-    for path, kind, item in iter_items(paths, skip_file if on_error == "skip" else None, _Events(stats)):
+    for path, kind, item in iter_items(paths, skip_file if on_error == "skip" else None, _Events(stats),
+                                       engine):
         if isinstance(item, InputError):
             if on_error == "raise":
                 raise item
@@ -212,15 +216,17 @@ def unrated_message(summary: dict[str, Any]) -> str | None:
 
 
 def run_ingest(paths: Sequence[Path], workdir: Path, *, on_error: OnError = "raise",
-               progress: Callable[[], None] | None = None, rewards: Path | None = None) -> dict[str, Any]:
+               progress: Callable[[], None] | None = None, rewards: Path | None = None,
+               engine: Engine | None = None) -> dict[str, Any]:
     """Ingest ``paths`` into ``workdir``; returns the summary also written to ``ingest.json``.
 
-    ``rewards``: a rewards file (see :mod:`clawloop_synth.ingest.rewards`) applied to the traces it lists.
+    ``rewards``: a rewards file (see :mod:`clawloop_synth.ingest.rewards`) applied to the traces it lists;
+    ``engine``: where files are read (default: this process).
     """
     started = time.perf_counter()
     stats = IngestStats()
     given = RewardsFile(Path(rewards)) if rewards is not None else None
-    save_records(workdir / "traces", _stream(paths, on_error, stats, progress or (lambda: None), given),
+    save_records(workdir / "traces", _stream(paths, on_error, stats, progress or (lambda: None), given, engine),
                  _browse_columns, _BROWSE_TYPES)
     summary = {"inputs": [str(p) for p in paths], "on_error": on_error, **stats.summary(),
                "rewards_file": given.summary() if given else None,

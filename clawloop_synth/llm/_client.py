@@ -14,6 +14,7 @@ The flow of one call (``astructured``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import weakref
@@ -139,7 +140,7 @@ class LLM:
         call = _Call(stage)
         token = _CALL.set(call)
         try:
-            async with self._loop_state().semaphore:
+            async with self._slot():
                 obj = await self._create(sent, response_model, wrapped)
         except Exception as exc:
             usage.failures += 1
@@ -175,7 +176,7 @@ class LLM:
             kwargs["tools"] = tools
         token = _CALL.set(_Call(stage))
         try:
-            async with self._loop_state().semaphore:
+            async with self._slot():
                 response = await self._send(**kwargs)
             message = _message_dict(response.choices[0].message)
         except Exception as exc:
@@ -345,7 +346,7 @@ class LLM:
         # The first attempt goes out directly: building tenacity's retry machinery costs ~0.2 ms of
         # event-loop CPU per request, and most requests need no retry.
         try:
-            self._accountant.reserve(call.stage)
+            await self._reserve(call.stage)
             response = await self._transport.complete(kwargs)
         except LLMError as exc:
             if not (is_retryable(exc) and self.config.max_retries > 0):
@@ -357,9 +358,35 @@ class LLM:
             response = await self._retry(call, kwargs, exc)
         call.answers += 1
         tokens = getattr(response, "usage", None)
-        self._accountant.record(call.stage, int(getattr(tokens, "prompt_tokens", 0) or 0),
-                                int(getattr(tokens, "completion_tokens", 0) or 0))
+        prompt = int(getattr(tokens, "prompt_tokens", 0) or 0)
+        completion = int(getattr(tokens, "completion_tokens", 0) or 0)
+        self._accountant.record(call.stage, prompt, completion)
+        if self.config.shared_budget is not None:
+            cost = self._accountant.cost_of(prompt, completion)
+            self.config.shared_budget.record(call.stage, prompt, completion, cost)
         return response
+
+    async def _reserve(self, stage: str) -> None:
+        """The budget check of one HTTP request: the shared budget first (when workers share one), then ours."""
+        if self.config.shared_budget is not None:
+            await self.config.shared_budget.reserve(stage)
+        self._accountant.reserve(stage)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of ``concurrency`` slots: this loop's semaphore, and a lease on the shared limit when workers
+        share one (held no longer than the call's retries could take, should its worker die)."""
+        async with self._loop_state().semaphore:
+            shared = self.config.shared_budget
+            if shared is None:
+                yield
+                return
+            lease = (self.config.timeout + self.config.retry_max_wait) * (self.config.max_retries + 1)
+            token = await shared.acquire(lease)
+            try:
+                yield
+            finally:
+                shared.release(token)
 
     @staticmethod
     def _transport_error(exc: Exception, tries: int) -> LLMError:
@@ -391,7 +418,7 @@ class LLM:
                     if replay is not None:
                         failed, replay = replay, None
                         raise failed
-                    self._accountant.reserve(call.stage)
+                    await self._reserve(call.stage)
                     response = await self._transport.complete(kwargs)
         except LLMError:
             raise

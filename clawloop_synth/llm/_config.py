@@ -43,6 +43,9 @@ class LLMConfig:
     fast_path: bool = True
     retry_wait: float = 1.0  # first backoff in seconds, doubled per retry with jitter
     retry_max_wait: float = 30.0
+    # Budget and concurrency shared by workers on a cluster (``engine.shared_budget``): every request is
+    # reserved there too, so workers together cannot overspend max_cost / max_requests. None: this process only.
+    shared_budget: Any = None
 
     def litellm_kwargs(self) -> dict[str, Any]:
         """The same settings for code that calls litellm itself, e.g. ``dspy.LM(**config.litellm_kwargs())``."""

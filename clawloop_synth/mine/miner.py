@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clawloop_synth.mine.context import MineContext, failure
 from clawloop_synth.mine.contrast import contrast
@@ -24,8 +24,12 @@ from clawloop_synth.mine.taxonomy import UNEXPLAINED
 from clawloop_synth.mine.text_signals import reported_failures, stalls
 from clawloop_synth.types import Failure, Trace
 
-__all__ = ["DETECTORS", "MineStats", "mine_trace", "mine_traces"]
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
 
+__all__ = ["DETECTORS", "MineStats", "mine_one", "mine_trace", "mine_traces"]
+
+_BATCH = 256  # traces per message to a worker
 Detector = Callable[[Trace, MineContext], list[Failure]]
 
 DETECTORS: list[Detector] = [
@@ -90,6 +94,9 @@ class MineStats:
     gold_by_trace: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, trace: Trace, failed: bool, failures: list[Failure], rated: bool = True) -> None:
+        self.add_result(trace.id, failed, failures, rated)
+
+    def add_result(self, trace_id: str, failed: bool, failures: list[Failure], rated: bool = True) -> None:
         self.traces += 1
         self.rated_traces += rated
         self.failures += len(failures)
@@ -110,7 +117,7 @@ class MineStats:
                 self.gold[kind if kind in self.gold else "wrong_argument"][name] += 1
                 listed.append(f"{kind}:{name}")
         if listed:
-            self.gold_by_trace[trace.id] = listed
+            self.gold_by_trace[trace_id] = listed
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -130,10 +137,30 @@ class MineStats:
         }
 
 
-def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | None = None) -> Iterable[Failure]:
-    """Stream the failures of ``traces``; ``stats`` (if given) is filled along the way."""
-    for trace in traces:
-        found = mine_trace(trace, ctx)
+def mine_one(ctx: MineContext, trace: Trace) -> tuple[str, bool, bool, list[Failure]]:
+    """One trace's (id, failed, rated, failures): what :class:`MineStats` and the output need."""
+    return trace.id, ctx.failed(trace), ctx.rated(trace), mine_trace(trace, ctx)
+
+
+def mine_row(context: tuple[MineContext, type[Trace]], row: str) -> tuple[str, bool, bool, list[Failure]]:
+    """:func:`mine_one` of a stored record's JSON (parsed where it is mined: text is cheaper to ship)."""
+    ctx, model = context
+    return mine_one(ctx, model.model_validate_json(row))
+
+
+def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | None = None,
+                engine: Engine | None = None, rows: tuple[Iterable[str], type[Trace]] | None = None,
+                ) -> Iterable[Failure]:
+    """Stream the failures of ``traces``; ``stats`` (if given) is filled along the way. With an ``engine``
+    (``ray``) they are mined on its workers in batches, the failures handed back in trace order; ``rows``
+    (the records' JSON and their model) then stand for ``traces``."""
+    if engine is not None and rows is not None:
+        results = engine.map_ordered(mine_row, rows[0], context=(ctx, rows[1]), batch=_BATCH)
+    elif engine is not None:
+        results = engine.map_ordered(mine_one, traces, context=ctx, batch=_BATCH)
+    else:
+        results = (mine_one(ctx, trace) for trace in traces)
+    for trace_id, failed, rated, found in results:
         if stats is not None:
-            stats.add(trace, ctx.failed(trace), found, ctx.rated(trace))
+            stats.add_result(trace_id, failed, found, rated)
         yield from found

@@ -9,13 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.store import require_records
 from clawloop_synth.types import Failure, FailureCluster, Rollout, ToolSpec, Trace
+
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
 
 __all__ = ["build_clusters", "nothing_to_mine", "run_cluster", "run_mine"]
 
@@ -34,15 +37,16 @@ def nothing_to_mine(summary: dict[str, Any]) -> str | None:
 
 
 def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5,
-             source: str = "traces") -> dict[str, Any]:
+             source: str = "traces", engine: Engine | None = None) -> dict[str, Any]:
     """Mine every trace in WORKDIR/SOURCE (``traces``, or ``rollouts`` from the rollout stage);
     write WORKDIR/failures and WORKDIR/mine.json (for rollouts: rollout_failures, mine_rollouts.json).
 
     The traces' own tools are used; ``pack_tools`` apply only when they are the traces' tools
-    (``pack_applied`` in the summary), so a pack of another domain cannot invent findings."""
+    (``pack_applied`` in the summary), so a pack of another domain cannot invent findings. ``engine``: where
+    the traces are mined (default: this process)."""
     from clawloop_synth.mine.context import build_context
     from clawloop_synth.mine.miner import MineStats, mine_traces
-    from clawloop_synth.store import load_records, save_records
+    from clawloop_synth.store import load_records, load_rows, save_records
     from clawloop_synth.workdir import Manifest, write_json
 
     if source not in ("traces", "rollouts"):
@@ -55,7 +59,8 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below, require_match=True)
     stats = MineStats()
     out = workdir / ("failures" if source == "traces" else "rollout_failures")
-    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats),
+    rows = (load_rows(traces_dir), record) if engine is not None and not engine.in_process else None
+    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats, engine, rows),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
     summary = {"stage": "mine", "source": source, **stats.summary(), "fail_below": fail_below,
@@ -115,8 +120,10 @@ def build_clusters(failures: list[Failure], labels: np.ndarray, x: np.ndarray,
 
 def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", model: str | None = None,
                 seed: int = 0, method: str = "kmeans", llm_model: str | None = None,
-                llm_api_base: str | None = None, cache_dir: Path | None = None) -> dict[str, Any]:
-    """Embed the failure cards (cached), cluster, label; write clusters, cluster.json, clusters.md."""
+                llm_api_base: str | None = None, cache_dir: Path | None = None,
+                engine: Engine | None = None) -> dict[str, Any]:
+    """Embed the failure cards (cached; the batches not cached on ``engine``'s workers when given), cluster,
+    label; write clusters, cluster.json, clusters.md."""
     from clawloop_synth.embed import CachedEmbedder, make_embedder
     from clawloop_synth.mine.cluster import cluster_vectors
     from clawloop_synth.mine.report import clusters_markdown
@@ -127,7 +134,8 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
     started = time.perf_counter()
     failures = list(load_records(workdir / "failures", Failure))
     try:
-        emb = make_embedder(embedder, model, cache_path=(cache_dir or workdir / "cache") / "embeddings.sqlite")
+        emb = make_embedder(embedder, model, cache_path=(cache_dir or workdir / "cache") / "embeddings.sqlite",
+                             engine=engine)
     except ValueError as exc:
         raise InputError(str(exc), field="embedder") from None
     x = emb.embed([f.card for f in failures]) if failures else np.zeros((0, 1), dtype=np.float32)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.store import require_records
 from clawloop_synth.types import Rollout, TaskSpec
+
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
 
 __all__ = ["RolloutStats", "load_rollouts", "load_tasks", "run_rollouts"]
 
@@ -67,11 +70,38 @@ class RolloutStats:
         return {"agents": agents, "stops": dict(sorted(self.stops.items()))}
 
 
+_EPISODES_PER_BATCH = 16
+
+
+def _run_batch(concurrency: int, jobs: list[Any]) -> list[Rollout]:
+    """A worker's share: its episodes run as in one process (threads, the LLM agents' calls overlapping)."""
+    from clawloop_synth.rollout.runner import iter_rollouts
+
+    return list(iter_rollouts(jobs, concurrency))
+
+
+def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int,
+               tick: Callable[[], None] | None) -> Iterator[Rollout]:
+    """The episodes in batches on the engine's workers, yielded in job order. Batches are small enough that
+    every worker gets a few (a batch's episodes still overlap inside it), at most 16 episodes."""
+    size = max(1, min(_EPISODES_PER_BATCH, -(-len(jobs) // (2 * engine.workers()))))
+    batches = [list(jobs[start:start + size]) for start in range(0, len(jobs), size)]
+    for done in engine.map_ordered(_run_batch, batches, context=concurrency):
+        for episode in done:
+            if tick is not None:
+                tick()
+            yield episode
+
+
 def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k: int = 1, concurrency: int = 8,
                  seed: int = 0, *, model: str | None = None, api_base: str | None = None,
-                 max_tasks: int | None = None, tick: Callable[[], None] | None = None) -> dict[str, Any]:
+                 max_tasks: int | None = None, tick: Callable[[], None] | None = None,
+                 max_requests: int | None = None, max_cost: float | None = None,
+                 engine: Engine | None = None) -> dict[str, Any]:
     """Run every agent of ``agents_spec`` ``k`` times on every task (the first ``max_tasks`` if given);
-    write WORKDIR/rollouts and WORKDIR/rollout.json; returns the summary."""
+    write WORKDIR/rollouts and WORKDIR/rollout.json; returns the summary. ``max_requests`` / ``max_cost``:
+    the hard budget of each LLM agent; ``engine``: where the episodes run (default: this process), the
+    LLM budget and concurrency limit then held by one owner for every worker."""
     from clawloop_synth.rollout.runner import iter_rollouts, make_jobs
     from clawloop_synth.rollout.spec import parse_agents
     from clawloop_synth.store import save_records
@@ -85,15 +115,25 @@ def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k
     if not tasks:
         raise InputError("the tasks dataset is empty", file=str(workdir / "tasks"))
     agents = parse_agents(agents_spec, seed=seed, model=model, api_base=api_base, concurrency=concurrency)
+    shared: dict[str, Any] = {}
+    for agent in agents:
+        if hasattr(agent, "config"):  # an LLM agent
+            agent.config.max_requests, agent.config.max_cost = max_requests, max_cost
+            if engine is not None and not engine.in_process:
+                agent.config.shared_budget = shared[agent.name] = engine.shared_budget(
+                    max_cost, max_requests, agent.config.concurrency)
     jobs = make_jobs(agents, tasks, k)
     stats = RolloutStats([a.name for a in agents])
     started = time.perf_counter()
+    episodes = (iter_rollouts(jobs, concurrency, tick) if engine is None or engine.in_process
+                else _on_engine(engine, jobs, concurrency, tick))
     count = save_records(
-        workdir / "rollouts", stats.watch(iter_rollouts(jobs, concurrency, tick)),
+        workdir / "rollouts", stats.watch(episodes),
         columns=lambda r: {"agent": r.agent, "task_id": r.task_id, "attempt": r.attempt, "reward": r.reward},
         column_types={"agent": str, "task_id": str, "attempt": int, "reward": float})
     seconds = time.perf_counter() - started
-    usage = {a.name: a.usage_summary() for a in agents if hasattr(a, "usage_summary")}
+    usage = {a.name: shared[a.name].summary() if a.name in shared else a.usage_summary()
+             for a in agents if hasattr(a, "usage_summary")}
     spec_text = agents_spec if isinstance(agents_spec, str) else ";".join(agents_spec)
     summary: dict[str, Any] = {
         "stage": "rollout", "agents_spec": spec_text, "tasks": len(tasks), "k": k, "concurrency": concurrency,

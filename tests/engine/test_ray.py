@@ -1,0 +1,151 @@
+"""`--engine ray`: the same outputs as the local engine, a killed worker retried, the LLM budget shared.
+
+One local Ray cluster (127.0.0.1, 2 CPUs) serves the whole module. Ray starts slowly on a loaded machine:
+nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import REPO
+from tests.engine.compare import differences
+from tests.fake_openai import FakeOpenAI, calls
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    # Workers are started by the cluster and inherit its environment: they import this checkout.
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "OPENAI_API_KEY", "RAY_AUTH_MODE")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), saved["PYTHONPATH"]) if p)
+    os.environ["OPENAI_API_KEY"] = "test"
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    for attempt in range(3):
+        try:
+            ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     configure_logging=False, log_to_driver=False)
+            break
+        except Exception:
+            # Ray waits 30 s (a constant) for its raylet; a loaded machine can take longer: try again.
+            ray.shutdown()
+            if attempt == 2:
+                raise
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def cli(*args: str) -> str:
+    from clawloop_synth.cli import app
+
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def demo_local(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("demo") / "local"
+    cli("run", "-w", str(workdir), "--per-cluster", "2")
+    return workdir
+
+
+def test_demo_run_on_ray_equals_the_local_run(cluster: None, demo_local: Path) -> None:
+    workdir = demo_local.parent / "ray"
+    cli("run", "-w", str(workdir), "--per-cluster", "2", "--engine", "ray")
+    assert (workdir / "rollouts").is_dir() and (workdir / "report" / "index.html").is_file()
+    assert differences(demo_local, workdir) == []
+
+
+def test_airline_run_on_ray_equals_the_local_run(cluster: None, tmp_path: Path, airline_trajectories: Path,
+                                                 airline_db: Path) -> None:
+    args = ["-i", str(airline_trajectories), "--pack", "airline", "--db", str(airline_db), "--per-cluster", "1"]
+    cli("run", "-w", str(tmp_path / "local"), *args)
+    cli("run", "-w", str(tmp_path / "ray"), *args, "--engine", "ray")
+    assert differences(tmp_path / "local", tmp_path / "ray") == []
+
+
+def test_sim_verify_on_ray_gives_the_local_reports(cluster: None, demo_local: Path) -> None:
+    tasks = str(demo_local / "tasks")
+    assert cli("sim", "verify", tasks, "--json", "--engine", "ray") == cli("sim", "verify", tasks, "--json")
+
+
+def _kill_one_batch(stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first Ray worker seen running a batch (its process title is ``ray::_run_batch``)."""
+    while not stop.is_set() and not killed:
+        for path in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                title = Path(path).read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::_run_batch"):
+                pid = int(path.split("/")[2])
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+                killed.append(pid)
+                return
+        time.sleep(0.005)
+
+
+def test_a_worker_killed_mid_stage_gives_the_same_output(cluster: None, demo_local: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "w"
+    shutil.copytree(demo_local, workdir)
+    stop, killed = threading.Event(), []
+    watcher = threading.Thread(target=_kill_one_batch, args=(stop, killed), daemon=True)
+    watcher.start()
+    try:
+        # Batches of 16 episodes: the watcher kills a worker while the stage is under way.
+        cli("rollout", "-w", str(workdir), "--agents", "scripted", "--k", "2", "--engine", "ray")
+    finally:
+        stop.set()
+        watcher.join()
+    assert killed, "no worker was seen running a batch"
+    assert differences(demo_local, workdir, only=("rollout",)) == []
+
+
+def test_the_budget_holds_across_workers(cluster: None, demo_local: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "w"
+    shutil.copytree(demo_local, workdir)
+    # Every turn asks for a tool call, so no episode ends before the budget does.
+    with FakeOpenAI(default=calls(("get_patient", {"patient_id": "P-0"})), delay=0.05) as server:
+        out = cli("rollout", "-w", str(workdir), "--agents", "llm", "--model", "openai/fake-model", "--api-base",
+                  server.base_url, "--max-requests", "10", "--concurrency", "2", "--engine", "ray",
+                  "--workers", "4", "--json")
+        assert server.count <= 10
+        assert server.count == 10  # the budget, not the tasks, ended the run
+        assert server.max_in_flight <= 2  # and the concurrency limit held across the 4 workers
+    assert '"budget_exceeded": "max_requests=10 reached"' in out
+
+
+def test_bad_input_read_on_a_worker_is_the_same_one_line_error(cluster: None, tmp_path: Path) -> None:
+    from clawloop_synth.cli import app
+    from clawloop_synth.errors import InputError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": 3}\n')
+    with pytest.raises(InputError) as raised:
+        CliRunner().invoke(app, ["ingest", "-i", str(bad), "-w", str(tmp_path / "w"), "--engine", "ray"],
+                           catch_exceptions=False)
+    local = CliRunner().invoke(app, ["ingest", "-i", str(bad), "-w", str(tmp_path / "w2")])
+    assert isinstance(local.exception, InputError)
+    assert str(raised.value) == str(local.exception) and "bad.jsonl" in str(raised.value)
