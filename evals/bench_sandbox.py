@@ -116,8 +116,11 @@ def rss() -> int:
 
 
 def attacks() -> None:
-    print("\nhostile handlers against the isolated sandbox (wall time to containment, target < 2 s):")
-    limits = Limits(cpu_seconds=1.0, memory_bytes=512 * 2**20)
+    limits = Limits()  # the defaults every caller gets
+    cpu, memory, _, _ = limits.resolved()
+    print(f"\nhostile handlers against the isolated sandbox (default limits: {cpu:g} s CPU per call, "
+          f"{memory // 2**20} MiB, wall bound {isolation.wall_seconds(isolation.cpu_budget(cpu)):g} s; "
+          f"load average {os.getloadavg()[0]:.1f}); wall time to containment, target < 2 s:")
     before = rss()
     for label, source in ATTACKS.items():
         start = time.perf_counter()

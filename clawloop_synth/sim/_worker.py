@@ -5,10 +5,11 @@ It imports only the sandbox's own modules (empty parent packages are put in ``sy
 neither ``clawloop_synth/__init__`` nor ``clawloop_synth/sim/__init__`` runs: startup stays tens
 of milliseconds, which matters because a worker is replaced after every kill).
 
-Protocol on stdin/stdout, one frame each way per request (4-byte big-endian length, then body).
-Requests are pickles from the host (trusted direction). Replies are never pickles (the host must
-not unpickle what a compromised worker wrote): one status byte, one flags byte, a 4-byte length,
-that many bytes of UTF-8 text, then the new state's JSON (empty when the state did not change).
+Protocol on stdin/stdout: once started, the worker writes one byte ``R`` (ready); then one frame
+each way per request (4-byte big-endian length, then body). Requests are pickles from the host
+(trusted direction). Replies are never pickles (the host must not unpickle what a compromised
+worker wrote): one status byte, one flags byte, a 4-byte length, that many bytes of UTF-8 text,
+then the new state's JSON (empty when the state did not change).
 """
 
 from __future__ import annotations
@@ -223,7 +224,9 @@ class _Server:
 
 def main() -> None:
     _bootstrap(sys.argv[1])
-    _Server().serve()
+    server = _Server()
+    _write_all(server.out, b"R")  # ready: the host starts the first call's clocks now
+    server.serve()
 
 
 if __name__ == "__main__":

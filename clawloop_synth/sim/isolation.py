@@ -1,12 +1,16 @@
 """The host side of isolated handlers: a pool of worker processes (:mod:`clawloop_synth.sim._worker`).
 
-A call takes an idle worker (starting one when all are busy, up to :data:`MAX_WORKERS`), sends the
-handler's key (and its source the first time this worker sees it), the state and the arguments as
-JSON, and waits for the reply. While waiting, the host watches the worker: when its CPU clock
-passes the call's limit plus :data:`CPU_GRACE` (work inside one C call, which the worker's own
-timer cannot interrupt), or the wall clock passes :func:`wall_seconds`, the worker is killed and
-replaced; the call fails with a :class:`SandboxError`. Workers that grew or hit a limit retire
-themselves after their reply, so memory does not carry from one task to the next.
+A call takes an idle worker (starting one when all are busy, up to :data:`MAX_WORKERS`), has it
+compile the handler the first time this worker sees it (a request of its own, with its own
+limits), sends the handler's key, the state and the arguments as JSON, and waits for the reply.
+While waiting, the host watches the worker against the request's budget (:func:`cpu_budget`: the
+call's CPU limit, plus the worker's own decoding and encoding, which scales with the bytes sent):
+when the worker's CPU clock passes it (work inside one C call, which the worker's own timer cannot
+interrupt), or the wall clock passes :func:`wall_seconds` of it (a worker starved or blocked), the
+worker is killed and replaced; the call fails with a :class:`SandboxError`. The wall clock starts
+once the worker has said it is ready, so a slow start on a busy machine is not charged to the call.
+Workers that grew or hit a limit retire after their reply, so memory does not carry from one task
+to the next; a retired or killed worker is replaced at once, so the next call finds one started.
 
 Replies are parsed as bounded JSON (orjson: strict UTF-8, no lone surrogates, nesting under
 1,024), and a reply larger than the limits allow ends the worker. The new state replaces the live
@@ -27,7 +31,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,20 +42,41 @@ from clawloop_synth.sim.errors import HandlerError, SandboxError
 if TYPE_CHECKING:
     from clawloop_synth.sim.sandbox import Handler, Limits
 
-__all__ = ["CPU_GRACE", "MAX_WORKERS", "call", "compile_isolated", "shutdown", "wall_seconds", "workers_started"]
+__all__ = ["CPU_GRACE", "MAX_WORKERS", "call", "compile_isolated", "cpu_budget", "shutdown", "wall_seconds",
+           "workers_started"]
 
 MAX_WORKERS = max(2, min(8, 2 * (os.cpu_count() or 1)))
-CPU_GRACE = 0.5  # CPU seconds past the limit before the parent kills a worker stuck in one C call
+# CPU seconds past the call's limit before the parent kills a worker stuck in one C call: the
+# worker's timer has fired by then, so only its reply is missing; two polls cover the parent's
+# reading of the worker's clock (estimated from the first poll) and the clock's own ticks.
+CPU_GRACE = 0.1
+# The worker decodes the state twice (live and pristine), compares and re-encodes it outside the
+# handler's own timer; budgeted at a conservative 25 MB/s for the four passes together.
+CODEC_BYTES_PER_SECOND = 25e6
+# The wall clock: a worker that got less than half a core over its whole budget is starved (or
+# blocked) and is stopped; at least WALL_MIN_SECONDS, since a scheduler may hold any process
+# back for a while on a busy machine.
+WALL_FACTOR = 2.0
+WALL_MIN_SECONDS = 1.0
+STARTUP_SECONDS = 30.0  # a new worker's interpreter start, before any call's clock runs
 COMPILE_CPU_SECONDS = 2.0
 _POLL = 0.05
+_READY = b"R"
 _ROOT = str(Path(__file__).resolve().parents[2])
 _SCRIPT = str(Path(__file__).resolve().with_name("_worker.py"))
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def wall_seconds(cpu: float) -> float:
-    """Wall-clock bound of one call: generous, since the machine may be shared (CPU is watched too)."""
-    return max(3.0, 4 * cpu) + 2.0
+def cpu_budget(cpu: float, payload_bytes: int = 0) -> float:
+    """CPU seconds a worker may spend on one request before the parent kills it: the call's own
+    limit, the worker's decoding and encoding of ``payload_bytes`` of state, and :data:`CPU_GRACE`."""
+    return cpu + CPU_GRACE + payload_bytes / CODEC_BYTES_PER_SECOND
+
+
+def wall_seconds(budget: float) -> float:
+    """Wall-clock bound of one request, from its CPU budget: :data:`WALL_FACTOR` times it (the
+    worker got less than 1/WALL_FACTOR of a core), at least :data:`WALL_MIN_SECONDS`."""
+    return max(WALL_MIN_SECONDS, WALL_FACTOR * budget)
 
 
 class _Dead(Exception):
@@ -60,7 +84,7 @@ class _Dead(Exception):
 
 
 class _Worker:
-    __slots__ = ("known", "proc", "rfd", "wfd")
+    __slots__ = ("known", "proc", "ready", "rfd", "wfd")
 
     def __init__(self) -> None:
         env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", "")}
@@ -74,6 +98,20 @@ class _Worker:
         self.wfd = self.proc.stdin.fileno()
         self.rfd = self.proc.stdout.fileno()
         self.known: set[str] = set()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's first byte (it has imported its modules and set its limits)."""
+        if self.ready:
+            return
+        ready, _, _ = select.select([self.rfd], [], [], STARTUP_SECONDS)
+        byte = os.read(self.rfd, 1) if ready else b""
+        if byte != _READY:
+            if not ready:
+                self.kill()
+                raise _Dead(f"the sandbox worker did not start within {STARTUP_SECONDS:g} s")
+            raise _Dead(self._death())
+        self.ready = True
 
     def cpu_seconds(self) -> float:
         try:
@@ -92,7 +130,8 @@ class _Worker:
             raise _Dead(f"the sandbox worker is gone ({exc.strerror})") from None
 
     def receive(self, cpu: float, wall: float, max_bytes: int) -> bytes:
-        """One reply frame; kills the worker when a limit passes first."""
+        """One reply frame; kills the worker when it spends ``cpu`` CPU seconds or ``wall``
+        seconds first (``cpu`` is the whole request's budget, :func:`cpu_budget`)."""
         start = time.monotonic()
         cpu_start: float | None = None
         buffer = bytearray()
@@ -111,12 +150,13 @@ class _Worker:
                 used = self.cpu_seconds()
                 if cpu_start is None:
                     cpu_start = used - min(used, time.monotonic() - start)
-                if used - cpu_start > cpu + CPU_GRACE:
+                if used - cpu_start > cpu:
                     self.kill()
-                    raise _Dead(f"CPU time limit of {cpu:g} s exceeded (the worker was stopped in a C call)")
+                    raise _Dead(f"CPU time limit exceeded ({cpu:.2g} s for the request; the worker was "
+                                f"stopped in a C call)")
                 if time.monotonic() - start > wall:
                     self.kill()
-                    raise _Dead(f"wall-clock limit of {wall:g} s exceeded")
+                    raise _Dead(f"wall-clock limit of {wall:.2g} s exceeded")
             if size is None:
                 size = int.from_bytes(buffer[:4], "big")
                 if size > max_bytes:
@@ -192,15 +232,32 @@ class _Pool:
 
     def release(self, worker: _Worker, keep: bool) -> None:
         if not keep:
-            if worker.proc.poll() is None:
-                worker.retire()
-            else:
-                worker.close_pipes()
+            worker.kill()  # nothing in it is worth a clean exit; SIGKILL frees it at once
         with self.cond:
             if keep:
                 self.idle.append(worker)
             else:
                 self.count -= 1
+            self.cond.notify()
+        if not keep:
+            self.spare()
+
+    def spare(self) -> None:
+        """Start a worker ahead of need (after one was retired), unless one is idle already."""
+        with self.cond:
+            if self.idle or self.count >= MAX_WORKERS:
+                return
+            self.count += 1
+        try:
+            worker = _Worker()
+        except SandboxError:
+            with self.cond:
+                self.count -= 1
+                self.cond.notify()
+            return
+        with self.cond:
+            self.started += 1
+            self.idle.append(worker)
             self.cond.notify()
 
     def close(self) -> None:
@@ -236,35 +293,50 @@ def workers_started() -> int:
     return _pool.started
 
 
-def _exchange(build: Callable[[bool], tuple[Any, ...]], cpu: float, max_bytes: int,
-              key: str) -> tuple[int, str, bytes]:
+def _reply(worker: _Worker, budget: float, max_bytes: int) -> tuple[int, str, bytes, bool]:
+    """The worker's reply to the request just sent: (status, text, state bytes, keep the worker)."""
+    body = worker.receive(budget, wall_seconds(budget), max_bytes)
+    size = int.from_bytes(body[2:6], "big") if len(body) >= 6 else -1
+    if not 0 <= size <= len(body) - 6:
+        worker.kill()
+        raise _Dead("the sandbox worker sent a malformed reply")
+    status, flags = body[0], body[1]
+    return status, body[6:6 + size].decode("utf-8", "replace"), body[6 + size:], not flags & proto.RECYCLE
+
+
+def _exchange(request: tuple[Any, ...], budget: float, max_bytes: int, key: str,
+              compile_request: tuple[Any, ...] | None = None) -> tuple[int, str, bytes]:
     """Send one request to a worker and return (status, text, state bytes).
 
-    ``build(with_source)`` makes the request; the source goes along when this worker has not
-    compiled the handler yet. A worker found dead before it took the request is replaced once.
+    ``compile_request`` goes first, with its own budget, when this worker has not compiled the
+    handler yet (so compiling is never charged to the call). A worker found dead before it took
+    a request is replaced once.
     """
     for attempt in range(2):
         worker = _pool.acquire()
         keep = False
         try:
             try:
-                worker.send(pickle.dumps(build(key not in worker.known), protocol=pickle.HIGHEST_PROTOCOL))
+                worker.wait_ready()
+                if compile_request is not None and key not in worker.known:
+                    worker.send(pickle.dumps(compile_request, protocol=pickle.HIGHEST_PROTOCOL))
+                    status, text, _, keep = _reply(worker, cpu_budget(compile_request[5], len(compile_request[2])),
+                                                   1 << 20)
+                    if status != proto.COMPILED:
+                        return status, text, b""
+                    worker.known.add(key)
+                    keep = False
+                worker.send(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
             except _Dead:
-                if attempt == 0:
-                    continue
+                if attempt == 0 and worker.proc.poll() is not None:
+                    continue  # it died while idle (or never started): one more worker
                 raise
-            body = worker.receive(cpu, wall_seconds(cpu), max_bytes)
-            size = int.from_bytes(body[2:6], "big") if len(body) >= 6 else -1
-            if not 0 <= size <= len(body) - 6:
-                worker.kill()
-                raise _Dead("the sandbox worker sent a malformed reply")
-            status, flags = body[0], body[1]
-            keep = not flags & proto.RECYCLE
+            status, text, state, keep = _reply(worker, budget, max_bytes)
             if status == proto.UNKNOWN:
                 worker.known.discard(key)
             elif status != proto.SANDBOX_ERROR:
                 worker.known.add(key)
-            return status, body[6:6 + size].decode("utf-8", "replace"), body[6 + size:]
+            return status, text, state
         except _Dead as exc:
             raise SandboxError(f"{exc} (handler {key[:12]})") from None
         finally:
@@ -277,11 +349,8 @@ def compile_isolated(source: str, digest: str, filename: str, entry: str = "invo
     from clawloop_synth.sim.sandbox import MEMORY_LIMIT
 
     key = f"{digest}:{entry}"
-
-    def build(with_source: bool) -> tuple[Any, ...]:
-        return ("compile", key, source, filename, entry, COMPILE_CPU_SECONDS, MEMORY_LIMIT)
-
-    status, text, _ = _exchange(build, COMPILE_CPU_SECONDS, 1 << 20, key)
+    request = ("compile", key, source, filename, entry, COMPILE_CPU_SECONDS, MEMORY_LIMIT)
+    status, text, _ = _exchange(request, cpu_budget(COMPILE_CPU_SECONDS, len(source)), 1 << 20, key)
     if status != proto.COMPILED:
         raise SandboxError(text or "policy: the handler could not be compiled")
 
@@ -311,14 +380,16 @@ def call(handler: Handler, state: Any, args: dict[str, Any], limits: Limits) -> 
     args_bytes = _encode(args, "the arguments")
 
     key = f"{handler.digest}:{handler.entry}"
+    from clawloop_synth.sim.sandbox import MEMORY_LIMIT
 
-    def build(with_source: bool) -> tuple[Any, ...]:
-        return ("call", key, handler.source if with_source else None, handler.filename, handler.entry,
-                state_bytes, args_bytes, cpu, memory, max_chars, max_state)
-
+    request = ("call", key, None, handler.filename, handler.entry, state_bytes, args_bytes, cpu, memory,
+               max_chars, max_state)
+    compile_request = ("compile", key, handler.source, handler.filename, handler.entry, COMPILE_CPU_SECONDS,
+                       MEMORY_LIMIT)
+    budget = cpu_budget(cpu, len(state_bytes) + len(args_bytes))
     max_bytes = 16 + 4 * max_chars + max_state + 4096
-    for _ in range(2):
-        status, text, new_state = _exchange(build, cpu, max_bytes, key)
+    for _ in range(2):  # UNKNOWN: the worker dropped the handler from its cache; compile it again
+        status, text, new_state = _exchange(request, budget, max_bytes, key, compile_request)
         if status != proto.UNKNOWN:
             break
     try:
