@@ -53,14 +53,35 @@ def looks_like_error(content: str | None) -> bool:
     return False
 
 
-def text_of(content: Any) -> str | None:
-    """Message content as text: strings as-is, lists of parts joined, other values as JSON."""
+def text_of(content: Any, where: Where | None = None, field: str = "content") -> str | None:
+    """Message content as text: strings as-is, lists of parts joined, other values as JSON.
+
+    A part is text or an object whose ``text`` (if any) is text; anything else is an error of
+    ``field`` (an InputError when ``where`` is given, else ValueError).
+    """
     if content is None or isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in content]
+        parts = []
+        for i, part in enumerate(content):
+            text = part.get("text", "") if isinstance(part, dict) else part
+            if not isinstance(text, str):
+                problem = f"a content part's text must be a string, got {type(text).__name__}"
+                if where is None:
+                    raise ValueError(problem)
+                raise where.error(problem, f"{field}[{i}]")
+            parts.append(text)
         return "\n".join(part for part in parts if part)
     return orjson.dumps(content).decode()
+
+
+def _flag(raw: Any, where: Where, field: str) -> bool | None:
+    """A boolean field: true/false, or the words "true"/"false" (not any non-empty text)."""
+    if raw is None or isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    raise where.error(f"must be true or false, got {raw!r}"[:120], field)
 
 
 def parse_arguments(raw: Any, where: Where, field: str) -> dict[str, Any]:
@@ -118,10 +139,10 @@ def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[
         if not isinstance(role, str) or role not in _ROLES:
             role = _ROLE_ALIASES.get(role) if isinstance(role, str) else None
             if role is None:
-                raise where.error(f"unknown role {message.get('role')!r}", f"{field}[{i}].role")
+                raise where.error(f"unknown role {message.get('role')!r}"[:120], f"{field}[{i}].role")
         content = message.get("content")
         if content is not None and not isinstance(content, str):
-            content = text_of(content)
+            content = text_of(content, where, f"{field}[{i}].content")
         normalized: dict[str, Any] = {"role": role, "content": content}
         name = message.get("name")
         if name:
@@ -137,7 +158,7 @@ def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[
             if normalized["tool_call_id"] is None and message.get("role") == "function":
                 # A legacy ``function`` result answers the ``function_call`` before it.
                 normalized["tool_call_id"], function_call_id = function_call_id, None
-            flagged = message.get("is_error")
+            flagged = _flag(message.get("is_error"), where, f"{field}[{i}].is_error")
             normalized["is_error"] = bool(flagged) if flagged is not None else looks_like_error(content)
         if not message.keys() <= _MESSAGE_FIELDS:  # (a C-speed test first: most messages have no extras)
             extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None

@@ -24,7 +24,7 @@ import orjson
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, looks_like_error, normalize_messages, text_of
-from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl
+from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl, load_object
 from clawloop_synth.ingest.records import make_trace, optional_reward
 from clawloop_synth.types import Trace
 
@@ -103,10 +103,11 @@ def _referenced_messages(value: dict[str, Any], where: Where, archive: Path) -> 
     return messages
 
 
-def _inline_results(raw_messages: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _inline_results(raw_messages: list[dict[str, Any]], messages: list[dict[str, Any]],
+                    where: Where) -> list[dict[str, Any]]:
     answered = {m.get("tool_call_id") for m in raw_messages if m.get("role") == "tool"}
     out: list[dict[str, Any]] = []
-    for raw, message in zip(raw_messages, messages, strict=True):
+    for i, (raw, message) in enumerate(zip(raw_messages, messages, strict=True)):
         out.append(message)
         for call in raw.get("tool_calls") or []:
             if not isinstance(call, dict) or call.get("id") in answered:
@@ -114,7 +115,8 @@ def _inline_results(raw_messages: list[dict[str, Any]], messages: list[dict[str,
             if "result" not in call and "error" not in call:
                 continue
             failed = call.get("success") is False or bool(call.get("error"))
-            content = text_of(call.get("error") if call.get("error") else call.get("result"))
+            content = text_of(call.get("error") if call.get("error") else call.get("result"), where,
+                              f"messages[{i}].tool_calls.result")
             out.append({"role": "tool", "tool_call_id": call.get("id"), "name": call.get("name"),
                         "content": content, "is_error": failed or looks_like_error(content)})
     return out
@@ -149,7 +151,7 @@ def episode_record(value: Any, where: Where, archive: Path | None = None) -> Tra
             "source": "clawloop",
             "task_id": None if value.get("task_id") is None else str(value["task_id"]),
             "domain": value.get("bench"),
-            "messages": _inline_results(raw_messages, messages),
+            "messages": _inline_results(raw_messages, messages, where),
             "reward": _reward(value, signals, where),
             "signals": signals,
             "metadata": orjson.loads(orjson.dumps(metadata, default=str)),
@@ -173,7 +175,7 @@ def read_clawloop(path: Path, *, as_list: bool) -> Iterator[Trace | InputError]:
 
 def read_single(path: Path) -> Iterator[Trace | InputError]:
     """A file holding one episode, or ``{"episodes": [...]}``, as a (possibly pretty-printed) JSON object."""
-    value = orjson.loads(path.read_bytes())
+    value = load_object(path)
     if isinstance(value, dict) and isinstance(value.get("episodes"), list) and "messages" not in value:
         for number, item in enumerate(value["episodes"], start=1):
             try:

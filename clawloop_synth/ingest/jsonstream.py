@@ -2,13 +2,17 @@
 
 Two shapes: JSON Lines (one value a line) and one top-level JSON array whose elements are read one
 at a time with the C decoder's ``raw_decode`` over a sliding text buffer, so memory stays at one
-chunk plus one record whatever the file's size.
+chunk plus one record whatever the file's size. Either way a bad record is reported as an
+:class:`InputError` in its place and the records after it are still read: invalid UTF-8, escaped
+lone surrogates, integers beyond 64 bits and nesting deeper than the decoders go are errors of
+their record, not of the file. A UTF-8 byte order mark at the start of a file is ignored.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +21,12 @@ import orjson
 
 from clawloop_synth.errors import InputError
 
-__all__ = ["first_bytes", "first_line", "iter_json_array", "iter_jsonl"]
+__all__ = ["BOM", "first_bytes", "first_line", "iter_json_array", "iter_jsonl", "load_object"]
 
+BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_STRING_REST = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
 _WHITESPACE = " \t\r\n"
 _decoder = json.JSONDecoder()
 
@@ -38,11 +45,19 @@ def first_line(path: Path) -> bytes:
     return b""
 
 
+def load_object(path: Path) -> Any:
+    """The whole file as one JSON value (a leading BOM ignored); raises ``orjson.JSONDecodeError``."""
+    data = path.read_bytes()
+    return orjson.loads(data[3:] if data.startswith(BOM) else data)
+
+
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Any | InputError]]:
     """Yield (line number, value) for each non-blank line; a bad line yields an InputError instead."""
     # A large buffer: a coding agent's line of megabytes is then read in a few calls, not hundreds.
     with path.open("rb", buffering=_CHUNK) as handle:
         for line_no, line in enumerate(handle, start=1):
+            if line_no == 1 and line.startswith(BOM):
+                line = line[3:]
             if line.isspace():  # (not strip(): that would copy every long line once more)
                 continue
             try:
@@ -51,12 +66,54 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any | InputError]]:
                 yield line_no, InputError(f"not valid JSON ({exc})", file=str(path), record=f"line {line_no}")
 
 
-def iter_json_array(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield (record number, value) for each element of a top-level JSON array, 1-based.
+def _value_end(buffer: str, pos: int) -> int | None:
+    """Where the array or object starting at ``pos`` ends (None: not in ``buffer``), without
+    recursion: used to step over a record nested too deep for the decoder."""
+    depth = 0
+    i = pos
+    while True:
+        match = _STRUCTURE.search(buffer, i)
+        if match is None:
+            return None
+        i = match.end()
+        char = match.group()
+        if char == '"':
+            rest = _STRING_REST.match(buffer, i)
+            if rest is None:
+                return None
+            i = rest.end()
+        elif char in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return i
+
+
+def _strict(value: Any, path: Path, record: int) -> Any:
+    """``value`` if it is JSON in the strict sense (what every later stage writes), else an InputError."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        reason = str(exc)
+        if "surrogates" in reason or "UTF-8" in reason:
+            reason = "invalid UTF-8 or a lone surrogate in a string"
+        elif "64-bit" in reason:
+            reason = "an integer beyond 64 bits"
+        elif "ecursion" in reason:
+            reason = "nested too deep"
+        return InputError(f"not valid JSON ({reason})", file=str(path), record=f"record {record}")
+    return value
+
+
+def iter_json_array(path: Path) -> Iterator[tuple[int, Any | InputError]]:
+    """Yield (record number, value) for each element of a top-level JSON array, 1-based; a bad
+    record yields an InputError in its place.
 
     Raises InputError naming the record where the text is not JSON or the file ends early.
     """
-    reader = codecs.getincrementaldecoder("utf-8-sig")()
+    # Invalid UTF-8 becomes lone surrogates, which _strict reports as that record's error.
+    reader = codecs.getincrementaldecoder("utf-8-sig")(errors="surrogateescape")
     buffer = ""
     pos = 0
     eof = False
@@ -102,9 +159,21 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, Any]]:
                 expect_value = True
                 continue
             record += 1
+            value: Any
             while True:
                 try:
                     value, end = _decoder.raw_decode(buffer, pos)
+                    value = _strict(value, path, record)
+                    break
+                except RecursionError:
+                    found = _value_end(buffer, pos)
+                    if found is None and refill():
+                        continue
+                    if found is None:
+                        raise InputError("truncated JSON: the file ends inside it", file=str(path),
+                                         record=f"record {record}") from None
+                    value, end = InputError("not valid JSON (nested too deep)", file=str(path),
+                                            record=f"record {record}"), found
                     break
                 except json.JSONDecodeError as exc:
                     # Before the end of the file an error may only mean that the record goes on in

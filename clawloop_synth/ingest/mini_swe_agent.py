@@ -19,7 +19,7 @@ import orjson
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, text_of
-from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl
+from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl, load_object
 from clawloop_synth.ingest.records import make_trace, optional_reward
 from clawloop_synth.types import Trace
 
@@ -68,7 +68,7 @@ def _messages(raw: Any, where: Where) -> tuple[list[dict[str, Any]], dict[str, A
             # chat role, so kept beside the conversation instead of in it.
             others.append({"index": i, **message})
             continue
-        content = text_of(message.get("content"))
+        content = text_of(message.get("content"), where, f"{here}.content")
         extra = {k: v for k, v in message.items() if k not in _MESSAGE_KNOWN}
         if extra:
             extras[str(len(out))] = extra
@@ -125,7 +125,7 @@ def read_mini_swe_agent(path: Path, layout: str) -> Iterator[Trace | InputError]
     """One trajectory per file (``*.traj.json``), one a JSONL line, or a JSON list of them."""
     if layout == "object":
         try:
-            yield mini_record(orjson.loads(path.read_bytes()), Where(str(path), "record 1"),
+            yield mini_record(load_object(path), Where(str(path), "record 1"),
                               path.name.split(".")[0])
         except InputError as exc:
             yield exc

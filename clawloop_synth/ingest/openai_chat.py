@@ -14,7 +14,7 @@ import orjson
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, normalize_messages
-from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl
+from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl, load_object
 from clawloop_synth.ingest.records import make_trace, optional_reward
 from clawloop_synth.types import Trace
 
@@ -78,6 +78,9 @@ def read_openai_chat(path: Path, *, as_list: bool = False) -> Iterator[Trace | I
     stem = path.stem
     if as_list:
         for number, value in iter_json_array(path):
+            if isinstance(value, InputError):
+                yield value
+                continue
             where = Where(str(path), f"record {number}")
             try:
                 yield chat_record(value, where, f"{stem}-{number}")
@@ -98,6 +101,6 @@ def read_openai_chat(path: Path, *, as_list: bool = False) -> Iterator[Trace | I
 def read_single(path: Path) -> Iterator[Trace | InputError]:
     """A file holding one chat record as a (possibly pretty-printed) JSON object."""
     try:
-        yield chat_record(orjson.loads(path.read_bytes()), Where(str(path), "record 1"), path.stem)
+        yield chat_record(load_object(path), Where(str(path), "record 1"), path.stem)
     except InputError as exc:
         yield exc

@@ -36,6 +36,19 @@ def _rest(name: str, part: dict[str, Any], mapped: tuple[str, ...]) -> dict[str,
     return {name: rest} if rest else {}
 
 
+def _outputs(raw: Any, where: Where) -> list[str]:
+    """The required outputs: a list of strings or numbers (a string is not split into characters)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise where.error(f"outputs must be a list, got {type(raw).__name__}", "info.task.outputs")
+    for i, output in enumerate(raw):
+        if isinstance(output, bool) or not isinstance(output, str | int | float):
+            raise where.error(f"an output must be text or a number, got {type(output).__name__}",
+                              f"info.task.outputs[{i}]")
+    return [str(output) for output in raw]
+
+
 def tau_record(value: Any, where: Where) -> Trace:
     if not isinstance(value, dict):
         raise where.error("record must be a JSON object")
@@ -71,7 +84,7 @@ def tau_record(value: Any, where: Where) -> Trace:
             "reward": optional_reward(value.get("reward"), where),
             "instruction": task.get("instruction"),
             "gold_actions": gold,
-            "gold_outputs": [str(output) for output in task.get("outputs") or []],
+            "gold_outputs": _outputs(task.get("outputs"), where),
             "metadata": {
                 "trial": trial,
                 "user_id": task.get("user_id"),
@@ -90,6 +103,9 @@ def tau_record(value: Any, where: Where) -> Trace:
 
 def read_tau_bench(path: Path) -> Iterator[Trace | InputError]:
     for number, value in iter_json_array(path):
+        if isinstance(value, InputError):
+            yield value
+            continue
         try:
             yield tau_record(value, Where(str(path), f"record {number}"))
         except InputError as exc:

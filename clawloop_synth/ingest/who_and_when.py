@@ -18,6 +18,7 @@ import orjson
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, text_of
+from clawloop_synth.ingest.jsonstream import load_object
 from clawloop_synth.ingest.records import make_trace
 from clawloop_synth.types import Trace
 
@@ -51,7 +52,7 @@ def _message(entry: Any, where: Where, index: int) -> dict[str, Any]:
     if not isinstance(entry, dict) or not isinstance(entry.get("role"), str):
         raise where.error("a history entry needs a role", f"history[{index}].role")
     role, name = entry["role"], entry.get("name")
-    content = text_of(entry.get("content"))
+    content = text_of(entry.get("content"), where, f"history[{index}].content")
     if isinstance(name, str) and name.strip() and name.strip().lower() not in _END_USER:
         return {"role": "assistant", "content": content, "name": _agent_name(name)}
     if role.lower() in _END_USER:
@@ -61,14 +62,25 @@ def _message(entry: Any, where: Where, index: int) -> dict[str, Any]:
     return {"role": "assistant", "content": content, "name": _agent_name(role)}
 
 
+def _step(raw: Any, steps: int, where: Where) -> int:
+    """The annotated mistake step: an integer (or its digits as text) indexing the history."""
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int):  # 2.7 or True are not steps
+        raise where.error(f"mistake_step is not an integer: {raw!r}", "mistake_step")
+    if not 0 <= raw < steps:
+        raise where.error(f"mistake_step {raw} is outside the history of {steps} entries", "mistake_step")
+    return raw
+
+
 def who_record(value: Any, where: Where, trace_id: str) -> Trace:
     history = value.get("history")
     if not isinstance(history, list) or not history:
         raise where.error("record has no history", "history")
-    try:
-        step = int(value.get("mistake_step"))
-    except (TypeError, ValueError):
-        raise where.error(f"mistake_step is not an integer: {value.get('mistake_step')!r}", "mistake_step") from None
+    step = _step(value.get("mistake_step"), len(history), where)
+    if not isinstance(value.get("mistake_agent"), str):
+        raise where.error(f"mistake_agent must be text, got {type(value.get('mistake_agent')).__name__}",
+                          "mistake_agent")
     roles = [entry.get("role") if isinstance(entry, dict) else None for entry in history]
     # The hand-crafted set says ``is_corrected``, the Algorithm-Generated one ``is_correct``.
     corrected = value.get("is_corrected", value.get("is_correct"))
@@ -89,7 +101,7 @@ def who_record(value: Any, where: Where, trace_id: str) -> Trace:
             "reward": 0.0,
             "instruction": value.get("question"),
             "gold_outputs": [] if value.get("ground_truth") is None else [str(value["ground_truth"])],
-            "gold_failure": {"agent": _agent_name(str(value.get("mistake_agent"))), "step": step,
+            "gold_failure": {"agent": _agent_name(value["mistake_agent"]), "step": step,
                              "reason": str(value.get("mistake_reason") or ""),
                              "mistake_type": value.get("mistake_type")},
             "metadata": orjson.loads(orjson.dumps(metadata, default=str)),
@@ -100,7 +112,7 @@ def who_record(value: Any, where: Where, trace_id: str) -> Trace:
 
 def read_who_and_when(path: Path, value: Any | None = None) -> Iterator[Trace | InputError]:
     if value is None:
-        value = orjson.loads(path.read_bytes())
+        value = load_object(path)
     try:
         yield who_record(value, Where(str(path), "record 1"), f"whowhen-{path.stem}")
     except InputError as exc:
