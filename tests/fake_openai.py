@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Behaviour", "FakeOpenAI", "calls", "error", "ok", "raw", "say", "slow"]
+__all__ = ["Behaviour", "FakeOpenAI", "calls", "error", "html", "no_choices", "ok", "raw", "say", "slow"]
 
 
 @dataclass
@@ -43,6 +43,8 @@ class Behaviour:
     retry_after: float | None = None
     tool_calls: list[dict[str, Any]] | None = None  # explicit calls [{"name", "arguments"}] (agent loops)
     message: bool = False  # answer with ``content`` as text even when the request carries tools
+    body: str | None = None  # sent as-is as a text/html page instead of a chat completion
+    no_choices: bool = False  # a chat completion envelope with an empty ``choices`` list
 
 
 def ok(content: Any, delay: float = 0.0) -> Behaviour:
@@ -68,6 +70,16 @@ def slow(seconds: float, content: Any = None) -> Behaviour:
 def calls(*named: tuple[str, dict[str, Any]]) -> Behaviour:
     """An assistant turn that calls these tools, ``(name, arguments)`` each (a tool-calling agent's step)."""
     return Behaviour(200, None, tool_calls=[{"name": n, "arguments": a} for n, a in named])
+
+
+def html(page: str = "<html><body><h1>502 Bad Gateway</h1></body></html>") -> Behaviour:
+    """A 200 answer that is an HTML page (a proxy's error page), not a chat completion."""
+    return Behaviour(200, body=page)
+
+
+def no_choices() -> Behaviour:
+    """A 200 chat completion with ``choices: []`` (some servers under load answer so)."""
+    return Behaviour(200, no_choices=True)
 
 
 def say(text: str) -> Behaviour:
@@ -178,6 +190,8 @@ class FakeOpenAI:
             headers = {"Retry-After": str(b.retry_after)} if b.retry_after is not None else {}
             payload = {"error": {"message": f"scripted {b.status}", "type": "scripted", "code": b.status}}
             return b.status, payload, headers, delay
+        if b.body is not None:
+            return 200, {"__html__": b.body}, {}, delay
         text = b.content if isinstance(b.content, str) else json.dumps(b.content)
         message: dict[str, Any] = {"role": "assistant", "content": text}
         finish = "stop"
@@ -200,6 +214,8 @@ class FakeOpenAI:
         payload = {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion",
                    "created": int(time.time()), "model": body.get("model", "fake"),
                    "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+        if b.no_choices:
+            payload["choices"] = []
         return 200, payload, {}, delay
 
     def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -271,10 +287,11 @@ class FakeOpenAI:
             def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str], delay: float) -> None:
                 if delay and server._stop.wait(delay):
                     return
-                data = json.dumps(payload).encode()
+                page = payload.get("__html__")
+                data = page.encode() if isinstance(page, str) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", "text/html" if isinstance(page, str) else "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     for key, value in headers.items():
                         self.send_header(key, value)

@@ -7,8 +7,10 @@ The flow of one call (``astructured``):
 3. otherwise, under the concurrency semaphore, ask instructor (``instructor.from_litellm`` over our own
    completion function, JSON mode by default; its mode handlers driven directly by ``_structured``),
    which re-asks with the validation error up to ``max_reasks`` times;
-4. each HTTP attempt inside goes through ``_send``: the budget check, then tenacity backoff on 429,
-   5xx and timeouts, then the token and cost accounting.
+4. each HTTP attempt inside goes through ``_send``: the budget check (under ``max_cost`` each attempt
+   holds its worst-case cost while in flight, so the spend cannot pass the budget), then tenacity
+   backoff on 429, 5xx, timeouts and answers that are no chat completion or have no choices, then
+   the token and cost accounting.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ __all__ = ["LLM", "Request", "Result"]
 T = TypeVar("T", bound=BaseModel)
 
 _MODES = {"json": "JSON", "tools": "TOOLS", "md_json": "MD_JSON", "json_schema": "JSON_SCHEMA"}
+# Completion tokens a request may use under a cost budget when max_tokens is not set: the budget
+# holds each request's worst case before sending it, so that case must be bounded.
+BUDGET_MAX_TOKENS = 4096
+_TOKENS_PER_MESSAGE = 8  # the chat template's role and separator tokens, generously
 
 
 @dataclass
@@ -96,6 +102,7 @@ class LLM:
         self._handlers: Handlers | None = None  # instructor's mode handlers (None: use its client)
         self._handlers_looked_up = False
         self._prepared: dict[type[BaseModel], type[BaseModel]] = {}
+        self._waiting: list[asyncio.Future[None]] = []  # requests waiting for room in the cost budget
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -343,34 +350,64 @@ class LLM:
     async def _send(self, **kwargs: Any) -> Any:
         """instructor's completion function: budget, transport retries, accounting, per HTTP request."""
         call = _CALL.get()
+        worst, kwargs = self._worst_case(kwargs)
         # The first attempt goes out directly: building tenacity's retry machinery costs ~0.2 ms of
         # event-loop CPU per request, and most requests need no retry.
         try:
-            await self._reserve(call.stage)
-            response = await self._transport.complete(kwargs)
+            response = await self._attempt(call, kwargs, worst)
         except LLMError as exc:
             if not (is_retryable(exc) and self.config.max_retries > 0):
                 raise
-            response = await self._retry(call, kwargs, exc)
+            response = await self._retry(call, kwargs, exc, worst)
         except Exception as exc:
             if not (is_retryable(exc) and self.config.max_retries > 0):
                 raise self._transport_error(exc, 1) from exc
-            response = await self._retry(call, kwargs, exc)
+            response = await self._retry(call, kwargs, exc, worst)
         call.answers += 1
-        tokens = getattr(response, "usage", None)
-        prompt = int(getattr(tokens, "prompt_tokens", 0) or 0)
-        completion = int(getattr(tokens, "completion_tokens", 0) or 0)
-        self._accountant.record(call.stage, prompt, completion)
-        if self.config.shared_budget is not None:
-            cost = self._accountant.cost_of(prompt, completion)
-            self.config.shared_budget.record(call.stage, prompt, completion, cost)
         return response
 
-    async def _reserve(self, stage: str) -> None:
-        """The budget check of one HTTP request: the shared budget first (when workers share one), then ours."""
+    def _worst_case(self, kwargs: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        """(the most this request can cost, the request) under a cost budget: every prompt byte
+        taken for a token (a BPE token is at least one byte) and every completion token allowed
+        used; ``max_tokens`` is set to :data:`BUDGET_MAX_TOKENS` when the config leaves it open."""
+        if self.config.max_cost is None or not self._accountant.cost_known:
+            return 0.0, kwargs
+        import orjson
+
+        cap = kwargs.get("max_tokens")
+        if not isinstance(cap, int) or cap <= 0:
+            cap = BUDGET_MAX_TOKENS
+            kwargs = {**kwargs, "max_tokens": cap}
+        messages = kwargs.get("messages") or []
+        prompt = sum(len(orjson.dumps(kwargs.get(part), default=str)) for part in ("messages", "tools",
+                                                                                 "response_format"))
+        return self._accountant.worst_cost(prompt + _TOKENS_PER_MESSAGE * (len(messages) + 1), cap), kwargs
+
+    async def _attempt(self, call: _Call, kwargs: dict[str, Any], worst: float) -> Any:
+        """One HTTP attempt, its worst-case cost held by the budget while it is in flight; the
+        answer's real cost is recorded before the hold is let go."""
         if self.config.shared_budget is not None:
-            await self.config.shared_budget.reserve(stage)
-        self._accountant.reserve(stage)
+            await self.config.shared_budget.reserve(call.stage)
+        while (held := self._accountant.reserve(call.stage, worst)) is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            await waiter  # a request in flight lets its hold go
+        try:
+            response = await self._transport.complete(kwargs)
+            tokens = getattr(response, "usage", None)
+            prompt = int(getattr(tokens, "prompt_tokens", 0) or 0)
+            completion = int(getattr(tokens, "completion_tokens", 0) or 0)
+            self._accountant.record(call.stage, prompt, completion)
+            if self.config.shared_budget is not None:
+                cost = self._accountant.cost_of(prompt, completion)
+                self.config.shared_budget.record(call.stage, prompt, completion, cost)
+            return response
+        finally:
+            self._accountant.release(held)
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -392,7 +429,7 @@ class LLM:
     def _transport_error(exc: Exception, tries: int) -> LLMError:
         return LLMError(f"{type(exc).__name__} after {tries} attempt(s): {exc}")
 
-    async def _retry(self, call: _Call, kwargs: dict[str, Any], first: Exception) -> Any:
+    async def _retry(self, call: _Call, kwargs: dict[str, Any], first: Exception, worst: float) -> Any:
         """The retries after a failed first attempt, with tenacity backoff (429, 5xx, timeouts): the first
         failure is replayed as tenacity's attempt 1, so waits and counts are as if tenacity had sent it."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
@@ -418,8 +455,7 @@ class LLM:
                     if replay is not None:
                         failed, replay = replay, None
                         raise failed
-                    await self._reserve(call.stage)
-                    response = await self._transport.complete(kwargs)
+                    response = await self._attempt(call, kwargs, worst)
         except LLMError:
             raise
         except Exception as exc:

@@ -36,7 +36,7 @@ class LLMConfig:
     max_reasks: int = 2  # re-asks with the validation error after the first answer
     concurrency: int = 8
     cache_dir: Path | None = None
-    max_cost: float | None = None  # USD; may be overshot by the requests already in flight
+    max_cost: float | None = None  # USD, hard: each request holds its worst case while in flight
     max_requests: int | None = None  # HTTP requests sent, retries and re-asks included
     redact: bool = True
     mode: str = "json"  # instructor mode: "json" (response_format json_object), "tools", "md_json"

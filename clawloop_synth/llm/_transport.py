@@ -98,10 +98,15 @@ class Transport:
 
     async def complete(self, kwargs: dict[str, Any]) -> Any:
         if self.fast:
-            return await self._fast(kwargs)
-        litellm = import_litellm()
-        return await litellm.acompletion(api_base=self.config.api_base, api_key=self.config.api_key,
-                                         timeout=self.config.timeout, max_retries=0, **kwargs)
+            response = await self._fast(kwargs)
+        else:
+            litellm = import_litellm()
+            response = await litellm.acompletion(api_base=self.config.api_base, api_key=self.config.api_key,
+                                                 timeout=self.config.timeout, max_retries=0, **kwargs)
+        if not getattr(response, "choices", None):
+            # No answer at all is the server's fault, like a 5xx: retried, never taken for the model's.
+            raise HTTPStatusError(502, "the answer has no choices")
+        return response
 
     async def _fast(self, kwargs: dict[str, Any]) -> Any:
         import orjson

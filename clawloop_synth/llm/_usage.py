@@ -73,6 +73,7 @@ class Accountant:
         self.max_requests = max_requests
         self.stages: dict[str, StageUsage] = {}
         self.exceeded: str | None = None
+        self.reserved = 0.0  # USD held by requests in flight (their worst case), see reserve()
         self._prices = model_prices(model)
 
     @property
@@ -98,17 +99,34 @@ class Accountant:
                     setattr(out, key, getattr(out, key) + value)
         return out
 
-    def reserve(self, stage: str) -> None:
-        """Count one HTTP request about to be sent, or raise :class:`BudgetExceeded`."""
+    def worst_cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """The most a request of at most these tokens can cost (0 when the prices are unknown)."""
+        return self.cost_of(prompt_tokens, completion_tokens)
+
+    def reserve(self, stage: str, worst: float = 0.0) -> float | None:
+        """Count one HTTP request about to be sent and hold ``worst`` USD for it until
+        :meth:`release`, so that the spend plus what the requests in flight may still cost never
+        passes ``max_cost``. Returns the amount held; None when it fits only once requests in
+        flight are done (wait for a :meth:`release` and ask again); raises :class:`BudgetExceeded`
+        when it can never fit (the spend only grows)."""
         total = self.total
         if self.exceeded is None:
             if self.max_requests is not None and total.requests >= self.max_requests:
                 self.exceeded = f"max_requests={self.max_requests} reached"
-            elif self.max_cost is not None and total.cost >= self.max_cost:
-                self.exceeded = f"max_cost=${self.max_cost:g} reached (spent ${total.cost:.4f})"
+            elif self.max_cost is not None and total.cost + worst > self.max_cost:
+                self.exceeded = (f"max_cost=${self.max_cost:g} reached (spent ${total.cost:.4f}; the next "
+                                 f"request may cost up to ${worst:.4f})")
         if self.exceeded is not None:
             raise BudgetExceeded(self.exceeded)
+        if self.max_cost is not None and worst and total.cost + self.reserved + worst > self.max_cost:
+            return None
         self.stage(stage).requests += 1
+        self.reserved += worst
+        return worst
+
+    def release(self, held: float) -> None:
+        """The request that held ``held`` USD is answered or failed (its real cost is recorded apart)."""
+        self.reserved = max(0.0, self.reserved - held)
 
     def record(self, stage: str, prompt_tokens: int, completion_tokens: int) -> None:
         usage = self.stage(stage)

@@ -53,11 +53,12 @@ CPU_GRACE = 0.1
 # The worker decodes the state twice (live and pristine), compares and re-encodes it outside the
 # handler's own timer; budgeted at a conservative 25 MB/s for the four passes together.
 CODEC_BYTES_PER_SECOND = 25e6
-# The wall clock: a worker that got less than half a core over its whole budget is starved (or
-# blocked) and is stopped; at least WALL_MIN_SECONDS, since a scheduler may hold any process
-# back for a while on a busy machine.
-WALL_FACTOR = 2.0
-WALL_MIN_SECONDS = 1.0
+# The wall clock: a worker that got less than a third of a core over its whole budget is starved
+# (or blocked) and is stopped; at least WALL_MIN_SECONDS, since a scheduler may hold any process
+# back for a while on a busy machine. (A legitimate call uses a few ms of its 0.5 s budget, so it
+# is not stopped even on a machine loaded many times over.)
+WALL_FACTOR = 3.0
+WALL_MIN_SECONDS = 1.5
 STARTUP_SECONDS = 30.0  # a new worker's interpreter start, before any call's clock runs
 COMPILE_CPU_SECONDS = 2.0
 _POLL = 0.05

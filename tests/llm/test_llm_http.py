@@ -155,13 +155,21 @@ def test_cost_budget_uses_litellm_prices(fake_openai: FakeOpenAI) -> None:
     prices = model_prices("openai/gpt-4o-mini")
     assert prices is not None and prices[0] > 0
     fake_openai.default = ok(GOOD)
-    llm = make(fake_openai, model="openai/gpt-4o-mini", max_cost=1e-9, concurrency=4)
-    results, stopped = collect(llm, [Request(PROMPT, MiniTask, stage="generate", variant=i) for i in range(20)])
-    assert isinstance(stopped, BudgetExceeded)
-    assert 1 <= len(results) <= 4 and all(r.error is None for r in results)  # in flight when it ran out
+    # Each request holds its worst case (4,096 completion tokens here) while in flight: room for
+    # one at a time, so the spend stops below the budget instead of passing it.
+    budget = 1.5 * 4096 * prices[1]
+    llm = make(fake_openai, model="openai/gpt-4o-mini", max_cost=budget, concurrency=4)
+    results, stopped = collect(llm, [Request(PROMPT, MiniTask, stage="generate", variant=i) for i in range(200)])
+    assert isinstance(stopped, BudgetExceeded) and len(results) >= 2 and all(r.error is None for r in results)
+    assert llm.total.cost <= budget
     usage = llm.usage["generate"]
     assert usage.cost == pytest.approx(usage.prompt_tokens * prices[0] + usage.completion_tokens * prices[1])
     assert llm.cost_known and fake_openai.count == len(results)
+    assert fake_openai.max_in_flight == 1 and all(body["max_tokens"] == 4096 for body in fake_openai.requests)
+    results_before = list(fake_openai.requests)
+    tiny = make(fake_openai, model="openai/gpt-4o-mini", max_cost=1e-9, concurrency=4)
+    results, stopped = collect(tiny, [Request(PROMPT, MiniTask, stage="generate", variant=i) for i in range(5)])
+    assert isinstance(stopped, BudgetExceeded) and results == [] and fake_openai.count == len(results_before)
 
 
 def test_rerun_is_served_from_the_disk_cache(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
