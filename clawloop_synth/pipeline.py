@@ -275,5 +275,6 @@ def _run_stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
             report(stage.name, results[stage.name], True)
             continue
         results[stage.name] = stage.run()
-        Manifest(workdir).record(key, chain, {})
+        if not results[stage.name].get("pending_clusters"):  # else a re-run carries the stage on
+            Manifest(workdir).record(key, chain, {})
         report(stage.name, results[stage.name], False)

@@ -71,6 +71,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         typer.echo(line + (f"  -- {c['reason']}" if "reason" in c else ""))
     if summary.get("stopped"):
         typer.secho(f"stopped early: {summary['stopped']} (what was accepted is saved)", fg=typer.colors.YELLOW)
+    if summary.get("pending_clusters"):
+        typer.secho(f"{len(summary['pending_clusters'])} cluster(s) left pending after LLM request failures "
+                    f"({', '.join(summary['pending_clusters'][:5])}); re-run to retry them", fg=typer.colors.YELLOW)
     usage = summary.get("usage")
     if usage:
         total = usage["total"]

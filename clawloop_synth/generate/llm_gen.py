@@ -10,7 +10,11 @@ mining the failure exemplar) run in a worker process (:mod:`.workers`), the near
 the journal on one worker thread, so the event loop only sends, parses and schedules.
 
 Everything is deterministic given the answer cache, so a re-run replays the chains from the cache
-(no request sent) and the journal (no judging twice).
+(no request sent) and the journal (no judging twice). A chain whose request failed for transport
+reasons (after the seam's retries) is not journaled, and its cluster is left pending, not marked
+done: no new chain of that cluster starts in this run, and a re-run asks again. Judging one
+candidate has a wall-clock bound (:data:`JUDGE_SECONDS`): past it the gate's worker process is
+stopped and the candidate rejected as ``judge_timeout``.
 """
 
 from __future__ import annotations
@@ -28,9 +32,14 @@ from pydantic import ValidationError
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Judge, Verdict
 from clawloop_synth.generate.drafts import TaskDraft, task_from_draft
 from clawloop_synth.generate.views import cluster_brief, state_excerpt, tools_brief
-from clawloop_synth.generate.workers import Examiner, examiner
+from clawloop_synth.generate.workers import Examiner, examiner, stop_examiner
 
 __all__ = ["SYSTEM", "LLMGenerator", "focus_entities", "generation_messages", "repair_messages"]
+
+# Wall-clock seconds to judge one candidate in the gate's worker process (a candidate takes
+# milliseconds; each of its handler calls is bounded by the sandbox, but a task may hold many).
+JUDGE_SECONDS = 60.0
+STARTUP_SECONDS = 300.0  # for the gate's worker process to import its modules (not charged to a candidate)
 
 SYSTEM = ("You design verifiable tool-use training tasks for AI agents. You answer with one JSON object that "
           "follows the given schema exactly.")
@@ -140,6 +149,7 @@ class LLMGenerator:
         self.notes: dict[str, str] = {}
         self.llm_errors = 0
         self.stopped: str | None = None
+        self.pending: set[str] = set()  # clusters left unfinished by transport failures
 
     # -- one chain ----------------------------------------------------------------------------
     async def ask(self, messages: list[dict[str, Any]], slot: int) -> TaskDraft:
@@ -240,10 +250,7 @@ class LLMGenerator:
         async def judge(task: Any) -> Verdict:
             examined: Verdict | None = None
             if processes is not None and task.id not in run.journal.entries:
-                try:
-                    examined = await asyncio.wrap_future(processes.submit(task, request.target_code))
-                except BrokenExecutor:  # the worker died: the thread judges from scratch
-                    examined = None
+                examined = await self._examine(task, request.target_code)
             verdict: Verdict = await loop.run_in_executor(pool, run.judge, request, task, examined)
             return verdict
 
@@ -252,8 +259,9 @@ class LLMGenerator:
 
         inflight: set[asyncio.Task[Candidate]] = set()
         exhausted = False
+        failed: list[str] = []  # transport failures: the cluster stays pending
         while True:
-            while not exhausted and not self.stopped and len(inflight) < run.remaining(request):
+            while not exhausted and not self.stopped and not failed and len(inflight) < run.remaining(request):
                 slot = next(slots, None)
                 if slot is None:
                     exhausted = True
@@ -263,11 +271,37 @@ class LLMGenerator:
                 break
             finished, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
             for task in finished:
-                task.result()
+                if task.result().reason == "llm_error":
+                    failed.append(task.result().detail)
+        if failed:
+            self.notes[cid] = (f"{len(failed)} request(s) failed after retries ({failed[0][:200]}); the cluster is "
+                               "left pending: a re-run asks again")
+            self.pending.add(cid)
+            return
         if self.stopped:  # not finished: a re-run with more budget carries on
             return
         run.journal.finish_cluster(cid, {"wanted": run.wanted(request),
                                          "exhausted": run.remaining(request) > 0})
+
+    async def _examine(self, task: Any, target_code: str) -> Verdict | None:
+        """The gate's task-only checks in the worker process, within :data:`JUDGE_SECONDS`; None
+        when no worker process is available (the gate thread then judges from scratch)."""
+        for _ in range(2):  # a worker stopped for another candidate's timeout: once more on a new one
+            processes = examiner()
+            if processes is None:
+                return None
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(processes.ready)), STARTUP_SECONDS)
+                future = asyncio.wrap_future(processes.submit(task, target_code))
+                future.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved
+                return await asyncio.wait_for(asyncio.shield(future), JUDGE_SECONDS)
+            except BrokenExecutor:
+                continue
+            except TimeoutError:
+                stop_examiner(processes)
+                return Verdict(False, "judge_timeout",
+                               f"judging the candidate took longer than {JUDGE_SECONDS:g} s (wall clock)")
+        return None
 
     # -- the Generator protocol and the dry run -------------------------------------------------
     def propose(self, request: GenerationRequest, judge: Judge) -> Iterator[Candidate]:

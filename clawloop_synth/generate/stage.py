@@ -316,12 +316,14 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
                       usage=(lambda: llm.total.cost) if llm is not None else (lambda: 0.0))
     stopped: str | None = None
     notes: dict[str, str] = {}
+    pending: list[str] = []
     try:
         if hasattr(generator, "run_async"):
             stopped = generator.run_async(run)
         else:
             _run_sync(run, generator)
         notes = dict(getattr(generator, "notes", {}) or {})
+        pending = sorted(getattr(generator, "pending", ()) or ())
     finally:
         journal.close()
     n_tasks, n_rejects = _consolidate(workdir, journal)
@@ -333,6 +335,8 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
         "rejected": n_rejects,
         "rejected_by_reason": dict(reasons.most_common()), "resumed_candidates": journal.resumed,
         "stopped": stopped, "clusters": [_cluster_summary(run, r, notes) for r in requests],
+        # clusters whose requests failed for transport reasons: not done, a re-run asks again
+        "pending_clusters": pending,
         "usage": llm.usage_summary() if llm is not None else None,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "api_key"},
         "seconds": round(time.perf_counter() - started, 2),

@@ -7,8 +7,9 @@ process-wide while a handler runs); in their own process they run on the other c
 process's main thread (where the sandbox's CPU limit uses its ``SIGPROF`` timer).
 
 The worker is ``python -m clawloop_synth.generate.workers``, speaking length-prefixed pickles over its
-stdin and stdout: one request ``(task, target_code)`` in, one ``(ok, verdict or error text)`` out, in
-order. A plain subprocess rather than ``multiprocessing``: ``spawn`` would re-import the host's
+stdin and stdout: a first frame once it has imported the gate (``ready``), then one request
+``(task, target_code)`` in, one ``(ok, verdict or error text)`` out, in order. A plain subprocess
+rather than ``multiprocessing``: ``spawn`` would re-import the host's
 ``__main__`` (and run an unguarded script again), ``fork`` would copy the host's threads' locks.
 It is started on first use, in the background, and reused by later runs in the same process. When it
 cannot be started :func:`examiner` returns None; when it dies, pending and later calls raise
@@ -29,7 +30,7 @@ from concurrent.futures import BrokenExecutor, Future
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Examiner", "examiner", "shutdown_examiner"]
+__all__ = ["Examiner", "examiner", "shutdown_examiner", "stop_examiner"]
 
 _HEADER = 4
 
@@ -61,6 +62,7 @@ class Examiner:
         self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self.broken = False
+        self.ready: Future[None] = Future()  # the worker has imported the gate (its first frame)
         # both threads start now, before any sandbox call in this process lowers RLIMIT_AS
         self._writer = threading.Thread(target=self._write, name="examiner-writer", daemon=True)
         self._reader = threading.Thread(target=self._read, name="examiner-reader", daemon=True)
@@ -94,6 +96,10 @@ class Examiner:
     def _read(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None
+        if _read_frame(stdout) is None:
+            self._fail()
+            return
+        self.ready.set_result(None)
         while (body := _read_frame(stdout)) is not None:
             ok, value = pickle.loads(body)
             with self._lock:
@@ -108,7 +114,7 @@ class Examiner:
         with self._lock:
             self.broken = True
             pending, self._pending = list(self._pending), deque()
-        for future in pending:
+        for future in [*pending, self.ready]:
             if not future.done():
                 future.set_exception(BrokenExecutor("the gate worker process exited"))
 
@@ -144,6 +150,18 @@ def examiner() -> Examiner | None:
         return _EXAMINER
 
 
+def stop_examiner(current: Examiner) -> None:
+    """Kill ``current`` (stuck on a candidate): its pending calls fail with ``BrokenExecutor``
+    and the next :func:`examiner` call starts a new worker."""
+    global _EXAMINER
+    with _LOCK:
+        if _EXAMINER is current:
+            _EXAMINER = None
+    with contextlib.suppress(OSError):
+        current._proc.kill()
+    current._fail()
+
+
 def shutdown_examiner() -> None:
     """Stop the shared worker (it also stops by itself when this process exits: its stdin closes)."""
     global _EXAMINER
@@ -155,10 +173,15 @@ def shutdown_examiner() -> None:
 
 def _serve() -> None:
     """The worker's loop: judge each request with ``gate.examine`` until stdin closes."""
+    from clawloop_synth.agents import shortcut  # noqa: F401 - what examine imports on first use
+    from clawloop_synth.generate import constraints  # noqa: F401
     from clawloop_synth.generate.gate import examine
+    from clawloop_synth.sim import verify  # noqa: F401
 
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the answer stream
+    answers.write(_frame((True, "ready")))  # imports done: the host's clocks start now
+    answers.flush()
     while (body := _read_frame(requests)) is not None:
         task, target_code = pickle.loads(body)
         try:
