@@ -66,7 +66,8 @@ RUNTIME_CASES = [
     ("memory-bomb", body("return [0] * 10 ** 9"), "memory limit"),
     # Each 100 MB string costs page faults that count as CPU time, so on a loaded machine the 0.2 s CPU
     # limit may stop this before the memory limit does; "memory-bomb" above checks the memory limit alone.
-    ("memory-growth", body("x = []", "while True:", "    x.append(' ' * 10 ** 8)"), "memory limit|CPU time limit|wall-clock limit"),
+    ("memory-growth", body("x = []", "while True:", "    x.append(' ' * 10 ** 8)"),
+     "memory limit|CPU time limit|wall-clock limit"),
     ("deep-recursion", "def f(n):\n    return f(n + 1)\n" + body("return f(0)"), "recursion depth"),
     # Building 100,000 nested lists triggers garbage collections whose cost grows with the host's
     # heap (large once litellm is imported), so the CPU limit may stop it before the recursion does.
