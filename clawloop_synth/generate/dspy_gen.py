@@ -85,9 +85,11 @@ class DSPyGenerator(LLMGenerator):
         from clawloop_synth.llm import LLMError, StructuredOutputError
 
         if getattr(getattr(self.llm, "config", None), "redact", True):  # as the seam does for its own calls
-            from clawloop_synth.redact import redact_messages
+            from clawloop_synth.redact import redact_messages_with_counts
 
-            messages = redact_messages(messages)
+            messages, counts = redact_messages_with_counts(messages)
+            if counts and hasattr(self.lm, "count_redacted"):  # per kind, in the stage's usage
+                self.lm.count_redacted(counts)
         brief = messages[1]["content"]
         feedback = "\n".join(m["content"] for m in messages[3::2] if m["role"] == "user")
         try:

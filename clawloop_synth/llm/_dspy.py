@@ -61,6 +61,11 @@ class AccountedLM(dspy.LM):
         if n > 0:
             self._count("reasks", n)
 
+    def count_redacted(self, counts: Any) -> None:
+        """Findings the caller redacted from a prompt, per kind (as the seam counts its own)."""
+        with self._lock:
+            self.accountant.stage(self.stage).count_redacted(counts)
+
     # -- the seam's bookkeeping, under the lock ---------------------------------------------------
     def _count(self, field: str, n: int = 1) -> None:
         with self._lock:

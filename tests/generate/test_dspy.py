@@ -159,3 +159,5 @@ def test_dspy_prompts_are_redacted_like_the_seams(tmp_path: Path, fake_openai: F
     asyncio.run(generator.ask(secret, 0))
     sent = json.dumps(fake_openai.requests[0]["messages"])
     assert "jane.doe@example.com" not in sent and "sk-abcdefghijklmnopqrstuvwx" not in sent
+    redacted = generator.llm.usage_summary()["stages"]["generate"]["redacted"]
+    assert redacted == {"API_KEY": 1, "EMAIL": 1}, redacted
