@@ -122,14 +122,19 @@ def attacks() -> None:
           f"{memory // 2**20} MiB, wall bound {isolation.wall_seconds(isolation.cpu_budget(cpu)):g} s; "
           f"load average {os.getloadavg()[0]:.1f}); wall time to containment, target < 2 s:")
     before = rss()
+    print(f"  {'attack':<34} {'total':>7} {'compile':>8} {'call':>6}")
     for label, source in ATTACKS.items():
         start = time.perf_counter()
+        compiled = start
         try:
-            compile_handler(source)({}, {}, limits)
+            handler = compile_handler(source)
+            compiled = time.perf_counter()
+            handler({}, {}, limits)
             outcome = "NOT CONTAINED"
         except SandboxError as exc:
             outcome = str(exc)[:70]
-        print(f"  {label:<34} {time.perf_counter() - start:6.2f} s  {outcome}")
+        end = time.perf_counter()
+        print(f"  {label:<34} {end - start:5.2f} s {compiled - start:6.2f} s {end - compiled:4.2f} s  {outcome}")
     print(f"host RSS: {before / 2**20:.0f} MB before, {rss() / 2**20:.0f} MB after "
           f"({(rss() - before) / 2**20:+.0f} MB; target within 50 MB); worker processes started: "
           f"{isolation.workers_started()}")

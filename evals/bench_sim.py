@@ -21,6 +21,7 @@ import argparse
 import copy
 import json
 import marshal
+import os
 import statistics
 import sys
 import time
@@ -115,7 +116,7 @@ def main() -> None:
     passing = sum(report.ok for report in reports)
     print(
         f"verify: {len(tasks)} tasks in {best:.3f} s (best of {options.rounds}) = {len(tasks) / best:.0f} "
-        f"verified tasks/s (target >= 200); {passing} pass every rule"
+        f"verified tasks/s (target >= 200); {passing} pass every rule; load average {os.getloadavg()[0]:.1f}"
     )
     # The same tasks with every handler in a worker process (what an induced or LLM-written pack gets).
     from clawloop_synth.sim.sandbox import isolate_everything
