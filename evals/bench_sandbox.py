@@ -117,7 +117,7 @@ def rss() -> int:
 
 def attacks() -> None:
     limits = Limits()  # the defaults every caller gets
-    cpu, memory, _, _ = limits.resolved()
+    cpu, memory, _, _ = limits.resolved(isolated=True)
     print(f"\nhostile handlers against the isolated sandbox (default limits: {cpu:g} s CPU per call, "
           f"{memory // 2**20} MiB, wall bound {isolation.wall_seconds(isolation.cpu_budget(cpu)):g} s; "
           f"load average {os.getloadavg()[0]:.1f}); wall time to containment, target < 2 s:")

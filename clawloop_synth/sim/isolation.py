@@ -376,7 +376,7 @@ def _replace(state: Any, new: Any) -> None:
 def call(handler: Handler, state: Any, args: dict[str, Any], limits: Limits) -> tuple[Any, str]:
     """Run an isolated handler: the worker gets the state and arguments as JSON; the state's new
     contents (when it changed) replace the live state's in place."""
-    cpu, memory, max_chars, max_state = limits.resolved()
+    cpu, memory, max_chars, max_state = limits.resolved(isolated=True)
     state_bytes = _encode(state, "the state")
     args_bytes = _encode(args, "the arguments")
 
