@@ -87,8 +87,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
     Each stage's config (hashed into the manifest, chained) is every option it runs with, so changing
     one re-runs that stage and those after it. An option a stage does not take is a TypeError."""
     from clawloop_synth.coverage.stage import run_coverage
-    from clawloop_synth.curriculum_stage import parse_params, run_curriculum
-    from clawloop_synth.difficulty_stage import run_difficulty
+    from clawloop_synth.curriculum.stage import parse_params, run_curriculum
+    from clawloop_synth.difficulty.stage import run_difficulty
     from clawloop_synth.export import export_tasks, push_export
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
     from clawloop_synth.ingest.stage import run_ingest
