@@ -104,8 +104,11 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None]) -> It
                 lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), **ingest))
     mine = config.stage("mine")
     yield Stage("mine", {"domain": wanted, **mine}, lambda: _mine(workdir, config, **mine))
-    # The induce options count only when the pack is induced (no --pack, no built-in pack matches).
-    induce = config.stage("pack") if config.domain is None and _matching_builtin(workdir) is None else {}
+    # The induce options count only when they act: with a model (offline induction takes none of them),
+    # when the pack is induced (no --pack, and no built-in pack's tools are the traces').
+    induce = config.stage("pack")
+    if induce.get("model") is None or config.domain is not None or _matching_builtin(workdir) is not None:
+        induce = {}
     yield Stage("pack", {"pack": wanted, "db": db, **induce},
                 lambda: choose_pack(workdir, config.domain, config.db, induce))
     chosen = json.loads((workdir / "pack.json").read_text())
