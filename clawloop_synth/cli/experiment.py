@@ -56,10 +56,10 @@ def experiment(
     learner: Annotated[str, typer.Option(help="Learner: policy (offline, CPU).")] = "policy",
     seeds: Annotated[int, typer.Option(min=2, help="Seeds (fold splits); every comparison is paired by seed.")
                      ] = 5,
-    budget: Annotated[int, typer.Option(min=1, help="Training tasks per arm.")] = 40,
+    budget: Annotated[int, typer.Option(min=1, help="Training tasks per arm.")] = 30,
     points: Annotated[int, typer.Option(min=1, help="Learning-curve points after the untrained one.")] = 2,
     eval_size: Annotated[int, typer.Option(min=1, help="Generated held-out evaluation tasks per seed (plus every "
-                                           "held-out real task that verifies).")] = 30,
+                                           "held-out real task that verifies).")] = 24,
     folds: Annotated[int, typer.Option(min=2, help="Folds by task.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:

@@ -45,9 +45,9 @@ class ExperimentConfig:
     question: str
     learner: str = "policy"
     seeds: int = 5
-    budget: int = 40  # training tasks per arm (the last point of every curve)
+    budget: int = 30  # training tasks per arm (the last point of every curve)
     points: int = 2  # checkpoints after 0 (untrained) up to the budget
-    eval_size: int = 30  # generated evaluation tasks per seed (plus every held-out real task that verifies)
+    eval_size: int = 24  # generated evaluation tasks per seed (plus every held-out real task that verifies)
     folds: int = 5
     probe: int = 10  # curriculum: tasks left whose reward is re-measured before each chunk
     threshold: float = 0.8  # curriculum: tasks-to-threshold at this share of the random order's final success
