@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,16 +30,20 @@ POOL_KINDS = ("targeted", "random")
 
 def _key(traces: list[Trace], kind: str, per_cluster: int, seed: int, pack: str) -> str:
     ids = ",".join(sorted(t.id for t in traces))
-    return hashlib.sha256(f"{kind}|{per_cluster}|{seed}|{pack}|{ids}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"v2|{kind}|{per_cluster}|{seed}|{pack}|{ids}".encode()).hexdigest()[:16]
 
 
-def _uniform_clusters(sub: Path) -> None:
-    """Stand-in clusters, one per injectable code, with no members: the generator's menu without targeting."""
+def _uniform_clusters(sub: Path, most: int, seed: int) -> None:
+    """Stand-in clusters, one per injectable code (a seeded uniform draw of ``most`` of them when there are more),
+    with no members: the generator's menu without targeting."""
     from clawloop_synth.generate.procedural.injectors import INJECTORS
     from clawloop_synth.store import save_records
 
+    codes = sorted(INJECTORS)
+    if len(codes) > most:
+        codes = sorted(random.Random(f"uniform:{seed}").sample(codes, most))
     clusters = [FailureCluster(id=f"u{i:02d}", label=code, codes=[code], size=0, member_ids=[], exemplar_ids=[])
-                for i, code in enumerate(sorted(INJECTORS))]
+                for i, code in enumerate(codes)]
     save_records(sub / "clusters", clusters)
 
 
@@ -78,7 +83,7 @@ def build_pool(sub: Path, traces: list[Trace], kind: str, pack: str, db: Path | 
     if kind == "targeted":
         run_cluster(sub, seed=seed)
     else:
-        _uniform_clusters(sub)
+        _uniform_clusters(sub, max(1, math.ceil(2.0 * want)), seed)
     clusters = [c for c in load_records(sub / "clusters", FailureCluster) if c.codes]
     margin = 1.3 if kind == "targeted" else 2.0  # stand-in clusters of codes the kit cannot inject yield none
     per_cluster = max(1, math.ceil(margin * want / max(len(clusters), 1)))
