@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["experiment"]
 
@@ -50,9 +50,8 @@ def _lines(result: dict[str, Any]) -> list[str]:
                   "WORKDIR/experiment_QUESTION.png.")
 def experiment(
     question: Annotated[str, typer.Argument(help="targeting or curriculum.")],
-    path: Annotated[Path | None, typer.Argument(help="Work directory (same as -w).", show_default=False)] = None,
-    workdir: Annotated[Path | None, typer.Option("--workdir", "-w", help="Work directory of a finished `run`.")
-                       ] = None,
+    workdir: Workdir = None,
+    old_workdir: OldWorkdir = None,
     learner: Annotated[str, typer.Option(help="Learner: policy (offline, CPU).")] = "policy",
     seeds: Annotated[int, typer.Option(min=2, help="Seeds (fold splits); every comparison is paired by seed.")
                      ] = 5,
@@ -63,14 +62,9 @@ def experiment(
     folds: Annotated[int, typer.Option(min=2, help="Folds by task.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    from clawloop_synth.errors import InputError
+    where = given(workdir)
     from clawloop_synth.experiment.stage import ExperimentConfig, run_experiment
 
-    where = workdir or path
-    if where is None:
-        raise InputError("give the work directory: experiment QUESTION -w WORKDIR", field="workdir")
-    if workdir is not None and path is not None and workdir != path:
-        raise InputError(f"two work directories given ({path} and -w {workdir})", field="workdir")
     config = ExperimentConfig(question=question, learner=learner, seeds=seeds, budget=budget, points=points,
                               eval_size=eval_size, folds=folds)
     result = run_experiment(where, config, say=lambda line: None if as_json else typer.echo(line))
