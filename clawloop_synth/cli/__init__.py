@@ -59,7 +59,7 @@ def main() -> None:
 
 # Stage modules in the order of the data flow, which is the order `--help` lists their commands.
 _STAGE_MODULES = ("ingest", "induce", "mine", "generate", "sim", "sim_replay", "demo", "coverage", "rollout",
-                  "export", "evaluate", "report", "run", "pack", "serve", "schemas")
+                  "export", "evaluate", "experiment", "report", "run", "pack", "serve", "schemas")
 
 
 # Commands that start a work directory (the others read one and say so when it is missing).
