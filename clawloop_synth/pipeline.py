@@ -96,8 +96,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
     Each stage's config (hashed into the manifest, chained) is every option it runs with, so changing
     one re-runs that stage and those after it. An option a stage does not take is a TypeError."""
     from clawloop_synth.coverage.stage import run_coverage
-    from clawloop_synth.curriculum_stage import parse_params, run_curriculum
-    from clawloop_synth.difficulty_stage import run_difficulty
+    from clawloop_synth.curriculum.stage import parse_params, run_curriculum
+    from clawloop_synth.difficulty.stage import run_difficulty
     from clawloop_synth.export import export_tasks, push_export
     from clawloop_synth.generate.stage import GenerateConfig, run_generate
     from clawloop_synth.ingest.stage import run_ingest
@@ -113,8 +113,11 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
                 lambda: run_ingest(config.inputs, workdir, progress=lambda: tick("ingest"), engine=engine(), **ingest))
     mine = config.stage("mine")
     yield Stage("mine", {"domain": wanted, **mine}, lambda: _mine(workdir, config, engine=engine(), **mine))
-    # The induce options count only when the pack is induced (no --pack, no built-in pack matches).
-    induce = config.stage("pack") if config.domain is None and _matching_builtin(workdir) is None else {}
+    # The induce options count only when they act: with a model (offline induction takes none of them),
+    # when the pack is induced (no --pack, and no built-in pack's tools are the traces').
+    induce = config.stage("pack")
+    if induce.get("model") is None or config.domain is not None or _matching_builtin(workdir) is not None:
+        induce = {}
     yield Stage("pack", {"pack": wanted, "db": db, **induce},
                 lambda: choose_pack(workdir, config.domain, config.db, induce))
     chosen = json.loads((workdir / "pack.json").read_text())

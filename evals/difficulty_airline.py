@@ -74,7 +74,7 @@ def main() -> None:
     import shutil
 
     from clawloop_synth.difficulty import calibration_report
-    from clawloop_synth.difficulty_stage import load_rows, run_difficulty, task_text
+    from clawloop_synth.difficulty.stage import load_rows, run_difficulty, task_text
     from clawloop_synth.embed import make_embedder
     from clawloop_synth.mine import MineStats, build_context, mine_traces
     from clawloop_synth.rollout import load_rollouts, run_rollouts

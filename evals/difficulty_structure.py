@@ -32,7 +32,7 @@ def report(workdir: Path) -> None:
     from scipy.stats import spearmanr
 
     from clawloop_synth.agents import FLAW_MODES, opportunities, plan_for
-    from clawloop_synth.difficulty_stage import load_rows
+    from clawloop_synth.difficulty.stage import load_rows
     from clawloop_synth.rollout import load_tasks
 
     summary = json.loads((workdir / "difficulty.json").read_text())

@@ -40,13 +40,15 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=300)
     ap.add_argument("--held-out", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed+seeds-1 (to split "
+                    "a run over processes; the summary lines then cover these seeds only)")
     ap.add_argument("--rl-epochs", type=int, default=1)
     args = ap.parse_args()
     tasks = load_tasks(args.workdir)
     if len(tasks) <= args.train:
         sys.exit(f"{args.workdir}: {len(tasks)} tasks, need more than --train {args.train}")
     before_all, after_all, diffs = [], [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         shuffled = list(tasks)
         random.Random(seed).shuffle(shuffled)
         train, held = shuffled[: args.train], shuffled[args.train: args.train + args.held_out]

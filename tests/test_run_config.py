@@ -80,6 +80,8 @@ def test_command_line_beats_file_beats_defaults_and_print_config_reads_back(tmp_
     assert printed["generate"]["attempts"] == 4 and printed["export"]["format"] == "hf"  # defaults
     assert {printed[t]["seed"] for t in ("cluster", "generate", "curriculum", "export")} == {3}
     assert not (tmp_path / "runs").exists()  # --print-config runs nothing
+    run_cli("-w", str(tmp_path / "w"), "--print-config")
+    assert not (tmp_path / "w").exists()  # nor creates the work directory
 
     # What --print-config writes is a config file that gives the same configuration again.
     again = write_config(tmp_path / "again.toml", run_cli("--config", str(config), "--print-config",
@@ -148,4 +150,6 @@ def test_run_with_a_model_in_the_config_generates_llm_tasks_end_to_end(
     assert fake_openai.count > 0 and all(r["model"] == "fake-model" for r in fake_openai.requests)
     assert tasks and all(t.provenance.generator == "llm" for t in tasks), generate["rejected_by_reason"]
     assert generate["usage"]["total"]["requests"] == fake_openai.count
+    print(f"run --config (llm generator, --api-base {fake_openai.base_url}): {len(tasks)} LLM tasks accepted, "
+          f"{generate['rejected']} rejected, {fake_openai.count} requests to the scripted server")
     assert json.loads((work / "export.json").read_text())["exported"] > 0

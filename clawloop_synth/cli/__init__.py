@@ -59,11 +59,13 @@ def main() -> None:
 
 # Stage modules in the order of the data flow, which is the order `--help` lists their commands.
 _STAGE_MODULES = ("ingest", "induce", "mine", "generate", "sim", "sim_replay", "demo", "coverage", "rollout",
-                  "export", "evaluate", "report", "run", "pack", "serve", "schemas")
+                  "export", "evaluate", "experiment", "report", "run", "pack", "serve", "schemas")
 
 
 # Commands that start a work directory (the others read one and say so when it is missing).
 _CREATES_WORKDIR = frozenset({"ingest", "induce", "run"})
+# run takes its work directory from --config too, and --print-config must not create it: it locks itself.
+_LOCKS_ITSELF = frozenset({"run"})
 
 
 def _shaped(command: str, callback: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,7 +79,7 @@ def _shaped(command: str, callback: Callable[..., Any]) -> Callable[..., Any]:
 
         normalize(command, kwargs)
         workdir = kwargs.get("workdir")
-        if workdir is None:
+        if workdir is None or command in _LOCKS_ITSELF:
             return callback(*args, **kwargs)
         with workdir_lock(Path(workdir), f"clawloop-synth {command}", create=command in _CREATES_WORKDIR):
             return callback(*args, **kwargs)

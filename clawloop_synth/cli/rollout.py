@@ -82,7 +82,7 @@ def difficulty(
 ) -> None:
     """Pass rates (beta-binomial), 1PL IRT and predictions for unrated tasks: WORKDIR/difficulty, difficulty.json."""
     workdir = given(workdir)
-    from clawloop_synth.difficulty_stage import run_difficulty
+    from clawloop_synth.difficulty.stage import run_difficulty
 
     summary = run_difficulty(workdir, seed=seed, holdout=holdout, k=neighbours, agent=agent)
     if as_json:
@@ -109,7 +109,7 @@ def curriculum(
 ) -> None:
     """Order the tasks with a strategy: WORKDIR/curriculum/<strategy> and curriculum.json, compared with the others."""
     workdir = given(workdir)
-    from clawloop_synth.curriculum_stage import parse_params, run_curriculum
+    from clawloop_synth.curriculum.stage import parse_params, run_curriculum
 
     summary = run_curriculum(workdir, strategy, seed=seed, params=parse_params(param or []))
     if as_json:

@@ -212,7 +212,7 @@ def _toml_value(value: Any) -> str:
 
 def _line(key: str, value: Any) -> str:
     # TOML has no null: an unset option is written as a comment, which reads back as the default.
-    return f"# {key} =  (not set)" if value is None or value == [] else f"{key} = {_toml_value(value)}"
+    return f"# {key} = (not set)" if value is None or value == [] else f"{key} = {_toml_value(value)}"
 
 
 def to_toml(config: Effective) -> str:

@@ -64,10 +64,9 @@ def focus_entities(request: GenerationRequest, slot: int, limit: int = 4000) -> 
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The prompt is rendered whole for every slot (a few ms; a model call takes a second or more: see
+# evals/bench_generate_prompt.py); only the slot-independent variables are kept per request.
 _STATIC: dict[int, tuple[GenerationRequest, dict[str, Any]]] = {}
-_SLOT_MARK = 10**12  # rendered as "1000000000001" where the template writes {{ slot + 1 }}
-_FOCUS_MARK = "\x00focus\x00"
-_SKELETONS: dict[int, tuple[GenerationRequest, str | None]] = {}
 
 
 def _static_vars(request: GenerationRequest) -> dict[str, Any]:
@@ -94,31 +93,9 @@ def _render(request: GenerationRequest, slot: int, focus: str) -> str:
     return render_prompt("generate_task", **_static_vars(request), slot=slot, focus=focus)
 
 
-def _skeleton(request: GenerationRequest) -> str | None:
-    """The prompt rendered once per request with marks for the slot and the focus entities, so a slot's
-    prompt is two string replacements instead of a template render (~0.5 ms). Checked against a full
-    render once; None (render every time) if the marks do not reproduce it."""
-    hit = _SKELETONS.get(id(request))
-    if hit is not None and hit[0] is request:
-        return hit[1]
-    if len(_SKELETONS) > 256:
-        _SKELETONS.clear()
-    rendered = _render(request, _SLOT_MARK, _FOCUS_MARK)
-    focus = focus_entities(request, 0)
-    skeleton = rendered if _fill(rendered, 0, focus) == _render(request, 0, focus) else None
-    _SKELETONS[id(request)] = (request, skeleton)
-    return skeleton
-
-
-def _fill(skeleton: str, slot: int, focus: str) -> str:
-    return skeleton.replace(str(_SLOT_MARK + 1), str(slot + 1)).replace(_FOCUS_MARK, focus)
-
-
 def generation_messages(request: GenerationRequest, slot: int) -> list[dict[str, Any]]:
     """The first prompt of slot ``slot`` for ``request`` (trace text is redacted by the seam)."""
-    focus = focus_entities(request, slot)
-    skeleton = _skeleton(request)
-    user = _fill(skeleton, slot, focus) if skeleton is not None else _render(request, slot, focus)
+    user = _render(request, slot, focus_entities(request, slot))
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

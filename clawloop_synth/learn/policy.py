@@ -55,7 +55,8 @@ class PolicyConfig:
     temperature: float = 1.0
     max_calls: int = 8
     answer_cap: int = 5
-    dagger: bool = True  # DAgger recovery labels on failed writes (doubles the imitation time)
+    dagger: bool = True  # DAgger recovery labels on failed writes and wrong reads (doubles the imitation time)
+    explore_reads: int = 3  # DAgger: the policy's own wrong lookups run per demonstration, at most
     seed: int = 0
 
 
@@ -101,6 +102,7 @@ class PolicyLearner:
         self._mode = "greedy"  # "greedy" | "sample" | "force"
         self._dagger = False
         self._trace: _Trace | None = None
+        self._data: list[Decision] = []  # every imitation decision collected so far (train may be called again)
 
     # ---------------------------------------------------------------------------------------- scoring
     def _score(self, feats: list[np.ndarray]) -> np.ndarray:
@@ -238,6 +240,7 @@ class PolicyLearner:
         tools = {t["function"]["name"]: t["function"] for t in task.tools}
         ep = Episode(task.instruction, tools, dict(task.tool_writes))
         demo = task.demonstration if self._mode == "force" else None
+        explored = 0
         for k in range(self.config.max_calls + 1):
             names, feats = self._action_feats(ep, task)
             if demo is not None:
@@ -274,18 +277,32 @@ class PolicyLearner:
                     if not is_error:  # the state has moved off the demonstration: stop collecting here
                         break
                     # the recovery is labelled by the demonstration: the same tool, its arguments
-                    _, feats = self._action_feats(ep, task)
-                    self._pick(feats, names.index(name))
-                    for path, sub, required in slots_of(schema):
-                        values, vfeats = self._slot_candidates(ep, name, path, sub, required)
-                        if values:
-                            key = json.dumps(target_flat.get(path, _OMIT), sort_keys=True)
-                            self._pick(vfeats, next((i for i, v in enumerate(values)
-                                                     if json.dumps(v, sort_keys=True) == key), -1))
+                    self._relabel(ep, task, names, name, schema, target_flat)
+            if demo is not None and self._dagger and not ep.writes.get(name) and explored < self.config.explore_reads:
+                # DAgger on reads: a read changes nothing, so the policy's own (wrong) lookup is run and the
+                # demonstration labels what follows it (look again, with the value it had not tried yet)
+                own = self._own_arguments(ep, name, slots_of(schema))
+                if own != demo.calls[k].arguments and (name, own) not in ep.calls:
+                    content, is_error = env.step(name, own)
+                    ep.add(name, own, content, is_error)
+                    explored += 1
+                    self._relabel(ep, task, names, name, schema, target_flat)
             args = demo.calls[k].arguments if demo is not None else build_args(filled)
             content, is_error = env.step(name, args)
             ep.add(name, args, content, is_error)
         return env.finish(self._answer(ep, demo.answer if demo is not None else None))
+
+    def _relabel(self, ep: Episode, task: TaskView, names: list[str], name: str, schema: dict[str, Any],
+                 target_flat: dict[str, Any]) -> None:
+        """Record the demonstration's call ``name`` (and its slot values) as the labels in the current state."""
+        _, feats = self._action_feats(ep, task)
+        self._pick(feats, names.index(name))
+        for path, sub, required in slots_of(schema):
+            values, vfeats = self._slot_candidates(ep, name, path, sub, required)
+            if values:
+                key = json.dumps(target_flat.get(path, _OMIT), sort_keys=True)
+                self._pick(vfeats, next((i for i, v in enumerate(values)
+                                         if json.dumps(v, sort_keys=True) == key), -1))
 
     def _own_arguments(self, ep: Episode, name: str, slots: list[tuple[str, dict[str, Any], bool]]
                        ) -> dict[str, Any]:
@@ -343,7 +360,8 @@ class PolicyLearner:
         cfg = self.config
         tasks = [t for t in tasks if t.demonstration is not None]
         self._collect_constants(tasks)
-        data: list[Decision] = []
+        # A later call continues: the imitation data of earlier calls is kept and replayed with the new
+        data: list[Decision] = self._data
         missed = 0
         self._mode = "force"
         try:
@@ -369,7 +387,7 @@ class PolicyLearner:
                     recovery.extend(self._trace.decisions)
             finally:
                 self._mode, self._trace, self._dagger = "greedy", None, False
-            data = data + recovery
+            data.extend(recovery)
             order = np.arange(len(data))
             for epoch in range(cfg.imitation_epochs):
                 self.rng.shuffle(order)

@@ -5,17 +5,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from clawloop_synth.llm._cache import DiskCache
+from clawloop_synth.llm._config import LLMConfig
 from clawloop_synth.llm._transport import import_litellm
+from clawloop_synth.llm._usage import Accountant
 from clawloop_synth.redact import redact_messages
 
-if TYPE_CHECKING:
-    from clawloop_synth.llm._client import LLM
-
 __all__ = ["estimate_requests"]
+
+
+class LLM(Protocol):
+    """What the dry run reads of a :class:`clawloop_synth.llm._client.LLM` (which calls this module, so it
+    is described here rather than imported)."""
+
+    config: LLMConfig
+    _accountant: Accountant
+    _cache: DiskCache | None
+
+    @property
+    def cost_known(self) -> bool: ...
+
+    def _mode(self) -> Any: ...
+
+    def _schema(self, response_model: type[BaseModel]) -> tuple[type[BaseModel], dict[str, Any]]: ...
+
+    def _params(self) -> dict[str, Any]: ...
+
+    def _key(self, messages: list[dict[str, Any]], schema: dict[str, Any], variant: int) -> str: ...
 
 DEFAULT_COMPLETION_TOKENS = 1024
 

@@ -15,6 +15,8 @@ import re
 from typing import Any
 
 from clawloop_synth.mine.context import MineContext, failure
+from clawloop_synth.mine.error_text import HEAD as _HEAD
+from clawloop_synth.mine.error_text import error_kind
 from clawloop_synth.mine.taxonomy import FALLBACK_ERROR, classify_error
 from clawloop_synth.types import Failure, ToolStep, Trace
 
@@ -22,31 +24,6 @@ __all__ = ["EMPTY_RESULT", "INVALID_COMMAND", "blames_agent", "classify_step", "
 
 INVALID_COMMAND = "agent/action/invalid_command"
 EMPTY_RESULT = "agent/action/empty_result"
-
-_EXIT = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>|\b(?:exit(?:ed)?(?: with)? (?:code|status)|"
-                   r"return ?code|returned non-zero exit status)[:= ]\s*(-?\d+)", re.IGNORECASE)
-_EXCEPTION = re.compile(r"Traceback \(most recent call last\)|^\s*(?:\w+\.)*\w*(?:Error|Exception)\b[:(]|"
-                        r"\bpanicked at\b|\bFATAL\b|\bsegmentation fault\b", re.IGNORECASE | re.MULTILINE)
-_ERROR_HEAD = re.compile(r"^\W{0,3}(error|failed|failure|exception|fatal)\b", re.IGNORECASE)
-_EMPTY = {"", "[]", "{}", "null", "none", '""', "no results", "no results found"}
-_HEAD = 2000
-
-
-def error_kind(text: str | None) -> str | None:
-    """``exit_code``, ``exception``, ``error_text`` or ``empty`` when the result's text shows one, else None."""
-    body = (text or "").strip()
-    if body.lower() in _EMPTY:
-        return "empty"
-    head = body[:_HEAD]
-    exit_match = _EXIT.search(head)
-    if exit_match is not None:
-        code = exit_match.group(1) or exit_match.group(2)
-        return "exit_code" if code is not None and int(code) != 0 else None
-    if _EXCEPTION.search(head):
-        return "exception"
-    if _ERROR_HEAD.search(head):
-        return "error_text"
-    return None
 
 
 def _values(value: Any, out: list[str]) -> None:

@@ -46,7 +46,7 @@ class ToolInventory:
     answering: set[str] = field(default_factory=set)
 
     def add(self, trace: Trace) -> None:
-        from clawloop_synth.mine.evidence import error_kind
+        from clawloop_synth.mine.error_text import error_kind
 
         self.declared.update(declared_schemas(trace).keys())
         self.called.update(call.name for m in trace.messages for call in m.tool_calls)

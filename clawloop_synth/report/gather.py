@@ -223,18 +223,24 @@ def _evaluate(workdir: Path, s: dict[str, Any]) -> dict[str, Any] | None:
 def _experiments(workdir: Path, s: dict[str, Any]) -> list[dict[str, Any]]:
     """``experiment*.json`` summaries: learning curves (``curves``: arm -> [[x, y], ...]) and scalars."""
     out = []
+    found: list[tuple[str, Any]] = []
     for name, summary in sorted(s.items()):
         if not name.startswith("experiment") or not isinstance(summary, dict):
             continue
+        # experiment.json holds one entry per question (``experiment targeting|curriculum``)
+        nested = [(f"{name} {q}", v) for q, v in summary.items() if isinstance(v, dict) and "question" in v]
+        found += nested or [(name, summary)]
+    for name, summary in found:
         curves = {}
         for arm, points in (summary.get("curves") or {}).items():
             pairs = [p for p in points if isinstance(p, list | tuple) and len(p) == 2]
             if pairs:
                 curves[str(arm)] = ([float(p[0]) for p in pairs], [float(p[1]) for p in pairs])
-        figure = plots.line_chart(curves, f"learning curves ({name})", str(summary.get("x_label") or "step"),
-                                  str(summary.get("y_label") or "score")) if curves else None
+        figure = plots.file_uri(workdir / str(summary["plot"])) if summary.get("plot") else None
+        figure = figure or (plots.line_chart(curves, f"learning curves ({name})", str(summary.get("x_label") or "step"),
+                                             str(summary.get("y_label") or "score")) if curves else None)
         out.append({"name": name, "figure": figure, "figures": _scalars({k: v for k, v in summary.items()
-                                                                         if k != "curves"})})
+                                                                         if k not in ("curves", "seeds", "config")})})
     return out
 
 

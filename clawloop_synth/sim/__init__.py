@@ -10,12 +10,18 @@ Public API (stable; other stages code against it):
 - :func:`copy_state`, :func:`diff_paths` (``state``)
 """
 
-from clawloop_synth.sim.checks import normalize_text, reference_state, reward_of, run_checks
+from clawloop_synth.sim import isolation as _isolation
+from clawloop_synth.sim.checks import normalize_text, reference_state, register_env, reward_of, run_checks
 from clawloop_synth.sim.env import DEFAULT_MAX_STEPS, SimEnv, StepRecord, ToolResult
 from clawloop_synth.sim.errors import HandlerError, SandboxError
-from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler
+from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler, use_isolation
 from clawloop_synth.sim.state import copy_state, diff_paths
 from clawloop_synth.sim.verify import RULES, run_solution, verify
+
+# Lower modules call higher ones through these (checks plays references in SimEnv; the sandbox runs
+# isolated handlers in the worker pool), so that neither imports a module that imports it back.
+register_env(SimEnv)
+use_isolation(_isolation)
 
 __all__ = [
     "DEFAULT_MAX_STEPS",

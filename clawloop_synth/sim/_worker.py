@@ -19,19 +19,31 @@ import sys
 import types
 from typing import Any
 
-OK_JSON, OK_STR, HANDLER_ERROR, SANDBOX_ERROR, COMPILED, UNKNOWN = range(6)
-RECYCLE = 1  # flags: the worker grew or hit a limit; the host retires it after this reply
 GROWTH_LIMIT = 64 * 2**20  # address space a worker may keep above its start size
 CPU_GRACE = 1  # whole seconds of RLIMIT_CPU past the call's own CPU limit (the kernel's backstop)
 _CODE_CACHE = 512
 
 
 def _bootstrap(root: str) -> None:
-    sys.path[:] = [root, *[p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(__file__)]]
+    here = os.path.dirname(__file__)
+    sys.path[:] = [root, *[p for p in sys.path if p and p != root and os.path.abspath(p) != here]]
     for name, sub in (("clawloop_synth", "clawloop_synth"), ("clawloop_synth.sim", "clawloop_synth/sim")):
         module = types.ModuleType(name)
         module.__path__ = [os.path.join(root, sub)]
         sys.modules.setdefault(name, module)
+
+
+if __name__ == "__main__":  # a worker process: the package can be imported once bootstrapped
+    _bootstrap(sys.argv[1])
+from clawloop_synth.sim._protocol import (  # noqa: E402 - after the bootstrap
+    COMPILED,
+    HANDLER_ERROR,
+    OK_JSON,
+    OK_STR,
+    RECYCLE,
+    SANDBOX_ERROR,
+    UNKNOWN,
+)
 
 
 def _read_exact(fd: int, size: int) -> bytes | None:

@@ -27,7 +27,7 @@ from clawloop_synth.sim.outputs import find_output
 from clawloop_synth.sim.state import diff_paths, format_path
 from clawloop_synth.types import CheckResult, TaskSpec
 
-__all__ = ["normalize_text", "reference_state", "remember_reference", "reward_of", "run_checks"]
+__all__ = ["normalize_text", "reference_state", "register_env", "remember_reference", "reward_of", "run_checks"]
 
 _NUMBER_COMMA = re.compile(r"(?<=\d),(?=\d)")
 _REF_CACHE_SIZE = 1024
@@ -49,14 +49,25 @@ def remember_reference(task: TaskSpec, final_state: Any) -> None:
             _ref_cache.popitem(last=False)
 
 
+# The episode class reference solutions are played in (env.SimEnv), registered by sim/__init__, which
+# every import of this module runs first. Not imported here: env imports this module (no import cycle).
+_env_class: Any = None
+
+
+def register_env(env_class: Any) -> None:
+    """Play reference solutions in ``env_class`` (``sim/__init__`` registers ``SimEnv``)."""
+    global _env_class
+    _env_class = env_class
+
+
 def reference_state(task: TaskSpec) -> Any:
     """The final state of the reference solution, computed once per task object and cached."""
     entry = _ref_cache.get(id(task))
     if entry is not None and entry[0] is task:
         return entry[1]
-    from clawloop_synth.sim.env import SimEnv  # env imports this module
-
-    env = SimEnv(task, max_steps=max(len(task.reference.calls), 1))
+    if _env_class is None:
+        raise RuntimeError("no episode class registered (clawloop_synth.sim registers SimEnv)")
+    env = _env_class(task, max_steps=max(len(task.reference.calls), 1))
     for call in task.reference.calls:
         env.step(call)
     remember_reference(task, env.state)

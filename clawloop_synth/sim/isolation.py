@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from clawloop_synth.sim import _worker as proto
+from clawloop_synth.sim import _protocol as proto
 from clawloop_synth.sim.errors import HandlerError, SandboxError
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.sim.pack import DomainPack, State
+from clawloop_synth.sim.domain import DomainPack, State
 from clawloop_synth.sim.pack_rules import DateWindow, Search
 from clawloop_synth.types import ToolSpec, Trace
 

@@ -81,6 +81,24 @@ _CACHE_SIZE = 4096
 _MAIN_IDENT = threading.main_thread().ident
 
 
+# The worker pool isolated handlers run in (the ``isolation`` module), registered by sim/__init__, which
+# every import of this module runs first (the worker process, which never isolates, skips it). Not
+# imported here: isolation imports this module (no import cycle).
+_isolation_module: Any = None
+
+
+def use_isolation(module: Any) -> None:
+    """Run isolated handlers through ``module`` (``call``, ``compile_isolated``): ``sim.isolation``."""
+    global _isolation_module
+    _isolation_module = module
+
+
+def _isolation() -> Any:
+    if _isolation_module is None:
+        raise SandboxError("no worker pool registered for isolated handlers (clawloop_synth.sim registers it)")
+    return _isolation_module
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Per-call limits; ``None`` fields fall back to the module constants at call time."""
@@ -294,9 +312,7 @@ class Handler:
             limits: Limits | None = None) -> tuple[Any, str]:
         """Like calling the handler, but also returns the result as text (str as-is, else JSON)."""
         if self.isolated:
-            from clawloop_synth.sim import isolation
-
-            return isolation.call(self, state, args, limits or _DEFAULT_LIMITS)
+            return _isolation().call(self, state, args, limits or _DEFAULT_LIMITS)
         assert self.code is not None
         cpu, memory, max_chars, _ = (limits or _DEFAULT_LIMITS).resolved()
 
@@ -370,10 +386,8 @@ def _compile(source: str, entry: str) -> Handler | SandboxError:
     digest = digest_of(source)
     filename = f"<handler {digest[:12]}>"
     if isolated(digest):
-        from clawloop_synth.sim import isolation
-
         try:
-            isolation.compile_isolated(source, digest, filename, entry)
+            _isolation().compile_isolated(source, digest, filename, entry)
         except SandboxError as exc:
             return exc
         return Handler(source, None, digest, filename, isolated=True, entry=entry)

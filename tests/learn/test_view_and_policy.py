@@ -150,3 +150,28 @@ def test_policy_learner_learns_on_the_demo_pack() -> None:
     assert max(before) == 0.0
     assert learner.stats["imitation_fit"] >= 0.9, learner.stats
     assert after >= 0.1, (after, learner.stats)
+
+
+def test_training_again_keeps_the_earlier_demonstrations_and_reads_are_explored() -> None:
+    tasks = build_demo_tasks(16, seed=2)
+    first, second = tasks[:8], tasks[8:]
+    learner = PolicyLearner(PolicyConfig(rl_epochs=0, seed=0))
+    learner.train(task_views(first, "train"), train_runner(first))
+    after_first = learner.stats["imitation_decisions"]
+    learner.train(task_views(second, "train"), train_runner(second))
+    assert learner.stats["imitation_decisions"] > after_first  # the first chunk's decisions are still there
+    # DAgger on reads: an untrained policy's own lookups differ from the demonstrations, so with exploration the
+    # collected runs hold more tool calls than without it (where only failed writes add any)
+    def collected(explore_reads: int) -> int:
+        calls: list[int] = []
+
+        def runner(view: TaskView, lrn: Any, attempt: int) -> Rollout:
+            rollout = train_runner(tasks)(view, lrn, attempt)
+            calls.append(sum(1 for m in rollout.messages if m.tool_calls))
+            return rollout
+
+        fresh = PolicyLearner(PolicyConfig(rl_epochs=0, seed=0, imitation_epochs=0, explore_reads=explore_reads))
+        fresh.train(task_views(tasks, "train"), runner)
+        return sum(calls)
+
+    assert collected(3) > collected(0) + len(tasks) // 2

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from clawloop_synth.cli import app
 from clawloop_synth.curriculum import STRATEGIES
-from clawloop_synth.curriculum_stage import run_curriculum
-from clawloop_synth.difficulty_stage import POOLED, load_rows, run_difficulty
+from clawloop_synth.curriculum.stage import run_curriculum
+from clawloop_synth.difficulty.stage import POOLED, load_rows, run_difficulty
 from clawloop_synth.errors import InputError
 from clawloop_synth.mine import MineStats, build_context, mine_traces
 from clawloop_synth.rollout import load_rollouts, run_rollouts

@@ -54,7 +54,7 @@ def _round(metrics: Mapping[str, float | None]) -> dict[str, float | None]:
 def compare_orders(estimates: Sequence[Any], rows: Mapping[str, Mapping[str, Any]], seed: int = 0
                    ) -> dict[str, Any]:
     """Every registered strategy (default parameters) under ``seed``, and 20 random orders averaged."""
-    from clawloop_synth.curriculum import STRATEGIES, make_strategy
+    from clawloop_synth.curriculum.strategies import STRATEGIES, make_strategy
 
     table: dict[str, Any] = {}
     for name in STRATEGIES:
@@ -92,8 +92,8 @@ def _params(params: Mapping[str, Any] | None) -> dict[str, Any]:
 def run_curriculum(workdir: Path, strategy: str = "learnability", seed: int = 0,
                    params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Order WORKDIR's tasks with ``strategy``; write WORKDIR/curriculum/<strategy> and curriculum.json."""
-    from clawloop_synth.curriculum import TaskEstimate, make_strategy
-    from clawloop_synth.difficulty_stage import load_rows, save_rows
+    from clawloop_synth.curriculum.strategies import TaskEstimate, make_strategy
+    from clawloop_synth.difficulty.stage import load_rows, save_rows
     from clawloop_synth.workdir import Manifest, write_json
 
     started = time.perf_counter()

@@ -1,0 +1,248 @@
+"""A domain pack's data and behaviour: its tools plus the database they act on, and the slicing of tasks out of it.
+
+A pack's state is a dict of *collections*, each a dict from an entity key to a JSON entity
+(``{"users": {"mia_li_3668": {...}}, "reservations": {...}}``), plus optional *globals* (a clock, service
+counters) that travel whole with every slice. Nothing here knows a domain: which entities a tool call
+touches is found by matching the call's argument strings against collection keys, plus the pack's
+declarative :class:`Search` rules (a search touches every entity it could return), and links between
+entities are found the same way inside the entities themselves. Packs are loaded from folders by
+:mod:`clawloop_synth.sim.pack_folder`; :mod:`clawloop_synth.sim.pack` is the entry point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clawloop_synth.errors import InputError
+from clawloop_synth.sim.pack_rules import DateWindow, Search, search_refs, trim_dates
+from clawloop_synth.sim.state import copy_state
+from clawloop_synth.types import ToolSpec
+
+__all__ = ["Call", "DateWindow", "DomainPack", "Refs", "Search", "State", "find_keys"]
+
+State = dict[str, Any]
+Refs = dict[str, set[str]]  # collection -> entity keys
+Call = tuple[str, Mapping[str, Any]]
+
+
+def _strings(value: Any, out: set[str], limit: int = 10_000) -> None:
+    if len(out) >= limit:
+        return
+    if isinstance(value, str):
+        out.add(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, out, limit)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out, limit)
+
+
+def find_keys(state: State, value: Any, collections: Iterable[str] | None = None) -> Refs:
+    """Entity keys of ``state`` that appear as strings anywhere inside ``value``."""
+    found: set[str] = set()
+    _strings(value, found)
+    refs: Refs = {}
+    for name in collections if collections is not None else state:
+        table = state.get(name)
+        if isinstance(table, dict):
+            hits = {text for text in found if text in table}
+            if hits:
+                refs[name] = hits
+    return refs
+
+
+def _merge(into: Refs, more: Refs) -> None:
+    for name, keys in more.items():
+        into.setdefault(name, set()).update(keys)
+
+
+def _stable_rank(seed: str, key: str) -> bytes:
+    return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
+
+
+def _read_json(path: Path, what: str, pack: str) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(f"missing {what} of the {pack} pack", file=str(path)) from None
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+
+
+@dataclass(frozen=True)
+class DomainPack:
+    """A domain: its tools, policy, where its database lives, and how tasks are cut out of it.
+
+    ``searches`` say what a call touches beyond the keys named in its arguments (a search touches
+    the entities it could return); ``date_windows`` shrink a sliced state's date-keyed fields to the days
+    near the dates the task's calls mention. ``link_depth`` is how many hops of entity links a replay
+    copies (a user -> its reservations -> their flights is 2); ``slice_depth`` how many a task slice keeps
+    (1: a user and its reservations, not every flight they name). ``recorded_key_aliases`` maps a key of
+    today's database to the name recorded results used for it (the database may have been edited after
+    the recording); replays count such results as equal. ``globals`` are top-level state entries that
+    are not collections (a clock, service counters): read from ``<db>/<name>.json`` (or the pack's own
+    state folder) and copied whole into every slice. ``distractors`` is the pack's default count of
+    unrelated entities per collection in a task slice. ``policy`` is the text the agent works under
+    (its system prompt) and ``rules`` the sandboxed policy-as-code sources by name.
+    """
+
+    name: str
+    tools: list[ToolSpec]
+    collections: tuple[str, ...]
+    db: Path | None = None
+    searches: tuple[Search, ...] = ()
+    date_windows: tuple[DateWindow, ...] = ()
+    link_depth: int = 2
+    slice_depth: int = 1
+    description: str = ""
+    recorded_key_aliases: dict[str, str] = field(default_factory=dict)
+    key_fields: dict[str, str] = field(default_factory=dict)  # collection -> entity field holding its key
+    globals: tuple[str, ...] = ()
+    distractors: dict[str, int] = field(default_factory=dict)
+    policy: str = ""
+    rules: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None  # where the pack was read from (None when built in memory)
+
+    # ------------------------------------------------------------------------------- state
+
+    def load_state(self, db: Path | None = None) -> State:
+        """Read every collection from ``<db>/<collection>.json`` (the pack's own state by default)."""
+        folder = db or self.db
+        if folder is None:
+            raise InputError(f"the {self.name} pack needs a database folder (--db)")
+        folder = Path(folder)
+        state: State = {}
+        for name in self.collections:
+            path = folder / f"{name}.json"
+            data = _read_json(path, f"collection '{name}'", self.name)
+            if not isinstance(data, dict):
+                raise InputError("a collection must be a JSON object keyed by entity id", file=str(path))
+            state[name] = data
+        own = self.folder / "state" if self.folder is not None else None
+        for name in self.globals:
+            path = folder / f"{name}.json"
+            if not path.exists() and own is not None and (own / f"{name}.json").exists():
+                path = own / f"{name}.json"  # a --db dump of the collections alone keeps the pack's globals
+            state[name] = _read_json(path, f"global '{name}'", self.name)
+        return state
+
+    def tool(self, name: str) -> ToolSpec:
+        for spec in self.tools:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def write_tools(self) -> frozenset[str]:
+        return frozenset(spec.name for spec in self.tools if spec.writes)
+
+    # ---------------------------------------------------------------------------- touching
+
+    def call_refs(self, state: State, name: str, args: Mapping[str, Any]) -> Refs:
+        """Entities one call names directly (argument strings that are keys) or could find (searches)."""
+        refs = find_keys(state, dict(args), self.collections)
+        for search in self.searches:
+            if search.tool == name:
+                _merge(refs, search_refs(state, search, args))
+        return refs
+
+    def linked(self, state: State, refs: Refs, depth: int | None = None) -> Refs:
+        """``refs`` plus the entities they name, followed ``depth`` hops (default ``link_depth``)."""
+        closed: Refs = {name: set(keys) for name, keys in refs.items()}
+        frontier = closed
+        for _ in range(self.link_depth if depth is None else depth):
+            found: Refs = {}
+            for name, keys in frontier.items():
+                table = state.get(name, {})
+                for key in keys:
+                    if key in table:
+                        _merge(found, find_keys(state, table[key], self.collections))
+            frontier = {
+                name: keys - closed.get(name, set()) for name, keys in found.items() if keys - closed.get(name, set())
+            }
+            if not frontier:
+                break
+            _merge(closed, frontier)
+        return closed
+
+    def touched(self, state: State, calls: Iterable[Call], depth: int | None = None) -> Refs:
+        """Every entity the calls name, with their links: what a run of them may read or write."""
+        refs: Refs = {}
+        for name, args in calls:
+            _merge(refs, self.call_refs(state, name, args))
+        return self.linked(state, refs, depth)
+
+    def working_copy(self, base: State, refs: Refs) -> State:
+        """A state that shares every entity with ``base`` except those in ``refs``, which are copied.
+
+        Handlers only change entities that their arguments lead to, so a run whose calls are all
+        covered by ``refs`` leaves ``base`` untouched at a fraction of a full copy's cost. Globals
+        (and anything else that is not a collection) are copied whole: any call may change them.
+        """
+        state: State = {}
+        for name, table in base.items():
+            keys = refs.get(name)
+            if not isinstance(table, dict) or name not in self.collections:
+                state[name] = copy_state(table)
+                continue
+            fresh = dict(table)
+            if keys:
+                present = [key for key in keys if key in table]
+                copied = copy_state([table[key] for key in present])
+                for key, value in zip(present, copied, strict=True):
+                    fresh[key] = value
+            state[name] = fresh
+        return state
+
+    # ----------------------------------------------------------------------------- slicing
+
+    def slice_state(
+        self,
+        state: State,
+        calls: Iterable[Call],
+        *,
+        distractors: int | Mapping[str, int] = 3,
+        seed: str = "",
+    ) -> State:
+        """A small, self-contained state for a task: what ``calls`` touch plus a few distractors.
+
+        Distractors are other entities (``distractors`` per collection, or a count per collection
+        name), picked by a stable hash of ``seed`` so the same task always gets the same ones; their
+        own links are followed one hop so that they look like real entities rather than dangling
+        ids. Key order follows ``state``. Globals are kept whole.
+        """
+        calls = list(calls)
+        keep = self.touched(state, calls, depth=self.slice_depth)
+        extra: Refs = {}
+        for name in self.collections:
+            count = distractors.get(name, 0) if isinstance(distractors, Mapping) else distractors
+            table = state.get(name, {})
+            taken = keep.get(name, set())
+            pool = sorted((key for key in table if key not in taken), key=lambda key: _stable_rank(seed, key))
+            if pool and count > 0:
+                extra[name] = set(pool[:count])
+        _merge(keep, self.linked(state, extra, depth=1))
+        sliced: State = {}
+        for name in self.collections:
+            table = state.get(name, {})
+            wanted = keep.get(name, set())
+            sliced[name] = {key: value for key, value in table.items() if key in wanted}
+        for name in self.globals:
+            if name in state:
+                sliced[name] = state[name]
+        sliced = copy_state(sliced)
+        for window in self.date_windows:
+            trim_dates(sliced, window, calls)
+        return sliced
+
+    def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
+        """How many entities of ``sliced`` the calls do not touch."""
+        touched = self.touched(state, calls, depth=self.slice_depth)
+        return sum(len(set(sliced.get(name, {})) - touched.get(name, set())) for name in self.collections)
