@@ -33,7 +33,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["clip", "luhn_ok", "redact", "redact_messages", "redact_messages_with_counts", "redact_with_counts"]
+__all__ = ["clip", "luhn_ok", "redact", "redact_messages", "redact_messages_with_counts", "redact_texts",
+           "redact_with_counts"]
 
 T = TypeVar("T")
 
@@ -94,7 +95,9 @@ def _wanted(hints: tuple[str, ...], text: str, folded: list[str]) -> bool:
     return False
 
 
-_CARD = re.compile(r"(?<![\d.])[2-6](?:[ -]?\d){12,18}(?![\d.])")  # issuers' first digits are 2-6
+# issuers' first digits are 2-6; a digit or a decimal point with digits beside it means a longer number,
+# but a sentence's full stop ("Pay with 4111 1111 1111 1111.") does not
+_CARD = re.compile(r"(?<!\d)(?<!\d\.)[2-6](?:[ -]?\d){12,18}(?!\d|\.\d)")
 _PHONE = re.compile(
     r"(?<![\w.+])(?:"
     r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"  # +44 20 7946 0958, +15551234567
@@ -254,6 +257,12 @@ def _join_split_secrets(out: list[dict[str, Any]], counts: Counter[str]) -> None
                 message["content"] = content
         tail_match = _TAIL.search(content)
         previous = (message, tail_match) if tail_match is not None else None
+
+
+def redact_texts(texts: list[str]) -> list[str]:
+    """The texts of one conversation, in order, each redacted, and a secret split across two consecutive
+    texts redacted in both (for prompts that render a conversation as one text)."""
+    return [m["content"] for m in redact_messages([{"content": text} for text in texts])]
 
 
 def redact_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from clawloop_synth.mine.localize import Localization
 from clawloop_synth.mine.taxonomy import load_taxonomy
-from clawloop_synth.redact import redact
+from clawloop_synth.redact import redact_texts
 from clawloop_synth.types import Failure, Trace
 
 __all__ = ["ClusterName", "LLMLocalization", "llm_localize", "llm_namer", "localize_messages", "name_messages"]
@@ -65,7 +65,13 @@ def _text(trace: Trace, index: int) -> str:
         text += " " + "; ".join(f"call {c.name}({c.arguments})" for c in m.tool_calls)
     if m.is_error:
         text = "[ERROR] " + text
-    text = " ".join(redact(text).split())  # redacted before clipping: a cut secret escapes its rule
+    return text
+
+
+def _shown(text: str) -> str:
+    """A redacted message text as the prompt shows it: one line, clipped (after redaction: a cut secret
+    escapes its rule)."""
+    text = " ".join(text.split())
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + " …"
 
 
@@ -77,9 +83,11 @@ def localize_messages(trace: Trace, hints: Sequence[Failure] = ()) -> list[dict[
     if len(indexes) > _MAX_MESSAGES:  # keep the start and the end of very long runs
         half = _MAX_MESSAGES // 2
         indexes = indexes[:half] + indexes[-half:]
+    # the whole conversation redacted at once, so a secret split across two messages is caught too
+    texts = redact_texts([_text(trace, i) for i in range(len(trace.messages))])
     prompt = render_prompt(
         "localize_failure", instruction=trace.instruction or "(not recorded)",
-        messages=[{"index": i, "speaker": _speaker(trace, i), "text": _text(trace, i)} for i in indexes],
+        messages=[{"index": i, "speaker": _speaker(trace, i), "text": _shown(texts[i])} for i in indexes],
         hints=[{"step": f.step, "agent": f.agent or "?", "code": f.code, "detail": f.detail or f.card}
                for f in hints[:12]],
         leaves=_leaves())

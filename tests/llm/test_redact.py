@@ -170,6 +170,13 @@ def test_ids_prices_and_dates_are_left_alone(text: str) -> None:
     assert redact(text) == text
 
 
+def test_a_card_at_the_end_of_a_sentence_is_redacted_and_decimals_are_not_cards() -> None:
+    assert redact(f"Pay with {VISA}.") == "Pay with <CARD>."  # reached the model before the fix
+    assert redact(f"({VISA})") == "(<CARD>)"
+    for number in ("4111111111111111.5", "0.4111111111111111"):
+        assert redact(number) == number
+
+
 def test_a_key_split_across_two_messages_is_redacted_in_both() -> None:
     key = "sk-proj-AbCdEf0123456789GhIjKlMn"
     messages = [{"role": "user", "content": f"first half: {key[:14]}"},
