@@ -42,7 +42,7 @@ _MODES = {"json": "JSON", "tools": "TOOLS", "md_json": "MD_JSON", "json_schema":
 # Completion tokens a request may use under a cost budget when max_tokens is not set: the budget
 # holds each request's worst case before sending it, so that case must be bounded.
 BUDGET_MAX_TOKENS = 4096
-_TOKENS_PER_MESSAGE = 8  # the chat template's role and separator tokens, generously
+TOKENS_PER_MESSAGE = 8  # the chat template's role and separator tokens, generously
 
 
 @dataclass
@@ -381,7 +381,7 @@ class LLM:
         messages = kwargs.get("messages") or []
         prompt = sum(len(orjson.dumps(kwargs.get(part), default=str)) for part in ("messages", "tools",
                                                                                  "response_format"))
-        return self._accountant.worst_cost(prompt + _TOKENS_PER_MESSAGE * (len(messages) + 1), cap), kwargs
+        return self._accountant.worst_cost(prompt + TOKENS_PER_MESSAGE * (len(messages) + 1), cap), kwargs
 
     async def _attempt(self, call: _Call, kwargs: dict[str, Any], worst: float) -> Any:
         """One HTTP attempt, its worst-case cost held by the budget while it is in flight; the

@@ -6,7 +6,9 @@ temperature, max_tokens, timeout, retries; dspy's own answer cache) whose every 
 
 - counts one ``call`` under the stage, and a ``cache_hit`` when dspy's cache answers it (no request);
 - before each HTTP attempt (retries included) reserves it in the seam's :class:`Accountant`, which
-  raises :class:`BudgetExceeded` once ``max_requests`` or ``max_cost`` is spent;
+  raises :class:`BudgetExceeded` once ``max_requests`` or ``max_cost`` is spent; under a cost budget the
+  attempt holds its worst case while in flight (every prompt byte a token, every allowed completion token
+  used; ``max_tokens`` set when left open), as the seam's own requests do, so the spend cannot pass it;
 - after the answer adds its prompt and completion tokens and their cost (the seam's price map: 0 with
   ``cost_known`` false for a model litellm does not price).
 
@@ -31,6 +33,7 @@ from dspy.clients._deprecation import warn_legacy_lm, warn_openai_messages
 from dspy.utils.callback import with_callbacks
 from dspy.utils.exceptions import is_retryable_lm_error
 
+from clawloop_synth.llm._client import BUDGET_MAX_TOKENS, TOKENS_PER_MESSAGE
 from clawloop_synth.llm._config import LLMConfig
 from clawloop_synth.llm._usage import Accountant, StageUsage
 
@@ -72,9 +75,40 @@ class AccountedLM(dspy.LM):
             usage: StageUsage = self.accountant.stage(self.stage)
             setattr(usage, field, getattr(usage, field) + n)
 
-    def _reserve(self) -> None:
+    def _worst(self, call: Any) -> float:
+        """The most ``call`` can cost under a cost budget (0 without one); opens no request unbounded."""
+        request = call.legacy
+        if self.accountant.max_cost is None or not self.accountant.cost_known or "messages" not in request:
+            return 0.0
+        import orjson
+
+        cap = request.get("max_tokens")
+        if not isinstance(cap, int) or cap <= 0:
+            cap = request["max_tokens"] = BUDGET_MAX_TOKENS
+        messages = request.get("messages") or []
+        prompt = len(orjson.dumps(messages, default=str)) + TOKENS_PER_MESSAGE * (len(messages) + 1)
+        return self.accountant.worst_cost(prompt, cap * call.n)
+
+    def _try_reserve(self, worst: float) -> float | None:
         with self._lock:
-            self.accountant.reserve(self.stage)
+            return self.accountant.reserve(self.stage, worst)
+
+    def _reserve(self, call: Any) -> float:
+        """Count the attempt and hold its worst case, waiting while requests in flight hold the rest."""
+        worst = self._worst(call)
+        while (held := self._try_reserve(worst)) is None:
+            time.sleep(0.05)
+        return held
+
+    async def _areserve(self, call: Any) -> float:
+        worst = self._worst(call)
+        while (held := self._try_reserve(worst)) is None:
+            await asyncio.sleep(0.05)
+        return held
+
+    def _release(self, held: float) -> None:
+        with self._lock:
+            self.accountant.release(held)
 
     def _record(self, result: Any) -> None:
         usage = getattr(result, "usage", None) or {}
@@ -109,10 +143,11 @@ class AccountedLM(dspy.LM):
             return execution.finalize(self, call, hit)
         attempt = 0
         while True:
-            self._reserve()
+            held = self._reserve(call)
             try:
                 result = execution.execute(self, call)
             except Exception as exc:
+                self._release(held)
                 wait = self._retry(exc, attempt)
                 if wait is None:
                     raise
@@ -120,6 +155,7 @@ class AccountedLM(dspy.LM):
                 attempt += 1
                 continue
             self._record(result)
+            self._release(held)
             return execution.finalize(self, call, result)
 
     @with_callbacks
@@ -136,10 +172,11 @@ class AccountedLM(dspy.LM):
             return execution.finalize(self, call, hit)
         attempt = 0
         while True:
-            self._reserve()
+            held = await self._areserve(call)
             try:
                 result = await execution.aexecute(self, call)
             except Exception as exc:
+                self._release(held)
                 wait = self._retry(exc, attempt)
                 if wait is None:
                     raise
@@ -147,6 +184,7 @@ class AccountedLM(dspy.LM):
                 attempt += 1
                 continue
             self._record(result)
+            self._release(held)
             return execution.finalize(self, call, result)
 
 

@@ -161,3 +161,38 @@ def test_dspy_prompts_are_redacted_like_the_seams(tmp_path: Path, fake_openai: F
     assert "jane.doe@example.com" not in sent and "sk-abcdefghijklmnopqrstuvwx" not in sent
     redacted = generator.llm.usage_summary()["stages"]["generate"]["redacted"]
     assert redacted == {"API_KEY": 1, "EMAIL": 1}, redacted
+
+
+def test_dspy_requests_never_pass_the_cost_budget(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """Each DSPy attempt holds its worst case while in flight, as the seam's own requests do: without that, the
+    request sent when the spend is just under the budget (or several sent at once) pass it."""
+    import threading
+
+    from clawloop_synth.generate.dspy_gen import make_lm
+    from clawloop_synth.llm import BudgetExceeded, model_prices
+
+    assert model_prices("openai/gpt-4o-mini") is not None
+    long = "Cancel reservation ABC123 and explain every fee. " * 160  # ~2,000 completion tokens
+    fake_openai.default = raw(f"[[ ## task ## ]]\n{json.dumps(long)}\n\n[[ ## completed ## ]]")
+    budget = 0.004
+    lm = make_lm(LLMConfig("openai/gpt-4o-mini", api_base=fake_openai.base_url, api_key="sk-test", max_cost=budget,
+                           max_tokens=3000))
+    stopped: list[BaseException] = []
+
+    def ask(worker: int) -> None:
+        for n in range(10):
+            try:
+                lm(f"worker {worker} request {n}")
+            except BudgetExceeded as exc:
+                stopped.append(exc)
+                return
+
+    threads = [threading.Thread(target=ask, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    spent = lm.accountant.total.cost
+    assert stopped and fake_openai.count >= 1 and spent > 0
+    assert spent <= budget, (spent, budget)
+    assert lm.accountant.reserved == pytest.approx(0.0)
