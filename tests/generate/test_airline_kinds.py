@@ -14,7 +14,8 @@ from clawloop_synth.generate.base import GenerationRequest, Verdict
 from clawloop_synth.generate.graph import build_graph
 from clawloop_synth.generate.procedural import ProceduralGenerator
 from clawloop_synth.generate.procedural.airline import compose
-from clawloop_synth.generate.procedural.airline_kinds import NO_WRITE_KINDS, WRITE_KINDS
+from clawloop_synth.generate.procedural.airline_asks import NO_WRITE_KINDS
+from clawloop_synth.generate.procedural.airline_kinds import WRITE_KINDS
 from clawloop_synth.generate.procedural.airline_parts import Part, Shop
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, base_from_scenario, scratch_task
 from clawloop_synth.sim import SimEnv, verify

@@ -15,7 +15,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from clawloop_synth.generate.procedural.airline_kinds import NO_WRITE_KINDS, WRITE_KINDS
+from clawloop_synth.generate.procedural.airline_asks import NO_WRITE_KINDS
+from clawloop_synth.generate.procedural.airline_kinds import WRITE_KINDS
 from clawloop_synth.generate.procedural.airline_parts import Part, Shop, _flight_choice, method_label
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario
 from clawloop_synth.sim.rules import RuleSet, pack_rules

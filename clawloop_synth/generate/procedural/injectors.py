@@ -21,6 +21,7 @@ import orjson
 
 from clawloop_synth.generate.procedural.base import BaseTask, scratch_task
 from clawloop_synth.generate.procedural.mutate import fabricate, leaves, nudges, reformat, set_at, siblings
+from clawloop_synth.generate.procedural.outage import OUTAGE_KEY, TRANSIENT, with_outage
 from clawloop_synth.mine.context import HANDOFF
 from clawloop_synth.mine.evidence import classify_step
 from clawloop_synth.mine.toolset import near_miss
@@ -32,16 +33,6 @@ __all__ = ["GIVE_UP", "INJECTORS", "TRANSIENT", "Hook", "Variant", "inject", "ta
 
 GIVE_UP = "I'm sorry, I wasn't able to complete your request right now. Please contact us again later."
 GIVE_UP_TRANSIENT = "I'm sorry, the system is temporarily unavailable, so I couldn't complete this. Please try later."
-OUTAGE_KEY = "procedural_outages"
-
-# Transient faults: the message the wrapped tool answers with once (the taxonomy classifies each).
-TRANSIENT = {
-    "environment/system/service_unavailable": "service temporarily unavailable, please retry",
-    "environment/system/timeout": "the request timed out, please retry",
-    "environment/system/rate_limit": "rate limit exceeded (429 too many requests), please retry",
-    "environment/system/server_error": "internal server error (500), please retry",
-    "agent/planning/missing_retry": "service temporarily unavailable, please retry",
-}
 # How the instruction puts a probed condition on the path: {wrong} the user's first choice, {right} the fallback.
 _CONDITION = {
     "agent/action/unavailable_resource": "My first choice would be {wrong}; if that is not available, go with {right}.",
@@ -328,23 +319,6 @@ def _wrong_information(base: BaseTask, rng: random.Random) -> Variant | None:
     answer = f"Your request is complete; your confirmation code is {code}."
     return Variant(base.instruction, base.state, base.tools, Solution(calls=base.calls, answer=base.answer),
                    Solution(calls=base.calls, answer=answer), f"made-up {code}")
-
-
-_INVOKE = re.compile(r"^def invoke\(", re.MULTILINE)
-
-
-def with_outage(tool: ToolSpec, message: str) -> ToolSpec:
-    """``tool`` whose handler first answers ``Error: message`` while the state's counter for it is positive."""
-    inner = _INVOKE.sub("def invoke_without_outage(", tool.handler)
-    wrapper = (
-        "\n\ndef invoke(state, **kwargs):\n"
-        f"    pending = state.get({OUTAGE_KEY!r}, {{}})\n"
-        f"    if pending.get({tool.name!r}, 0) > 0:\n"
-        f"        pending[{tool.name!r}] = pending[{tool.name!r}] - 1\n"
-        f"        return {('Error: ' + message)!r}\n"
-        "    return invoke_without_outage(state, **kwargs)\n"
-    )
-    return tool.model_copy(update={"handler": inner + wrapper})
 
 
 def _transient(code: str) -> Injector:
