@@ -76,6 +76,24 @@ def test_rows_of_the_same_fields_are_a_table_with_the_field_names_once() -> None
         assert " rows: " not in as_lines(json.dumps(other))
 
 
+def test_a_field_with_one_value_in_every_row_is_written_once() -> None:
+    rows = [{"no": f"HAT{i}", "to": "LAX", "price": p} for i, p in enumerate((91, 12, 40))]
+    assert as_lines(json.dumps(rows)).splitlines() == [
+        "3 rows: no | price; in every row: to LAX", "- HAT0 | 91", "- HAT1 | 12", "- HAT2 | 40"]
+    # two rows: nothing is factored out (the header would cost what it saves)
+    assert as_lines(json.dumps(rows[:2])).splitlines()[0] == "2 rows: no | to | price"
+
+
+def test_a_list_of_tables_with_the_same_fields_shares_one_header() -> None:
+    pairs = [[{"no": "A1", "to": "JFK"}, {"no": "B1", "to": "MIA"}],
+             [{"no": "A1", "to": "JFK"}, {"no": "B2", "to": "MIA"}]]
+    assert as_lines(json.dumps(pairs)).splitlines() == [
+        "2 items of 2 rows: no | to", "- A1 | JFK", "  B1 | MIA", "- A1 | JFK", "  B2 | MIA"]
+    # tables of different fields keep their own headers
+    mixed = [[{"no": "A1"}, {"no": "B1"}], [{"id": "A1"}, {"id": "B2"}]]
+    assert as_lines(json.dumps(mixed)).count("rows:") == 2
+
+
 def test_cli_default_bound_is_the_library_default() -> None:
     from clawloop_synth.cli.export import export
 

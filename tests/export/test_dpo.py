@@ -108,8 +108,9 @@ class _TemplateTokenizer:
 
 def test_trl_applies_the_chat_template_to_a_pair_with_its_tools(dpo: tuple[Path, dict[str, Any], list[Any]]) -> None:
     pytest.importorskip("trl")
-    from datasets import load_from_disk
     from trl.data_utils import maybe_apply_chat_template
+
+    from datasets import load_from_disk
 
     out, _, _ = dpo
     row = next(iter(load_from_disk(str(out / "dataset"))["train"]))
