@@ -7,9 +7,9 @@ The flow of one call (``astructured``):
 3. otherwise, under the concurrency semaphore, ask instructor (``instructor.from_litellm`` over our own
    completion function, JSON mode by default; its mode handlers driven directly by ``_structured``),
    which re-asks with the validation error up to ``max_reasks`` times;
-4. each HTTP attempt inside goes through ``_send``: the budget check (under ``max_cost`` each attempt
-   holds its worst-case cost while in flight, so the spend cannot pass the budget), then tenacity
-   backoff on 429, 5xx, timeouts and answers that are no chat completion or have no choices, then
+4. each HTTP attempt inside goes through ``Sender.send`` (``_sending``): the budget check (under
+   ``max_cost`` each attempt holds its worst-case cost while in flight, so the spend cannot pass the
+   budget), then tenacity backoff on 429, 5xx, timeouts and answers that are no chat completion or have no choices, then
    the token and cost accounting.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable
@@ -28,9 +27,10 @@ from pydantic import BaseModel
 
 from clawloop_synth.llm._cache import CacheWriter, DiskCache, cache_key
 from clawloop_synth.llm._config import BudgetExceeded, LLMConfig, LLMError, StructuredOutputError
+from clawloop_synth.llm._sending import CALL, Call, Sender
 from clawloop_synth.llm._structured import Handlers, handlers_for, memoize_instructor_model_check, prepared_model, wrap
 from clawloop_synth.llm._structured import create as create_structured
-from clawloop_synth.llm._transport import Transport, is_retryable
+from clawloop_synth.llm._transport import Transport
 from clawloop_synth.llm._usage import Accountant, StageUsage
 from clawloop_synth.redact import redact_messages_with_counts
 
@@ -39,19 +39,6 @@ __all__ = ["LLM", "Request", "Result"]
 T = TypeVar("T", bound=BaseModel)
 
 _MODES = {"json": "JSON", "tools": "TOOLS", "md_json": "MD_JSON", "json_schema": "JSON_SCHEMA"}
-# Completion tokens a request may use under a cost budget when max_tokens is not set: the budget
-# holds each request's worst case before sending it, so that case must be bounded.
-BUDGET_MAX_TOKENS = 4096
-TOKENS_PER_MESSAGE = 8  # the chat template's role and separator tokens, generously
-
-
-@dataclass
-class _Call:
-    stage: str
-    answers: int = 0
-
-
-_CALL: contextvars.ContextVar[_Call] = contextvars.ContextVar("clawloop_llm_call")
 
 
 @dataclass(frozen=True)
@@ -95,6 +82,7 @@ class LLM:
         self._accountant = Accountant(config.model, config.max_cost, config.max_requests)
         self._cache = DiskCache(config.cache_dir) if config.cache_dir else None
         self._transport = Transport(config)
+        self._sender = Sender(config, self._accountant, self._transport)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self._schemas: dict[type[BaseModel], tuple[type[BaseModel], dict[str, Any]]] = {}
         self._instructor: Any = None
@@ -102,7 +90,6 @@ class LLM:
         self._handlers: Handlers | None = None  # instructor's mode handlers (None: use its client)
         self._handlers_looked_up = False
         self._prepared: dict[type[BaseModel], type[BaseModel]] = {}
-        self._waiting: list[asyncio.Future[None]] = []  # requests waiting for room in the cost budget
 
     # -- accounting ---------------------------------------------------------------------------
     @property
@@ -144,8 +131,8 @@ class LLM:
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             usage.cache_hits += 1
             return response_model.model_validate_json(hit["json"])
-        call = _Call(stage)
-        token = _CALL.set(call)
+        call = Call(stage)
+        token = CALL.set(call)
         try:
             async with self._slot():
                 obj = await self._create(sent, response_model, wrapped)
@@ -153,7 +140,7 @@ class LLM:
             usage.failures += 1
             raise self._error(exc) from exc
         finally:
-            _CALL.reset(token)
+            CALL.reset(token)
             usage.reasks += max(0, call.answers - 1)
         # instructor answers with a subclass of the model; hand back the caller's own class
         value = response_model.model_construct(_fields_set=obj.model_fields_set,
@@ -181,16 +168,16 @@ class LLM:
         kwargs: dict[str, Any] = {"model": self.config.model, "messages": sent, **self._params()}
         if tools:
             kwargs["tools"] = tools
-        token = _CALL.set(_Call(stage))
+        token = CALL.set(Call(stage))
         try:
             async with self._slot():
-                response = await self._send(**kwargs)
+                response = await self._sender.send(**kwargs)
             message = _message_dict(response.choices[0].message)
         except Exception as exc:
             usage.failures += 1
             raise self._error(exc) from exc
         finally:
-            _CALL.reset(token)
+            CALL.reset(token)
         if self._cache is not None:
             await self._store(key, {"message": message, "model": self.config.model, "stage": stage})
         return message
@@ -298,7 +285,7 @@ class LLM:
         prepared = self._prepared.get(response_model)
         if prepared is None:
             prepared = self._prepared[response_model] = prepared_model(wrapped)
-        return await create_structured(self._handlers, self._send, prepared,
+        return await create_structured(self._handlers, self._sender.send, prepared,
                                        {"model": self.config.model, "messages": sent, **self._params()},
                                        self.config.max_reasks)
 
@@ -308,7 +295,7 @@ class LLM:
 
             logging.getLogger("instructor").addHandler(logging.NullHandler())  # we report its errors
             memoize_instructor_model_check()
-            self._instructor = instructor.from_litellm(self._send, mode=self._mode())
+            self._instructor = instructor.from_litellm(self._sender.send, mode=self._mode())
         return self._instructor
 
     def _loop_state(self) -> _LoopState:
@@ -347,68 +334,6 @@ class LLM:
             return StructuredOutputError(f"invalid after {self.config.max_reasks} re-asks: {cause}")
         return LLMError(f"{type(exc).__name__}: {exc}")
 
-    async def _send(self, **kwargs: Any) -> Any:
-        """instructor's completion function: budget, transport retries, accounting, per HTTP request."""
-        call = _CALL.get()
-        worst, kwargs = self._worst_case(kwargs)
-        # The first attempt goes out directly: building tenacity's retry machinery costs ~0.2 ms of
-        # event-loop CPU per request, and most requests need no retry.
-        try:
-            response = await self._attempt(call, kwargs, worst)
-        except LLMError as exc:
-            if not (is_retryable(exc) and self.config.max_retries > 0):
-                raise
-            response = await self._retry(call, kwargs, exc, worst)
-        except Exception as exc:
-            if not (is_retryable(exc) and self.config.max_retries > 0):
-                raise self._transport_error(exc, 1) from exc
-            response = await self._retry(call, kwargs, exc, worst)
-        call.answers += 1
-        return response
-
-    def _worst_case(self, kwargs: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-        """(the most this request can cost, the request) under a cost budget: every prompt byte
-        taken for a token (a BPE token is at least one byte) and every completion token allowed
-        used; ``max_tokens`` is set to :data:`BUDGET_MAX_TOKENS` when the config leaves it open."""
-        if self.config.max_cost is None or not self._accountant.cost_known:
-            return 0.0, kwargs
-        import orjson
-
-        cap = kwargs.get("max_tokens")
-        if not isinstance(cap, int) or cap <= 0:
-            cap = BUDGET_MAX_TOKENS
-            kwargs = {**kwargs, "max_tokens": cap}
-        messages = kwargs.get("messages") or []
-        prompt = sum(len(orjson.dumps(kwargs.get(part), default=str)) for part in ("messages", "tools",
-                                                                                 "response_format"))
-        return self._accountant.worst_cost(prompt + TOKENS_PER_MESSAGE * (len(messages) + 1), cap), kwargs
-
-    async def _attempt(self, call: _Call, kwargs: dict[str, Any], worst: float) -> Any:
-        """One HTTP attempt, its worst-case cost held by the budget while it is in flight; the
-        answer's real cost is recorded before the hold is let go."""
-        if self.config.shared_budget is not None:
-            await self.config.shared_budget.reserve(call.stage)
-        while (held := self._accountant.reserve(call.stage, worst)) is None:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiting.append(waiter)
-            await waiter  # a request in flight lets its hold go
-        try:
-            response = await self._transport.complete(kwargs)
-            tokens = getattr(response, "usage", None)
-            prompt = int(getattr(tokens, "prompt_tokens", 0) or 0)
-            completion = int(getattr(tokens, "completion_tokens", 0) or 0)
-            self._accountant.record(call.stage, prompt, completion)
-            if self.config.shared_budget is not None:
-                cost = self._accountant.cost_of(prompt, completion)
-                self.config.shared_budget.record(call.stage, prompt, completion, cost)
-            return response
-        finally:
-            self._accountant.release(held)
-            waiting, self._waiting = self._waiting, []
-            for waiter in waiting:
-                if not waiter.done():
-                    waiter.set_result(None)
-
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         """One of ``concurrency`` slots: this loop's semaphore, and a lease on the shared limit when workers
@@ -424,40 +349,3 @@ class LLM:
                 yield
             finally:
                 shared.release(token)
-
-    @staticmethod
-    def _transport_error(exc: Exception, tries: int) -> LLMError:
-        return LLMError(f"{type(exc).__name__} after {tries} attempt(s): {exc}")
-
-    async def _retry(self, call: _Call, kwargs: dict[str, Any], first: Exception, worst: float) -> Any:
-        """The retries after a failed first attempt, with tenacity backoff (429, 5xx, timeouts): the first
-        failure is replayed as tenacity's attempt 1, so waits and counts are as if tenacity had sent it."""
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
-
-        usage = self._accountant.stage(call.stage)
-        backoff = (wait_exponential(multiplier=self.config.retry_wait, max=self.config.retry_max_wait)
-                   + wait_random(0, self.config.retry_wait))
-
-        def wait(state: Any) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            hinted = getattr(exc, "retry_after", None) or 0.0
-            return float(min(max(backoff(state), hinted), self.config.retry_max_wait))
-
-        def before_sleep(state: Any) -> None:
-            usage.retries += 1
-
-        replay: Exception | None = first
-        try:
-            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.config.max_retries + 1), wait=wait,
-                                               retry=retry_if_exception(is_retryable), before_sleep=before_sleep,
-                                               reraise=True):
-                with attempt:
-                    if replay is not None:
-                        failed, replay = replay, None
-                        raise failed
-                    response = await self._attempt(call, kwargs, worst)
-        except LLMError:
-            raise
-        except Exception as exc:
-            raise self._transport_error(exc, self.config.max_retries + 1 if is_retryable(exc) else 1) from exc
-        return response

@@ -33,8 +33,8 @@ from dspy.clients._deprecation import warn_legacy_lm, warn_openai_messages
 from dspy.utils.callback import with_callbacks
 from dspy.utils.exceptions import is_retryable_lm_error
 
-from clawloop_synth.llm._client import BUDGET_MAX_TOKENS, TOKENS_PER_MESSAGE
 from clawloop_synth.llm._config import LLMConfig
+from clawloop_synth.llm._sending import BUDGET_MAX_TOKENS, TOKENS_PER_MESSAGE
 from clawloop_synth.llm._usage import Accountant, StageUsage
 
 __all__ = ["AccountedLM", "dspy_lm"]
