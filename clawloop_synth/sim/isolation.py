@@ -23,20 +23,15 @@ empty pool; the parent's workers are not touched.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import pickle
-import select
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from clawloop_synth.sim import _protocol as proto
+from clawloop_synth.sim._worker_process import WorkerDied, WorkerProcess
 from clawloop_synth.sim.errors import HandlerError, SandboxError
 
 if TYPE_CHECKING:
@@ -59,13 +54,7 @@ CODEC_BYTES_PER_SECOND = 25e6
 # is not stopped even on a machine loaded many times over.)
 WALL_FACTOR = 3.0
 WALL_MIN_SECONDS = 1.5
-STARTUP_SECONDS = 30.0  # a new worker's interpreter start, before any call's clock runs
 COMPILE_CPU_SECONDS = 2.0
-_POLL = 0.05
-_READY = b"R"
-_ROOT = str(Path(__file__).resolve().parents[2])
-_SCRIPT = str(Path(__file__).resolve().with_name("_worker.py"))
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def cpu_budget(cpu: float, payload_bytes: int = 0) -> float:
@@ -80,140 +69,14 @@ def wall_seconds(budget: float) -> float:
     return max(WALL_MIN_SECONDS, WALL_FACTOR * budget)
 
 
-class _Dead(Exception):
-    """The worker was killed or died; the message says why."""
-
-
-class _Worker:
-    __slots__ = ("known", "proc", "ready", "rfd", "wfd")
-
-    def __init__(self) -> None:
-        env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", "")}
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-s", "-P", _SCRIPT, _ROOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, env=env, cwd="/", bufsize=0, close_fds=True)
-        except OSError as exc:
-            raise SandboxError(f"cannot start a sandbox worker process: {exc}") from None
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.wfd = self.proc.stdin.fileno()
-        self.rfd = self.proc.stdout.fileno()
-        self.known: set[str] = set()
-        self.ready = False
-
-    def wait_ready(self) -> None:
-        """Wait for the worker's first byte (it has imported its modules and set its limits)."""
-        if self.ready:
-            return
-        ready, _, _ = select.select([self.rfd], [], [], STARTUP_SECONDS)
-        byte = os.read(self.rfd, 1) if ready else b""
-        if byte != _READY:
-            if not ready:
-                self.kill()
-                raise _Dead(f"the sandbox worker did not start within {STARTUP_SECONDS:g} s")
-            raise _Dead(self._death())
-        self.ready = True
-
-    def cpu_seconds(self) -> float:
-        try:
-            with open(f"/proc/{self.proc.pid}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / _TICK
-
-    def send(self, payload: bytes) -> None:
-        data = memoryview(len(payload).to_bytes(4, "big") + payload)
-        try:
-            while data:
-                data = data[os.write(self.wfd, data):]
-        except OSError as exc:
-            raise _Dead(f"the sandbox worker is gone ({exc.strerror})") from None
-
-    def receive(self, cpu: float, wall: float, max_bytes: int) -> bytes:
-        """One reply frame; kills the worker when it spends ``cpu`` CPU seconds or ``wall``
-        seconds first (``cpu`` is the whole request's budget, :func:`cpu_budget`)."""
-        start = time.monotonic()
-        cpu_start: float | None = None
-        buffer = bytearray()
-        need = 4
-        size: int | None = None
-        while True:
-            while len(buffer) < need:
-                ready, _, _ = select.select([self.rfd], [], [], _POLL)
-                if ready:
-                    chunk = os.read(self.rfd, max(need - len(buffer), 1 << 16))
-                    if not chunk:
-                        raise _Dead(self._death())
-                    buffer += chunk
-                    continue
-                # Nothing yet: check the worker's clocks.
-                used = self.cpu_seconds()
-                if cpu_start is None:
-                    cpu_start = used - min(used, time.monotonic() - start)
-                if used - cpu_start > cpu:
-                    self.kill()
-                    raise _Dead(f"CPU time limit exceeded ({cpu:.2g} s for the request; the worker was "
-                                f"stopped in a C call)")
-                if time.monotonic() - start > wall:
-                    self.kill()
-                    raise _Dead(f"wall-clock limit of {wall:.2g} s exceeded")
-            if size is None:
-                size = int.from_bytes(buffer[:4], "big")
-                if size > max_bytes:
-                    self.kill()
-                    raise _Dead(f"the handler's reply of {size} bytes exceeds the limit of {max_bytes}")
-                need = 4 + size
-                continue
-            return bytes(buffer[4:need])
-
-    def _death(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return "the sandbox worker stopped answering"
-        if code == -24:  # SIGXCPU: the kernel's RLIMIT_CPU backstop
-            return "CPU time limit exceeded (RLIMIT_CPU)"
-        if code == -9:
-            return "the sandbox worker was killed (out of memory?)"
-        if code < 0:
-            return f"the sandbox worker crashed (signal {-code}, e.g. a C extension out of memory)"
-        return f"the sandbox worker exited with status {code}"
-
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.close_pipes()
-
-    def close_pipes(self) -> None:
-        for stream in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    stream.close()
-
-    def retire(self) -> None:
-        """Let the worker exit on EOF; kill it if it does not."""
-        with contextlib.suppress(OSError):
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.close_pipes()
-
-
 class _Pool:
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.idle: list[_Worker] = []
+        self.idle: list[WorkerProcess] = []
         self.count = 0
         self.started = 0
 
-    def acquire(self) -> _Worker:
+    def acquire(self) -> WorkerProcess:
         with self.cond:
             while not self.idle and self.count >= MAX_WORKERS:
                 self.cond.wait()
@@ -221,7 +84,7 @@ class _Pool:
                 return self.idle.pop()
             self.count += 1
         try:
-            worker = _Worker()
+            worker = WorkerProcess()
         except BaseException:
             with self.cond:
                 self.count -= 1
@@ -231,7 +94,7 @@ class _Pool:
             self.started += 1
         return worker
 
-    def release(self, worker: _Worker, keep: bool) -> None:
+    def release(self, worker: WorkerProcess, keep: bool) -> None:
         if not keep:
             worker.kill()  # nothing in it is worth a clean exit; SIGKILL frees it at once
         with self.cond:
@@ -250,7 +113,7 @@ class _Pool:
                 return
             self.count += 1
         try:
-            worker = _Worker()
+            worker = WorkerProcess()
         except SandboxError:
             with self.cond:
                 self.count -= 1
@@ -294,13 +157,13 @@ def workers_started() -> int:
     return _pool.started
 
 
-def _reply(worker: _Worker, budget: float, max_bytes: int) -> tuple[int, str, bytes, bool]:
+def _reply(worker: WorkerProcess, budget: float, max_bytes: int) -> tuple[int, str, bytes, bool]:
     """The worker's reply to the request just sent: (status, text, state bytes, keep the worker)."""
     body = worker.receive(budget, wall_seconds(budget), max_bytes)
     size = int.from_bytes(body[2:6], "big") if len(body) >= 6 else -1
     if not 0 <= size <= len(body) - 6:
         worker.kill()
-        raise _Dead("the sandbox worker sent a malformed reply")
+        raise WorkerDied("the sandbox worker sent a malformed reply")
     status, flags = body[0], body[1]
     return status, body[6:6 + size].decode("utf-8", "replace"), body[6 + size:], not flags & proto.RECYCLE
 
@@ -328,7 +191,7 @@ def _exchange(request: tuple[Any, ...], budget: float, max_bytes: int, key: str,
                     worker.known.add(key)
                     keep = False
                 worker.send(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
-            except _Dead:
+            except WorkerDied:
                 if attempt == 0 and worker.proc.poll() is not None:
                     continue  # it died while idle (or never started): one more worker
                 raise
@@ -338,7 +201,7 @@ def _exchange(request: tuple[Any, ...], budget: float, max_bytes: int, key: str,
             elif status != proto.SANDBOX_ERROR:
                 worker.known.add(key)
             return status, text, state
-        except _Dead as exc:
+        except WorkerDied as exc:
             raise SandboxError(f"{exc} (handler {key[:12]})") from None
         finally:
             _pool.release(worker, keep)
