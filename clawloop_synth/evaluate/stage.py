@@ -137,7 +137,8 @@ def _rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ("codes with discrimination >= 3", f"{sum(r['ratio'] >= 3 for r in rated.values())} of {len(rated)} "
                                            f"rated ({len(disc)} codes)"),
     ]
-    rows += [(f"  ratio {code}", f"{row['ratio']:.2f} ({row['best_mode']})") for code, row in sorted(rated.items())]
+    rows += [(f"  ratio {code}", f"{row['ratio']:.2f} ({row['agent']}: fails {row['fail_targeted']:.2f} targeted, "
+                                 f"{row['fail_others']:.2f} others)") for code, row in sorted(rated.items())]
     rows += [("coverage vs real traces", _fmt(figures.get("coverage"))),
              ("novelty (mean distance)", _fmt((figures.get("novelty") or {}).get("mean"))),
              ("difficulty spread (pass rate)", _fmt((figures.get("difficulty_spread") or {}).get("pass_rate")))]

@@ -5,8 +5,9 @@ stop), cancellations, flight and cabin changes, bags, passenger changes, compens
 and the requests where the right move is no write at all: refusals of what the pack's rules forbid
 (the failure exemplar complies), a transfer to a human agent, questions answered from lookups. Which
 kinds are drawn depends on the failure the task is for: a complying agent is the extra action of a
-forbidden request, a needless handoff or a missing answer is shown best where no write is due, a
-dropped or wrong write needs writes (two of them in about half the tasks).
+forbidden request, a needless handoff is shown best where no write is due, a dropped change needs
+several requested changes (every such task has two), a forgotten answer a change with a question in
+passing; elsewhere a fifth of the tasks with writes have two.
 """
 
 from __future__ import annotations
@@ -33,13 +34,17 @@ _HELLO = [
 _JOIN = ["Also: ", "One more thing. ", "And then: ", "Second, "]
 # Share of no-write requests (refusals, transfers, questions) by the failure the task is for.
 _NO_WRITE_SHARE = {
+    "agent/action/missing_action": 0.0,
     "agent/action/extra_action": 0.85,
     "agent/planning/unnecessary_handoff": 0.8,
     "agent/reasoning/missing_output": 0.6,
     "agent/reasoning/wrong_information": 0.6,
     "agent/planning/step_repetition": 0.4,
 }
-_TWO_WRITES_SHARE = 0.55  # of the tasks with writes
+# Of the tasks with writes, the share with two requested changes: all of them where the failure is a
+# dropped change (several changes are the situation behind it), a few elsewhere.
+_TWO_WRITES_SHARE = {"agent/action/missing_action": 1.0}
+_TWO_WRITES_DEFAULT = 0.2
 _USERS_PER_KIND = 8
 
 
@@ -66,8 +71,10 @@ class AirlineKit:
         no_write = _NO_WRITE_SHARE.get(ctx.target_code or "", 0.15)
         # A complying agent is the extra action of a forbidden request: those tasks are refusals.
         refusals = ctx.target_code == "agent/action/extra_action"
+        two = _TWO_WRITES_SHARE.get(ctx.target_code or "", _TWO_WRITES_DEFAULT)
+        side_question = ctx.target_code == "agent/reasoning/missing_output"
         while True:
-            scenario = self._scenario(shop, rng, users, no_write, refusals)
+            scenario = self._scenario(shop, rng, users, no_write, refusals, two, side_question)
             if isinstance(scenario, str):
                 yield scenario
                 continue
@@ -86,14 +93,24 @@ class AirlineKit:
         return user_id, part
 
     def _scenario(self, shop: Shop, rng: random.Random, users: list[str], no_write: float,
-                  refusals: bool) -> Scenario | str:
+                  refusals: bool, two: float, side_question: bool) -> Scenario | str:
+        if side_question:  # a change and a question in passing (the answer an agent forgets)
+            user_id, first = self._first(shop, rng, users, WRITE_KINDS)
+            asks = {k: f for k, f in NO_WRITE_KINDS.items() if k.startswith("answer")}
+            second: Part | str = "side question: none fits"
+            if isinstance(first, Part):
+                for _ in range(3):
+                    second = asks[rng.choice(sorted(asks))](shop, rng, user_id)
+                    if isinstance(second, Part) and second.reservation != first.reservation:
+                        break
+            return compose(shop, rng, user_id, [first, second])
         if refusals:
             kinds = {k: f for k, f in NO_WRITE_KINDS.items() if k.startswith(("refusal", "transfer"))}
         else:
             kinds = NO_WRITE_KINDS if rng.random() < no_write else WRITE_KINDS
         user_id, first = self._first(shop, rng, users, kinds)
         parts: list[Part | str] = [first]
-        if kinds is WRITE_KINDS and rng.random() < _TWO_WRITES_SHARE:
+        if kinds is WRITE_KINDS and rng.random() < two:
             for _ in range(3):
                 second = WRITE_KINDS[rng.choice(sorted(WRITE_KINDS))](shop, rng, user_id)
                 if isinstance(second, Part) and second.reservation not in {first.reservation

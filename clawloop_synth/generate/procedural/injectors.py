@@ -22,6 +22,7 @@ import orjson
 from clawloop_synth.generate.procedural.base import BaseTask, scratch_task
 from clawloop_synth.generate.procedural.mutate import fabricate, leaves, nudges, reformat, set_at, siblings
 from clawloop_synth.generate.procedural.outage import OUTAGE_KEY, TRANSIENT, with_outage
+from clawloop_synth.generate.procedural.plant import plant_twin, with_empty_lookup
 from clawloop_synth.mine.context import HANDOFF
 from clawloop_synth.mine.evidence import classify_step
 from clawloop_synth.mine.toolset import near_miss
@@ -38,7 +39,10 @@ _CONDITION = {
     "agent/action/unavailable_resource": "My first choice would be {wrong}; if that is not available, go with {right}.",
     "agent/action/insufficient_balance": "I'd rather use {wrong} if its balance covers it; otherwise {right}.",
     "agent/action/invalid_operation": "If {wrong} can't be used for this, use {right} instead.",
+    "agent/action/entity_not_found": "Use {wrong} if it is still on file; if not, {right}.",
 }
+# The offer of a human that a needless handoff takes up (the user would rather the agent did it).
+HUMAN_OFFER = "I'd rather you handle this yourself than pass me to a human agent."
 
 
 @dataclass
@@ -181,11 +185,16 @@ def _missing_action(base: BaseTask, rng: random.Random) -> Variant | None:
 
 
 def _premature(base: BaseTask, rng: random.Random) -> Variant | None:
+    planted = with_empty_lookup(base)
+    if planted is None:
+        return None
+    base = planted
     writes = base.write_indices()
     if not writes:
         return None
     return Variant(base.instruction, base.state, base.tools, Solution(calls=base.calls, answer=base.answer),
-                   Solution(calls=base.calls[: writes[0]], answer=base.answer), "stopped before the first write")
+                   Solution(calls=base.calls[: writes[0]], answer=base.answer),
+                   "stopped before the first write, after an empty lookup")
 
 
 def _succeeding_mutation(base: BaseTask, rng: random.Random, after: bool) -> tuple[int, PlannedCall] | None:
@@ -201,13 +210,22 @@ def _succeeding_mutation(base: BaseTask, rng: random.Random, after: bool) -> tup
 
 
 def _wrong_argument(base: BaseTask, rng: random.Random) -> Variant | None:
-    found = _succeeding_mutation(base, rng, after=False)
-    if found is None:
-        return None
-    index, wrong = found
-    calls = [*base.calls[:index], wrong, *base.calls[index + 1:]]
-    return Variant(base.instruction, base.state, base.tools, Solution(calls=base.calls, answer=base.answer),
-                   Solution(calls=calls, answer=base.answer), f"wrong argument in {wrong.name}")
+    """A near-identical twin of an entity a write names, planted beside it; the exemplar takes the twin."""
+    for index in base.write_indices()[::-1]:
+        call = base.calls[index]
+        for path, old in leaves(call.arguments):
+            planted = plant_twin(base.state, old, rng) if isinstance(old, str) else None
+            if planted is None:
+                continue
+            state, twin = planted
+            wrong = set_at(call, path, twin)
+            calls = [*base.calls[:index], wrong, *base.calls[index + 1:]]
+            if _run(base, [*base.calls[:index], wrong], state)[-1].is_error \
+                    or _run(base, base.calls, state)[-1].is_error:
+                continue
+            return Variant(base.instruction, state, base.tools, Solution(calls=base.calls, answer=base.answer),
+                           Solution(calls=calls, answer=base.answer), f"twin {twin} of {old} in {call.name}")
+    return None
 
 
 def _extra_action(base: BaseTask, rng: random.Random) -> Variant | None:
@@ -223,6 +241,10 @@ def _extra_action(base: BaseTask, rng: random.Random) -> Variant | None:
 
 
 def _step_repetition(base: BaseTask, rng: random.Random) -> Variant | None:
+    planted = with_empty_lookup(base)
+    if planted is None:
+        return None
+    base = planted
     last = _last_write(base)
     if last is not None:
         calls = [*base.calls[: last + 1], base.calls[last], *base.calls[last + 1:]]
@@ -292,6 +314,8 @@ def _missing_required(base: BaseTask, rng: random.Random) -> Variant | None:
 
 
 def _handoff(base: BaseTask, rng: random.Random) -> Variant | None:
+    if any(HANDOFF.search(c.name) for c in base.calls):
+        return None  # a transfer is the right move here: no needless handoff to show
     writes = base.write_indices()
     stop = writes[0] if writes else len(base.calls)
     tool = next((t for t in base.tools if HANDOFF.search(t.name)), None)
@@ -300,8 +324,8 @@ def _handoff(base: BaseTask, rng: random.Random) -> Variant | None:
         args = {p: "The customer needs help with this request." for p in tool.parameters.get("required", [])}
         calls.append(PlannedCall(name=tool.name, arguments=args))
     answer = "I'm transferring you to a human agent who can help you with this."
-    return Variant(base.instruction, base.state, base.tools, Solution(calls=base.calls, answer=base.answer),
-                   Solution(calls=calls, answer=answer), "handed off")
+    return Variant(f"{base.instruction} {HUMAN_OFFER}", base.state, base.tools,
+                   Solution(calls=base.calls, answer=base.answer), Solution(calls=calls, answer=answer), "handed off")
 
 
 def _missing_output(base: BaseTask, rng: random.Random) -> Variant | None:
