@@ -59,7 +59,7 @@ def _distinct_writes(plan: Plan) -> list[int]:
 
 
 def _first_choice_options(plan: Plan) -> list[tuple[int, tuple[Any, ...], str]]:
-    """(write, argument path, the user's other choice): a write value the user named a first choice
+    """(call, argument path, the user's other choice): a value passed that the user named a first choice
     for in a conditional sentence ("X if ...; otherwise Y"), X being a sibling of the value in the
     state or an id of the same shape that exists nowhere."""
     state = plan.task.initial_state
@@ -68,8 +68,9 @@ def _first_choice_options(plan: Plan) -> list[tuple[int, tuple[Any, ...], str]]:
     tokens = list(dict.fromkeys(t for s in sentences for t in _ID_TOKEN.findall(s) if re.search(r"\d", t)))
     if not tokens:
         return []
+    retried = set(plan.transient_indices)
     out = []
-    for i in _distinct_writes(plan):
+    for i in (i for i in range(len(plan.calls)) if i not in retried):
         for path, value in leaves(plan.calls[i].arguments):
             if not isinstance(value, str) or not re.search(r"\d", value) or not re.search(r"[A-Za-z]", value):
                 continue

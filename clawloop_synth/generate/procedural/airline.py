@@ -7,7 +7,8 @@ and the requests where the right move is no write at all: refusals of what the p
 kinds are drawn depends on the failure the task is for: a complying agent is the extra action of a
 forbidden request, a needless handoff is shown best where no write is due, a dropped change needs
 several requested changes (every such task has two), a forgotten answer a change with a question in
-passing; elsewhere a fifth of the tasks with writes have two.
+passing, a wrong sum a booking split between a gift card short of the price and a card; elsewhere
+a fifth of the tasks with writes have two.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from clawloop_synth.generate.procedural.airline_asks import NO_WRITE_KINDS
-from clawloop_synth.generate.procedural.airline_kinds import WRITE_KINDS
+from clawloop_synth.generate.procedural.airline_kinds import SPLIT_KINDS, WRITE_KINDS
 from clawloop_synth.generate.procedural.airline_parts import Part, Shop, _flight_choice, method_label
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario
 from clawloop_synth.sim.rules import RuleSet, pack_rules
@@ -73,8 +74,9 @@ class AirlineKit:
         refusals = ctx.target_code == "agent/action/extra_action"
         two = _TWO_WRITES_SHARE.get(ctx.target_code or "", _TWO_WRITES_DEFAULT)
         side_question = ctx.target_code == "agent/reasoning/missing_output"
+        writes = SPLIT_KINDS if ctx.target_code == "agent/reasoning/calculation_error" else WRITE_KINDS
         while True:
-            scenario = self._scenario(shop, rng, users, no_write, refusals, two, side_question)
+            scenario = self._scenario(shop, rng, users, no_write, refusals, two, side_question, writes)
             if isinstance(scenario, str):
                 yield scenario
                 continue
@@ -93,7 +95,7 @@ class AirlineKit:
         return user_id, part
 
     def _scenario(self, shop: Shop, rng: random.Random, users: list[str], no_write: float,
-                  refusals: bool, two: float, side_question: bool) -> Scenario | str:
+                  refusals: bool, two: float, side_question: bool, writes: dict[str, Any]) -> Scenario | str:
         if side_question:  # a change and a question in passing (the answer an agent forgets)
             user_id, first = self._first(shop, rng, users, WRITE_KINDS)
             asks = {k: f for k, f in NO_WRITE_KINDS.items() if k.startswith("answer")}
@@ -107,10 +109,10 @@ class AirlineKit:
         if refusals:
             kinds = {k: f for k, f in NO_WRITE_KINDS.items() if k.startswith(("refusal", "transfer"))}
         else:
-            kinds = NO_WRITE_KINDS if rng.random() < no_write else WRITE_KINDS
+            kinds = NO_WRITE_KINDS if rng.random() < no_write else writes
         user_id, first = self._first(shop, rng, users, kinds)
         parts: list[Part | str] = [first]
-        if kinds is WRITE_KINDS and rng.random() < two:
+        if kinds is not NO_WRITE_KINDS and rng.random() < two:
             for _ in range(3):
                 second = WRITE_KINDS[rng.choice(sorted(WRITE_KINDS))](shop, rng, user_id)
                 if isinstance(second, Part) and second.reservation not in {first.reservation

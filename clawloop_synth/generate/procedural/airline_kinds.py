@@ -20,7 +20,7 @@ from clawloop_synth.generate.procedural.airline_parts import (
 )
 from clawloop_synth.types import PlannedCall
 
-__all__ = ["WRITE_KINDS"]
+__all__ = ["SPLIT_KINDS", "WRITE_KINDS"]
 
 
 def _details(rid: str) -> PlannedCall:
@@ -241,7 +241,15 @@ def _pick_flight(shop: Shop, rng: random.Random, origin: str | None, cabin: str,
     return None
 
 
-def _book(shop: Shop, rng: random.Random, user_id: str, legs: str) -> Part | str:
+def _split(user: dict[str, Any], rng: random.Random, total: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A gift card whose balance does not cover ``total`` and a credit card for the rest."""
+    methods = [m for _, m in sorted(user["payment_methods"].items())]
+    gifts = [m for m in methods if m["source"] == "gift_card" and 0 < m.get("amount", 0) < total]
+    cards = [m for m in methods if m["source"] == "credit_card"]
+    return (rng.choice(gifts), rng.choice(cards)) if gifts and cards else None
+
+
+def _book(shop: Shop, rng: random.Random, user_id: str, legs: str, split: bool = False) -> Part | str:
     user = shop.state["users"][user_id]
     cabin = rng.choice(["basic_economy", "economy", "economy", "business"])
     people = [{"first_name": user["name"]["first_name"], "last_name": user["name"]["last_name"], "dob": user["dob"]}]
@@ -277,10 +285,22 @@ def _book(shop: Shop, rng: random.Random, user_id: str, legs: str) -> Part | str
     paid = max(0, total_bags - shop.free_bags(user, cabin, len(people)))
     total = sum(shop.day(n, d)["prices"][cabin] for n, d in chosen) * len(people) \
         + (30 * len(people) if insurance == "yes" else 0) + BAG_PRICE * paid
-    method = shop.payment(user, rng, total)
+    pair = _split(user, rng, total) if split else None
+    if split and pair is None:
+        return "book: no gift card short of the total and credit card to split it"
+    method = pair[1] if pair else shop.payment(user, rng, total)
     if method is None:
         return "book: no payment method covers the total"
     label = method_label(method)
+    labels = {method["id"]: label}
+    paying = f"Pay with my {label}. "
+    payments = [{"payment_id": method["id"], "amount": total}]
+    if pair:  # the gift card's whole balance first, the rest (a sum the agent works out) on the card
+        gift = pair[0]
+        labels[gift["id"]] = method_label(gift)
+        paying = f"Use up all of my {method_label(gift)} and put the rest on my {label}. "
+        payments = [{"payment_id": gift["id"], "amount": gift["amount"]},
+                    {"payment_id": method["id"], "amount": total - gift["amount"]}]
     who = "just me" if len(people) == 1 else f"me and {people[1]['first_name']} {people[1]['last_name']}"
     times = [f["scheduled_departure_time_est"][:5] for f in flights]
     if legs == "round_trip":
@@ -294,12 +314,12 @@ def _book(shop: Shop, rng: random.Random, user_id: str, legs: str) -> Part | str
                 f"{times[0]}")
     text = (f"Please book {trip}, for {who}. " + ("Add travel insurance. " if insurance == "yes" else
                                                    "No insurance, thanks. ")
-            + f"We'll have {total_bags} checked bag{'s' if total_bags != 1 else ''} in all. Pay with my {label}. "
+            + f"We'll have {total_bags} checked bag{'s' if total_bags != 1 else ''} in all. {paying}"
             "Tell me the reservation id and the total price.")
     args = {"user_id": user_id, "origin": origin, "destination": destination,
             "flight_type": "round_trip" if legs == "round_trip" else "one_way", "cabin": cabin,
             "flights": [{"flight_number": n, "date": d} for n, d in chosen], "passengers": people,
-            "payment_methods": [{"payment_id": method["id"], "amount": total}],
+            "payment_methods": payments,
             "total_baggages": total_bags, "nonfree_baggages": paid, "insurance": insurance}
 
     def finish(values: list[Any]) -> tuple[str, list[str]]:
@@ -316,10 +336,11 @@ def _book(shop: Shop, rng: random.Random, user_id: str, legs: str) -> Part | str
         reads = [PlannedCall(name="search_direct_flight", arguments={"origin": f["origin"],
                                                                       "destination": f["destination"], "date": d})
                  for (n, d), f in zip(chosen, flights, strict=True)]
-    kind = {"direct": "book", "round_trip": "book round trip", "one_stop": "book one-stop"}[legs]
+    kind = {"direct": "book", "round_trip": "book round trip", "one_stop": "book one-stop"}[legs] \
+        + (", split payment" if pair else "")
     return Part(kind, text, [PlannedCall(name="book_reservation", arguments=args)],
                 {"user_id": user_id, "origin": origin, "destination": destination, "date": day, "cabin": cabin},
-                finish, reads=reads, labels={method["id"]: label}, constraints=choices)
+                finish, reads=reads, labels=labels, constraints=choices)
 
 
 def book(shop: Shop, rng: random.Random, user_id: str) -> Part | str:
@@ -337,3 +358,9 @@ def book_one_stop(shop: Shop, rng: random.Random, user_id: str) -> Part | str:
 WRITE_KINDS = {"cancel": cancel, "bags": bags, "change": change, "cabin": cabin, "passengers": passengers,
                "certificate": certificate, "book": book, "book round trip": book_round_trip,
                "book one-stop": book_one_stop}
+
+# Bookings paid from a gift card that does not cover the price, the rest on a card: the sum a
+# careless agent gets wrong (the kit draws these for calculation errors).
+SPLIT_KINDS = {"book, split payment": lambda shop, rng, user_id: _book(shop, rng, user_id, "direct", split=True),
+               "book round trip, split payment":
+                   lambda shop, rng, user_id: _book(shop, rng, user_id, "round_trip", split=True)}
