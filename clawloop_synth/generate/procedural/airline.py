@@ -8,7 +8,7 @@ kinds are drawn depends on the failure the task is for: a complying agent is the
 forbidden request, a needless handoff is shown best where no write is due, a dropped change needs
 several requested changes (every such task has two), a forgotten answer a change with a question in
 passing, a wrong sum a booking split between a gift card short of the price and a card; elsewhere
-a fifth of the tasks with writes have two.
+a quarter of the tasks with writes have two.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ _NO_WRITE_SHARE = {
 # Of the tasks with writes, the share with two requested changes: all of them where the failure is a
 # dropped change (several changes are the situation behind it), a few elsewhere.
 _TWO_WRITES_SHARE = {"agent/action/missing_action": 1.0}
-_TWO_WRITES_DEFAULT = 0.2
+_TWO_WRITES_DEFAULT = 0.25
 _USERS_PER_KIND = 8
 
 
@@ -69,7 +69,7 @@ class AirlineKit:
     def base_tasks(self, ctx: KitContext, rng: random.Random) -> Iterator[BaseTask | str]:
         shop = self._shop_for(ctx)
         users = sorted(ctx.state["users"])
-        no_write = _NO_WRITE_SHARE.get(ctx.target_code or "", 0.15)
+        no_write = _NO_WRITE_SHARE.get(ctx.target_code or "", 0.2)
         # A complying agent is the extra action of a forbidden request: those tasks are refusals.
         refusals = ctx.target_code == "agent/action/extra_action"
         two = _TWO_WRITES_SHARE.get(ctx.target_code or "", _TWO_WRITES_DEFAULT)
