@@ -132,7 +132,7 @@ def _twin_in(doc: Any, key: str) -> str | None:
         node = stack.pop()
         if isinstance(node, dict):
             mine = node.get(key)
-            if _flat(mine):
+            if isinstance(mine, dict) and _flat(mine):
                 for other, obj in node.items():
                     if other == key or not _flat(obj) or set(obj) != set(mine):
                         continue

@@ -5,6 +5,7 @@ writes per task (:mod:`.shape`); reference policy violations (tasks whose refere
 the task's pack rules; NA when no task carries rules); ambiguity (tasks whose structured constraints
 another entity also meets);
 the shortcut agent's solve rate and the information-need share (:mod:`clawloop_synth.agents.shortcut`);
+the always-refuse and always-transfer agents' solve rates on the tasks that are neither (:mod:`.solvers`);
 the per-code discrimination ratio (:mod:`.discrimination`); coverage and novelty against the real
 traces (``coverage.json``) and the difficulty spread (``difficulty.json``), when those stages ran.
 """
@@ -43,6 +44,7 @@ def evaluate_tasks(tasks: list[TaskSpec], min_side: int = MIN_SIDE,
     """Every task-level figure of ``tasks`` (no work-directory summaries); ``rules`` judge the references
     instead of each task's own."""
     from clawloop_synth.agents import information_needs
+    from clawloop_synth.evaluate.solvers import RefuseAgent, TransferAgent, solve_rates
     from clawloop_synth.generate.constraints import constraint_problem
     from clawloop_synth.generate.gate import shortcut_solves
 
@@ -59,6 +61,7 @@ def evaluate_tasks(tasks: list[TaskSpec], min_side: int = MIN_SIDE,
         "ambiguous": ambiguous if constrained else None,
         "shortcut_solve_rate": share(solved),
         "information_need_share": share(needs),
+        "fixed_move_solvers": solve_rates(tasks, [RefuseAgent(), TransferAgent()]),
         "discrimination": discrimination(tasks, min_side),
     }
 
@@ -134,6 +137,8 @@ def _rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ("ambiguous (of constrained)", f"{_fmt(figures['ambiguous'])} of {figures['with_constraints']}"),
         ("shortcut-agent solve rate", _fmt(figures["shortcut_solve_rate"])),
         ("information-need share", _fmt(figures["information_need_share"])),
+        *[(f"{name} solve rate (not refusal/transfer)", _fmt(row["rate_plain"]))
+          for name, row in (figures.get("fixed_move_solvers") or {}).items() if isinstance(row, dict)],
         ("codes with discrimination >= 3", f"{sum(r['ratio'] >= 3 for r in rated.values())} of {len(rated)} "
                                            f"rated ({len(disc)} codes)"),
     ]
