@@ -389,6 +389,11 @@ CODE_HABITS: dict[str, str] = {
     "agent/reasoning/missing_output": "forgets_side_question",
     "agent/verification/ignored_error": "claims_success",
     "agent/planning/missing_retry": "claims_success",
+    # A transient fault on the path: the agent that glosses over an error does not retry it either.
+    "environment/system/service_unavailable": "claims_success",
+    "environment/system/timeout": "claims_success",
+    "environment/system/rate_limit": "claims_success",
+    "environment/system/server_error": "claims_success",
 }
 
 
