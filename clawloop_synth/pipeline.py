@@ -128,7 +128,8 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
                                     **_renamed(cluster, {"llm": "llm_model", "api_base": "llm_api_base"})))
     generate = GenerateConfig(domain=chosen["pack"], db=pack_db,
                               **_renamed(config.stage("generate"), {"cluster": "clusters"}))
-    yield Stage("generate", {**config.stage("generate"), **generate.hashed()}, lambda: run_generate(workdir, generate))
+    yield Stage("generate", {**config.stage("generate"), **generate.hashed()},
+                lambda: run_generate(workdir, generate, engine=engine()))
     coverage = config.stage("coverage")
     yield Stage("coverage", coverage, lambda: run_coverage(workdir, **coverage))
     rollout = config.stage("rollout")

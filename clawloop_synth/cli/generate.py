@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.shape import OldWorkdir, Workdir, given
 
 __all__ = ["generate", "optimize"]
@@ -109,6 +110,9 @@ def generate(
                                                      "(instead of the pack's policy.md).")] = False,
     seed: Seed = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Generate tasks aimed at every failure cluster; keep those the simulator verifies (tasks, rejects)."""
     workdir = given(workdir)
@@ -128,8 +132,8 @@ def generate(
         else:
             _print_estimate(summary)
         return
-    with _bar(quiet=as_json) as update:
-        summary = run_generate(workdir, config, progress=update)
+    with engine_for(engine, address, workers) as chosen, _bar(quiet=as_json) as update:
+        summary = run_generate(workdir, config, progress=update, engine=chosen)
     if as_json:
         out = {k: summary[k] for k in ("domain", "pack", "accepted", "rejected", "rejected_by_reason", "stopped",
                                        "usage")}

@@ -1,9 +1,11 @@
 """Where the work of a stage runs: in this process (``local``, the default) or on a Ray cluster (``ray``).
 
-A stage hands its independent pieces of work (files, traces, embedding batches, episodes, tasks) to
-``engine.map_ordered(fn, items, context=...)`` and gets the results back in input order, so the output
-is the same whichever engine ran them. ``fn`` must be a module-level function (the ray engine ships it
-by reference); ``context`` is what every call shares (sent to the cluster once).
+A stage hands its independent pieces of work (files, traces, embedding batches, episodes, tasks, clusters'
+candidates, tools' handler fits) to ``engine.map_ordered(fn, items, context=...)`` and gets the results back
+in input order, so the output is the same whichever engine ran them; work that arrives one piece at a time
+(the LLM chains' candidates) goes through ``engine.submit(fn, *args)``, a future per call. ``fn`` must be a
+module-level function (the ray engine ships it by reference); ``context`` is what every call shares (sent to
+the cluster once).
 
 Ray is imported only when the ray engine is made (``clawloop_synth.engine.ray``): ``--help`` and the
 local engine never import it.
@@ -12,6 +14,7 @@ local engine never import it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 from clawloop_synth.engine.local import LocalEngine
@@ -37,6 +40,16 @@ class Engine(Protocol):
                     batch: int = 1) -> Iterator[R]:
         """``fn(item)`` (or ``fn(context, item)`` when ``context`` is given) for every item, in input order;
         ``batch`` items go to a worker together (fewer, larger messages)."""
+        ...
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        """``fn(*args)`` as one call on a worker, as soon as one is free; its result (or exception) in the
+        future. For work that arrives out of order (the gate's checks on the LLM chains' candidates)."""
+        ...
+
+    def cancel(self, future: Future[Any]) -> None:
+        """Stop the call behind ``future`` (one from :meth:`submit`) if it still runs: a call stuck past its
+        bound gives its worker back."""
         ...
 
     def shared_budget(self, max_cost: float | None, max_requests: int | None, concurrency: int) -> Any:

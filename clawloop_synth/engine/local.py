@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 __all__ = ["LocalEngine"]
@@ -26,6 +27,18 @@ class LocalEngine:
         if context is None:
             return map(fn, items)
         return (fn(context, item) for item in items)
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        """Runs ``fn`` now, in this process; the future is done when this returns."""
+        future: Future[R] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # handed to the caller through the future, as a worker's would be
+            future.set_exception(exc)
+        return future
+
+    def cancel(self, future: Future[Any]) -> None:
+        return None  # already done: submit ran it
 
     def shared_budget(self, max_cost: float | None, max_requests: int | None, concurrency: int) -> Any:
         return None

@@ -23,6 +23,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import ray
@@ -70,6 +71,11 @@ def _run_batch(fn: Callable[..., Any], holder: list[Any] | None, items: list[Any
         else:
             os.kill(os.getpid(), signal.SIGKILL)
     return results
+
+
+def _apply(call: tuple[Callable[..., Any], tuple[Any, ...]]) -> Any:
+    fn, args = call
+    return fn(*args)
 
 
 class RayEngine:
@@ -127,6 +133,26 @@ class RayEngine:
             for ref in pending:  # closed early or failed: stop what is still queued
                 ray.cancel(ref)
 
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        ref = self._remote.remote(_apply, None, [(fn, args)], os.environ.get(KILL_ONCE_ENV) or None)
+        out: Future[R] = Future()
+        out.ray_ref = ref  # type: ignore[attr-defined]  # for cancel
+
+        def settle(inner: Future[Any]) -> None:
+            try:
+                out.set_result(inner.result()[0])
+            except Exception as exc:
+                out.set_exception(_cause(exc))
+
+        ref.future().add_done_callback(settle)
+        return out
+
+    def cancel(self, future: Future[Any]) -> None:
+        ref = getattr(future, "ray_ref", None)
+        if ref is not None and not future.done():
+            with contextlib.suppress(Exception):  # finished meanwhile
+                ray.cancel(ref, force=True)
+
     def shared_budget(self, max_cost: float | None, max_requests: int | None, concurrency: int) -> SharedBudget:
         return SharedBudget(BudgetActor.remote(max_cost, max_requests, concurrency))  # type: ignore[attr-defined]
 
@@ -141,10 +167,15 @@ def _get(ref: Any) -> Any:
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
-        cause = exc.cause
-        if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
-            raise cause from None
-        raise
+        raise _cause(exc) from None
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The stage's own exception inside a RayTaskError (``exc`` itself when it is Ray's own failure)."""
+    cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) else None
+    if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+        return cause
+    return exc
 
 
 # Not restarted: a fresh actor would have forgotten what was spent.

@@ -19,13 +19,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Generator, Verdict
 from clawloop_synth.generate.journal import Entry, Journal, Reject
 from clawloop_synth.store import require_records
 from clawloop_synth.types import Failure, FailureCluster, TaskSpec, Trace
+
+if TYPE_CHECKING:
+    from clawloop_synth.engine import Engine
 
 __all__ = ["GENERATORS", "GenerateConfig", "GenerateRun", "run_generate"]
 
@@ -146,12 +149,14 @@ class GenerateRun:
                            "wanted": sum(self.wanted(r) for r in self.requests),
                            "cost": self.usage(), "cluster": entry.cluster, "ok": entry.accepted})
 
-    def handle(self, request: GenerationRequest, index: int, candidate: Candidate) -> None:
-        """Judge (if the generator did not) and journal one proposed candidate."""
+    def handle(self, request: GenerationRequest, index: int, candidate: Candidate,
+               examined: Verdict | None = None) -> None:
+        """Judge (if the generator did not) and journal one proposed candidate (``examined``: as in
+        :meth:`judge`)."""
         if candidate.task is None:
             self.unbuilt(request, f"{request.id_prefix}x{index:04d}", candidate)
         else:  # memoized: a candidate the generator already had judged is not judged twice
-            self.judge(request, candidate.task)
+            self.judge(request, candidate.task, examined)
 
 
 # ------------------------------------------------------------------------------------- inputs
@@ -270,11 +275,12 @@ def _consolidate(workdir: Path, journal: Journal) -> tuple[int, int]:
 
 
 def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | None = None,
-                 generator: Generator | None = None, llm: Any = None) -> dict[str, Any]:
+                 generator: Generator | None = None, llm: Any = None, engine: Engine | None = None) -> dict[str, Any]:
     """Generate, gate and save tasks for every cluster; returns the ``generate.json`` summary.
 
     ``generator`` overrides ``config.generator`` (tests, custom generators; ``llm`` is then the seam
-    it calls, for the usage figures). With ``config.dry_run``
+    it calls, for the usage figures). ``engine``: where the gate's checks run (default: this process;
+    the accepted set is the same, :mod:`.on_engine`). With ``config.dry_run``
     nothing is generated: the summary holds the LLM cost estimate of the first attempts.
     """
     from clawloop_synth.embed import BACKENDS, make_embedder
@@ -318,7 +324,11 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
     notes: dict[str, str] = {}
     pending: list[str] = []
     try:
-        if hasattr(generator, "run_async"):
+        if engine is not None and not engine.in_process:
+            from clawloop_synth.generate.on_engine import run_on_engine
+
+            stopped = run_on_engine(run, generator, engine, llm, config, fallback=_run_sync)
+        elif hasattr(generator, "run_async"):
             stopped = generator.run_async(run)
         else:
             _run_sync(run, generator)

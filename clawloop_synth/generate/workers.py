@@ -26,11 +26,12 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Future
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Examiner", "examiner", "shutdown_examiner", "stop_examiner"]
+__all__ = ["Examiner", "examiner", "examiners", "shutdown_examiner", "stop_examiner"]
 
 _HEADER = 4
 
@@ -131,6 +132,7 @@ class Examiner:
 _LOCK = threading.Lock()
 _EXAMINER: Examiner | None = None
 _UNAVAILABLE = False
+_FACTORY: Callable[[], Examiner] = Examiner
 
 
 def examiner() -> Examiner | None:
@@ -140,14 +142,32 @@ def examiner() -> Examiner | None:
     with _LOCK:
         if _EXAMINER is not None and not _EXAMINER.broken:
             return _EXAMINER
-        if _UNAVAILABLE:
+        if _UNAVAILABLE and _FACTORY is Examiner:
             return None
         try:
-            _EXAMINER = Examiner()
+            _EXAMINER = _FACTORY()
         except (OSError, RuntimeError):
             _UNAVAILABLE = True
             return None
         return _EXAMINER
+
+
+@contextlib.contextmanager
+def examiners(factory: Callable[[], Examiner]) -> Iterator[None]:
+    """Within the block :func:`examiner` hands out ``factory()``'s examiner (one whose calls run on an
+    engine's workers, :mod:`~clawloop_synth.generate.on_engine`); the process's own one afterwards."""
+    global _EXAMINER, _FACTORY
+    with _LOCK:
+        saved = _FACTORY, _EXAMINER
+        _FACTORY, _EXAMINER = factory, None
+    try:
+        yield
+    finally:
+        with _LOCK:
+            current = _EXAMINER
+            _FACTORY, _EXAMINER = saved
+        if current is not None:
+            current.close()
 
 
 def stop_examiner(current: Examiner) -> None:

@@ -1,7 +1,7 @@
 """`--engine ray`: the same outputs as the local engine, a killed worker retried, the LLM budget shared.
 
-One local Ray cluster (127.0.0.1, 2 CPUs) serves the whole module. Ray starts slowly on a loaded machine:
-nothing here is timed.
+One local Ray cluster (127.0.0.1, 2 CPUs, ``conftest.py``) serves the whole session. Ray starts slowly on a
+loaded machine: nothing here is timed.
 """
 
 from __future__ import annotations
@@ -12,45 +12,13 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import REPO
 from tests.engine.compare import differences
 from tests.fake_openai import FakeOpenAI, calls
-
-ray = pytest.importorskip("ray")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    # Workers are started by the cluster and inherit its environment: they import this checkout.
-    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "OPENAI_API_KEY", "RAY_AUTH_MODE")}
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), saved["PYTHONPATH"]) if p)
-    os.environ["OPENAI_API_KEY"] = "test"
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    for attempt in range(3):
-        try:
-            ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     configure_logging=False, log_to_driver=False)
-            break
-        except Exception:
-            # Ray waits 30 s (a constant) for its raylet; a loaded machine can take longer: try again.
-            ray.shutdown()
-            if attempt == 2:
-                raise
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def cli(*args: str) -> str:

@@ -71,6 +71,7 @@ class ProceduralGenerator:
     """Offline, seeded generation from a domain kit and the failure injectors."""
 
     name = "procedural"
+    proposes_alone = True  # never calls the judge: a cluster's proposals can run on an engine's worker
 
     def __init__(self, attempts_per_task: int = _ATTEMPTS_PER_TASK) -> None:
         self.attempts_per_task = attempts_per_task
