@@ -119,7 +119,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
     if induce.get("model") is None or config.domain is not None or _matching_builtin(workdir) is not None:
         induce = {}
     yield Stage("pack", {"pack": wanted, "db": db, **induce},
-                lambda: choose_pack(workdir, config.domain, config.db, induce))
+                lambda: choose_pack(workdir, config.domain, config.db, induce, engine=engine))
     chosen = json.loads((workdir / "pack.json").read_text())
     pack_db = Path(chosen["db"]) if chosen.get("db") else None
     cluster = config.stage("cluster")
@@ -202,10 +202,11 @@ def _matching_builtin(workdir: Path) -> str | None:
 
 
 def choose_pack(workdir: Path, domain: str | None, db: Path | None,
-                induce: dict[str, Any] | None = None) -> dict[str, Any]:
+                induce: dict[str, Any] | None = None, engine: Callable[[], Engine] | None = None) -> dict[str, Any]:
     """The pack the run builds tasks in, written to WORKDIR/pack.json: the one given; else the built-in
     whose tools are the traces'; else one induced from the traces into WORKDIR/pack (``induce``, with
-    ``induce``'s options: ``model``, ``api_base``, ``max_cost``, ``rounds``)."""
+    ``induce``'s options: ``model``, ``api_base``, ``max_cost``, ``rounds``; the handlers fitted on
+    ``engine()``'s workers when given)."""
     summary: dict[str, Any] = {"stage": "pack", "db": str(db) if db else None}
     if domain is not None:
         summary.update(pack=domain, how="given")
@@ -218,7 +219,8 @@ def choose_pack(workdir: Path, domain: str | None, db: Path | None,
         from clawloop_synth.types import Trace
 
         online = _online(workdir, **(induce or {}))
-        folder = induce_pack(load_records(workdir / "traces", Trace), workdir / "pack", db=db, model=online)
+        folder = induce_pack(load_records(workdir / "traces", Trace), workdir / "pack", db=db, model=online,
+                             engine=engine() if engine is not None else None)
         induced = load_pack(str(folder))
         # The induced pack carries its state (from --db or from the traces), so later stages need no db.
         summary.update(pack=str(folder), how="induced", db=None, name=induced.name, tools=len(induced.tools),

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from clawloop_synth.cli import app
+from clawloop_synth.cli.engine_options import AddressOption, EngineOption, WorkersOption, engine_for
 from clawloop_synth.cli.shape import Inputs, OldInputs, Workdir
 
 __all__ = ["induce_command"]
@@ -29,6 +30,9 @@ def induce_command(
     max_cost: Annotated[float | None, typer.Option(help="Budget in USD for --model.")] = None,
     rounds: Annotated[int, typer.Option(help="Repair rounds per handler with --model.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print induce.json.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Induce tools, policy, state and sandboxed handlers from traces; write the pack and induce.json."""
     from clawloop_synth.induce import induce_pack
@@ -44,7 +48,8 @@ def induce_command(
     if model is not None:
         online = OnlineConfig(model, api_base=api_base, max_cost=max_cost, rounds=rounds,
                               cache_dir=out / ".llm-cache")
-    folder = induce_pack(traces, out, db=db, model=online)
+    with engine_for(engine, address, workers) as chosen:
+        folder = induce_pack(traces, out, db=db, model=online, engine=chosen)
     report = json.loads((folder / "induce.json").read_text(encoding="utf-8"))
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,23 +72,35 @@ def _check_names(tools: Iterable[str]) -> None:
                              field="tool_calls.function.name")
 
 
+# One round of fitting: give the examples their states (``relaxed``: as in :func:`track_states`), then fit
+# every tool's handler; here, or split across an engine's workers (:mod:`.on_engine`).
+FitRound = Callable[[list[TraceCalls], dict[str, Any], Collections, dict[str, str], frozenset[str]],
+                    dict[str, Induced]]
+
+
+def fit_here(runs: list[TraceCalls], state: dict[str, Any], collections: Collections, aliases: dict[str, str],
+             relaxed: frozenset[str]) -> dict[str, Induced]:
+    """A round in this process: every tool's handler, in tool order."""
+    track_states(runs, state, collections, aliases, relaxed)
+    return {tool: induce_handler(tool, examples, collections, aliases)
+            for tool, examples in sorted(_by_tool(runs).items())}
+
+
 def _fit(runs: list[TraceCalls], state: dict[str, Any], collections: Collections,
-         aliases: dict[str, str]) -> tuple[dict[str, Induced], frozenset[str]]:
+         aliases: dict[str, str], fit_round: FitRound = fit_here) -> tuple[dict[str, Induced], frozenset[str]]:
     """Two rounds: states tracked from exact entity views only, then also from the results of the
     tools that the first round did not find to be lookups (a write's result may add a field).
     Returns the handlers and the relaxed tools the examples' states were last tracked with."""
-    by_tool = sorted(_by_tool(runs).items())
-    track_states(runs, state, collections, aliases)
-    first = {tool: induce_handler(tool, examples, collections, aliases) for tool, examples in by_tool}
+    first = fit_round(runs, state, collections, aliases, frozenset())
     relaxed = frozenset(tool for tool, one in first.items() if not one.kind.startswith(("lookup", "search")))
     if not relaxed:
         return first, relaxed
-    track_states(runs, state, collections, aliases, relaxed)
-    second = {tool: induce_handler(tool, examples, collections, aliases) for tool, examples in by_tool}
+    second = fit_round(runs, state, collections, aliases, relaxed)
     return {tool: max(first[tool], second[tool], key=lambda one: one.reproduced) for tool in first}, relaxed
 
 
-def _offline(traces: Sequence[Trace], db: Path | None, name: str) -> tuple[InducedPack, frozenset[str]]:
+def _offline(traces: Sequence[Trace], db: Path | None, name: str,
+             fit_round: FitRound = fit_here) -> tuple[InducedPack, frozenset[str]]:
     """The offline fit (in the contained child): the pack and the relaxed tools of the last tracking."""
     runs = collect_calls(traces)
     by_tool = _by_tool(runs)
@@ -99,15 +111,15 @@ def _offline(traces: Sequence[Trace], db: Path | None, name: str) -> tuple[Induc
         state = load_db(db)
         collections = key_fields(state)
         aliases = induce_aliases((e for es in by_tool.values() for e in es), state)
-        handlers, relaxed = _fit(runs, state, collections, aliases)
+        handlers, relaxed = _fit(runs, state, collections, aliases, fit_round)
     else:
         aliases = {}
         state, collections = reconstruct_state(runs)
-        handlers, relaxed = _fit(runs, state, collections, aliases)
+        handlers, relaxed = _fit(runs, state, collections, aliases, fit_round)
         writes = frozenset(tool for tool, one in handlers.items() if one.writes)
         if writes:  # the state before any write, now that the writes are known
             state, collections = reconstruct_state(runs, writes)
-            handlers, relaxed = _fit(runs, state, collections, aliases)
+            handlers, relaxed = _fit(runs, state, collections, aliases, fit_round)
     schemas = tool_schemas(traces, by_tool)
     tools = [ToolSpec(name=tool, description=schemas[tool]["description"], parameters=schemas[tool]["parameters"],
                       handler=handlers[tool].source if tool in handlers else _unseen(tool),
@@ -131,11 +143,11 @@ def _offline(traces: Sequence[Trace], db: Path | None, name: str) -> tuple[Induc
     return InducedPack(name, policy, tools, collections, state, aliases, handlers, report), relaxed
 
 
-def fit_request(payload: dict[str, Any]) -> dict[str, Any]:
+def fit_request(payload: dict[str, Any], fit_round: FitRound = fit_here) -> dict[str, Any]:
     """The contained child's entry: the offline fit of ``payload`` (traces, db, name) as JSON."""
     traces = [Trace.model_validate(item) for item in payload["traces"]]
     db = Path(payload["db"]) if payload["db"] is not None else None
-    pack, relaxed = _offline(traces, db, str(payload["name"]))
+    pack, relaxed = _offline(traces, db, str(payload["name"]), fit_round)
     return {"name": pack.name, "policy": pack.policy, "tools": [spec.model_dump(mode="json") for spec in pack.tools],
             "collections": pack.collections, "state": None if db is not None else pack.state,
             "aliases": pack.aliases, "handlers": {tool: asdict(one) for tool, one in pack.handlers.items()},
@@ -202,19 +214,26 @@ def _from_answer(answer: Any, db: Path | None) -> tuple[InducedPack, frozenset[s
     return pack, frozenset(str(tool) for tool in answer["relaxed"])
 
 
-def induce(traces: Sequence[Trace], db: Path | None = None, model: Any = None, name: str = "induced") -> InducedPack:
+def induce(traces: Sequence[Trace], db: Path | None = None, model: Any = None, name: str = "induced",
+           engine: Any = None) -> InducedPack:
     """Induce a pack from ``traces`` (``model``: an :class:`~clawloop_synth.induce.online.OnlineConfig`).
 
     The offline fit runs in one contained child process (:mod:`clawloop_synth.induce.contained`),
     where the candidate handlers replay in-process under the policy; the online repair talks to the
-    LLM from here, its drafts replayed in sandbox workers.
+    LLM from here, its drafts replayed in sandbox workers. With an ``engine`` whose workers are elsewhere
+    (``ray``) each round's tools are fitted on its workers, each group in its own contained child
+    (:mod:`.on_engine`); the pack is the same.
     """
     started = time.perf_counter()
     if not traces:
         raise InputError("no traces to induce a pack from")
     request = {"traces": [trace.model_dump(mode="json") for trace in traces],
                "db": str(Path(db).resolve()) if db is not None else None, "name": name}
-    if inside():  # already contained (an eval's fold): fit here, through the same JSON form
+    if engine is not None and not engine.in_process:
+        from clawloop_synth.induce.on_engine import fit_on_engine
+
+        answer = orjson.loads(orjson.dumps(fit_on_engine(request, engine, _limits(traces))))
+    elif inside():  # already contained (an eval's fold): fit here, through the same JSON form
         answer = orjson.loads(orjson.dumps(fit_request(request)))
     else:
         answer = run_contained(f"{__name__}:fit_request", request, _limits(traces))
@@ -259,8 +278,9 @@ def to_domain_pack(induced: InducedPack, db: Path | None = None, description: st
 
 
 def induce_pack(traces: Iterable[Trace] | Iterable[Path | str], out_dir: Path, db: Path | None = None,
-                model: Any = None, name: str | None = None) -> Path:
-    """Induce a pack from traces (records, or files any ingest format reads) and write it to ``out_dir``."""
+                model: Any = None, name: str | None = None, engine: Any = None) -> Path:
+    """Induce a pack from traces (records, or files any ingest format reads) and write it to ``out_dir``
+    (``engine``: where the handlers are fitted, as in :func:`induce`)."""
     items = list(traces)
     if items and not isinstance(items[0], Trace):
         from clawloop_synth.ingest import iter_traces
@@ -269,7 +289,7 @@ def induce_pack(traces: Iterable[Trace] | Iterable[Path | str], out_dir: Path, d
     else:
         records = [item for item in items if isinstance(item, Trace)]
     out_dir = Path(out_dir)
-    induced = induce(records, db=db, model=model, name=name or out_dir.name or "induced")
+    induced = induce(records, db=db, model=model, name=name or out_dir.name or "induced", engine=engine)
     description = (f"Induced from {len(records)} traces"
                    f" ({'state from the database' if db else 'state reconstructed from read results'}).")
     return write_pack_folder(to_domain_pack(induced, description=description), out_dir, induced.state,
