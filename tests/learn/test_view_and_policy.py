@@ -36,7 +36,7 @@ def _marked(tasks: list[TaskSpec]) -> list[TaskSpec]:
                                      source_trace_ids=[f"SECRET-TRACE-{i}"]),
             "features": TaskFeatures(failure_codes=["agent/SECRET/flaw"]),
             "failure_exemplar": t.reference.model_copy(update={"answer": "SECRET-EXEMPLAR"}),
-            "reference": t.reference.model_copy(update={"answer": f"SECRET-REFERENCE-ANSWER-{i}"}),
+            "reference": t.reference.model_copy(update={"answer": f"{t.reference.answer} SECRET-REFERENCE-ANSWER-{i}"}),
         }))
     return out
 
