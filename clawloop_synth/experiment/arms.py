@@ -12,6 +12,7 @@ from typing import Any
 
 from clawloop_synth.experiment.evalset import EvalItem, evaluate
 from clawloop_synth.learn import Learner, play, task_views, train_runner
+from clawloop_synth.learn.protocol import Noise
 from clawloop_synth.types import TaskSpec
 
 __all__ = ["adaptive_curve", "checkpoints", "learning_curve"]
@@ -25,19 +26,20 @@ def checkpoints(budget: int, points: int) -> list[int]:
     return [0] + sorted({max(1, round(budget * i / points)) for i in range(1, points + 1)})
 
 
-def _train(learner: Learner, chunk: Sequence[TaskSpec]) -> None:
+def _train(learner: Learner, chunk: Sequence[TaskSpec], noise: Noise | None = None) -> None:
     if chunk:
-        learner.train(task_views(chunk, "train"), train_runner(chunk))
+        learner.train(task_views(chunk, "train"), train_runner(chunk, noise))
 
 
 def learning_curve(learner: Learner, order: Sequence[TaskSpec], xs: Sequence[int], items: Sequence[EvalItem],
-                   untrained: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """One point per checkpoint in ``xs`` (tasks seen, capped by ``len(order)``): the evaluation's figures."""
+                   untrained: dict[str, Any] | None = None, noise: Noise | None = None) -> list[dict[str, Any]]:
+    """One point per checkpoint in ``xs`` (tasks seen, capped by ``len(order)``): the evaluation's figures
+    (``noise``: the training simulator's results are altered; evaluation is always in the true one)."""
     out: list[dict[str, Any]] = []
     seen = 0
     for x in xs:
         x = min(x, len(order))
-        _train(learner, order[seen:x])
+        _train(learner, order[seen:x], noise)
         seen = x
         point = untrained if (x == 0 and untrained is not None) else evaluate(learner, items)
         out.append({"tasks": x, **point})

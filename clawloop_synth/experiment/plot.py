@@ -39,7 +39,11 @@ def plot_question(result: dict[str, Any], path: Path) -> str:
 
     fig, ax = plt.subplots(figsize=(7.0, 4.2), dpi=100)
     seeds = result.get("seeds") or []
-    for arm in (seeds[0]["arms"] if seeds else {}):
+    if result.get("question") == "fidelity":
+        _fidelity(ax, result)
+    elif result.get("question") == "rounds":
+        _rounds(ax, result)
+    for arm in (seeds[0]["arms"] if seeds and result.get("question") != "fidelity" and "arms" in seeds[0] else {}):
         curves = [s["arms"][arm] for s in seeds if arm in s["arms"]]
         n = min(len(c) for c in curves)
         xs, ys, lo, hi = [], [], [], []
@@ -55,8 +59,9 @@ def plot_question(result: dict[str, Any], path: Path) -> str:
         style = "--" if arm.endswith("_aa") else "-"
         line = ax.plot(xs, ys, style, marker="o", label=arm)[0]
         ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.12)
-    ax.set_xlabel("training tasks seen")
-    ax.set_ylabel("held-out success")
+    if result.get("question") not in ("fidelity", "rounds"):
+        ax.set_xlabel("training tasks seen")
+    ax.set_ylabel("held-out success" + (" in the true pack" if result.get("question") == "fidelity" else ""))
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"experiment {result.get('question')}: {len(seeds)} seeds, 95% bootstrap CI", fontsize=10)
     ax.legend(fontsize=8)
@@ -64,3 +69,39 @@ def plot_question(result: dict[str, Any], path: Path) -> str:
     fig.savefig(path, format="png")
     plt.close(fig)
     return path.name
+
+
+def _fidelity(ax: Any, result: dict[str, Any]) -> None:
+    """Transfer (held-out success in the true pack) against the training simulator's measured fidelity."""
+    levels = result.get("levels") or {}
+    for kind, marker in (("induced", "o"), ("noise", "s"), ("true", "*")):
+        arms = sorted((v["fidelity"]["mean"], a) for a, v in levels.items()
+                      if a.split("_")[0] == kind and a != "true_aa" and v["fidelity"]["mean"] is not None)
+        if not arms:
+            continue
+        xs = [f for f, _ in arms]
+        ys = [levels[a]["final_success"]["mean"] for _, a in arms]
+        lo = [y - levels[a]["final_success"]["ci95"][0] for y, (_, a) in zip(ys, arms, strict=True)]
+        hi = [levels[a]["final_success"]["ci95"][1] - y for y, (_, a) in zip(ys, arms, strict=True)]
+        ax.errorbar(xs, ys, yerr=[lo, hi], fmt=marker + "-", capsize=3, label=kind)
+    base = (result.get("untrained") or {}).get("mean")
+    if base is not None:
+        ax.axhline(base, color="grey", linestyle=":", label="untrained")
+    floor = result.get("floor") or {}
+    if floor.get("found"):
+        ax.axvline(floor["fidelity"], color="red", linestyle="--", label="floor")
+    ax.set_xlabel("measured fidelity of the training simulator (share of reference calls answered exactly)")
+
+
+def _rounds(ax: Any, result: dict[str, Any]) -> None:
+    """Held-out success after each round, with the number of modes closed and opened."""
+    rows = result.get("per_round") or []
+    xs = [r["round"] for r in rows]
+    ys = [r["success"]["mean"] for r in rows]
+    lo = [y - r["success"]["ci95"][0] for y, r in zip(ys, rows, strict=True)]
+    hi = [r["success"]["ci95"][1] - y for y, r in zip(ys, rows, strict=True)]
+    ax.errorbar(xs, ys, yerr=[lo, hi], fmt="o-", capsize=3, label="held-out success")
+    for r, y in zip(rows, ys, strict=True):
+        ax.annotate(f"-{sum(r['closed'].values())}/+{sum(r['opened'].values())}", (r["round"], y),
+                    textcoords="offset points", xytext=(4, 6), fontsize=7)
+    ax.set_xlabel("round (labels: modes closed / opened, summed over seeds)")

@@ -28,14 +28,16 @@ from typing import Any
 from clawloop_synth.errors import InputError
 from clawloop_synth.experiment.arms import adaptive_curve, checkpoints, learning_curve
 from clawloop_synth.experiment.evalset import EvalItem, eval_items, evaluate
+from clawloop_synth.experiment.fidelity import aggregate_fidelity, fidelity_seed
 from clawloop_synth.experiment.folds import split
 from clawloop_synth.experiment.pools import build_pool, gold_pool, mined_codes_by_trace
+from clawloop_synth.experiment.rounds import aggregate_rounds, rounds_seed
 from clawloop_synth.experiment.stats import auc, paired, summary, tasks_to_threshold
 from clawloop_synth.types import TaskSpec, Trace
 
 __all__ = ["QUESTIONS", "ExperimentConfig", "run_experiment"]
 
-QUESTIONS = ("targeting", "curriculum")
+QUESTIONS = ("targeting", "curriculum", "fidelity", "rounds")
 ORDERS = ("random", "fixed", "difficulty", "learnability", "plr")
 AA_OFFSET = 1000  # the A/A arm's seed offset
 
@@ -52,6 +54,12 @@ class ExperimentConfig:
     probe: int = 10  # curriculum: tasks left whose reward is re-measured before each chunk
     threshold: float = 0.8  # curriculum: tasks-to-threshold at this share of the random order's final success
     rl_epochs: int = 1
+    fractions: tuple[int, ...] = (5, 10, 25, 50, 100)  # fidelity: % of the training traces each pack is induced from
+    rounds: int = 3  # rounds: rollout -> mine -> cluster -> generate -> train, after round 0
+    probe_rollouts: int = 40  # rounds: tasks the learner plays per round to find its own failures
+    model: str | None = None  # llm learner: any litellm model string
+    api_base: str | None = None
+    max_cost: float | None = None
 
 
 @dataclass
@@ -63,6 +71,22 @@ class _Fold:
     real: list[TaskSpec]
     items: list[EvalItem]
     pools: dict[str, Any]
+    train_traces: list[Trace]
+
+
+def _options(workdir: Path, config: ExperimentConfig) -> Any:
+    from clawloop_synth.learn.registry import LearnerOptions
+
+    return LearnerOptions(model=config.model, api_base=config.api_base, max_cost=config.max_cost,
+                          cache_dir=workdir / "experiment" / "llm-cache" if config.model else None,
+                          workdir=workdir / "experiment" / "learner")
+
+
+def _maker(workdir: Path, config: ExperimentConfig) -> Callable[[int], Any]:
+    from clawloop_synth.learn.registry import make_learner
+
+    options = _options(workdir, config)
+    return lambda seed: make_learner(config.learner, seed, config.rl_epochs, options)
 
 
 def _fold(workdir: Path, traces: list[Trace], pack: str, db: Path | None, config: ExperimentConfig, seed: int,
@@ -81,7 +105,7 @@ def _fold(workdir: Path, traces: list[Trace], pack: str, db: Path | None, config
     pools = {"train_targeted": s_targeted, "train_random": s_random, "train_real": s_real, "held": s_held,
              "held_real": s_held_real, "eval_tasks": len(items),
              "eval_real": sum(1 for i in items if i.source == "real")}
-    return _Fold(seed, sp.summary(), targeted, rand, real, items, pools)
+    return _Fold(seed, sp.summary(), targeted, rand, real, items, pools, sp.train)
 
 
 def _shuffled(tasks: list[TaskSpec], seed: int) -> list[TaskSpec]:
@@ -90,9 +114,18 @@ def _shuffled(tasks: list[TaskSpec], seed: int) -> list[TaskSpec]:
     return out
 
 
-def _targeting_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str, Any]) -> dict[str, Any]:
-    from clawloop_synth.learn.registry import make_learner
+def _curve(make: Callable[[int], Any], seed: int, run: Callable[[Any], Any]) -> Any:
+    from clawloop_synth.learn.registry import close_learner
 
+    learner = make(seed)
+    try:
+        return run(learner)
+    finally:
+        close_learner(learner)
+
+
+def _targeting_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str, Any],
+                    make: Callable[[int], Any]) -> dict[str, Any]:
     xs = checkpoints(config.budget, config.points)
     s = fold.seed
     arms = {"targeted": (_shuffled(fold.targeted, s), s), "random": (_shuffled(fold.random, s), s),
@@ -101,14 +134,14 @@ def _targeting_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str, 
         arms["real_only"] = (_shuffled(fold.real, s), s)
     out = {}
     for arm, (order, learner_seed) in arms.items():
-        learner = make_learner(config.learner, learner_seed, config.rl_epochs)
-        out[arm] = learning_curve(learner, order[: config.budget], xs, fold.items, untrained)
+        out[arm] = _curve(make, learner_seed, lambda learner, order=order: learning_curve(
+            learner, order[: config.budget], xs, fold.items, untrained))
     return out
 
 
-def _curriculum_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str, Any]) -> dict[str, Any]:
+def _curriculum_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str, Any],
+                     make: Callable[[int], Any]) -> dict[str, Any]:
     from clawloop_synth.curriculum import make_strategy
-    from clawloop_synth.learn.registry import make_learner
 
     xs = checkpoints(config.budget, config.points)
     s = fold.seed
@@ -116,11 +149,10 @@ def _curriculum_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str,
     out = {}
     arms = [(name, name, s) for name in ORDERS] + [("random_aa", "random", s + AA_OFFSET)]
     for arm, strategy_name, arm_seed in arms:
-        learner = make_learner(config.learner, arm_seed, config.rl_epochs)
         probe = config.probe if strategy_name in ("difficulty", "learnability", "plr") else 0
-        curve, _ = adaptive_curve(learner, pool, xs, fold.items, make_strategy(strategy_name), arm_seed, probe,
-                                  untrained)
-        out[arm] = curve
+        out[arm] = _curve(make, arm_seed, lambda learner, name=strategy_name, seed=arm_seed, probe=probe:
+                          adaptive_curve(learner, pool, xs, fold.items, make_strategy(name), seed, probe,
+                                         untrained)[0])
     return out
 
 
@@ -168,7 +200,7 @@ def _aggregate(question: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
 def run_experiment(workdir: Path, config: ExperimentConfig, say: Callable[[str], None] = lambda _: None
                    ) -> dict[str, Any]:
     """Run one question over ``config.seeds`` seeds; merge its entry into WORKDIR/experiment.json."""
-    from clawloop_synth.learn.registry import make_learner
+    from clawloop_synth.learn.registry import close_learner
     from clawloop_synth.store import load_records, require_records
     from clawloop_synth.workdir import write_json
 
@@ -177,7 +209,8 @@ def run_experiment(workdir: Path, config: ExperimentConfig, say: Callable[[str],
                          field="question")
     if config.seeds < 2 or config.budget < 1 or config.points < 1:
         raise InputError("--seeds must be at least 2 (a CI needs them), --budget and --points at least 1")
-    make_learner(config.learner, 0)  # an unknown learner fails before any work
+    make = _maker(workdir, config)
+    close_learner(make(0))  # an unknown learner (or one missing its model) fails before any work
     pack_file = workdir / "pack.json"
     if not pack_file.exists():
         raise InputError("no pack.json: run `clawloop-synth run` on this work directory first", file=str(pack_file))
@@ -195,20 +228,35 @@ def run_experiment(workdir: Path, config: ExperimentConfig, say: Callable[[str],
         if not fold.targeted:
             raise InputError(f"seed {seed}: the training folds gave no targeted task "
                              f"({fold.pools['train_targeted'].get('note', 'none generated')})", file=str(workdir))
-        untrained = evaluate(make_learner(config.learner, seed, config.rl_epochs), fold.items)
+        untrained = _curve(make, seed, lambda learner, fold=fold: evaluate(learner, fold.items))
         t1 = time.perf_counter()
-        arms = (_targeting_seed if config.question == "targeting" else _curriculum_seed)(fold, config, untrained)
-        row: dict[str, Any] = {"seed": seed, "split": fold.split, "pools": fold.pools, "arms": arms,
-                               "seconds": {"pools": round(t1 - t0, 1), "arms": round(time.perf_counter() - t1, 1)}}
+        base = workdir / "experiment" / f"seed{seed}"
+        row: dict[str, Any] = {"seed": seed, "split": fold.split, "pools": fold.pools}
+        if config.question == "fidelity":
+            row.update(fidelity_seed(fold, config, untrained, base, db, make))
+        elif config.question == "rounds":
+            row.update(_curve(make, seed, lambda learner, fold=fold, base=base:
+                              rounds_seed(fold, config, base, pack, db, learner)))
+            row["untrained"] = untrained["success"]
+        else:
+            row["arms"] = (_targeting_seed if config.question == "targeting" else _curriculum_seed)(
+                fold, config, untrained, make)
+        row["seconds"] = {"pools": round(t1 - t0, 1), "arms": round(time.perf_counter() - t1, 1)}
         if config.question == "curriculum":
-            final = _final(arms["random"])
+            final = _final(row["arms"]["random"])
             row["threshold"] = None if not final else round(config.threshold * final, 4)
         per_seed.append(row)
-        say(f"seed {seed}: " + ", ".join(f"{a} {_final(c)}" for a, c in arms.items())
-            + f" ({row['seconds']['pools'] + row['seconds']['arms']:.0f} s)")
+        took = f" ({row['seconds']['pools'] + row['seconds']['arms']:.0f} s)"
+        if "arms" in row:
+            say(f"seed {seed}: " + ", ".join(f"{a} {_final(c)}" for a, c in row["arms"].items()) + took)
+        else:
+            say(f"seed {seed}: " + "; ".join(f"round {r['round']} success {r['success']} closed {r['closed']} "
+                                           f"opened {r['opened']}" for r in row["rounds"]) + took)
+    aggregate = (aggregate_fidelity(per_seed) if config.question == "fidelity" else
+                 aggregate_rounds(per_seed) if config.question == "rounds" else
+                 _aggregate(config.question, per_seed))
     result = {"question": config.question, "config": asdict(config), "pack": pack,
-              "seconds": round(time.perf_counter() - started, 1), **_aggregate(config.question, per_seed),
-              "seeds": per_seed}
+              "seconds": round(time.perf_counter() - started, 1), **aggregate, "seeds": per_seed}
     out = workdir / "experiment.json"
     existing = json.loads(out.read_text()) if out.exists() else {}
     existing[config.question] = result
@@ -216,7 +264,8 @@ def run_experiment(workdir: Path, config: ExperimentConfig, say: Callable[[str],
     from clawloop_synth.experiment.plot import mean_curves, plot_question
 
     result["plot"] = plot_question(result, workdir / f"experiment_{config.question}.png")
-    result["curves"] = mean_curves(result)
+    if "arms" in per_seed[0]:
+        result["curves"] = mean_curves(result)
     existing[config.question] = result
     write_json(out, existing)
     return result

@@ -19,7 +19,11 @@ from clawloop_synth.learn.view import TaskView, task_view
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.types import CheckResult, Message, Rollout, TaskSpec, ToolCall
 
-__all__ = ["AgentEnv", "Learner", "TrainRunner", "play", "train_runner"]
+__all__ = ["AgentEnv", "Learner", "Noise", "TrainRunner", "play", "train_runner"]
+
+# A degraded simulator's result noise: given an episode's trace id, the function that may alter each result
+# (tool name, content, is_error) -> (content, is_error). Only what the agent reads changes, never the state.
+Noise = Callable[[str], Callable[[str, str, bool], tuple[str, bool]]]
 
 
 @runtime_checkable
@@ -76,13 +80,17 @@ class TrainRunner(Protocol):
     def __call__(self, view: TaskView, learner: Learner, attempt: int) -> Rollout: ...
 
 
-def _port(task: TaskSpec, view: TaskView, agent: str, trace_id: str) -> tuple[AgentEnv, list[list[CheckResult]]]:
+def _port(task: TaskSpec, view: TaskView, agent: str, trace_id: str,
+          noise: Noise | None = None) -> tuple[AgentEnv, list[list[CheckResult]]]:
     env = SimEnv(task)
     env.reset()
     box: list[list[CheckResult]] = []
+    perturb = noise(trace_id) if noise is not None else None
 
     def step(name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
         result = env.step({"name": name, "arguments": arguments})
+        if perturb is not None:
+            return perturb(name, result.content, result.is_error)
         return result.content, result.is_error
 
     def finish(answer: str) -> float:
@@ -93,11 +101,13 @@ def _port(task: TaskSpec, view: TaskView, agent: str, trace_id: str) -> tuple[Ag
     return AgentEnv(view, step, finish, agent, trace_id), box
 
 
-def play(learner: Learner, task: TaskSpec, *, purpose: str = "eval", attempt: int = 0) -> Rollout:
-    """One episode of ``learner`` on ``task`` (seen through :func:`task_view`); the Rollout is re-scored here."""
+def play(learner: Learner, task: TaskSpec, *, purpose: str = "eval", attempt: int = 0,
+         noise: Noise | None = None) -> Rollout:
+    """One episode of ``learner`` on ``task`` (seen through :func:`task_view`); the Rollout is re-scored here.
+    ``noise`` alters the results the learner reads (a degraded simulator)."""
     view = task_view(task, "train" if purpose == "train" else "eval")
     trace_id = f"{learner.name}:{view.id}:{attempt}"
-    port, box = _port(task, view, learner.name, trace_id)
+    port, box = _port(task, view, learner.name, trace_id, noise)
     rollout = learner.play(view, port)
     if not box:  # the learner never finished: end it with an empty answer
         rollout = port.finish("")
@@ -111,12 +121,13 @@ def play(learner: Learner, task: TaskSpec, *, purpose: str = "eval", attempt: in
                                                                        "attempt": attempt}})
 
 
-def train_runner(tasks: Sequence[TaskSpec]) -> TrainRunner:
-    """A runner over training tasks, keyed by their views' ids (the learner never holds the TaskSpec)."""
+def train_runner(tasks: Sequence[TaskSpec], noise: Noise | None = None) -> TrainRunner:
+    """A runner over training tasks, keyed by their views' ids (the learner never holds the TaskSpec);
+    ``noise``: the results the learner reads in training are altered (a degraded simulator)."""
     by_view = {task_view(t, "train").id: t for t in tasks}
 
     def run(view: TaskView, learner: Learner, attempt: int) -> Rollout:
-        rollout = play(learner, by_view[view.id], purpose="train", attempt=attempt)
+        rollout = play(learner, by_view[view.id], purpose="train", attempt=attempt, noise=noise)
         checks = [CheckResult(name=c.name, passed=c.passed) for c in rollout.checks]
         return rollout.model_copy(update={"checks": checks, "task_id": view.id,
                                           "metadata": {"agent": learner.name, "task_id": view.id}})

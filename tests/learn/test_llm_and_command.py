@@ -96,6 +96,13 @@ def test_command_learner_runs_the_users_trainer_on_the_exported_dataset(tmp_path
         solved = [play(learner, t).reward for t in train]
         assert solved == [1.0] * 5, solved
         assert [play(learner, t).reward for t in unseen] == [0.0] * 3
+        # what the learner's agent sent the trainer's endpoint while playing: views only, no secret
+        sent = (tmp_path / "seed0-round0" / "out" / "requests.jsonl").read_text()
+        assert sent.count("\n") >= 8
+        for secret in _FORBIDDEN:
+            assert secret not in sent, secret
+        for i in range(5, 8):
+            assert f"SECRET-REFERENCE-ANSWER-{i}" not in sent
         exported = (tmp_path / "seed0-round0" / "train" / "tasks.jsonl").read_text()
         assert len(exported.splitlines()) == 5 and "SECRET-REFERENCE-ANSWER-0" in exported  # training data
         for secret in _FORBIDDEN:

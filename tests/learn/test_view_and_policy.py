@@ -112,6 +112,24 @@ def test_no_forbidden_field_reaches_a_learner() -> None:
     assert "def invoke" not in view_json and "initial_state" not in view_json
 
 
+def test_the_policy_learner_holds_nothing_it_may_not_see() -> None:
+    """After training on marked tasks and playing marked held-out tasks, no secret is anywhere in the learner."""
+    tasks = _marked(build_demo_tasks(10, seed=6))
+    train, held = tasks[:7], tasks[7:]
+    learner = PolicyLearner(PolicyConfig(rl_epochs=1, seed=0, imitation_epochs=1))
+    learner.train(task_views(train, "train"), train_runner(train))
+    for task in held:
+        play(learner, task)
+    strings: list[str] = []
+    _walk(learner, set(), strings)
+    text = "\n".join(strings)
+    for i in range(7, 10):
+        assert f"SECRET-REFERENCE-ANSWER-{i}" not in text
+    for secret in _FORBIDDEN:
+        assert secret not in text, secret
+    assert learner.consts, "the walk reached the learner's own data"
+
+
 def test_the_view_is_the_only_form_and_rejects_extra_fields() -> None:
     task = build_demo_tasks(1, seed=0)[0]
     with pytest.raises(ValueError):

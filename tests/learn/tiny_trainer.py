@@ -26,7 +26,11 @@ def main() -> None:
         memory[view["instruction"]] = view["demonstration"]
     (out_dir / "seen.json").write_text(json.dumps(sorted(memory)))
 
+    log = (out_dir / "requests.jsonl").open("a")
+
     def respond(body: dict[str, Any]) -> Behaviour:
+        log.write(json.dumps(body) + "\n")
+        log.flush()
         messages = body.get("messages", [])
         user = next((m["content"] for m in messages if m["role"] == "user"), "")
         demo = memory.get(user)
