@@ -110,3 +110,34 @@ def test_cli_names_a_bad_question_in_one_line(demo_slice: Path) -> None:
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 1
     assert "unknown experiment 'nonsense'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_llm_learner_runs_a_targeting_experiment_over_http(demo_slice: Path) -> None:
+    """The in-context learner, end to end through the LLM seam against the scripted server (pools are cached)."""
+    from clawloop_synth.experiment.stage import ExperimentConfig, run_experiment
+    from clawloop_synth.rollout import load_tasks
+    from tests.fake_openai import FakeOpenAI
+    from tests.learn.test_llm_and_command import replaying_model
+
+    with FakeOpenAI(replaying_model) as server:
+        config = ExperimentConfig(question="targeting", learner="llm", model="openai/fake", api_base=server.base_url,
+                                  seeds=2, budget=2, points=1, eval_size=2, folds=2)
+        result = run_experiment(demo_slice, config)
+        sent = json.dumps(server.requests)
+    assert result["config"]["learner"] == "llm"
+    assert set(result["final_success"]) == {"targeted", "random", "random_aa"}
+    assert "ci95" in result["aa_final"]
+    agent_turns = [r for r in server.requests if r.get("tools")]
+    distills = [r for r in server.requests if not r.get("tools")]
+    assert agent_turns and distills, "the learner played and distilled over HTTP"
+    assert any("Lessons from earlier practice" in r["messages"][0]["content"] for r in agent_turns)
+    # nothing of what a learner may not see crossed the wire: cluster ids, target codes, provenance, or the
+    # reference answers of evaluation tasks
+    for seed in range(2):
+        base = demo_slice / "experiment" / f"seed{seed}"
+        for task in load_tasks(base / "held"):
+            assert task.id not in sent and (task.target_cluster or "@@") not in sent
+            assert task.reference.answer not in sent
+        for task in load_tasks(base / "train_targeted"):
+            assert task.id not in sent and (task.target_code or "@@") not in sent
+            assert all(t not in sent for t in task.provenance.source_trace_ids)
