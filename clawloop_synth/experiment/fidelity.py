@@ -76,10 +76,10 @@ def fidelity_seed(fold: Any, config: Any, untrained: dict[str, Any], base: Path,
         if measured[arm]["fidelity"] is not None:
             rates.append(round(1.0 - measured[arm]["fidelity"], 2))
     for rate in sorted({r for r in rates if r > 0}):
-        noise = ResultNoise(rate, s)
+        noisy = ResultNoise(rate, s)
         arm = f"noise_{rate:.2f}"
-        arms[arm] = (order, noise, s)
-        measured[arm] = {**fidelity(order, noise=noise), "rate": rate}
+        arms[arm] = (order, noisy, s)
+        measured[arm] = {**fidelity(order, noise=noisy), "rate": rate}
     out: dict[str, Any] = {}
     for arm, (tasks, noise, learner_seed) in arms.items():
         learner = make(learner_seed)

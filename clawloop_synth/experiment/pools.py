@@ -63,8 +63,8 @@ def build_pool(sub: Path, traces: list[Trace], kind: str, pack: str, db: Path | 
     key = _key(traces, kind, want, seed, pack)
     marker = sub / "pool.json"
     if marker.exists() and json.loads(marker.read_text()).get("key") == key:
-        summary = json.loads(marker.read_text())
-        return (load_tasks(sub) if summary["tasks"] else []), summary
+        cached: dict[str, Any] = json.loads(marker.read_text())
+        return (load_tasks(sub) if cached["tasks"] else []), cached
     sub.mkdir(parents=True, exist_ok=True)
     for name in ("tasks", "clusters", "failures", "generate", "rejects", "manifest.json"):
         path = sub / name
@@ -124,7 +124,8 @@ def gold_pool(traces: list[Trace], pack: str, db: Path | None) -> tuple[list[Tas
     except (KeyError, ValueError, TypeError) as exc:  # the pack cannot hold these gold actions
         summary["note"] = f"gold tasks could not be built: {type(exc).__name__}: {exc}"[:300]
         return [], summary
-    kept, failed = [], {}
+    kept: list[TaskSpec] = []
+    failed: dict[str, int] = {}
     for task in tasks:
         report = verify(task)
         if report.ok:

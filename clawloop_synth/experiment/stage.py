@@ -17,6 +17,7 @@ Writes WORKDIR/experiment.json (one entry per question, every number) and WORKDI
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -134,8 +135,10 @@ def _targeting_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str, 
         arms["real_only"] = (_shuffled(fold.real, s), s)
     out = {}
     for arm, (order, learner_seed) in arms.items():
-        out[arm] = _curve(make, learner_seed, lambda learner, order=order: learning_curve(
-            learner, order[: config.budget], xs, fold.items, untrained))
+        def run(learner: Any, order: list[TaskSpec] = order) -> list[dict[str, Any]]:
+            return learning_curve(learner, order[: config.budget], xs, fold.items, untrained)
+
+        out[arm] = _curve(make, learner_seed, run)
     return out
 
 
@@ -150,10 +153,16 @@ def _curriculum_seed(fold: _Fold, config: ExperimentConfig, untrained: dict[str,
     arms = [(name, name, s) for name in ORDERS] + [("random_aa", "random", s + AA_OFFSET)]
     for arm, strategy_name, arm_seed in arms:
         probe = config.probe if strategy_name in ("difficulty", "learnability", "plr") else 0
-        out[arm] = _curve(make, arm_seed, lambda learner, name=strategy_name, seed=arm_seed, probe=probe:
-                          adaptive_curve(learner, pool, xs, fold.items, make_strategy(name), seed, probe,
-                                         untrained)[0])
+        def run(learner: Any, name: str = strategy_name, seed: int = arm_seed,
+                probe: int = probe) -> list[dict[str, Any]]:
+            return adaptive_curve(learner, pool, xs, fold.items, make_strategy(name), seed, probe, untrained)[0]
+
+        out[arm] = _curve(make, arm_seed, run)
     return out
+
+
+def _evaluate_on(items: list[EvalItem], learner: Any) -> dict[str, Any]:
+    return evaluate(learner, items)
 
 
 def _final(curve: list[dict[str, Any]]) -> float | None:
@@ -228,15 +237,14 @@ def run_experiment(workdir: Path, config: ExperimentConfig, say: Callable[[str],
         if not fold.targeted:
             raise InputError(f"seed {seed}: the training folds gave no targeted task "
                              f"({fold.pools['train_targeted'].get('note', 'none generated')})", file=str(workdir))
-        untrained = _curve(make, seed, lambda learner, fold=fold: evaluate(learner, fold.items))
+        untrained: dict[str, Any] = _curve(make, seed, functools.partial(_evaluate_on, fold.items))
         t1 = time.perf_counter()
         base = workdir / "experiment" / f"seed{seed}"
         row: dict[str, Any] = {"seed": seed, "split": fold.split, "pools": fold.pools}
         if config.question == "fidelity":
             row.update(fidelity_seed(fold, config, untrained, base, db, make))
         elif config.question == "rounds":
-            row.update(_curve(make, seed, lambda learner, fold=fold, base=base:
-                              rounds_seed(fold, config, base, pack, db, learner)))
+            row.update(_curve(make, seed, functools.partial(rounds_seed, fold, config, base, pack, db)))
             row["untrained"] = untrained["success"]
         else:
             row["arms"] = (_targeting_seed if config.question == "targeting" else _curriculum_seed)(
