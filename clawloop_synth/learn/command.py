@@ -48,6 +48,7 @@ class CommandLearner:
 
     def __init__(self, command: str, workdir: Path, *, timeout: float = 3600.0, max_turns: int = 12,
                  seed: int = 0) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None  # first: __del__ reads it even when this raises
         if "{train_dir}" not in command or "{out_dir}" not in command:
             raise InputError(f"the command {command!r} must name {{train_dir}} and {{out_dir}}", field="learner")
         self.command = command
@@ -58,7 +59,6 @@ class CommandLearner:
         self.seen: list[TaskView] = []
         self.endpoint: dict[str, str] | None = None
         self.rounds = 0
-        self._proc: subprocess.Popen[bytes] | None = None
         self._agent: LLMLearner | None = None
 
     def close(self) -> None:
