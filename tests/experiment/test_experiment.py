@@ -135,9 +135,12 @@ def test_llm_learner_runs_a_targeting_experiment_over_http(demo_slice: Path) -> 
     # reference answers of evaluation tasks
     for seed in range(2):
         base = demo_slice / "experiment" / f"seed{seed}"
+        # a training task may have the very same answer as a held-out one (the same clinic state): that one is
+        # training data the learner was handed, not a leak
+        trained = {t.reference.answer for kind in ("train_targeted", "train_random") for t in load_tasks(base / kind)}
         for task in load_tasks(base / "held"):
             assert task.id not in sent and (task.target_cluster or "@@") not in sent
-            assert task.reference.answer not in sent
+            assert task.reference.answer in trained or task.reference.answer not in sent
         for task in load_tasks(base / "train_targeted"):
             assert task.id not in sent and (task.target_code or "@@") not in sent
             assert all(t not in sent for t in task.provenance.source_trace_ids)
