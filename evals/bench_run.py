@@ -157,11 +157,12 @@ def one(which: str, inputs: Path | None, workdir: Path, started: float) -> dict[
     def around(stage: str) -> Iterator[None]:
         if not first:
             first.append(time.perf_counter())
-            rows["startup"] = {"seconds": first[0] - started, "peak_mib": _peak_mib()}
+            rows["startup"] = {"seconds": first[0] - started, "cpu": time.process_time(), "peak_mib": _peak_mib()}
         _reset_peak()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         yield
-        rows[stage] = {"seconds": time.perf_counter() - start, "peak_mib": _peak_mib()}
+        rows[stage] = {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                       "peak_mib": _peak_mib()}
 
     results = run_pipeline(workdir, config, around=around)
     total = time.perf_counter() - started
@@ -195,14 +196,15 @@ def spawn(which: str, times: int, scratch: Path, run_index: int) -> dict[str, An
 def stage_table(which: str, runs: list[dict[str, Any]]) -> str:
     lines = [f"{which}: {runs[0]['traces']} traces, {runs[0]['accepted']} tasks accepted; "
              f"median of {len(runs)} (load at each run's end: {'; '.join(r['load'] for r in runs)})",
-             f"  {'stage':<11} {'seconds':>8} {'runs':>22} {'peak MiB':>9}"]
+             f"  {'stage':<11} {'seconds':>8} {'runs':>22} {'cpu s':>7} {'peak MiB':>9}"]
     for stage in STAGES:
         values = [r["rows"][stage]["seconds"] for r in runs if stage in r["rows"]]
         if not values:
             continue
         peak = max(r["rows"][stage]["peak_mib"] for r in runs if stage in r["rows"])
         spread = " ".join(f"{v:.2f}" for v in values)
-        lines.append(f"  {stage:<11} {statistics.median(values):>8.2f} {spread:>22} {peak:>9.0f}")
+        cpu = statistics.median(r["rows"][stage]["cpu"] for r in runs if stage in r["rows"])
+        lines.append(f"  {stage:<11} {statistics.median(values):>8.2f} {spread:>22} {cpu:>7.2f} {peak:>9.0f}")
     totals = [r["total"] for r in runs]
     lines.append(f"  {'total':<11} {statistics.median(totals):>8.2f} {' '.join(f'{v:.2f}' for v in totals):>22}")
     return "\n".join(lines)
