@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +107,8 @@ def _peak_mib() -> float:
 
 
 def _reset_peak() -> None:
-    try:
+    with suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def fingerprint(workdir: Path) -> dict[str, Any]:
@@ -123,7 +121,8 @@ def fingerprint(workdir: Path) -> dict[str, Any]:
         return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     tasks = {t.id: digest(t.model_dump(mode="json")) for t in load_records(workdir / "tasks", TaskSpec)}
-    outcomes = sorted((r.task_id or "", r.agent, r.attempt, r.reward) for r in load_records(workdir / "rollouts", Rollout))
+    outcomes = sorted((r.task_id or "", r.agent, r.attempt, r.reward)
+                      for r in load_records(workdir / "rollouts", Rollout))
     coverage = json.loads((workdir / "coverage.json").read_text())
     difficulty = json.loads((workdir / "difficulty.json").read_text())
     curriculum = json.loads((workdir / "curriculum.json").read_text())
