@@ -176,7 +176,7 @@ class SimEnv:
         if not isinstance(arguments, dict):
             return self._error(tool.spec.name, arguments, "arguments must be a JSON object",
                                "invalid_arguments", writes)
-        problem = schema_error(tool.spec, arguments, tool.schema_key)
+        problem = schema_error(tool.spec, arguments, tool.key())
         if problem is not None:
             return self._error(tool.spec.name, arguments, f"invalid arguments for {name}: {problem}",
                                "invalid_arguments", writes)

@@ -31,9 +31,15 @@ __all__ = ["Setup", "Tool", "setup_of"]
 @dataclass(slots=True)
 class Tool:
     spec: ToolSpec
-    schema_key: str
     handler: Handler | None
     compile_error: str | None
+    schema_key: str | None = None  # made on the first call of the tool: most episodes call few of the tools
+
+    def key(self) -> str:
+        """The tool's parameter schema as sorted JSON (the validators' cache key)."""
+        if self.schema_key is None:
+            self.schema_key = json.dumps(self.spec.parameters, sort_keys=True)
+        return self.schema_key
 
 
 @dataclass(slots=True)
@@ -62,7 +68,7 @@ def _tools(task: TaskSpec) -> dict[str, Tool]:
             handler, problem = compile_handler(spec.handler), None
         except SandboxError as exc:
             handler, problem = None, str(exc)
-        tools[spec.name] = Tool(spec, json.dumps(spec.parameters, sort_keys=True), handler, problem)
+        tools[spec.name] = Tool(spec, handler, problem)
     return tools
 
 
