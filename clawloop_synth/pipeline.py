@@ -9,7 +9,9 @@ and every earlier stage's, see ``workdir.Manifest``); ``force`` re-runs everythi
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,17 +242,24 @@ def _online(workdir: Path, model: str | None = None, api_base: str | None = None
                         cache_dir=workdir / "cache" / "induce")
 
 
+Around = Callable[[str], AbstractContextManager[Any]]
+
+
 def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] = lambda _: None,
-                 report: Callable[[str, dict[str, Any], bool], None] = lambda *_: None) -> dict[str, Any]:
+                 report: Callable[[str, dict[str, Any], bool], None] = lambda *_: None,
+                 around: Around = lambda _: nullcontext()) -> dict[str, Any]:
     """Run every stage; ``report(stage, summary, skipped)`` is called after each one.
 
     A stage is skipped when the manifest holds it under ``run.STAGE`` with the same chained config:
     each stage's config includes every earlier one's, so a change upstream re-runs what follows.
+    Each stage that runs runs inside ``around(stage)`` (``evals/bench_run.py`` times it there), and
+    its wall-clock seconds are written to ``run.json``.
     """
     from clawloop_synth.engine import make_engine
 
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
     made: list[Engine] = []
 
     def engine() -> Engine:
@@ -260,17 +269,17 @@ def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] =
         return made[0]
 
     try:
-        _run_stages(workdir, config, tick, report, engine, results)
+        _run_stages(workdir, config, tick, report, engine, results, around, seconds)
     finally:
         for started in made:
             started.close()
-    write_json(workdir / "run.json", {"workdir": str(workdir), "stages": list(results)})
+    write_json(workdir / "run.json", {"workdir": str(workdir), "stages": list(results), "seconds": seconds})
     return results
 
 
 def _run_stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
                 report: Callable[[str, dict[str, Any], bool], None], engine: Callable[[], Engine],
-                results: dict[str, Any]) -> None:
+                results: dict[str, Any], around: Around, seconds: dict[str, float]) -> None:
     chain: list[Any] = []
     for stage in _stages(workdir, config, tick, engine):
         chain = [chain, stage.name, stage.config]
@@ -280,7 +289,10 @@ def _run_stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
             results[stage.name] = json.loads(summary_file.read_text())
             report(stage.name, results[stage.name], True)
             continue
-        results[stage.name] = stage.run()
+        start = time.perf_counter()
+        with around(stage.name):
+            results[stage.name] = stage.run()
+        seconds[stage.name] = round(time.perf_counter() - start, 3)
         if not results[stage.name].get("pending_clusters"):  # else a re-run carries the stage on
             Manifest(workdir).record(key, chain, {})
         report(stage.name, results[stage.name], False)

@@ -2,6 +2,7 @@
 
     python evals/bench_coverage.py              # 10k x 10k vs prdc, then 200k x 50k (own process)
     python evals/bench_coverage.py --tune-index # exact vs IVF self-join table behind exact_below
+    python evals/bench_coverage.py --part million --from runs/airline  # 50k tasks x 1M traces (airline-like)
 
 Data: 384-d unit vectors drawn from a mixture of 500 "topics", each a random centre plus a
 16-dimensional random subspace (spread 0.8) and isotropic noise (0.3), the shape sentence
@@ -151,6 +152,83 @@ def large() -> None:
         print(f"  IVF recall@10 {name}: {recall:.4f} (target >= 0.95; nlist {index.index.nlist}, nprobe {nprobe})")
 
 
+def airline_like(n_real: int, n_synth: int, workdir: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Trace and task embeddings replicated from an airline run's and perturbed.
+
+    The coverage views of ``workdir``'s traces and tasks (hashing embedder, 2,048-d) are projected to
+    384-d by a seeded Gaussian matrix (Johnson-Lindenstrauss: cosines kept to within a few hundredths;
+    1,000,000 x 2,048 float32 would be 8 GB) and become the centres of :func:`topics`-like clusters: each
+    copy is its centre plus a move in a 16-d subspace of its own centre and isotropic noise, so copies are
+    distinct and their nearest neighbours are other copies of the same trace or task.
+    """
+    from clawloop_synth.coverage.stage import _load, embed_views, real_views, write_tools
+    from clawloop_synth.coverage.views import task_view
+    from clawloop_synth.embed import make_embedder
+
+    traces, failures, tasks = _load(workdir, "traces"), _load(workdir, "failures"), _load(workdir, "tasks")
+    emb = make_embedder("hashing", None)
+    writes = write_tools(tasks)
+    real = embed_views(real_views(traces, failures, writes), emb.embed)
+    synth = embed_views([task_view(t, writes) for t in tasks], emb.embed)
+    rng = np.random.default_rng(seed)
+    proj = rng.standard_normal((real.shape[1], DIM)).astype(np.float32) / np.sqrt(DIM)
+
+    def grow(base: np.ndarray, n: int, salt: int) -> np.ndarray:
+        centres = base @ proj
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        local = np.random.default_rng(seed + salt)
+        bases = local.standard_normal((len(centres), DIM, 16)).astype(np.float32) / np.sqrt(DIM)
+        out = np.empty((n, DIM), np.float32)
+        for start in range(0, n, 8192):
+            lab = local.integers(0, len(centres), size=min(8192, n - start))
+            z = local.standard_normal((len(lab), 16)).astype(np.float32) * 0.8 / 4.0
+            x = centres[lab] + np.einsum("ndi,ni->nd", bases[lab], z)
+            x += local.standard_normal((len(lab), DIM)).astype(np.float32) * 0.3 / np.sqrt(DIM)
+            out[start:start + len(lab)] = x / np.linalg.norm(x, axis=1, keepdims=True)
+        return out
+
+    return grow(real, n_real, 1), grow(synth, n_synth, 2)
+
+
+def million(workdir: Path, n_real: int = 1_000_000, n_synth: int = 50_000) -> None:
+    """Coverage of 50,000 tasks against 1,000,000 traces (airline-like, see :func:`airline_like`) on the
+    approximate index, with the index's recall@10 against exact search."""
+    import faiss
+
+    start = time.perf_counter()
+    real, synth = airline_like(n_real, n_synth, workdir)
+    print(f"{n_real:,} traces x {n_synth:,} tasks, {DIM}-d, from the airline run in {workdir} "
+          f"({time.perf_counter() - start:.0f} s to make); load {_load_avg()}")
+    print(f"  {describe(real[:200_000])} (neighbours within the first 200,000)")
+    start, cpu = time.perf_counter(), time.process_time()
+    result = evaluate(real, synth, CoverageConfig(k=5))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    summary = result.summary()
+    print(f"  evaluate (exact={result.exact}): {seconds:.1f} s wall (target < 300 s), {cpu:.1f} s CPU, "
+          f"peak RSS {peak:.2f} GiB; load {_load_avg()}")
+    print(f"  {figures(summary)} vendi {json.dumps(summary['vendi'])}")
+    print(f"  indexes {json.dumps(summary['indexes'])}")
+    index = VectorIndex.build(real, config=IndexConfig(), queries=synth)  # as evaluate() builds it
+    flat = faiss.IndexFlatIP(DIM)
+    flat.add(index.vectors)
+    fresh = np.random.default_rng(99)
+    for name, queries, skip, nprobe in (
+            ("trace->trace (self excluded)", index.vectors[fresh.choice(n_real, 1000, replace=False)], 1,
+             index.nprobe),
+            ("task->trace", index.prepare(synth[fresh.choice(n_synth, 1000, replace=False)]), 0,
+             index.nprobe_cross)):
+        exact, _ = flat.search(queries, 10 + skip)
+        approx, _ = index.search_prepared(queries, 10 + skip, own=bool(skip))
+        recall = recall_at_k(exact[:, skip:], approx[:, skip:], "cosine")
+        print(f"  IVF recall@10 {name}: {recall:.4f} against exact search on 1,000 queries "
+              f"(target >= 0.95; nlist {index.index.nlist}, nprobe {nprobe})")
+
+
+def _load_avg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def tune_index() -> None:
     """Self-join (k = 11) with flat search against IVF (build + calibration + search)."""
     print("n        flat s   ivf s   ivf recall@10   nprobe")
@@ -171,10 +249,16 @@ def tune_index() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tune-index", action="store_true")
-    parser.add_argument("--part", choices=["small", "large"])
+    parser.add_argument("--part", choices=["small", "large", "million"])
+    parser.add_argument("--from", dest="workdir", type=Path, default=Path("runs/airline"),
+                        help="--part million: the airline run whose embeddings are replicated")
+    parser.add_argument("--traces", type=int, default=1_000_000)
+    parser.add_argument("--tasks", type=int, default=50_000)
     args = parser.parse_args()
     if args.tune_index:
         tune_index()
+    elif args.part == "million":
+        million(args.workdir, args.traces, args.tasks)
     elif args.part == "small":
         small()
     elif args.part == "large":

@@ -55,11 +55,20 @@ def _last_write_or(plan: Plan, fallback: int | None, first_try: bool = True) -> 
 
 
 def _probe(plan: Plan, prefix: int, call: PlannedCall) -> ToolResult:
-    """What ``call`` would return after the reference's first ``prefix`` calls (a scratch run)."""
+    """What ``call`` would return after the reference's first ``prefix`` calls (a scratch run, made once
+    per plan: the text of its result is all a caller reads)."""
+    key = (prefix, call.name, orjson.dumps(call.arguments, option=orjson.OPT_SORT_KEYS, default=str))
+    known = plan.probes.get(key)
+    if known is not None:
+        return known
     env = SimEnv(plan.task, max_steps=prefix + 1)
     for earlier in plan.calls[:prefix]:
         env.step(earlier)
-    return env.step(call)
+    result = env.step(call)
+    # The live value may share objects with the scratch state; keep only the text.
+    plan.probes[key] = kept = ToolResult(content=result.content, is_error=result.is_error, crashed=result.crashed,
+                                         error_kind=result.error_kind)
+    return kept
 
 
 def _wrong_argument_format(plan: Plan, rng: random.Random) -> Script | None:

@@ -8,9 +8,10 @@ results fed later arguments (what a skipped lookup loses) and where a transient 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from clawloop_synth.sim.checks import remember_reference
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.types import PlannedCall, TaskSpec
 
@@ -38,6 +39,9 @@ class Plan:
     calls: list[PlannedCall]
     results: list[ToolResult]
     writes: list[bool]
+    # Scratch runs already made on this plan (``_flaws._probe``): results are deterministic for the same
+    # calls, and every agent and attempt on the task shares the plan.
+    probes: dict[tuple[int, str, bytes], ToolResult] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def write_indices(self) -> list[int]:
@@ -86,6 +90,7 @@ def plan_for(task: TaskSpec) -> Plan:
     env = SimEnv(task, max_steps=max(len(task.reference.calls), 1))
     writes = {tool.name: tool.writes for tool in task.tools}
     results = [env.step(call) for call in task.reference.calls]
+    remember_reference(task, env.state)  # the checks' reference state: the same run, not made twice
     # The live result values may share objects with the state; keep only the text.
     kept = [ToolResult(content=r.content, is_error=r.is_error, crashed=r.crashed, error_kind=r.error_kind)
             for r in results]

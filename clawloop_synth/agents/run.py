@@ -8,6 +8,7 @@ from typing import Any
 from clawloop_synth.sim.env import SimEnv
 from clawloop_synth.types import Message, Rollout, TaskSpec, ToolCall
 
+from ._memo import MemoEnv
 from .scripted import Agent
 
 __all__ = ["default_system_prompt", "run_agent"]
@@ -34,8 +35,11 @@ def run_agent(agent: Agent, task: TaskSpec, env: SimEnv | None = None, *, attemp
     ``metadata`` holds ``agent``, ``task_id``, ``attempt`` and ``planted_mode`` (the flaw planted in
     this run, "none" for a clean one); miners must not read the latter, it is for evaluating them.
     """
-    env = env if env is not None else SimEnv(task)
-    env.reset()
+    # Without an environment given, episodes of the same task that make the same calls share one run
+    # (``_memo``): a population's clean runs of a task need one environment between them.
+    episode_env: SimEnv | MemoEnv = MemoEnv(task) if env is None else env
+    if env is not None:
+        env.reset()
     trace_id = trace_id or f"{agent.name}:{task.id}:{attempt}"
     episode = agent.episode(task, attempt)
     messages = [Message(role="system", content=system_prompt or default_system_prompt(task)),
@@ -46,10 +50,10 @@ def run_agent(agent: Agent, task: TaskSpec, env: SimEnv | None = None, *, attemp
         for k in range(_MAX_CALLS):
             call = ToolCall(id=_call_id(trace_id, k), name=planned.name, arguments=dict(planned.arguments))
             messages.append(Message(role="assistant", content=None, tool_calls=[call]))
-            result = env.step(call)
+            result = episode_env.step(call)
             messages.append(Message(role="tool", content=result.content, name=call.name, tool_call_id=call.id,
                                     is_error=result.is_error))
-            if env.over:
+            if episode_env.over:
                 script.close()
                 answer = ""
                 break
@@ -60,7 +64,7 @@ def run_agent(agent: Agent, task: TaskSpec, env: SimEnv | None = None, *, attemp
     except StopIteration as stop:
         answer = stop.value or ""
     messages.append(Message(role="assistant", content=answer))
-    reward, checks = env.finish(answer)
+    reward, checks = episode_env.finish(answer)
     metadata: dict[str, Any] = {"agent": agent.name, "task_id": task.id, "attempt": attempt,
                                 "planted_mode": episode.planted_mode}
     return Rollout(id=trace_id, source="rollout", task_id=task.id, domain=task.domain, messages=messages,

@@ -7,16 +7,29 @@ from typing import Any
 
 import numpy as np
 
+from clawloop_synth.coverage.spectrum import top_singular
+
 __all__ = ["plot_clusters", "plot_projection", "project_2d"]
 
 
-def project_2d(real: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """PCA of the real set (its top two directions), applied to both sets."""
+PCA_SAMPLE = 4096  # real rows the plot's axes are fitted on: two directions of a 2-D picture need no more
+
+
+def project_2d(real: np.ndarray, synthetic: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """PCA of the real set (its top two directions), applied to both sets.
+
+    The directions come from a randomized SVD of (a seeded sample of at most ``PCA_SAMPLE`` rows of) the
+    centred real set: O(n d) work, where the eigendecomposition of the d x d covariance took O(d^3)
+    (19-37 s at d = 2,048 on this machine, for a picture)."""
     mean = real.mean(axis=0)
-    # SVD of the d x d covariance, not of the data, so it stays cheap for large sets.
-    cov = np.cov((real - mean).T) if len(real) > 1 else np.eye(real.shape[1])
-    _, vecs = np.linalg.eigh(np.atleast_2d(cov))
-    axes = vecs[:, ::-1][:, :2]
+    if len(real) < 2:
+        axes = np.eye(real.shape[1])[:, :2]
+    else:
+        rows = np.arange(len(real))
+        if len(real) > PCA_SAMPLE:
+            rows = np.sort(np.random.default_rng(seed).choice(len(real), PCA_SAMPLE, replace=False))
+        _, vt = top_singular(real[rows] - mean, 2, seed=seed)
+        axes = vt.T
     return (real - mean) @ axes, (synthetic - mean) @ axes
 
 

@@ -26,18 +26,21 @@ in and out), so the LLM path runs them in a worker process and only check 4 in t
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from clawloop_synth.generate.base import Judge, Verdict
 from clawloop_synth.generate.views import task_view
-from clawloop_synth.types import GoldAction, Message, Solution, TaskSpec, ToolCall, Trace
+from clawloop_synth.types import GoldAction, Message, Solution, TaskSpec, ToolCall, ToolSpec, Trace, VerifyReport
 
 if TYPE_CHECKING:
     from clawloop_synth.mine.context import MineContext
 
-__all__ = ["DEFAULT_THRESHOLD", "Gate", "examine", "exemplar_trace", "mined_codes", "shortcut_solves"]
+__all__ = ["DEFAULT_THRESHOLD", "Gate", "examine", "exemplar_trace", "mine_context", "mined_codes", "shortcut_solves",
+           "verified"]
 
 DEFAULT_THRESHOLD = 0.95
 
@@ -68,18 +71,72 @@ def exemplar_trace(task: TaskSpec, solution: Solution | None = None) -> Trace:
     )
 
 
+# The candidate's verification and mined codes, shared by the generator's own pre-check (the procedural
+# generator runs both before it proposes a task) and the gate: one run each per task object. Keyed by
+# the object's id, checked against a weak reference (a recycled id never hits a stale entry); a task is
+# fixed once judged, as for ``sim.checks``' reference states.
+_SHARED: dict[int, tuple[weakref.ref[TaskSpec], dict[Any, Any]]] = {}
+_SHARED_MAX = 4096
+_CONTEXTS: dict[tuple[Any, ...], MineContext] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared(task: TaskSpec) -> dict[Any, Any]:
+    hit = _SHARED.get(id(task))
+    if hit is not None and hit[0]() is task:
+        return hit[1]
+    memo: dict[Any, Any] = {}
+    with _shared_lock:
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        _SHARED[id(task)] = (weakref.ref(task), memo)
+    return memo
+
+
+def mine_context(tools: list[ToolSpec]) -> MineContext:
+    """The mining context of a tool set, built once per set (by name, parameters and write flag: all
+    :func:`~clawloop_synth.mine.build_context` reads of them) and shared by every candidate using it."""
+    from clawloop_synth.mine import build_context
+
+    key = tuple((t.name, orjson.dumps(t.parameters, option=orjson.OPT_SORT_KEYS), t.writes) for t in tools)
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        ctx = build_context([], pack_tools=list(tools))
+        with _shared_lock:
+            if len(_CONTEXTS) >= 64:
+                _CONTEXTS.clear()
+            _CONTEXTS[key] = ctx
+    return ctx
+
+
+def verified(task: TaskSpec) -> VerifyReport:
+    """:func:`clawloop_synth.sim.verify` of ``task``, run once per task object."""
+    from clawloop_synth.sim import verify
+
+    memo = _shared(task)
+    if "verify" not in memo:
+        memo["verify"] = verify(task)
+    report: VerifyReport = memo["verify"]
+    return report
+
+
 def mined_codes(task: TaskSpec, ctx: MineContext | None = None) -> list[str]:
     """The failure codes the miner finds in the failure exemplar's run, in step order.
 
     This is the targeting rule; generators that check themselves before the gate (the procedural
-    one) call it too, passing one ``ctx`` built from the pack's tools to save rebuilding it per task.
+    one) call it too. ``ctx``: the mining context (default: :func:`mine_context` of the task's tools).
+    Run once per task object and context.
     """
-    from clawloop_synth.mine import build_context, mine_trace
+    from clawloop_synth.mine import mine_trace
 
-    trace = exemplar_trace(task)
-    ctx = ctx or build_context([], pack_tools=list(task.tools))
-    ctx.solved_tasks.add(task.id)  # the task is verified: its reference solves it
-    return [f.code for f in mine_trace(trace, ctx)]
+    ctx = ctx or mine_context(task.tools)
+    memo = _shared(task)
+    key = ("codes", id(ctx))
+    if key not in memo:
+        trace = exemplar_trace(task)
+        ctx.solved_tasks.add(task.id)  # the task is verified: its reference solves it
+        memo[key] = [f.code for f in mine_trace(trace, ctx)]
+    return list(memo[key])
 
 
 def shortcut_solves(task: TaskSpec) -> bool:
@@ -94,7 +151,7 @@ def examine(task: TaskSpec, target_code: str | None) -> Verdict:
     """Checks 1-6 (handler policy, ``verify``, constraints, information need, shortcut, targeting) on
     ``task`` alone: the rejecting verdict of the first that fails, else an accepting verdict with the
     mined codes (the near-duplicate test is left)."""
-    from clawloop_synth.sim import SandboxError, compile_handler, verify
+    from clawloop_synth.sim import SandboxError, compile_handler
 
     for spec in task.tools:
         try:
@@ -102,7 +159,7 @@ def examine(task: TaskSpec, target_code: str | None) -> Verdict:
         except SandboxError as exc:
             return Verdict(False, "invalid_spec:handler_policy",
                            f"the handler of tool {spec.name} fails the sandbox policy: {exc}"[:500])
-    report = verify(task)
+    report = verified(task)
     if not report.ok:
         failed = report.failed()
         # A reference that breaks the policy also fails its checks; name the cause, not the symptom.

@@ -19,9 +19,9 @@ import orjson
 
 from clawloop_synth.sim.checks import reward_of, run_checks
 from clawloop_synth.sim.errors import SandboxError
-from clawloop_synth.sim.rules import RuleSet, Violation, policy_check
-from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler
-from clawloop_synth.sim.state import copy_state
+from clawloop_synth.sim.rules import Violation, policy_check
+from clawloop_synth.sim.sandbox import Limits
+from clawloop_synth.sim.setup import setup_of
 from clawloop_synth.types import CheckResult, PlannedCall, TaskSpec, ToolCall, ToolSpec
 
 __all__ = ["DEFAULT_MAX_STEPS", "SimEnv", "StepRecord", "ToolResult", "schema_error"]
@@ -103,36 +103,25 @@ def schema_error(tool: ToolSpec, arguments: Any, schema_key: str | None = None) 
     return message
 
 
-@dataclass(slots=True)
-class _Tool:
-    spec: ToolSpec
-    schema_key: str
-    handler: Handler | None
-    compile_error: str | None
-
-
 class SimEnv:
-    """An episode of ``task``: :meth:`reset`, then :meth:`step` per tool call, then :meth:`finish`."""
+    """An episode of ``task``: :meth:`reset`, then :meth:`step` per tool call, then :meth:`finish`.
+
+    Made ready to step (as :meth:`reset` leaves it). The compiled tools and rules are the task's
+    (built once per task object, see ``_setup``); the state is this episode's own copy."""
 
     def __init__(self, task: TaskSpec, max_steps: int = DEFAULT_MAX_STEPS, limits: Limits | None = None) -> None:
         self.task = task
-        self._rules = RuleSet(task.rules)
+        self._setup = setup_of(task)
+        self._tools, self._rules = self._setup.tools, self._setup.rules
         self.violations: list[Violation] = []  # policy rules broken by calls that went through
         self.max_steps = max_steps
         self.limits = limits
-        self._tools: dict[str, _Tool] = {}
-        for spec in task.tools:
-            try:
-                handler, problem = compile_handler(spec.handler), None
-            except SandboxError as exc:
-                handler, problem = None, str(exc)
-            self._tools[spec.name] = _Tool(spec, json.dumps(spec.parameters, sort_keys=True), handler, problem)
         self._state: Any = None
         self.calls: list[StepRecord] = []
         self.steps = 0
         self.over = False
         self.answer: str | None = None
-        self.reset()
+        self._restart()
 
     @property
     def state(self) -> Any:
@@ -148,13 +137,16 @@ class SimEnv:
 
     def reset(self) -> dict[str, Any]:
         """Start over from a fresh copy of the initial state; returns instruction and tool schemas."""
-        self._state = copy_state(self.task.initial_state)
+        self._restart()
+        return self.observation()
+
+    def _restart(self) -> None:
+        self._state = self._setup.fresh_state()
         self.calls = []
         self.violations = []
         self.steps = 0
         self.over = False
         self.answer = None
-        return self.observation()
 
     def _error(self, name: str, arguments: Any, text: str, kind: str, writes: bool = False) -> ToolResult:
         result = ToolResult(content=f"Error: {text}", is_error=True, crashed=kind == "crash", error_kind=kind)
@@ -184,7 +176,7 @@ class SimEnv:
         if not isinstance(arguments, dict):
             return self._error(tool.spec.name, arguments, "arguments must be a JSON object",
                                "invalid_arguments", writes)
-        problem = schema_error(tool.spec, arguments, tool.schema_key)
+        problem = schema_error(tool.spec, arguments, tool.key())
         if problem is not None:
             return self._error(tool.spec.name, arguments, f"invalid arguments for {name}: {problem}",
                                "invalid_arguments", writes)

@@ -86,6 +86,10 @@ class RuleSet:
     def __bool__(self) -> bool:
         return bool(self._rules)
 
+    def handlers(self) -> list[Handler]:
+        """The compiled rules' handlers (a rule that failed to compile has none)."""
+        return [rule.handler for rule in self._rules if rule.handler is not None]
+
     def check(self, state: Any, name: str, arguments: dict[str, Any], step: int,
               limits: Limits | None = None) -> list[Violation]:
         """The violations of call ``name(arguments)`` on ``state`` (the state before the call)."""

@@ -15,6 +15,7 @@ from clawloop_synth.coverage.metrics import (
     evaluate,
     novelty,
     prdc_metrics,
+    vendi,
     vendi_score,
     vendi_score_dense,
 )
@@ -135,6 +136,43 @@ def test_vendi_counts_distinct_items() -> None:
     assert vendi_score(np.ones((50, 6))) == pytest.approx(1.0)
     assert vendi_score(np.eye(6)) == pytest.approx(6.0)
     assert vendi_score(np.vstack([np.eye(6)] * 3)) == pytest.approx(6.0)
+
+
+def _decaying(n: int, d: int, seed: int) -> np.ndarray:
+    """Rows whose spectrum decays like that of text embeddings: a few strong directions, a noise floor."""
+    rng = np.random.default_rng(seed)
+    scales = 1.0 / (1.0 + np.arange(d)) ** 0.9
+    return rng.standard_normal((n, d)) * scales + 0.05 * rng.standard_normal((n, d))
+
+
+@pytest.mark.parametrize("rank", [8, 24, 60])
+def test_low_rank_vendi_brackets_the_exact_score(rank: int) -> None:
+    x = _decaying(300, 120, seed=rank)
+    exact = vendi_score_dense(x)
+    approx = vendi(x, exact_below=0, rank=rank)
+    assert not approx.exact
+    assert approx.low <= exact <= approx.high
+    assert approx.score == pytest.approx(exact, rel=0.25)
+    # More eigenvalues, a tighter interval.
+    if rank < 60:
+        assert vendi(x, exact_below=0, rank=60).high - vendi(x, exact_below=0, rank=60).low < approx.high - approx.low
+
+
+def test_vendi_is_exact_up_to_the_threshold_and_reports_no_bound() -> None:
+    x = _decaying(50, 20, seed=3)
+    v = vendi(x)
+    assert v.exact and v.score == pytest.approx(vendi_score_dense(x), rel=1e-9)
+    result = evaluate(x, _decaying(30, 20, seed=4), CoverageConfig(k=3))
+    assert "bounds" not in result.summary()["vendi"]
+
+
+def test_low_rank_vendi_of_a_low_rank_set_is_exact() -> None:
+    # Rank 5 data: the top 8 eigenvalues hold the whole trace, no tail is left to bound.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((200, 5)) @ rng.standard_normal((5, 40))
+    got = vendi(x, exact_below=0, rank=8)
+    assert got.score == pytest.approx(vendi_score_dense(x), rel=1e-4)
+    assert got.high - got.low < 1e-3 * got.score
 
 
 def brute_gap(real: np.ndarray, synth: np.ndarray, held: np.ndarray, k: int, q: float) -> tuple[float, float]:

@@ -14,13 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from clawloop_synth.generate.base import Candidate, GenerationRequest, Judge
-from clawloop_synth.generate.gate import mined_codes
+from clawloop_synth.generate.gate import mine_context, mined_codes, verified
 from clawloop_synth.generate.graph import build_graph
 from clawloop_synth.generate.procedural.base import BaseTask, DomainKit, KitContext
 from clawloop_synth.generate.procedural.injectors import Variant, inject, targetable, untargetable_reason
-from clawloop_synth.mine.context import build_context
 from clawloop_synth.sim.rules import pack_rules
-from clawloop_synth.sim.verify import verify
 from clawloop_synth.types import Checks, Provenance, TaskFeatures, TaskSpec
 
 __all__ = ["ProceduralGenerator", "kit_for", "register_kit"]
@@ -89,7 +87,7 @@ class ProceduralGenerator:
         sources = list(dict.fromkeys(f.trace_id for f in request.exemplars))[:5]
         ctx = KitContext(request.pack, request.state, graph, sources, list(request.traces), target_code=code)
         rng = random.Random(f"procedural:{request.seed}:{request.cluster.id}:{code}")
-        mine_ctx = build_context([], request.pack.tools)
+        mine_ctx = mine_context(request.pack.tools)
         bases = kit.base_tasks(ctx, rng)
         dropped: Counter[str] = Counter()
         seen: set[str] = set()
@@ -124,7 +122,7 @@ class ProceduralGenerator:
         if variant.instruction in seen:
             return "repeated instruction"
         task = _task(request, n, base, variant, sources)
-        report = verify(task)
+        report = verified(task)  # shared with the gate, which judges the same object next
         if not report.ok:
             return "verify:" + report.failed()[0].rule
         if request.target_code not in mined_codes(task, mine_ctx):

@@ -74,6 +74,24 @@ def _probe(base: BaseTask, index: int, call: PlannedCall, state: dict[str, Any] 
     return _run(base, [*base.calls[:index], call], state)[-1]
 
 
+class _Fork:
+    """The state after the reference's first ``index`` calls, made once, for many probes of one call.
+
+    A tool's result depends on nothing but the state and its arguments (``SimEnv``), so probing a
+    mutation of call ``index`` from this state answers what the whole prefix replayed would: one run of
+    the prefix for all of a call's mutations instead of one per mutation.
+    """
+
+    def __init__(self, base: BaseTask, index: int) -> None:
+        env = SimEnv(scratch_task(base.tools, base.state), max_steps=index + 1)
+        for call in base.calls[:index]:
+            env.step(call)
+        self._task = scratch_task(base.tools, env.state)  # the SimEnv setup, state bytes included, made once
+
+    def probe(self, call: PlannedCall) -> ToolResult:
+        return SimEnv(self._task, max_steps=1).step(call)
+
+
 def _label(base: BaseTask, path: tuple[Any, ...], value: Any) -> str:
     if isinstance(value, str) and value in base.labels:
         return base.labels[value]
@@ -125,9 +143,11 @@ def _probe_error(base: BaseTask, rng: random.Random, code: str, kinds: str, igno
     """The first mutation of a reference call whose error the taxonomy files under ``code``."""
     for index in _write_order(base)[:3]:
         call = base.calls[index]
+        fork: _Fork | None = None
         for path, old, new in _mutations(base, call, rng, kinds)[:40]:
             wrong = set_at(call, path, new)
-            result = _probe(base, index, wrong)
+            fork = fork or _Fork(base, index)
+            result = fork.probe(wrong)
             found = _mined_code(wrong, result)
             if not result.is_error or (code != "*" and found != code):
                 continue
