@@ -27,7 +27,7 @@ from clawloop_synth.generate.workers import Examiner, examiners
 
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
-    from clawloop_synth.generate.stage import GenerateRun
+    from clawloop_synth.generate.run import GenerateRun
 
 __all__ = ["EngineExaminer", "run_on_engine"]
 
