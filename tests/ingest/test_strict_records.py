@@ -111,6 +111,13 @@ def test_a_bad_first_record_does_not_hide_the_rest(tmp_path: Path) -> None:
     assert skip_counts(listed, tmp_path / "3") == (2, 1)
 
 
+@pytest.mark.parametrize("first", ["5", '"text"', "null", "not json at all"])
+def test_a_first_line_that_is_not_an_object_does_not_hide_the_rest(tmp_path: Path, first: str) -> None:
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(first + "\n" + "\n".join(json.dumps(chat_record(i)) for i in (1, 2)) + "\n")
+    assert skip_counts(jsonl, tmp_path) == (2, 1)
+
+
 def test_a_byte_order_mark_loses_nothing(tmp_path: Path) -> None:
     bom = b"\xef\xbb\xbf"
     jsonl = tmp_path / "a.jsonl"
