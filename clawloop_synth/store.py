@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel
 
 from clawloop_synth.errors import InputError
@@ -40,11 +41,14 @@ def _arrow_types() -> dict[type, Any]:
 
 def save_records(
     path: Path,
-    records: Iterable[BaseModel],
+    records: Iterable[BaseModel] | Iterable[Mapping[str, Any]],
     columns: Callable[[Any], dict[str, Any]] | None = None,
     column_types: Mapping[str, type] | None = None,
 ) -> int:
     """Write ``records`` as a dataset at ``path``; returns the row count.
+
+    A record is a pydantic model, or a plain dict already in its model's JSON form (such as
+    ``ingest.trace_record.TraceRecord``), written with orjson as is.
 
     ``columns(record)`` may add flat browse columns. Their types are ``column_types`` (str, float,
     int or bool) where given, else those of the first record's values (None reads as str).
@@ -81,10 +85,14 @@ def save_records(
                     schema = pa.schema([*fields, ("json", pa.string())])
                     rows = {name: [] for name in schema.names}
                     writer = pa.ipc.new_stream(str(data / _ARROW_FILE), schema)
-                rows["id"].append(str(getattr(record, "id", count)))
+                if isinstance(record, Mapping):
+                    rows["id"].append(str(record.get("id", count)))
+                    text = orjson.dumps(record).decode()
+                else:
+                    rows["id"].append(str(getattr(record, "id", count)))
+                    text = record.model_dump_json()
                 for key, value in extra.items():
                     rows[key].append(value)
-                text = record.model_dump_json()
                 rows["json"].append(text)
                 held += len(text)
                 count += 1

@@ -149,11 +149,11 @@ def test_agents_run_on_other_domains(tasks: list[TaskSpec]) -> None:
 
 
 def test_agents_run_on_airline_gold_tasks(airline_trajectories, airline_db) -> None:
-    from clawloop_synth.ingest.tau_bench import read_tau_bench
+    from clawloop_synth.ingest import iter_items
     from clawloop_synth.sim import verify
     from clawloop_synth.sim.gold import airline_gold_tasks
 
-    traces = [t for t in read_tau_bench(airline_trajectories) if isinstance(t, Trace)]
+    traces = [t for _, _, t in iter_items([airline_trajectories]) if isinstance(t, Trace)]
     tasks = [t for t in airline_gold_tasks(traces, airline_db) if verify(t).ok][:12]
     assert tasks
     assert all(run_agent(ReferenceAgent(), t).reward == 1.0 for t in tasks)

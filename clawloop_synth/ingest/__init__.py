@@ -1,7 +1,9 @@
 """Read agent traces from every supported format into ``Trace`` records.
 
 ``iter_traces(paths)`` streams Trace records; ``iter_items(paths)`` also yields the per-record errors
-(with the file, record and field they name) so the ingest stage can skip and count them.
+(with the file, record and field they name) so a caller can skip and count them. ``iter_records`` is
+``iter_items`` with each trace as a validated plain dict (``TraceRecord``), the form the ingest stage
+streams and writes: it skips building pydantic objects that would only be serialized again.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.ingest.trace_record import TraceRecord, to_trace
 from clawloop_synth.types import Trace
 
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
 
-__all__ = ["FileEvents", "iter_items", "iter_traces", "read_path", "read_whole"]
+__all__ = ["FileEvents", "iter_items", "iter_records", "iter_traces", "read_path", "read_whole"]
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -35,7 +38,7 @@ def _files(path: Path) -> Iterator[Path]:
         yield from _files(child)
 
 
-def read_path(path: Path) -> tuple[str, Iterator[Trace | InputError]]:
+def read_path(path: Path) -> tuple[str, Iterator[TraceRecord | InputError]]:
     """Detect one file's (or saved dataset's) format and return it with its record iterator."""
     from clawloop_synth.ingest import clawloop, hf, mini_swe_agent, openai_chat, tau_bench, who_and_when
     from clawloop_synth.ingest.detect import detect_format
@@ -103,7 +106,18 @@ def iter_items(
     events: FileEvents | None = None,
     engine: Engine | None = None,
 ) -> Iterator[tuple[Path, str, Trace | InputError]]:
-    """Yield (file, format, Trace or record error) for every record under ``paths``.
+    """Yield (file, format, Trace or record error) for every record under ``paths`` (see ``iter_records``)."""
+    for path, kind, item in iter_records(paths, on_file_error, events, engine):
+        yield path, kind, item if isinstance(item, InputError) else to_trace(item)
+
+
+def iter_records(
+    paths: Iterable[Path | str],
+    on_file_error: Callable[[Path, str | None, InputError], None] | None = None,
+    events: FileEvents | None = None,
+    engine: Engine | None = None,
+) -> Iterator[tuple[Path, str, TraceRecord | InputError]]:
+    """Yield (file, format, trace record or record error) for every record under ``paths``.
 
     File-level problems (unreadable, unknown format, truncated) raise InputError, or, when
     ``on_file_error(file, format or None, error)`` is given, are reported to it and the walk goes
@@ -159,11 +173,11 @@ def iter_items(
             on_file_error(path, kind, exc)
 
 
-def read_whole(path: Path) -> tuple[str | None, list[Trace | InputError], InputError | None]:
+def read_whole(path: Path) -> tuple[str | None, list[TraceRecord | InputError], InputError | None]:
     """One file's format, its records, and the file-level error that ended the read (None when none):
     a truncated file keeps the records read before the truncation."""
     kind: str | None = None
-    records: list[Trace | InputError] = []
+    records: list[TraceRecord | InputError] = []
     try:
         kind, items = read_path(path)
         records.extend(items)

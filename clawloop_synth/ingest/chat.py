@@ -101,8 +101,6 @@ def parse_arguments(raw: Any, where: Where, field: str) -> dict[str, Any]:
 
 
 def _tool_calls(raw: Any, where: Where, field: str) -> list[dict[str, Any]]:
-    if not raw:
-        return []
     if not isinstance(raw, list):
         raise where.error("tool_calls must be a list", field)
     calls = []
@@ -116,6 +114,13 @@ def _tool_calls(raw: Any, where: Where, field: str) -> list[dict[str, Any]]:
         if not isinstance(name, str) or not name:
             raise where.error("tool call has no function name", f"{field}[{i}].function.name")
         arguments = function.get("arguments")
+        if arguments.__class__ is str and arguments:  # the OpenAI form: a JSON string
+            try:
+                parsed = orjson.loads(arguments)
+            except orjson.JSONDecodeError:
+                parsed = None  # parse_arguments names the problem
+            if parsed.__class__ is dict:
+                arguments = parsed
         if not isinstance(arguments, dict):  # (already an object is the common case of HF datasets)
             arguments = parse_arguments(arguments, where, f"{field}[{i}].function.arguments")
         calls.append({"id": str(call.get("id") or f"call_{i}"), "name": name, "arguments": arguments})
@@ -125,8 +130,10 @@ def _tool_calls(raw: Any, where: Where, field: str) -> list[dict[str, Any]]:
 def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[dict[str, Any]]:
     """Validate and normalize a list of OpenAI chat messages into ``types.Message``-shaped dicts.
 
-    This runs for every message of every trace, so the common case (a known role, text content) is
-    kept to a few dict look-ups; field paths for errors are only formatted when there is an error.
+    This runs for every message of every trace, so the common case (a known role, text content, no
+    tool calls) is kept to a few dict look-ups and no calls; field paths for errors are only
+    formatted when there is an error. Fields a message has no value for are left out: the trace
+    record's validation fills in their defaults.
     """
     if not isinstance(raw, list) or not raw:
         raise where.error("record has no messages" if not raw else "messages must be a list", field)
@@ -136,30 +143,35 @@ def normalize_messages(raw: Any, where: Where, field: str = "messages") -> list[
         if not isinstance(message, dict):
             raise where.error("a message must be an object", f"{field}[{i}]")
         role = message.get("role")
-        if not isinstance(role, str) or role not in _ROLES:
+        if role.__class__ is not str or role not in _ROLES:
             role = _ROLE_ALIASES.get(role) if isinstance(role, str) else None
             if role is None:
                 raise where.error(f"unknown role {message.get('role')!r}"[:120], f"{field}[{i}].role")
         content = message.get("content")
-        if content is not None and not isinstance(content, str):
+        if content is not None and content.__class__ is not str:
             content = text_of(content, where, f"{field}[{i}].content")
         normalized: dict[str, Any] = {"role": role, "content": content}
         name = message.get("name")
         if name:
             normalized["name"] = str(name)
         if role == "assistant":
-            normalized["tool_calls"] = _tool_calls(message.get("tool_calls"), where, f"{field}[{i}].tool_calls")
-            if not normalized["tool_calls"] and message.get("function_call"):
+            calls = message.get("tool_calls")
+            if calls:
+                normalized["tool_calls"] = _tool_calls(calls, where, f"{field}[{i}].tool_calls")
+            elif message.get("function_call"):
                 function_call_id = f"function_call_{i}"
                 legacy = [{"id": function_call_id, "function": message["function_call"]}]
                 normalized["tool_calls"] = _tool_calls(legacy, where, f"{field}[{i}].function_call")
         elif role == "tool":
-            normalized["tool_call_id"] = message.get("tool_call_id")
-            if normalized["tool_call_id"] is None and message.get("role") == "function":
+            call_id = message.get("tool_call_id")
+            if call_id is None and message.get("role") == "function":
                 # A legacy ``function`` result answers the ``function_call`` before it.
-                normalized["tool_call_id"], function_call_id = function_call_id, None
-            flagged = _flag(message.get("is_error"), where, f"{field}[{i}].is_error")
-            normalized["is_error"] = bool(flagged) if flagged is not None else looks_like_error(content)
+                call_id, function_call_id = function_call_id, None
+            normalized["tool_call_id"] = call_id
+            flagged = message.get("is_error")
+            if flagged is not None and flagged.__class__ is not bool:
+                flagged = _flag(flagged, where, f"{field}[{i}].is_error")
+            normalized["is_error"] = flagged if flagged is not None else looks_like_error(content)
         if not message.keys() <= _MESSAGE_FIELDS:  # (a C-speed test first: most messages have no extras)
             extra = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None
                      and not (k == "function_call" and normalized.get("tool_calls"))}

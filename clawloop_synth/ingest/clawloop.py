@@ -26,7 +26,7 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, looks_like_error, normalize_messages, text_of
 from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl, load_object
 from clawloop_synth.ingest.records import make_trace, optional_reward
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["archive_refs", "episode_record", "read_clawloop", "read_single", "resolve_ref", "reward_from_signals"]
 
@@ -122,7 +122,7 @@ def _inline_results(raw_messages: list[dict[str, Any]], messages: list[dict[str,
     return out
 
 
-def episode_record(value: Any, where: Where, archive: Path | None = None) -> Trace:
+def episode_record(value: Any, where: Where, archive: Path | None = None) -> TraceRecord:
     if not isinstance(value, dict):
         raise where.error("episode must be a JSON object")
     raw_messages = value.get("messages")
@@ -160,7 +160,7 @@ def episode_record(value: Any, where: Where, archive: Path | None = None) -> Tra
     )
 
 
-def read_clawloop(path: Path, *, as_list: bool) -> Iterator[Trace | InputError]:
+def read_clawloop(path: Path, *, as_list: bool) -> Iterator[TraceRecord | InputError]:
     items = iter_json_array(path) if as_list else iter_jsonl(path)
     label = "record" if as_list else "line"
     for number, value in items:
@@ -173,7 +173,7 @@ def read_clawloop(path: Path, *, as_list: bool) -> Iterator[Trace | InputError]:
             yield exc
 
 
-def read_single(path: Path) -> Iterator[Trace | InputError]:
+def read_single(path: Path) -> Iterator[TraceRecord | InputError]:
     """A file holding one episode, or ``{"episodes": [...]}``, as a (possibly pretty-printed) JSON object."""
     value = load_object(path)
     if isinstance(value, dict) and isinstance(value.get("episodes"), list) and "messages" not in value:

@@ -73,7 +73,10 @@ def detect_format(path: Path) -> tuple[str, str]:
         raise _unknown(path, "a JSON list whose first record has no messages, traj or history" if number == 1
                        else f"a JSON list none of whose first {number} records has messages, traj or history")
     if text[:1] != b"{":
-        raise _unknown(path, "the content is not JSON")
+        found = _later_line(path)  # JSON Lines whose first line is not an object (``5``, ``"x"``, text)
+        if found is None:
+            raise _unknown(path, "the content is not JSON")
+        return found, "jsonl"
     # A first line longer than the window is read whole: coding agents' traces run to megabytes a line.
     line = text.split(b"\n", 1)[0] if b"\n" in text else first_line(path).lstrip(BOM)
     try:

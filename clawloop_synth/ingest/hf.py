@@ -8,7 +8,7 @@ from pathlib import Path
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where
 from clawloop_synth.ingest.openai_chat import chat_record
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["is_saved_dataset", "read_parquet", "read_saved_dataset"]
 
@@ -21,7 +21,7 @@ def is_saved_dataset(path: Path) -> bool:
     )
 
 
-def read_saved_dataset(path: Path) -> Iterator[Trace | InputError]:
+def read_saved_dataset(path: Path) -> Iterator[TraceRecord | InputError]:
     from datasets import Dataset, DatasetDict, load_from_disk
 
     loaded = load_from_disk(str(path))
@@ -41,7 +41,7 @@ def read_saved_dataset(path: Path) -> Iterator[Trace | InputError]:
                     yield exc
 
 
-def read_parquet(path: Path) -> Iterator[Trace | InputError]:
+def read_parquet(path: Path) -> Iterator[TraceRecord | InputError]:
     import pyarrow.parquet as pq
 
     number = 0

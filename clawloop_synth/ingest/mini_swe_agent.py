@@ -21,7 +21,7 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, text_of
 from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl, load_object
 from clawloop_synth.ingest.records import make_trace, optional_reward
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["BASH_TOOL", "is_mini_swe_agent", "mini_record", "read_mini_swe_agent"]
 
@@ -94,7 +94,7 @@ def _messages(raw: Any, where: Where) -> tuple[list[dict[str, Any]], dict[str, A
     return out, extras, exit_codes, others
 
 
-def mini_record(value: Any, where: Where, default_id: str) -> Trace:
+def mini_record(value: Any, where: Where, default_id: str) -> TraceRecord:
     if not isinstance(value, dict):
         raise where.error("trajectory must be a JSON object")
     messages, extras, exit_codes, others = _messages(value.get("messages"), where)
@@ -121,7 +121,7 @@ def mini_record(value: Any, where: Where, default_id: str) -> Trace:
     )
 
 
-def read_mini_swe_agent(path: Path, layout: str) -> Iterator[Trace | InputError]:
+def read_mini_swe_agent(path: Path, layout: str) -> Iterator[TraceRecord | InputError]:
     """One trajectory per file (``*.traj.json``), one a JSONL line, or a JSON list of them."""
     if layout == "object":
         try:

@@ -16,7 +16,7 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, normalize_messages
 from clawloop_synth.ingest.jsonstream import iter_json_array, iter_jsonl, load_object
 from clawloop_synth.ingest.records import make_trace, optional_reward
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["chat_record", "metadata_object", "read_openai_chat", "read_single"]
 
@@ -52,7 +52,7 @@ def metadata_object(raw: Any, where: Where) -> dict[str, Any]:
     return raw
 
 
-def chat_record(value: Any, where: Where, default_id: str, source: str = "openai_chat") -> Trace:
+def chat_record(value: Any, where: Where, default_id: str, source: str = "openai_chat") -> TraceRecord:
     if not isinstance(value, dict):
         raise where.error("record must be a JSON object")
     metadata = metadata_object(value.get("metadata"), where)
@@ -73,7 +73,7 @@ def chat_record(value: Any, where: Where, default_id: str, source: str = "openai
     )
 
 
-def read_openai_chat(path: Path, *, as_list: bool = False) -> Iterator[Trace | InputError]:
+def read_openai_chat(path: Path, *, as_list: bool = False) -> Iterator[TraceRecord | InputError]:
     """JSON Lines (or, with ``as_list``, one JSON array) of chat records."""
     stem = path.stem
     if as_list:
@@ -98,7 +98,7 @@ def read_openai_chat(path: Path, *, as_list: bool = False) -> Iterator[Trace | I
             yield exc
 
 
-def read_single(path: Path) -> Iterator[Trace | InputError]:
+def read_single(path: Path) -> Iterator[TraceRecord | InputError]:
     """A file holding one chat record as a (possibly pretty-printed) JSON object."""
     try:
         yield chat_record(load_object(path), Where(str(path), "record 1"), path.stem)

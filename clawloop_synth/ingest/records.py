@@ -1,4 +1,5 @@
-"""Build validated ``Trace`` records from reader output, turning validation errors into InputErrors."""
+"""Build validated trace records (``TraceRecord`` dicts) from reader output, turning validation errors into
+InputErrors."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import orjson
 from pydantic import ValidationError
 
 from clawloop_synth.ingest.chat import Where
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TRACE_RECORD, TraceRecord
 
 __all__ = ["DROPPED_KEY", "make_trace", "optional_reward"]
 
@@ -17,8 +18,9 @@ DROPPED_KEY = "_ingest_dropped"  # taken out of metadata by the ingest stage, wh
 
 
 def make_trace(fields: dict[str, Any], where: Where, raw: dict[str, Any] | None = None,
-               mapped: Iterable[str] = ()) -> Trace:
-    """Validate ``fields`` as a Trace, keeping what the source has beyond them in ``metadata``.
+               mapped: Iterable[str] = ()) -> TraceRecord:
+    """Validate ``fields`` as a trace record (``types.Trace`` as a dict), keeping what the source has
+    beyond them in ``metadata``.
 
     ``raw``'s keys that are not in ``mapped`` (the ones the reader turned into trace fields) go to
     metadata under their own name (under ``source_fields`` when the name is taken); message fields
@@ -43,7 +45,7 @@ def make_trace(fields: dict[str, Any], where: Where, raw: dict[str, Any] | None 
     if metadata != fields.get("metadata"):
         fields = {**fields, "metadata": orjson.loads(orjson.dumps(metadata, default=str))}
     try:
-        return Trace.model_validate(fields)
+        return TRACE_RECORD.validate_python(fields)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

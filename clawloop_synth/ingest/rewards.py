@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["RewardsFile"]
 
@@ -71,16 +71,18 @@ class RewardsFile:
         self.replaced = 0
         self.not_listed = 0
 
-    def apply(self, trace: Trace) -> Trace:
-        """``trace`` with the file's reward for it (unchanged when the file does not list it)."""
-        for key in (trace.metadata.get("instance_id"), trace.task_id, trace.id):
+    def apply(self, trace: TraceRecord) -> TraceRecord:
+        """``trace`` with the file's reward for it (unchanged when the file does not list it); the
+        record is updated in place."""
+        for key in (trace["metadata"].get("instance_id"), trace["task_id"], trace["id"]):
             if key is not None and str(key) in self.rewards:
                 reward = self.rewards[str(key)]
                 self.used.add(str(key))
                 self.matched += 1
-                if trace.reward is not None and trace.reward != reward:
+                if trace["reward"] is not None and trace["reward"] != reward:
                     self.replaced += 1
-                return trace.model_copy(update={"reward": reward})
+                trace["reward"] = reward
+                return trace
         self.not_listed += 1
         return trace
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.ingest import FileEvents, iter_items
+from clawloop_synth.ingest import FileEvents, iter_records
 from clawloop_synth.ingest.records import DROPPED_KEY
 from clawloop_synth.ingest.rewards import RewardsFile
 from clawloop_synth.ingest.schemas import SchemaCounts, normalize_tools
+from clawloop_synth.ingest.trace_record import TraceRecord
 from clawloop_synth.store import save_records
-from clawloop_synth.types import Trace
 from clawloop_synth.workdir import Manifest, write_json
 
 if TYPE_CHECKING:
@@ -56,28 +56,29 @@ class IngestStats:
         counts["format:" + kind] = 1
         return counts
 
-    def add(self, trace: Trace, path: Path, kind: str) -> None:
+    def add(self, trace: TraceRecord, path: Path, kind: str) -> None:
         self.traces += 1
         self.file(path, kind)["traces"] += 1
         self.by_format[kind] += 1
-        if trace.reward is None:
+        reward = trace["reward"]
+        if reward is None:
             self.reward_none += 1
         else:
-            self.reward_sum += trace.reward
-            self.reward_zero += trace.reward == 0.0
-            self.reward_bins[min(int(trace.reward * _BINS), _BINS - 1)] += 1
+            self.reward_sum += reward
+            self.reward_zero += reward == 0.0
+            self.reward_bins[min(int(reward * _BINS), _BINS - 1)] += 1
         names: dict[str | None, str] = {}
-        for message in trace.messages:
-            for call in message.tool_calls:
-                self.tool_calls[call.name] += 1
-                names[call.id] = call.name
-            if message.role == "tool":
+        for message in trace["messages"]:
+            for call in message["tool_calls"]:
+                self.tool_calls[call["name"]] += 1
+                names[call["id"]] = call["name"]
+            if message["role"] == "tool":
                 self.tool_results += 1
-                if message.is_error:
-                    self.tool_errors[message.name or names.get(message.tool_call_id, "?")] += 1
-        self.gold_actions += trace.gold_actions is not None
-        self.gold_failures += trace.gold_failure is not None
-        self.gold_outputs += bool(trace.gold_outputs)
+                if message["is_error"]:
+                    self.tool_errors[message["name"] or names.get(message["tool_call_id"], "?")] += 1
+        self.gold_actions += trace["gold_actions"] is not None
+        self.gold_failures += trace["gold_failure"] is not None
+        self.gold_outputs += bool(trace["gold_outputs"])
 
     def skip(self, error: InputError, path: Path, kind: str | None) -> None:
         self.file(path, kind or "unknown")["skipped"] += 1
@@ -129,9 +130,9 @@ class IngestStats:
 _BROWSE_TYPES = {"source": str, "task_id": str, "domain": str, "reward": float, "messages": int}
 
 
-def _browse_columns(trace: Trace) -> dict[str, Any]:
-    return {"source": trace.source, "task_id": trace.task_id, "domain": trace.domain,
-            "reward": trace.reward, "messages": len(trace.messages)}
+def _browse_columns(trace: TraceRecord) -> dict[str, Any]:
+    return {"source": trace["source"], "task_id": trace["task_id"], "domain": trace["domain"],
+            "reward": trace["reward"], "messages": len(trace["messages"])}
 
 
 class _Events(FileEvents):
@@ -156,41 +157,39 @@ class _UniqueIds:
         self.seen: set[str] = set()
         self.position: Counter[str] = Counter()
 
-    def __call__(self, trace: Trace, path: Path) -> Trace:
+    def __call__(self, trace: TraceRecord, path: Path) -> TraceRecord:
         self.position[str(path)] += 1
-        if trace.id not in self.seen:
-            self.seen.add(trace.id)
+        if trace["id"] not in self.seen:
+            self.seen.add(trace["id"])
             return trace
-        base = f"{trace.id}@{path.parent.name}/{path.name}#{self.position[str(path)]}"
+        base = f"{trace['id']}@{path.parent.name}/{path.name}#{self.position[str(path)]}"
         new, n = base, 1
         while new in self.seen:
             n += 1
             new = f"{base}~{n}"
         self.seen.add(new)
-        self.stats.duplicate_ids.append({"id": trace.id, "renamed_to": new, "file": str(path)})
-        return trace.model_copy(update={"id": new})
+        self.stats.duplicate_ids.append({"id": trace["id"], "renamed_to": new, "file": str(path)})
+        trace["id"] = new
+        return trace
 
 
-def _clean(trace: Trace, kind: str, stats: IngestStats) -> Trace:
-    """Tool schemas as valid JSON Schema; the reader's list of dropped fields taken out and counted."""
-    update: dict[str, Any] = {}
-    if trace.tools:
-        tools = normalize_tools(trace.tools, stats.schemas)
-        if tools is not trace.tools:
-            update["tools"] = tools
-    if DROPPED_KEY in trace.metadata:
-        stats.drop(kind, trace.metadata[DROPPED_KEY])
-        update["metadata"] = {k: v for k, v in trace.metadata.items() if k != DROPPED_KEY}
-    return trace.model_copy(update=update) if update else trace
+def _clean(trace: TraceRecord, kind: str, stats: IngestStats) -> TraceRecord:
+    """Tool schemas as valid JSON Schema; the reader's list of dropped fields taken out and counted.
+    (``trace`` is the reader's own fresh record: it is updated in place.)"""
+    if trace["tools"]:
+        trace["tools"] = normalize_tools(trace["tools"], stats.schemas)
+    if DROPPED_KEY in trace["metadata"]:
+        stats.drop(kind, trace["metadata"].pop(DROPPED_KEY))
+    return trace
 
 
 def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats, tick: Callable[[], None],
-            rewards: RewardsFile | None, engine: Engine | None = None) -> Iterator[Trace]:
+            rewards: RewardsFile | None, engine: Engine | None = None) -> Iterator[TraceRecord]:
     def skip_file(path: Path, kind: str | None, error: InputError) -> None:
         stats.skip(error, path, kind)
 
     unique = _UniqueIds(stats)
-    for path, kind, item in iter_items(paths, skip_file if on_error == "skip" else None, _Events(stats),
+    for path, kind, item in iter_records(paths, skip_file if on_error == "skip" else None, _Events(stats),
                                        engine):
         if isinstance(item, InputError):
             if on_error == "raise":

@@ -14,7 +14,7 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, normalize_messages
 from clawloop_synth.ingest.jsonstream import iter_json_array
 from clawloop_synth.ingest.records import make_trace, optional_reward
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["read_tau_bench", "tau_record"]
 
@@ -49,7 +49,7 @@ def _outputs(raw: Any, where: Where) -> list[str]:
     return [str(output) for output in raw]
 
 
-def tau_record(value: Any, where: Where) -> Trace:
+def tau_record(value: Any, where: Where) -> TraceRecord:
     if not isinstance(value, dict):
         raise where.error("record must be a JSON object")
     info = value.get("info")
@@ -101,7 +101,7 @@ def tau_record(value: Any, where: Where) -> Trace:
     )
 
 
-def read_tau_bench(path: Path) -> Iterator[Trace | InputError]:
+def read_tau_bench(path: Path) -> Iterator[TraceRecord | InputError]:
     for number, value in iter_json_array(path):
         if isinstance(value, InputError):
             yield value

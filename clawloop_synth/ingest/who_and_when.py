@@ -20,7 +20,7 @@ from clawloop_synth.errors import InputError
 from clawloop_synth.ingest.chat import Where, text_of
 from clawloop_synth.ingest.jsonstream import load_object
 from clawloop_synth.ingest.records import make_trace
-from clawloop_synth.types import Trace
+from clawloop_synth.ingest.trace_record import TraceRecord
 
 __all__ = ["is_who_and_when", "read_who_and_when"]
 
@@ -73,7 +73,7 @@ def _step(raw: Any, steps: int, where: Where) -> int:
     return raw
 
 
-def who_record(value: Any, where: Where, trace_id: str) -> Trace:
+def who_record(value: Any, where: Where, trace_id: str) -> TraceRecord:
     history = value.get("history")
     if not isinstance(history, list) or not history:
         raise where.error("record has no history", "history")
@@ -110,7 +110,7 @@ def who_record(value: Any, where: Where, trace_id: str) -> Trace:
     )
 
 
-def read_who_and_when(path: Path, value: Any | None = None) -> Iterator[Trace | InputError]:
+def read_who_and_when(path: Path, value: Any | None = None) -> Iterator[TraceRecord | InputError]:
     if value is None:
         value = load_object(path)
     try:

@@ -28,12 +28,15 @@ class Clustering:
     centroids: np.ndarray | None = None
 
 
-def _unique(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique rows, the inverse map back to ``x`` and the counts."""
+def _unique(x: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique rows, the inverse map back to ``x`` and the counts (the sums of ``weights`` when given)."""
     rounded = np.ascontiguousarray(np.round(x, 5))
     _, first, inverse, counts = np.unique(rounded.view(np.dtype((np.void, rounded.dtype.itemsize * x.shape[1]))),
                                           return_index=True, return_inverse=True, return_counts=True)
-    return x[first], inverse.reshape(-1), counts
+    inverse = inverse.reshape(-1)
+    if weights is not None:
+        counts = np.bincount(inverse, weights=np.asarray(weights, dtype=np.float64), minlength=len(first))
+    return x[first], inverse, counts
 
 
 def _kmeans_pp(x: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -119,16 +122,20 @@ def _relabel_by_size(labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def cluster_vectors(x: np.ndarray, k: int | None = None, method: str = "kmeans", seed: int = 0,
-                    k_min: int = 2, k_max: int | None = None, tol: float = 0.03) -> Clustering:
-    """Cluster unit rows. With ``k=None`` try k in [k_min, k_max] and keep the smallest k whose
-    silhouette is within ``tol`` of the best: past the knee the curve is a noisy plateau, and the
-    smallest k on it reads better and is steadier across seeds. ``k_max`` defaults to
-    ``min(30, ceil(2 * sqrt(unique rows)))``."""
+                    k_min: int = 2, k_max: int | None = None, tol: float = 0.03,
+                    weights: np.ndarray | None = None) -> Clustering:
+    """Cluster unit rows; ``weights[i]`` (default 1) says how many identical inputs row ``i`` stands for,
+    so the distinct cards of many failures cluster as the failures would. With ``k=None`` try k in
+    [k_min, k_max] and keep the smallest k whose silhouette is within ``tol`` of the best: past the
+    knee the curve is a noisy plateau, and the smallest k on it reads better and is steadier across
+    seeds. ``k_max`` defaults to ``min(30, ceil(2 * sqrt(unique rows)))``."""
     if len(x) == 0:
         return Clustering(np.zeros(0, dtype=np.int64), 0, method, 0.0)
-    uniq, inverse, counts = _unique(x)
+    uniq, inverse, counts = _unique(x, weights)
     w = counts.astype(np.float64)
     if method == "hdbscan":
+        if weights is not None and not np.all(np.asarray(weights) == 1):
+            raise ValueError("HDBSCAN clusters every row: give it the rows, not weights")
         return _hdbscan(x, seed)
     if method != "kmeans":
         raise ValueError(f"unknown clustering method {method!r}; choose kmeans or hdbscan")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from clawloop_synth.mine.context import HANDOFF, MineContext, failure, is_transient
 from clawloop_synth.mine.evidence import classify_step
 from clawloop_synth.mine.taxonomy import classify_error
@@ -40,6 +42,22 @@ def error_results(trace: Trace, ctx: MineContext) -> list[Failure]:
     return out
 
 
+_VALIDATORS: dict[bytes, Any] = {}
+_MAX_VALIDATORS = 4096
+
+
+def _validator(schema: dict[str, Any], jsonschema: Any) -> Any:
+    """One validator per distinct schema: building one costs more than validating a call, and every
+    trace carries its own copy of the same few schemas."""
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS, default=str)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        if len(_VALIDATORS) >= _MAX_VALIDATORS:
+            _VALIDATORS.clear()
+        validator = _VALIDATORS[key] = jsonschema.Draft202012Validator(schema)
+    return validator
+
+
 def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
     """Calls to tools that do not exist (or under a near-miss of a declared name) and arguments that
     break the tool's JSON Schema. Only declared tools (the trace's, or a matching pack's) are evidence:
@@ -64,7 +82,7 @@ def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
                                f"call to unknown tool {call.name}", tool=call.name,
                                arguments=call.arguments, detail=f"no tool named {call.name}"))
             continue
-        validator = jsonschema.Draft202012Validator(schema)
+        validator = _validator(schema, jsonschema)
         for err in sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.absolute_path)):
             path = ".".join(str(p) for p in err.absolute_path)
             if err.validator == "required":

@@ -76,9 +76,10 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
 
 
 def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, failures: list[Failure],
-               n: int = 3) -> list[int]:
-    """Members nearest the centroid, preferring distinct cards."""
-    order = indices if centroid is None else indices[np.argsort(-(x[indices] @ centroid), kind="stable")]
+               n: int = 3, rows: np.ndarray | None = None) -> list[int]:
+    """Members nearest the centroid, preferring distinct cards (failure i's vector is ``x[rows[i]]``)."""
+    vectors = x[indices] if rows is None else x[rows[indices]]
+    order = indices if centroid is None else indices[np.argsort(-(vectors @ centroid), kind="stable")]
     picked: list[int] = []
     seen: set[str] = set()
     for i in order:
@@ -93,9 +94,10 @@ def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, 
 def build_clusters(failures: list[Failure], labels: np.ndarray, x: np.ndarray,
                    centroids: np.ndarray | None,
                    namer: Callable[[list[Failure], list[str], list[str]], tuple[str, list[str]]] | None = None,
-                   ) -> list[FailureCluster]:
+                   rows: np.ndarray | None = None) -> list[FailureCluster]:
     """FailureCluster records from cluster labels; ``namer(members, keywords, codes)`` may replace
-    the offline label and codes (the LLM labeller)."""
+    the offline label and codes (the LLM labeller). Failure i's vector is ``x[i]``, or ``x[rows[i]]``
+    when ``x`` holds one row per distinct card."""
     from clawloop_synth.mine.ctfidf import ctfidf_keywords
     from clawloop_synth.mine.labels import cluster_codes, offline_label
 
@@ -113,7 +115,7 @@ def build_clusters(failures: list[Failure], labels: np.ndarray, x: np.ndarray,
         out.append(FailureCluster(
             id="noise" if cid < 0 else f"c{cid:02d}", label=label, codes=codes, size=len(members),
             member_ids=[f.id for f in members],
-            exemplar_ids=[failures[i].id for i in _exemplars(group, x, centroid, failures)],
+            exemplar_ids=[failures[i].id for i in _exemplars(group, x, centroid, failures, rows=rows)],
             keywords=words))
     return out
 
@@ -138,14 +140,23 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
                              engine=engine)
     except ValueError as exc:
         raise InputError(str(exc), field="embedder") from None
-    x = emb.embed([f.card for f in failures]) if failures else np.zeros((0, 1), dtype=np.float32)
-    result = cluster_vectors(x, k=k, method=method, seed=seed)
+    # Cards repeat (the same error on many traces): each distinct card is embedded and held once, and
+    # weighs as many failures as carry it, so memory follows the distinct cards, not the failures.
+    index: dict[str, int] = {}
+    rows = np.fromiter((index.setdefault(f.card, len(index)) for f in failures), dtype=np.int64,
+                       count=len(failures))
+    x = emb.embed(list(index)) if failures else np.zeros((0, 1), dtype=np.float32)
+    if method == "hdbscan":  # it clusters rows as they are: one per failure
+        x, rows = x[rows], np.arange(len(failures))
+    result = cluster_vectors(x, k=k, method=method, seed=seed,
+                             weights=np.bincount(rows, minlength=len(x)) if method != "hdbscan" else None)
+    labels = result.labels[rows] if len(failures) else result.labels
     namer = None
     if llm_model:
         from clawloop_synth.mine.llm import llm_namer
 
         namer = llm_namer(llm_model, llm_api_base, cache_dir=workdir / "llm-cache")
-    clusters = build_clusters(failures, result.labels, x, result.centroids, namer)
+    clusters = build_clusters(failures, labels, x, result.centroids, namer, rows=rows)
     save_records(workdir / "clusters", clusters, columns=lambda c: {"label": c.label, "size": c.size})
     by_id = {f.id: f for f in failures}
     (workdir / "clusters.md").write_text(clusters_markdown(clusters, by_id, result))

@@ -140,7 +140,13 @@ def test_mutated_real_records_never_crash_ingest(layout: str, picks: list[tuple[
         _write(folder, layout, records, bom)
         summary = run_ingest([folder], Path(tmp) / "w", on_error="skip")  # any other exception fails the test
         copies = len(summary["duplicate_files"])  # an identical second file is reported, not read
-        assert summary["traces"] + summary["skipped"] + copies == len(records), summary["skipped_records"]
+        refused = [s for s in summary["skipped_records"] if s["reason"].startswith("unknown format")]
+        if refused and layout != "object":
+            # No record of the file is a trace record (every one mutated out of shape): the file is
+            # refused whole, in one line, and nothing of it is read.
+            assert summary["traces"] == 0 and summary["skipped"] == 1, summary["skipped_records"]
+        else:
+            assert summary["traces"] + summary["skipped"] + copies == len(records), summary["skipped_records"]
         try:
             run_ingest([folder], Path(tmp) / "w2", on_error="raise")
         except InputError as exc:

@@ -111,6 +111,13 @@ def test_a_bad_first_record_does_not_hide_the_rest(tmp_path: Path) -> None:
     assert skip_counts(listed, tmp_path / "3") == (2, 1)
 
 
+@pytest.mark.parametrize("first", ["5", '"text"', "null", "not json at all"])
+def test_a_first_line_that_is_not_an_object_does_not_hide_the_rest(tmp_path: Path, first: str) -> None:
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(first + "\n" + "\n".join(json.dumps(chat_record(i)) for i in (1, 2)) + "\n")
+    assert skip_counts(jsonl, tmp_path) == (2, 1)
+
+
 def test_a_byte_order_mark_loses_nothing(tmp_path: Path) -> None:
     bom = b"\xef\xbb\xbf"
     jsonl = tmp_path / "a.jsonl"
@@ -132,3 +139,31 @@ def test_who_and_when_mistake_step_indexes_the_history(tmp_path: Path, step: Any
         assert item.gold_failure.step == int(step)
     else:
         assert item == ("record 1", "mistake_step")
+
+
+@pytest.mark.parametrize("number", [2**64, 2**70, -(2**63) - 1, -(10**30)], ids=["2^64", "2^70", "-2^63-1", "-1e30"])
+def test_a_jsonl_integer_beyond_64_bits_is_an_error_of_its_line_not_a_float(tmp_path: Path, number: int) -> None:
+    # orjson alone reads these as inexact floats (1.8446744073709552e19), silently.
+    path = tmp_path / "t.jsonl"
+    records = [chat_record(0), {**chat_record(1), "metadata": {"seed": number}}, chat_record(2)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    first, second, third = outcomes(path)
+    assert second == ("line 2", None) and first.id == "chat-0" and third.id == "chat-2"
+    summary = run_ingest([path], tmp_path / "w", on_error="skip")
+    assert summary["skipped_records"][0]["reason"] == "not valid JSON (an integer beyond 64 bits)"
+
+
+def test_long_digit_runs_that_fit_are_kept_exact(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    metadata = {"u64": 2**64 - 1, "i64": -(2**63), "text": "9" * 40, "float": 12345678901234567890.5}
+    path.write_text(json.dumps({**chat_record(0), "metadata": metadata}) + "\n")
+    (trace,) = outcomes(path)
+    assert trace.metadata == metadata
+
+
+def test_a_single_object_file_with_a_big_integer_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({**chat_record(0), "metadata": {"seed": 2**70}}, indent=2))
+    summary = run_ingest([path], tmp_path / "w", on_error="skip")
+    assert (summary["traces"], summary["skipped"]) == (0, 1)
+    assert "integer beyond 64 bits" in summary["skipped_records"][0]["reason"]

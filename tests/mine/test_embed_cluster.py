@@ -92,3 +92,15 @@ def test_ctfidf_prefers_words_particular_to_a_cluster() -> None:
     words = ctfidf_keywords([["a | book | wrong payment_methods", "a | book | wrong payment_methods"],
                              ["a | cancel | wrong reservation_id"]], top=2)
     assert "payment_methods" in words[0] and "reservation_id" in words[1]
+
+
+def test_distinct_rows_with_weights_cluster_as_all_rows_do() -> None:
+    # The cluster stage embeds each distinct card once and weights it by its failures.
+    rng = np.random.default_rng(4)
+    distinct = rng.normal(size=(12, 16)).astype(np.float32)
+    distinct /= np.linalg.norm(distinct, axis=1, keepdims=True)
+    rows = rng.integers(0, 12, size=200)
+    every = cluster_vectors(distinct[rows], seed=1)
+    weighted = cluster_vectors(distinct, seed=1, weights=np.bincount(rows, minlength=12))
+    assert weighted.k == every.k and weighted.scores == every.scores
+    assert np.array_equal(weighted.labels[rows], every.labels)
