@@ -240,8 +240,8 @@ def _distinct_calls(members: Sequence[Example]) -> int:
 def _rank(condition: Condition | ItemCondition) -> int:
     # Among conditions that fit equally well, a success value required ("status must be pending")
     # generalizes to unseen values better than one failing value ("status is delivered").
-    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "item_lt_count": 2, "eq": 3,
-             "item_eq": 3, "arg_eq": 4}
+    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "item_lt_count": 2,
+             "item_lt_item": 2, "eq": 3, "item_eq": 3, "arg_eq": 4}
     return order[condition.kind]
 
 

@@ -18,6 +18,7 @@ from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
+from clawloop_synth.induce.guards import fit_guards, guard_lines
 from clawloop_synth.induce.joins import PairSearch, fit_pair_search
 from clawloop_synth.induce.reads import Search, View, fit_lookup, fit_search, infer_view
 from clawloop_synth.induce.source import fit_template, literal, signature, template_expr, var
@@ -164,7 +165,15 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
         example = next(e for e in successes if e.text == common[0])
         returns.append([f"return {_result_literal(example)}"])
     kind = f"create in {created[0].collection}" if created else "edit of " + ", ".join(s.label for s in edits)
-    return [(kind, [*body, *ret], [], True) for ret in returns]
+    replaced = [(subject, change.field, change.arg) for subject, changes in edits.items() for change in changes
+                if change.kind == "set_arg"]
+    guards = guard_lines(fit_guards(successes, subjects, replaced))
+    out = []
+    for ret in returns:
+        if guards:  # first, so that a tie keeps the guarded handler (it rejects what no success did)
+            out.append((kind + ", guarded", [*guards, *body, *ret], [], True))
+        out.append((kind, [*body, *ret], [], True))
+    return out
 
 
 def _post_view(subject: Subject, successes: Sequence[Example], aliases: Mapping[str, str]) -> View | None:
