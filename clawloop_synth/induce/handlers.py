@@ -20,6 +20,7 @@ from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
 from clawloop_synth.induce.guards import fit_guards, guard_lines
 from clawloop_synth.induce.joins import PairSearch, fit_pair_search
+from clawloop_synth.induce.quantity import NUM_HELPER
 from clawloop_synth.induce.reads import Search, View, fit_lookup, fit_search, infer_view
 from clawloop_synth.induce.source import fit_template, literal, signature, template_expr, var
 from clawloop_synth.induce.subjects import PICK_HELPER, Subject, find_subjects
@@ -55,7 +56,8 @@ def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: 
     for branch in branches:
         invoke.extend("    " + line for line in branch.lines())
     invoke.extend("    " + line for line in body)
-    for helper in _used(list(helpers) + [PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, TOTAL_HELPER], "\n".join(invoke)):
+    shared = [PICK_HELPER, NUMBER_HELPER, NUM_HELPER, COPY_HELPERS, TOTAL_HELPER]
+    for helper in _used(list(helpers) + shared, "\n".join(invoke)):
         lines.append(helper.rstrip())
         lines.append("")
     lines.append("")
