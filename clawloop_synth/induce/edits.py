@@ -17,6 +17,7 @@ from typing import Any
 
 from clawloop_synth.induce.build import Recipe, fit_expression, fit_recipe
 from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.quantity import bases_of, fit_quantity
 from clawloop_synth.induce.source import literal, var
 from clawloop_synth.induce.subjects import Subject, pick
 
@@ -80,7 +81,7 @@ class Edit:
         if self.kind == "set_built":
             return self.value.build(state, args)
         if self.kind == "append_built" and isinstance(old, list):
-            return [*old, _built_entry(self.value, before, after, args)]
+            return [*old, _built_entry(self.value, before, after, args, state)]
         if self.kind == "set_arg":
             return args.get(self.arg)
         if self.kind == "set_const":
@@ -108,10 +109,19 @@ class Edit:
                     lines.append(f"entry[{literal(name)}] = copied({var(source)})")
                 elif kind == "const":
                     lines.append(f"entry[{literal(name)}] = {literal(source)}")
+                elif kind == "quantity":
+                    lines.append(f"entry[{literal(name)}] = {quantity_var(self.field, name)}")
                 else:
                     lines.append(f"entry[{literal(name)}] = {source.expr('old', target)}")
             return [*lines, f"{slot} = {slot} + [entry]"]
         return [self.line(target)]
+
+    def pre_lines(self) -> list[str]:
+        """Quantities the edit reads, computed before any edit changes the state."""
+        if self.kind != "append_built":
+            return []
+        return [f"{quantity_var(self.field, name)} = {source.expr()}" for name, kind, source in self.value
+                if kind == "quantity"]
 
     def line(self, target: str) -> str:
         slot = f"{target}[{literal(self.field)}]"
@@ -138,11 +148,15 @@ _REMOVED = object()
 MAX_PAIRS_FOR_CANDIDATES = 12
 
 
-def _built_entry(spec: Any, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+def _built_entry(spec: Any, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any],
+                 state: Mapping[str, Any]) -> Any:
     entry: dict[str, Any] = {}
     for name, kind, source in spec:
-        entry[name] = args.get(source) if kind == "arg" else source if kind == "const" else source.value(
-            before, after, args)
+        if kind == "quantity":  # a formula over the state before the call
+            entry[name] = source.of(state, args)
+        else:
+            entry[name] = args.get(source) if kind == "arg" else source if kind == "const" else source.value(
+                before, after, args)
     return entry
 
 
@@ -153,7 +167,11 @@ def _appended(before: Mapping[str, Any], after: Mapping[str, Any], name: str) ->
     return None
 
 
-def _fit_append_built(name: str, pairs: Sequence[Pair]) -> Edit | None:
+def quantity_var(field: str, name: str) -> str:
+    return var(f"charge_{field}_{name}")
+
+
+def _fit_append_built(name: str, pairs: Sequence[Pair], subjects: Sequence[Subject] | None = None) -> Edit | None:
     """Append an entry built from arguments, constants and totals (a payment of the fare difference)."""
     shown = [(p, entry) for p in pairs if (entry := _appended(p.before, p.after, name)) is not None]
     if not shown:
@@ -168,8 +186,16 @@ def _fit_append_built(name: str, pairs: Sequence[Pair]) -> Edit | None:
         elif all(v == values[0] for v in values) and not (len(shown) > 1 and _number(values[0])):
             spec.append((field_name, "const", values[0]))
         elif all(_number(v) for v in values):
-            expression = fit_expression([(p.before, p.after, p.args, v) for (p, _), v in zip(shown, values,
-                                                                                             strict=True)], name)
+            samples = [(p.before, p.after, p.args, v) for (p, _), v in zip(shown, values, strict=True)]
+            expression = fit_expression(samples, name)
+            hits = sum(expression.value(b, a, g) == v for b, a, g, v in samples) if expression else 0
+            if hits < len(samples) and subjects is not None:
+                first = shown[0][0]
+                got = fit_quantity([(p.state, p.args, v) for (p, _), v in zip(shown, values, strict=True)],
+                                   bases_of(first.state, first.args, subjects, {}))
+                if got is not None and got[1] > hits:
+                    spec.append((field_name, "quantity", got[0]))
+                    continue
             if expression is None:
                 return None
             spec.append((field_name, "expr", expression))
@@ -260,7 +286,7 @@ def fit_edits(subjects: Sequence[Subject], examples: Sequence[Example],
         for name in names:
             scores: dict[Edit, int] = {}
             pool = [edit for pair in evidence.pairs[:MAX_PAIRS_FOR_CANDIDATES] for edit in _candidates(name, pair)]
-            built = _fit_append_built(name, evidence.pairs)
+            built = _fit_append_built(name, evidence.pairs, subjects)
             if built is not None:
                 pool.append(built)
             for edit in pool:

@@ -140,7 +140,7 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
     edits = fit_edits(subjects, successes, new_keys)
     if not edits and created is None:
         return []
-    body: list[str] = []
+    body: list[str] = [line for changes in edits.values() for change in changes for line in change.pre_lines()]
     if created is not None:
         body.extend(created[0].lines())
     for subject, changes in edits.items():

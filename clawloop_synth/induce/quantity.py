@@ -66,8 +66,8 @@ class Base:
 
     @property
     def count(self) -> bool:
-        """A length or an indicator: what a per-unit number is multiplied by."""
-        return self.kind in ("len_arg", "len_field", "ind_arg")
+        """A length, an indicator or a numeric argument (a quantity): what a per-unit number is multiplied by."""
+        return self.kind in ("len_arg", "len_field", "ind_arg", "arg")
 
     def of(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> float | None:
         kind = self.kind
