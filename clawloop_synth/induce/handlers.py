@@ -170,7 +170,7 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
     replaced = [(subject, change.field, change.arg) for subject, changes in edits.items() for change in changes
                 if change.kind == "set_arg"]
     guards = guard_lines(fit_guards(successes, subjects, replaced))
-    out = []
+    out: list[tuple[str, list[str], list[str], bool]] = []
     for ret in returns:
         if guards:  # first, so that a tie keeps the guarded handler (it rejects what no success did)
             out.append((kind + ", guarded", [*guards, *body, *ret], [], True))

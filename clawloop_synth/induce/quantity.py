@@ -278,11 +278,11 @@ def fit_quantity(samples: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], f
                     if third not in pair:
                         rank(tuple(sorted((*pair, third))))
     best: tuple[int, int, tuple[int, ...], np.ndarray] | None = None
-    order = sorted(tried, key=lambda p: (-tried[p][0], len(p), tried[p][1]))
-    for picked in order[:FINALISTS]:
-        hits, coefficients, _ = score(picked, RESTARTS)
-        if coefficients is not None and (best is None or (hits, -len(picked)) > (best[0], -best[1])):
-            best = (hits, len(picked), picked, coefficients)
+    order: list[tuple[int, ...]] = sorted(tried, key=lambda p: (-tried[p][0], len(p), tried[p][1]))
+    for finalist in order[:FINALISTS]:
+        hits, coefficients, _ = score(finalist, RESTARTS)
+        if coefficients is not None and (best is None or (hits, -len(finalist)) > (best[0], -best[1])):
+            best = (hits, len(finalist), finalist, coefficients)
     if best is None or best[0] == 0:
         return None
     terms = tuple((float(c), columns[i][0]) for c, i in zip(best[3], best[2], strict=True) if c != 0)

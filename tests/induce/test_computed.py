@@ -89,7 +89,8 @@ def calls(rng: random.Random, base: dict[str, Any]) -> list[tuple[str, dict[str,
     gift = rng.randrange(0, min(paid, 40) + 1)
     payments = [{"wallet_id": f"gift_{n}", "amount": gift}, {"wallet_id": f"card_{n}", "amount": paid - gift}]
     order = rng.choice(sorted(base["orders"]))
-    wallet = rng.choice([f"gift_{base['orders'][order]['user_id'][1:]}", f"card_{base['orders'][order]['user_id'][1:]}"])
+    owner = base["orders"][order]["user_id"][1:]
+    wallet = rng.choice([f"gift_{owner}", f"card_{owner}"])
     size = len(base["orders"][order]["names"])
     return [("buy", {"user_id": user, "items": items, "quantity": quantity, "payments": payments, "express": express}),
             ("upgrade", {"order_id": order, "level": rng.randrange(2, 9), "wallet_id": wallet}),
