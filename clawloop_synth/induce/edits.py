@@ -12,7 +12,7 @@ recording generated (first one not in use), else numbered.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clawloop_synth.induce.build import Recipe, fit_expression, fit_recipe
@@ -79,7 +79,7 @@ class Edit:
               state: Mapping[str, Any], after: Mapping[str, Any]) -> Any:
         old = before.get(self.field)
         if self.kind == "set_built":
-            return self.value.build(state, args)
+            return self.value.build(state, args, before)
         if self.kind == "append_built" and isinstance(old, list):
             return [*old, _built_entry(self.value, before, after, args, state)]
         if self.kind == "set_arg":
@@ -211,7 +211,12 @@ def _candidates(name: str, pair: Pair) -> list[Edit]:
         return [*found, Edit(name, "remove")]
     value = after[name]
     if value != before.get(name):
-        found += [Edit(name, "set_built", value=recipe) for recipe in fit_recipe(value, args, pair.state)]
+        for recipe in fit_recipe(value, args, pair.state):
+            found.append(Edit(name, "set_built", value=recipe))
+            if isinstance(before.get(name), list):  # the entries already held for an item may be kept
+                found.append(Edit(name, "set_built", value=replace(recipe, keep=name)))
+                found += [Edit(name, "set_built", value=replace(recipe, keep=name, same=(a,))) for a, given in
+                          args.items() if isinstance(given, str) and isinstance(before.get(a), str)]
     for arg, given in args.items():
         if given == value:
             found.append(Edit(name, "set_arg", arg))

@@ -217,8 +217,11 @@ def _group(errors: Sequence[Example], subjects: Sequence[Subject]) -> dict[Templ
             renders = sum(_render(concrete, contexts[other]) == other for other in by_text)
             if _render(concrete, contexts[text]) != text:
                 continue
-            arg_refs = sum(kind == "ref" and not piece.startswith("pick(") for kind, piece in concrete)
-            entity_refs = sum(kind == "ref" and piece.startswith("pick(") for kind, piece in concrete)
+            # The failing item's fields come from the arguments too ("flight HAT030 ... on date ...").
+            arg_refs = sum(kind == "ref" and (not piece.startswith("pick(") or piece.startswith("pick(item"))
+                           for kind, piece in concrete)
+            entity_refs = sum(kind == "ref" and piece.startswith("pick(") and not piece.startswith("pick(item")
+                              for kind, piece in concrete)
             score = (renders, arg_refs, -entity_refs)
             if best is None or score > best[0]:
                 best = (score, _merge_literals(concrete))
@@ -305,15 +308,12 @@ def _ordered(fitted: list[tuple[Branch, list[Example]]]) -> list[tuple[Branch, l
     """The branches as a decision list: a branch moves before an earlier one whose condition also
     holds on its examples (and not the other way round), so the more specific message wins."""
     out = list(fitted)
-    for _ in range(len(out)):
-        moved = False
-        for index in range(len(out) - 1):
-            (first, first_members), (second, second_members) = out[index], out[index + 1]
-            steals = sum(first.condition.holds(e) for e in second_members)
-            stolen = sum(second.condition.holds(e) for e in first_members)
-            if steals > stolen:
-                out[index], out[index + 1] = out[index + 1], out[index]
-                moved = True
-        if not moved:
+    for _ in range(len(out) * len(out)):
+        swap = next(((i, j) for i in range(len(out)) for j in range(i + 1, len(out))
+                     if sum(out[i][0].condition.holds(e) for e in out[j][1])
+                     > sum(out[j][0].condition.holds(e) for e in out[i][1])), None)
+        if swap is None:
             break
+        i, j = swap
+        out.insert(i, out.pop(j))
     return out

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clawloop_synth.induce.build import TOTAL_HELPER
+from clawloop_synth.induce.build import KEEP_HELPER, TOTAL_HELPER
 from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
@@ -56,7 +56,7 @@ def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: 
     for branch in branches:
         invoke.extend("    " + line for line in branch.lines())
     invoke.extend("    " + line for line in body)
-    shared = [PICK_HELPER, NUMBER_HELPER, NUM_HELPER, COPY_HELPERS, TOTAL_HELPER]
+    shared = [PICK_HELPER, NUMBER_HELPER, NUM_HELPER, COPY_HELPERS, TOTAL_HELPER, KEEP_HELPER]
     for helper in _used(list(helpers) + shared, "\n".join(invoke)):
         lines.append(helper.rstrip())
         lines.append("")

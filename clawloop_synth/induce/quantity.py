@@ -38,8 +38,8 @@ def num(value):
 MAX_BASES = 24
 TOLERANCE = 1e-6
 RESTARTS = 6
-MAX_PAIRED = 40
-FINALISTS = 20
+MAX_PAIRED = 30
+FINALISTS = 12
 
 
 def _number(value: Any) -> bool:
@@ -271,7 +271,7 @@ def fit_quantity(samples: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], f
     if tried[(singles[0],)][0] < len(samples):
         for picked in combinations(sorted(singles[:MAX_PAIRED]), 2):
             rank(picked)
-        pairs = sorted((p for p in tried if len(p) == 2), key=lambda p: (-tried[p][0], tried[p][1]))[:12]
+        pairs = sorted((p for p in tried if len(p) == 2), key=lambda p: (-tried[p][0], tried[p][1]))[:8]
         if not pairs or tried[pairs[0]][0] < len(samples):
             for pair in pairs:
                 for third in range(len(columns)):
