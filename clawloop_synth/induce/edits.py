@@ -314,6 +314,7 @@ class Create:
     key_field: str
     fields: list[tuple[str, str, Any]]  # (field, "arg" | "const" | "key", arg name or value)
     generated: list[str]
+    backlinks: list[tuple[str, str, str]] = field(default_factory=list)  # (field, collection, list field)
 
     def lines(self) -> list[str]:
         lines = [f"table = state.setdefault({literal(self.collection)}, {{}})", "new_key = None",
@@ -331,6 +332,11 @@ class Create:
             else:
                 lines.append(f"created[{literal(name)}] = {literal(source)}")
         lines.append("table[new_key] = created")
+        for name, other, listed in self.backlinks:
+            slot = f"owner[{literal(listed)}]"
+            lines += [f"owner = pick(state, {literal(other)}, created.get({literal(name)}))",
+                      f"if isinstance(pick(owner, {literal(listed)}), list) and new_key not in {slot}:",
+                      f"    {slot}.append(new_key)"]
         return lines
 
 
@@ -375,8 +381,40 @@ def fit_create(examples: Sequence[Example], collections: Mapping[str, str]) -> t
                 if recipe is not None:
                     choice = ("built", recipe)
             fields.append((field_name, *choice))
-        return Create(name, key_field, fields, generated), {p: v[key_field] for p, v in made.items()}
+        state = examples[next(iter(made))].pre or {}
+        create = Create(name, key_field, fields, generated, backlinks(state, name, sample))
+        return create, {p: v[key_field] for p, v in made.items()}
     return None
+
+
+BACKLINK_SHARE = 0.95
+BACKLINK_SAMPLE = 500
+
+
+def backlinks(state: Mapping[str, Any], collection: str, sample: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The lists that hold this collection's keys in the entities its entities name: where the state
+    shows, for (nearly) every entity, its key in the list field of the entity one of its fields names
+    (a user's list of reservation ids), a created entity's key joins that list too."""
+    table = state.get(collection)
+    if not isinstance(table, dict) or not table:
+        return []
+    entities = [(key, value) for key, value in list(table.items())[:BACKLINK_SAMPLE] if isinstance(value, dict)]
+    found: list[tuple[str, str, str]] = []
+    for name, value in sample.items():
+        if not isinstance(value, str):
+            continue
+        for other, owners in state.items():
+            if other == collection or not isinstance(owners, dict) or not isinstance(owners.get(value), dict):
+                continue
+            for listed, items in owners[value].items():
+                if not isinstance(items, list):
+                    continue
+                held = sum(isinstance(owner := owners.get(entity.get(name)), dict)
+                           and isinstance(owner.get(listed), list) and key in owner[listed]
+                           for key, entity in entities)
+                if held >= BACKLINK_SHARE * len(entities):
+                    found.append((name, other, listed))
+    return found
 
 
 def _source_value(choice: tuple[str, Any], args: Mapping[str, Any]) -> Any:

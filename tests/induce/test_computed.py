@@ -36,6 +36,7 @@ def buy(state: dict[str, Any], user_id: str, items: list[dict[str, Any]], quanti
     order = {"order_id": key, "user_id": user_id, "items": [dict(i) for i in items], "quantity": quantity,
              "level": 1, "payments": [dict(p) for p in payments], "names": ["a"]}
     state["orders"][key] = order
+    user["orders"].append(key)
     return order
 
 
@@ -70,7 +71,7 @@ def world(rng: random.Random) -> dict[str, Any]:
     for n in range(10):
         wallets = {f"card_{n}": {"wallet_id": f"card_{n}", "kind": "card"},
                    f"gift_{n}": {"wallet_id": f"gift_{n}", "kind": "gift", "balance": rng.randrange(0, 300)}}
-        users[f"U{n}"] = {"user_id": f"U{n}", "wallets": wallets}
+        users[f"U{n}"] = {"user_id": f"U{n}", "wallets": wallets, "orders": [f"O{n}"]}
     orders = {f"O{n}": {"order_id": f"O{n}", "user_id": f"U{n % 10}", "items": [{"product_id": "P1"}],
                         "quantity": 1 + n % 3, "level": 1, "payments": [], "names": ["a"] * (1 + n % 3)}
               for n in range(10)}
@@ -112,7 +113,8 @@ def shop(tmp_path: Path) -> tuple[dict[str, Any], Path, list[Any], random.Random
 def test_a_quoted_total_a_charged_balance_and_guards_are_induced(tmp_path: Path) -> None:
     # Regression: a total quoted in an error ("the total is 64, but paid 60") became a branch on an
     # unrelated field value, a balance below a computed charge was not induced, and a write
-    # accepted a wallet no success ever named or a list of another length than the one it replaces.
+    # accepted a wallet no success ever named or a list of another length than the one it replaces;
+    # and a created order was missing from its user's list of orders (no trace reads the user again).
     base, db, traces, _ = shop(tmp_path)
     train, held = traces[:70], traces[70:]
     induced = induce(train, db=db)
@@ -130,3 +132,49 @@ def test_a_quoted_total_a_charged_balance_and_guards_are_induced(tmp_path: Path)
     _, text = run_handler(handlers["rename"], state, {"order_id": "O1", "names": ["x"] * 7})
     assert text.startswith("Error"), text
     assert state == base
+    price = base["products"]["P1"]["price"]
+    value, _ = run_handler(handlers["buy"], state, {
+        "user_id": "U1", "items": [{"product_id": "P1"}], "quantity": 1, "express": "no",
+        "payments": [{"wallet_id": "card_1", "amount": price}]})
+    assert isinstance(value, dict) and state["users"]["U1"]["orders"] == ["O1", value["order_id"]]
+
+
+def reprice(state: dict[str, Any], cart_id: str, tier: str, lines: list[dict[str, Any]]) -> Any:
+    cart = state["carts"].get(cart_id)
+    if cart is None:
+        return "Error: cart not found"
+    fresh = []
+    for line in lines:
+        kept = next((old for old in cart["lines"] if old["product_id"] == line["product_id"]), None)
+        if kept is not None and tier == cart["tier"]:
+            fresh.append(dict(kept))  # a line already in the cart keeps the price it was added at
+        else:
+            fresh.append({"product_id": line["product_id"],
+                          "price": state["products"][line["product_id"]]["prices"][tier]})
+    cart["lines"] = fresh
+    cart["tier"] = tier
+    return cart
+
+
+def test_entries_already_held_keep_their_values_unless_the_choice_changed(tmp_path: Path) -> None:
+    # Regression: a rebuilt list always took today's prices, so a line kept in the cart was repriced.
+    rng = random.Random(3)
+    products = {f"P{n}": {"product_id": f"P{n}", "prices": {"std": rng.randrange(5, 50), "pro": rng.randrange(50, 99)}}
+                for n in range(8)}
+    carts = {f"C{n}": {"cart_id": f"C{n}", "tier": rng.choice(["std", "pro"]),
+                       "lines": [{"product_id": f"P{n % 8}", "price": rng.randrange(1, 5)}]} for n in range(20)}
+    base = {"products": products, "carts": carts}
+    db = tmp_path / "db"
+    db.mkdir()
+    for name, table in base.items():
+        (db / f"{name}.json").write_text(json.dumps(table))
+    traces = []
+    for index in range(60):
+        cart = rng.choice(sorted(carts))
+        held = carts[cart]["lines"][0]["product_id"]
+        lines = [{"product_id": held}, {"product_id": rng.choice(sorted(products))}]
+        traces.append(record(f"t{index}", f"task{index}", copy_state(base), {"reprice": reprice},
+                             [("reprice", {"cart_id": cart, "tier": rng.choice(["std", "pro"]), "lines": lines})]))
+    induced = induce(traces[:45], db=db)
+    exact, total, missed = replay_exact(induced.tools, traces[45:], lambda trace: copy_state(base))
+    assert exact == total, missed[:3]
