@@ -102,6 +102,8 @@ class Tally:
         self.gold = self.gold_agree = 0
         self.tools: dict[str, list[int]] = {}  # tool -> [calls, exact]
         self.missed: list[str] = []  # a few mismatches, for --mismatches
+        self.kinds: dict[str, int] = {}  # "tool: mismatch kind" -> count
+        self.reward_diffs: dict[str, int] = {}  # "gold write tools: collection.field" -> count
 
     def add(self, example: Example, value: Any, text: str, aliases: dict[str, str]) -> None:
         from clawloop_synth.sim.replay import rename_keys
@@ -112,6 +114,9 @@ class Tally:
         counts = self.tools.setdefault(example.tool, [0, 0])
         counts[0] += 1
         counts[1] += exact
+        if not exact:
+            kind = _mismatch_kind(value, text, example)
+            self.kinds[f"{example.tool}: {kind}"] = self.kinds.get(f"{example.tool}: {kind}", 0) + 1
         if not exact and sum(m.startswith(example.tool + " ") for m in self.missed) < 3:
             self.missed.append(f"{example.tool} {orjson.dumps(example.args).decode()[:300]}\n      got "
                                f"{text[:400]}\n      recorded {example.text[:400]}")
@@ -128,6 +133,39 @@ class Tally:
                 f"err-agree {self.errors_agree / self.n:6.1%}{gold}  (n={self.n})")
 
 
+def _mismatch_kind(value: Any, text: str, example: Example) -> str:
+    """What kind of miss: an error where a success was recorded, the reverse, or a different result."""
+    got_error = (value is None or isinstance(value, str)) and is_error_text(text)
+    if got_error and not example.error:
+        return "error instead of success"
+    if example.error and not got_error:
+        return "success instead of error"
+    return "other error text" if example.error else "other result"
+
+
+def state_diffs(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """``collection.field`` (or ``collection: extra/missing entity``) where two states differ."""
+    out: set[str] = set()
+    for name in set(got) | set(want):
+        a, b = got.get(name), want.get(name)
+        if a == b:
+            continue
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            out.add(f"{name}: differs")
+            continue
+        for key in set(a) | set(b):
+            x, y = a.get(key), b.get(key)
+            if x == y:
+                continue
+            if x is None or y is None:
+                out.add(f"{name}: {'missing' if x is None else 'extra'} entity")
+            elif isinstance(x, dict) and isinstance(y, dict):
+                out.update(f"{name}.{f}" for f in set(x) | set(y) if x.get(f) != y.get(f))
+            else:
+                out.add(f"{name}[key]")
+    return sorted(out)
+
+
 def fresh(base: dict[str, Any]) -> dict[str, Any]:
     from clawloop_synth.sim.state import copy_state
 
@@ -139,8 +177,8 @@ SHOW_MISSES = False
 
 
 def _tallies_json(tallies: dict[str, Tally]) -> dict[str, dict[str, float]]:
-    return {name: {**{attr: getattr(t, attr) for attr in TALLY_FIELDS}, "tools": t.tools, "missed": t.missed}
-            for name, t in tallies.items()}
+    return {name: {**{attr: getattr(t, attr) for attr in TALLY_FIELDS}, "tools": t.tools, "missed": t.missed,
+                   "kinds": t.kinds, "reward_diffs": t.reward_diffs} for name, t in tallies.items()}
 
 
 def _load(payload: dict[str, Any]) -> tuple[list[Trace], Path, DomainPack]:
@@ -183,6 +221,11 @@ def fold_with_db(payload: dict[str, Any]) -> dict[str, Any]:
                         sim(state, tool, dict(args))
                 tallies[name].gold += 1
                 tallies[name].gold_agree += state == reference
+                if state != reference:
+                    tools = "+".join(sorted({tool for tool, _ in gold if tool in hand.write_tools})) or "no write"
+                    for where in state_diffs(state, reference):
+                        label = f"{tools}: {where}"
+                        tallies[name].reward_diffs[label] = tallies[name].reward_diffs.get(label, 0) + 1
     return _tallies_json(tallies)
 
 
@@ -234,12 +277,22 @@ def protocol(target: str, title: str, payload: dict[str, Any]) -> dict[str, Tall
                 counts = overall[name].tools.setdefault(tool, [0, 0])
                 counts[0] += n
                 counts[1] += exact
+            for attr in ("kinds", "reward_diffs"):
+                table = getattr(overall[name], attr)
+                for label, n in values[attr].items():
+                    table[label] = table.get(label, 0) + n
             if name == "induced" and SHOW_MISSES:
                 print("\n".join("    " + line for line in values["missed"]))
     for name, tally in overall.items():
         print(f"  overall {name:10s} {tally.row()}")
     print("  induced per tool: " + ", ".join(f"{tool} {exact}/{n}" for tool, (n, exact)
                                             in sorted(overall["induced"].tools.items()) if exact < n))
+    kinds = sorted(overall["induced"].kinds.items(), key=lambda item: -item[1])
+    print("  induced misses by tool and kind: " + (", ".join(f"{label} {n}" for label, n in kinds) or "none"))
+    diffs = sorted(overall["induced"].reward_diffs.items(), key=lambda item: -item[1])
+    if diffs:
+        print("  induced reward misses (gold write tools: where the final state differs; a trajectory counts once "
+              "per place): " + ", ".join(f"{label} {n}" for label, n in diffs))
     return overall
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from clawloop_synth.induce.source import literal, var
 
-__all__ = ["TOTAL_HELPER", "Expression", "Recipe", "fit_expression", "fit_recipe", "path_expr"]
+__all__ = ["KEEP_HELPER", "TOTAL_HELPER", "Expression", "Recipe", "fit_expression", "fit_recipe", "path_expr"]
 
 MAX_DEPTH = 4
 MAX_LITERAL_KEYS = 40
@@ -93,16 +93,23 @@ class Recipe:
     link: str
     collection: str
     extra: tuple[tuple[str, tuple[Step, ...]], ...]
+    keep: str = ""  # a list field of the edited entity whose entry matching an item is kept as it was
+    same: tuple[str, ...] = ()  # ... only when these arguments equal the entity's fields of the same name
 
-    def build(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+    def build(self, state: Mapping[str, Any], args: Mapping[str, Any], old: Any = None) -> Any:
         items = args.get(self.arg)
         if not isinstance(items, list):
             return None
         table = state.get(self.collection)
+        keeping = self.keep and isinstance(old, dict) and all(args.get(a) == old.get(a) for a in self.same)
         out = []
         for item in items:
             if not isinstance(item, dict):
                 return None
+            kept = _matching(old.get(self.keep), item) if keeping and isinstance(old, dict) else None
+            if kept is not None:
+                out.append(dict(kept))
+                continue
             linked = table.get(item.get(self.link)) if isinstance(table, dict) else None
             entry = dict(item)
             for name, steps in self.extra:
@@ -111,12 +118,38 @@ class Recipe:
         return out
 
     def lines(self, target: str) -> list[str]:
-        lines = [f"{target} = []", f"for item in {var(self.arg)} or []:",
-                 f"    linked = pick(state, {literal(self.collection)}, pick(item, {literal(self.link)}))",
-                 "    entry = copied(item)"]
-        lines += [f"    entry[{literal(name)}] = {path_expr('linked', steps, 'item')}" for name, steps in self.extra]
+        lines = [f"{target} = []", f"for item in {var(self.arg)} or []:"]
+        body = [f"linked = pick(state, {literal(self.collection)}, pick(item, {literal(self.link)}))",
+                "entry = copied(item)"]
+        body += [f"entry[{literal(name)}] = {path_expr('linked', steps, 'item')}" for name, steps in self.extra]
+        if self.keep:
+            # An entry the entity already holds for this item keeps its values (a segment not changed
+            # keeps the price it was bought at).
+            test = " and ".join([f"{var(a)} == pick(old, {literal(a)})" for a in self.same] or ["True"])
+            lines += [f"    entry = copied(matching(pick(old, {literal(self.keep)}), item)) if {test} else None",
+                      "    if entry is None:", *("        " + line for line in body)]
+        else:
+            lines += ["    " + line for line in body]
         lines.append(f"    {target}.append(entry)")
         return lines
+
+
+KEEP_HELPER = '''
+def matching(entries, item):
+    # The first entry holding every field of the item with the same value.
+    for each in entries or []:
+        if isinstance(each, dict) and isinstance(item, dict):
+            if all(each.get(name) == value for name, value in item.items()):
+                return each
+    return None
+'''
+
+
+def _matching(entries: Any, item: Mapping[str, Any]) -> Any:
+    for each in entries if isinstance(entries, list) else []:
+        if isinstance(each, dict) and all(each.get(name) == value for name, value in item.items()):
+            return each
+    return None
 
 
 def fit_recipe(value: Any, args: Mapping[str, Any], state: Mapping[str, Any]) -> list[Recipe]:

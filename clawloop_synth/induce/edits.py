@@ -12,11 +12,12 @@ recording generated (first one not in use), else numbered.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clawloop_synth.induce.build import Recipe, fit_expression, fit_recipe
 from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.quantity import bases_of, fit_quantity
 from clawloop_synth.induce.source import literal, var
 from clawloop_synth.induce.subjects import Subject, pick
 
@@ -78,9 +79,9 @@ class Edit:
               state: Mapping[str, Any], after: Mapping[str, Any]) -> Any:
         old = before.get(self.field)
         if self.kind == "set_built":
-            return self.value.build(state, args)
+            return self.value.build(state, args, before)
         if self.kind == "append_built" and isinstance(old, list):
-            return [*old, _built_entry(self.value, before, after, args)]
+            return [*old, _built_entry(self.value, before, after, args, state)]
         if self.kind == "set_arg":
             return args.get(self.arg)
         if self.kind == "set_const":
@@ -108,10 +109,19 @@ class Edit:
                     lines.append(f"entry[{literal(name)}] = copied({var(source)})")
                 elif kind == "const":
                     lines.append(f"entry[{literal(name)}] = {literal(source)}")
+                elif kind == "quantity":
+                    lines.append(f"entry[{literal(name)}] = {quantity_var(self.field, name)}")
                 else:
                     lines.append(f"entry[{literal(name)}] = {source.expr('old', target)}")
             return [*lines, f"{slot} = {slot} + [entry]"]
         return [self.line(target)]
+
+    def pre_lines(self) -> list[str]:
+        """Quantities the edit reads, computed before any edit changes the state."""
+        if self.kind != "append_built":
+            return []
+        return [f"{quantity_var(self.field, name)} = {source.expr()}" for name, kind, source in self.value
+                if kind == "quantity"]
 
     def line(self, target: str) -> str:
         slot = f"{target}[{literal(self.field)}]"
@@ -138,11 +148,15 @@ _REMOVED = object()
 MAX_PAIRS_FOR_CANDIDATES = 12
 
 
-def _built_entry(spec: Any, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+def _built_entry(spec: Any, before: Mapping[str, Any], after: Mapping[str, Any], args: Mapping[str, Any],
+                 state: Mapping[str, Any]) -> Any:
     entry: dict[str, Any] = {}
     for name, kind, source in spec:
-        entry[name] = args.get(source) if kind == "arg" else source if kind == "const" else source.value(
-            before, after, args)
+        if kind == "quantity":  # a formula over the state before the call
+            entry[name] = source.of(state, args)
+        else:
+            entry[name] = args.get(source) if kind == "arg" else source if kind == "const" else source.value(
+                before, after, args)
     return entry
 
 
@@ -153,7 +167,11 @@ def _appended(before: Mapping[str, Any], after: Mapping[str, Any], name: str) ->
     return None
 
 
-def _fit_append_built(name: str, pairs: Sequence[Pair]) -> Edit | None:
+def quantity_var(field: str, name: str) -> str:
+    return var(f"charge_{field}_{name}")
+
+
+def _fit_append_built(name: str, pairs: Sequence[Pair], subjects: Sequence[Subject] | None = None) -> Edit | None:
     """Append an entry built from arguments, constants and totals (a payment of the fare difference)."""
     shown = [(p, entry) for p in pairs if (entry := _appended(p.before, p.after, name)) is not None]
     if not shown:
@@ -168,8 +186,16 @@ def _fit_append_built(name: str, pairs: Sequence[Pair]) -> Edit | None:
         elif all(v == values[0] for v in values) and not (len(shown) > 1 and _number(values[0])):
             spec.append((field_name, "const", values[0]))
         elif all(_number(v) for v in values):
-            expression = fit_expression([(p.before, p.after, p.args, v) for (p, _), v in zip(shown, values,
-                                                                                             strict=True)], name)
+            samples = [(p.before, p.after, p.args, v) for (p, _), v in zip(shown, values, strict=True)]
+            expression = fit_expression(samples, name)
+            hits = sum(expression.value(b, a, g) == v for b, a, g, v in samples) if expression else 0
+            if hits < len(samples) and subjects is not None:
+                first = shown[0][0]
+                got = fit_quantity([(p.state, p.args, v) for (p, _), v in zip(shown, values, strict=True)],
+                                   bases_of(first.state, first.args, subjects, {}))
+                if got is not None and got[1] > hits:
+                    spec.append((field_name, "quantity", got[0]))
+                    continue
             if expression is None:
                 return None
             spec.append((field_name, "expr", expression))
@@ -185,7 +211,12 @@ def _candidates(name: str, pair: Pair) -> list[Edit]:
         return [*found, Edit(name, "remove")]
     value = after[name]
     if value != before.get(name):
-        found += [Edit(name, "set_built", value=recipe) for recipe in fit_recipe(value, args, pair.state)]
+        for recipe in fit_recipe(value, args, pair.state):
+            found.append(Edit(name, "set_built", value=recipe))
+            if isinstance(before.get(name), list):  # the entries already held for an item may be kept
+                found.append(Edit(name, "set_built", value=replace(recipe, keep=name)))
+                found += [Edit(name, "set_built", value=replace(recipe, keep=name, same=(a,))) for a, given in
+                          args.items() if isinstance(given, str) and isinstance(before.get(a), str)]
     for arg, given in args.items():
         if given == value:
             found.append(Edit(name, "set_arg", arg))
@@ -260,7 +291,7 @@ def fit_edits(subjects: Sequence[Subject], examples: Sequence[Example],
         for name in names:
             scores: dict[Edit, int] = {}
             pool = [edit for pair in evidence.pairs[:MAX_PAIRS_FOR_CANDIDATES] for edit in _candidates(name, pair)]
-            built = _fit_append_built(name, evidence.pairs)
+            built = _fit_append_built(name, evidence.pairs, subjects)
             if built is not None:
                 pool.append(built)
             for edit in pool:
@@ -283,6 +314,7 @@ class Create:
     key_field: str
     fields: list[tuple[str, str, Any]]  # (field, "arg" | "const" | "key", arg name or value)
     generated: list[str]
+    backlinks: list[tuple[str, str, str]] = field(default_factory=list)  # (field, collection, list field)
 
     def lines(self) -> list[str]:
         lines = [f"table = state.setdefault({literal(self.collection)}, {{}})", "new_key = None",
@@ -300,6 +332,11 @@ class Create:
             else:
                 lines.append(f"created[{literal(name)}] = {literal(source)}")
         lines.append("table[new_key] = created")
+        for name, other, listed in self.backlinks:
+            slot = f"owner[{literal(listed)}]"
+            lines += [f"owner = pick(state, {literal(other)}, created.get({literal(name)}))",
+                      f"if isinstance(pick(owner, {literal(listed)}), list) and new_key not in {slot}:",
+                      f"    {slot}.append(new_key)"]
         return lines
 
 
@@ -344,8 +381,40 @@ def fit_create(examples: Sequence[Example], collections: Mapping[str, str]) -> t
                 if recipe is not None:
                     choice = ("built", recipe)
             fields.append((field_name, *choice))
-        return Create(name, key_field, fields, generated), {p: v[key_field] for p, v in made.items()}
+        state = examples[next(iter(made))].pre or {}
+        create = Create(name, key_field, fields, generated, backlinks(state, name, sample))
+        return create, {p: v[key_field] for p, v in made.items()}
     return None
+
+
+BACKLINK_SHARE = 0.95
+BACKLINK_SAMPLE = 500
+
+
+def backlinks(state: Mapping[str, Any], collection: str, sample: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The lists that hold this collection's keys in the entities its entities name: where the state
+    shows, for (nearly) every entity, its key in the list field of the entity one of its fields names
+    (a user's list of reservation ids), a created entity's key joins that list too."""
+    table = state.get(collection)
+    if not isinstance(table, dict) or not table:
+        return []
+    entities = [(key, value) for key, value in list(table.items())[:BACKLINK_SAMPLE] if isinstance(value, dict)]
+    found: list[tuple[str, str, str]] = []
+    for name, value in sample.items():
+        if not isinstance(value, str):
+            continue
+        for other, owners in state.items():
+            if other == collection or not isinstance(owners, dict) or not isinstance(owners.get(value), dict):
+                continue
+            for listed, items in owners[value].items():
+                if not isinstance(items, list):
+                    continue
+                held = sum(isinstance(owner := owners.get(entity.get(name)), dict)
+                           and isinstance(owner.get(listed), list) and key in owner[listed]
+                           for key, entity in entities)
+                if held >= BACKLINK_SHARE * len(entities):
+                    found.append((name, other, listed))
+    return found
 
 
 def _source_value(choice: tuple[str, Any], args: Mapping[str, Any]) -> Any:

@@ -14,6 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from clawloop_synth.induce.computed import (
+    QuantityCondition,
+    below_candidates,
+    charged_quantities,
+    choice_values,
+    numbered_groups,
+)
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.items import ItemCondition, item_candidates, quoted_item
 from clawloop_synth.induce.schemas import ENUM_MAX
@@ -79,7 +86,7 @@ def _number(value: Any) -> bool:
 class Branch:
     """``if condition: return message`` with the examples it was fitted on."""
 
-    condition: Condition | ItemCondition
+    condition: Condition | ItemCondition | QuantityCondition
     template: Template
     examples: int
     exact: bool
@@ -210,8 +217,11 @@ def _group(errors: Sequence[Example], subjects: Sequence[Subject]) -> dict[Templ
             renders = sum(_render(concrete, contexts[other]) == other for other in by_text)
             if _render(concrete, contexts[text]) != text:
                 continue
-            arg_refs = sum(kind == "ref" and not piece.startswith("pick(") for kind, piece in concrete)
-            entity_refs = sum(kind == "ref" and piece.startswith("pick(") for kind, piece in concrete)
+            # The failing item's fields come from the arguments too ("flight HAT030 ... on date ...").
+            arg_refs = sum(kind == "ref" and (not piece.startswith("pick(") or piece.startswith("pick(item"))
+                           for kind, piece in concrete)
+            entity_refs = sum(kind == "ref" and piece.startswith("pick(") and not piece.startswith("pick(item")
+                              for kind, piece in concrete)
             score = (renders, arg_refs, -entity_refs)
             if best is None or score > best[0]:
                 best = (score, _merge_literals(concrete))
@@ -237,26 +247,35 @@ def _distinct_calls(members: Sequence[Example]) -> int:
                 for e in members})
 
 
-def _rank(condition: Condition | ItemCondition) -> int:
+def _rank(condition: Condition | ItemCondition | QuantityCondition) -> int:
     # Among conditions that fit equally well, a success value required ("status must be pending")
     # generalizes to unseen values better than one failing value ("status is delivered").
-    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "item_lt_count": 2, "eq": 3,
-             "item_eq": 3, "arg_eq": 4}
+    order = {"missing": 0, "item_missing": 0, "ne": 1, "item_ne": 1, "lt_arg": 2, "item_lt_count": 2,
+             "item_lt_item": 2, "lt_q": 2, "eq": 3, "item_eq": 3, "arg_eq": 4, "q_ne": 5, "q_lt": 5, "q_gt": 5}
     return order[condition.kind]
 
 
 def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjects: Sequence[Subject]) -> list[Branch]:
     """One branch per error message template, ordered so that entity checks come first."""
-    groups = _group(errors, subjects)
-    branches: list[Branch] = []
     enum_args = enum_arguments([*errors, *successes])
+    choices = choice_values([*errors, *successes], enum_args)
+    fitted: list[tuple[Branch, list[Example]]] = []
+    numbered = numbered_groups(errors, successes, subjects, choices)
+    covered = {id(e) for _, _, members in numbered for e in members}
+    for quantity, template, members in numbered:
+        exact = all(quantity.holds(e) for e in members) and not any(quantity.holds(e) for e in successes)
+        fitted.append((Branch(quantity, template, len(members), exact), members))
+    errors = [e for e in errors if id(e) not in covered]
+    groups = _group(errors, subjects)
+    charged = charged_quantities(successes, subjects, choices) if groups else []
     for template, members in groups.items():
-        best: tuple[int, int, Condition | ItemCondition] | None = None
-        seen: set[Condition | ItemCondition] = set()
-        pool: list[Condition | ItemCondition] = list(_candidates(members[0], subjects, enum_args))
+        best: tuple[int, int, Condition | ItemCondition | QuantityCondition] | None = None
+        seen: set[Condition | ItemCondition | QuantityCondition] = set()
+        pool: list[Condition | ItemCondition | QuantityCondition] = list(_candidates(members[0], subjects, enum_args))
         if successes:  # "must be what successes show": a field differing from the successes' value
             pool += [c for c in _candidates(successes[0], subjects, enum_args) if c.kind == "ne"]
         pool += item_candidates(members[0], list(successes))
+        pool += below_candidates(members[0], subjects, charged)
         for condition in pool:
             if condition in seen:
                 continue
@@ -280,6 +299,21 @@ def fit_branches(errors: Sequence[Example], successes: Sequence[Example], subjec
                                              and piece.startswith("pick(item") else (kind, piece)
                                              for kind, piece in template))
         exact = all(condition.holds(e) for e in members) and not any(condition.holds(e) for e in successes)
-        branches.append(Branch(condition, template, len(members), exact))
-    branches.sort(key=lambda b: (_rank(b.condition), -b.examples))
-    return branches
+        fitted.append((Branch(condition, template, len(members), exact), members))
+    fitted.sort(key=lambda pair: (_rank(pair[0].condition), -pair[0].examples))
+    return [branch for branch, _ in _ordered(fitted)]
+
+
+def _ordered(fitted: list[tuple[Branch, list[Example]]]) -> list[tuple[Branch, list[Example]]]:
+    """The branches as a decision list: a branch moves before an earlier one whose condition also
+    holds on its examples (and not the other way round), so the more specific message wins."""
+    out = list(fitted)
+    for _ in range(len(out) * len(out)):
+        swap = next(((i, j) for i in range(len(out)) for j in range(i + 1, len(out))
+                     if sum(out[i][0].condition.holds(e) for e in out[j][1])
+                     > sum(out[j][0].condition.holds(e) for e in out[i][1])), None)
+        if swap is None:
+            break
+        i, j = swap
+        out.insert(i, out.pop(j))
+    return out

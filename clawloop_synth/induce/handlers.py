@@ -13,12 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clawloop_synth.induce.build import TOTAL_HELPER
+from clawloop_synth.induce.build import KEEP_HELPER, TOTAL_HELPER
 from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
+from clawloop_synth.induce.guards import fit_guards, guard_lines
 from clawloop_synth.induce.joins import PairSearch, fit_pair_search
+from clawloop_synth.induce.quantity import NUM_HELPER
 from clawloop_synth.induce.reads import Search, View, fit_lookup, fit_search, infer_view
 from clawloop_synth.induce.source import fit_template, literal, signature, template_expr, var
 from clawloop_synth.induce.subjects import PICK_HELPER, Subject, find_subjects
@@ -54,7 +56,8 @@ def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: 
     for branch in branches:
         invoke.extend("    " + line for line in branch.lines())
     invoke.extend("    " + line for line in body)
-    for helper in _used(list(helpers) + [PICK_HELPER, NUMBER_HELPER, COPY_HELPERS, TOTAL_HELPER], "\n".join(invoke)):
+    shared = [PICK_HELPER, NUMBER_HELPER, NUM_HELPER, COPY_HELPERS, TOTAL_HELPER, KEEP_HELPER]
+    for helper in _used(list(helpers) + shared, "\n".join(invoke)):
         lines.append(helper.rstrip())
         lines.append("")
     lines.append("")
@@ -137,7 +140,7 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
     edits = fit_edits(subjects, successes, new_keys)
     if not edits and created is None:
         return []
-    body: list[str] = []
+    body: list[str] = [line for changes in edits.values() for change in changes for line in change.pre_lines()]
     if created is not None:
         body.extend(created[0].lines())
     for subject, changes in edits.items():
@@ -164,7 +167,15 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
         example = next(e for e in successes if e.text == common[0])
         returns.append([f"return {_result_literal(example)}"])
     kind = f"create in {created[0].collection}" if created else "edit of " + ", ".join(s.label for s in edits)
-    return [(kind, [*body, *ret], [], True) for ret in returns]
+    replaced = [(subject, change.field, change.arg) for subject, changes in edits.items() for change in changes
+                if change.kind == "set_arg"]
+    guards = guard_lines(fit_guards(successes, subjects, replaced))
+    out: list[tuple[str, list[str], list[str], bool]] = []
+    for ret in returns:
+        if guards:  # first, so that a tie keeps the guarded handler (it rejects what no success did)
+            out.append((kind + ", guarded", [*guards, *body, *ret], [], True))
+        out.append((kind, [*body, *ret], [], True))
+    return out
 
 
 def _post_view(subject: Subject, successes: Sequence[Example], aliases: Mapping[str, str]) -> View | None:

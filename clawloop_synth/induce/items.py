@@ -14,7 +14,7 @@ from clawloop_synth.induce.build import Step, follow, path_expr
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.source import literal, var
 
-__all__ = ["ItemCondition", "item_candidates", "quoted_item"]
+__all__ = ["ItemCondition", "entry_tables", "item_candidates", "quoted_item"]
 
 MAX_DEPTH = 4
 MAX_LITERAL_KEYS = 12
@@ -25,17 +25,28 @@ MAX_LEAVES = 200
 class ItemCondition:
     """Holds when some item of ``args[arg]`` fails; the loop in the handler returns at the first one."""
 
-    kind: str  # item_missing | item_ne | item_eq | item_lt_count
+    kind: str  # item_missing | item_ne | item_eq | item_lt_count | item_lt_item
     arg: str
     link: str
     collection: str
     steps: tuple[Step, ...] = ()
-    value: Any = None
+    value: Any = None  # item_ne/item_eq: the value; item_lt_item: the item's numeric field
     count: tuple[str, ...] = ()  # ("arg", A): len(args[A]); ("entity", C, A, F): len(state[C][args[A]][F])
+    within: tuple[str, ...] = ()  # (C, A, F): items name entries of state[C][args[A]][F], not of a collection
+
+    def table(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> Any:
+        """The dict the items' link values are keys of."""
+        if not self.within:
+            return state.get(self.collection)
+        name, arg, field = self.within
+        table = state.get(name)
+        key = args.get(arg)
+        entity = table.get(key) if isinstance(table, dict) and isinstance(key, str) else None
+        return entity.get(field) if isinstance(entity, dict) else None
 
     def failing(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> Mapping[str, Any] | None:
         items = args.get(self.arg)
-        table = state.get(self.collection)
+        table = self.table(state, args)
         if not isinstance(items, list) or not isinstance(table, dict):
             return None
         for item in items:
@@ -53,6 +64,10 @@ class ItemCondition:
             if self.kind == "item_lt_count":
                 wanted = count_of(self.count, state, args)
                 if _number(got) and wanted is not None and got < wanted:
+                    return item
+                continue
+            if self.kind == "item_lt_item":
+                if _number(got) and _number(item.get(self.value)) and got < item[self.value]:
                     return item
                 continue
             if (self.kind == "item_ne" and got != self.value) or (self.kind == "item_eq" and got == self.value):
@@ -75,11 +90,19 @@ class ItemCondition:
                 where = f"{literal(self.count[1])}, {var(self.count[2])}, {literal(self.count[3])}"
                 count = f"len(pick(state, {where}) or [])"
             return f"isnumber({got}) and {got} < {count}"
+        if self.kind == "item_lt_item":
+            wanted = f"pick(item, {literal(self.value)})"
+            return f"isnumber({got}) and isnumber({wanted}) and {got} < {wanted}"
         return f"{got} == {literal(self.value)}"
 
+    def table_expr(self) -> str:
+        if not self.within:
+            return f"pick(state, {literal(self.collection)}, pick(item, {literal(self.link)}))"
+        name, arg, field = self.within
+        return f"pick(state, {literal(name)}, {var(arg)}, {literal(field)}, pick(item, {literal(self.link)}))"
+
     def lines(self, result: str) -> list[str]:
-        return [f"for item in {var(self.arg)} or []:",
-                f"    linked = pick(state, {literal(self.collection)}, pick(item, {literal(self.link)}))",
+        return [f"for item in {var(self.arg)} or []:", f"    linked = {self.table_expr()}",
                 f"    if {self.test()}:", f"        return {result}"]
 
 
@@ -143,6 +166,25 @@ def _leaves(root: Any, item: Mapping[str, Any], args: Mapping[str, Any]) -> list
     return out
 
 
+Table = tuple[str, tuple[str, ...], dict[str, Any]]  # (label, within, the dict)
+
+
+def entry_tables(state: Mapping[str, Any], args: Mapping[str, Any]) -> list[Table]:
+    """Dicts whose keys items may name: every collection, and the dict fields of the entities the
+    arguments select (a user's payment methods, keyed by payment id)."""
+    found: list[Table] = [
+        (name, (), table) for name, table in state.items() if isinstance(table, dict)]
+    for arg, key in args.items():
+        if not isinstance(key, str):
+            continue
+        for name, table in state.items():
+            entity = table.get(key) if isinstance(table, dict) else None
+            if isinstance(entity, dict):
+                found += [(f"{name}.{field}", (name, arg, field), value) for field, value in entity.items()
+                          if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values())]
+    return found
+
+
 def quoted_item(text: str, args: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
     """The item of a list argument whose values the message quotes most (the one that failed)."""
     best: tuple[int, str, Mapping[str, Any]] | None = None
@@ -170,14 +212,23 @@ def item_candidates(example: Example, successes: list[Example]) -> list[ItemCond
     for link, key in item.items():
         if not isinstance(key, str):
             continue
-        for collection, table in pre.items():
-            if not isinstance(table, dict):
-                continue
+        for collection, within, table in entry_tables(pre, example.args):
             linked = table.get(key)
             if linked is None:
-                if any(isinstance(other, dict) and other.get(link) in table
+                probe = ItemCondition("item_missing", arg, link, collection, within=within)
+                if any(isinstance(other, dict) and isinstance(mine := probe.table(e.pre or {}, e.args), dict)
+                       and other.get(link) in mine
                        for e in successes[:20] for other in (e.args.get(arg) or []) if isinstance(other, dict)):
-                    found.append(ItemCondition("item_missing", arg, link, collection))
+                    found.append(probe)
+                continue
+            if not isinstance(linked, dict):
+                continue
+            numbers = [name for name, value in item.items() if _number(value)]
+            for steps, value in _leaves(linked, item, example.args):
+                if _number(value):
+                    found += [ItemCondition("item_lt_item", arg, link, collection, steps, name, within=within)
+                              for name in numbers if value < item[name]]
+            if within:
                 continue
             implied = counts(pre, example.args, arg)
             for steps, value in _leaves(linked, item, example.args):
