@@ -16,7 +16,7 @@ What crosses back is JSON only (parsed with orjson, size-capped, then checked fi
 the caller), never a pickle: a compromised child must not be able to run code in the host. The
 host also bounds the child's wall clock and kills it when the bound passes.
 
-    result = run_contained("clawloop_synth.induce.stage:fit_request", payload, limits)
+    result = run_contained("clawloop_synth.induce.fit:fit_request", payload, limits)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Induction on an engine whose workers are elsewhere (``--engine ray``): the handler fits split across them.
 
 The offline fit's cost is replaying candidate handlers on the recorded examples, tool by tool, and tools are
-fitted independently within a round (:func:`~clawloop_synth.induce.stage.fit_here`). Here the driver runs the
+fitted independently within a round (:func:`~clawloop_synth.induce.fit.fit_here`). Here the driver runs the
 fit's steps that replay no handler (collecting the calls, the state, the schemas and the policy) and each
 round's tools go to the workers in groups; a group is fitted in its own contained child on its worker
 (:mod:`.contained`: the candidates' sources embed trace text and never run in a worker or the driver
@@ -29,14 +29,14 @@ _GROUPS_PER_WORKER = 1
 def fit_tools_request(payload: dict[str, Any]) -> dict[str, Any]:
     """The contained child's entry: the handlers of ``payload["tools"]`` for one round, as JSON."""
     from clawloop_synth.induce.examples import collect_calls
+    from clawloop_synth.induce.fit import examples_by_tool
     from clawloop_synth.induce.handlers import induce_handler
-    from clawloop_synth.induce.stage import _by_tool
     from clawloop_synth.types import Trace
 
     runs = collect_calls(Trace.model_validate(item) for item in payload["traces"])
     collections, aliases = payload["collections"], payload["aliases"]
     track_states(runs, payload["state"], collections, aliases, frozenset(payload["relaxed"]))
-    by_tool = _by_tool(runs)
+    by_tool = examples_by_tool(runs)
     return {tool: asdict(induce_handler(tool, by_tool[tool], collections, aliases)) for tool in payload["tools"]}
 
 
@@ -59,7 +59,7 @@ def _groups(sizes: dict[str, int], count: int) -> list[list[str]]:
 
 
 class _EngineRound:
-    """A :data:`~clawloop_synth.induce.stage.FitRound` whose tools are fitted on ``engine``'s workers."""
+    """A :data:`~clawloop_synth.induce.fit.FitRound` whose tools are fitted on ``engine``'s workers."""
 
     def __init__(self, engine: Any, traces: list[Any], limits: ContainedLimits) -> None:
         self.engine = engine
@@ -68,10 +68,10 @@ class _EngineRound:
 
     def __call__(self, runs: list[TraceCalls], state: dict[str, Any], collections: Collections,
                  aliases: dict[str, str], relaxed: frozenset[str]) -> dict[str, Induced]:
-        from clawloop_synth.induce.stage import _by_tool, _induced, _malformed
+        from clawloop_synth.induce.fit import examples_by_tool, induced_from_json, malformed
 
         # The examples' states are tracked in each group's child (nothing in the driver reads them).
-        sizes = {tool: len(examples) for tool, examples in _by_tool(runs).items()}
+        sizes = {tool: len(examples) for tool, examples in examples_by_tool(runs).items()}
         groups = _groups(sizes, _GROUPS_PER_WORKER * self.engine.workers())
         context = {"limits": asdict(self.limits),
                    "round": {"traces": self.traces, "state": state, "collections": collections, "aliases": aliases,
@@ -79,14 +79,14 @@ class _EngineRound:
         fitted: dict[str, Induced] = {}
         for group, answer in zip(groups, self.engine.map_ordered(_fit_group, groups, context=context), strict=True):
             if not isinstance(answer, dict) or sorted(answer) != group:
-                raise _malformed("the tools of a group")
-            fitted.update({tool: _induced(tool, answer[tool]) for tool in group})
+                raise malformed("the tools of a group")
+            fitted.update({tool: induced_from_json(tool, answer[tool]) for tool in group})
         return {tool: fitted[tool] for tool in sorted(fitted)}
 
 
 def fit_on_engine(request: dict[str, Any], engine: Any, limits: ContainedLimits) -> dict[str, Any]:
     """The offline fit of ``request`` (traces, db, name) with each round's tools on ``engine``; the same JSON
     answer as the local contained child's."""
-    from clawloop_synth.induce.stage import fit_request
+    from clawloop_synth.induce.fit import fit_request
 
     return fit_request(request, _EngineRound(engine, request["traces"], limits))
