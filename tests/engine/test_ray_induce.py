@@ -28,7 +28,7 @@ def _no_driver_fit(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*_: Any, **__: Any) -> Any:
         raise AssertionError("a handler was fitted in the driver, not on a worker")
 
-    monkeypatch.setattr("clawloop_synth.induce.stage.induce_handler", fail)
+    monkeypatch.setattr("clawloop_synth.induce.fit.induce_handler", fail)
     monkeypatch.setattr("clawloop_synth.induce.stage.run_contained", fail)
 
 
