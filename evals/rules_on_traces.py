@@ -19,33 +19,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clawloop_synth.ingest import iter_traces  # noqa: E402
-from clawloop_synth.sim.pack import DomainPack, load_pack  # noqa: E402
-from clawloop_synth.sim.rules import RuleSet, Violation, pack_rules  # noqa: E402
-from clawloop_synth.sim.sandbox import SandboxError, compile_handler  # noqa: E402
+from clawloop_synth.sim.pack import load_pack  # noqa: E402
+from clawloop_synth.sim.rules import RuleSet, Violation, pack_rules, replay_violations  # noqa: E402
 from clawloop_synth.types import Trace  # noqa: E402
-
-
-def _run(pack: DomainPack, rules: RuleSet, base: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[Violation]:
-    state = pack.working_copy(base, pack.touched(base, calls))
-    handlers = {tool.name: compile_handler(tool.handler) for tool in pack.tools}
-    found: list[Violation] = []
-    for step, (name, args) in enumerate(calls):
-        handler = handlers.get(name)
-        if handler is None or not isinstance(args, dict):
-            continue
-        broken = rules.check(state, name, args, step)
-        try:
-            value = handler(state, args)
-        except (SandboxError, TypeError):
-            continue  # bad arguments: the API refused the call
-        if not (isinstance(value, str) and value.startswith("Error")):
-            found.extend(broken)
-    return found
 
 
 def main() -> None:
@@ -65,7 +45,7 @@ def main() -> None:
     gold_seen: set[str] = set()
     for trace in traces:
         recorded = [(s.call.name, s.call.arguments) for s in trace.tool_steps() if s.result is not None]
-        found = _run(pack, rules, base, recorded)
+        found = replay_violations(pack, rules, base, recorded)
         group = "success" if trace.reward == 1.0 else "failed"
         groups[group].extend((trace.id, v) for v in found)
         if found and group == "failed":
@@ -74,7 +54,7 @@ def main() -> None:
         if task not in gold_seen:
             gold_seen.add(task)
             gold = [(a.name, a.arguments) for a in trace.gold_actions or []]
-            groups["gold"].extend((f"task {task}", v) for v in _run(pack, rules, base, gold))
+            groups["gold"].extend((f"task {task}", v) for v in replay_violations(pack, rules, base, gold))
     seconds = time.perf_counter() - started
     successes = sum(t.reward == 1.0 for t in traces)
     print(f"{len(traces)} trajectories ({successes} successful), {len(pack.rules)} rules of pack {pack.name}; "

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from clawloop_synth.sim.pack import DomainPack
-from clawloop_synth.sim.rules import RuleSet
+from clawloop_synth.sim.rules import RuleSet, replay_violations
 from clawloop_synth.sim.sandbox import SandboxError, compile_handler
 from clawloop_synth.types import PolicyRule, Trace
 
@@ -83,25 +83,6 @@ def draft_messages(pack: DomainPack, limit: int = _MAX_RULES) -> list[dict[str, 
     return [{"role": "user", "content": text}]
 
 
-def _flags(pack: DomainPack, rules: RuleSet, base: Any, calls: list[tuple[str, Any]]) -> list[tuple[int, str]]:
-    """(step, reason) of every recorded call the rules flag that the API carried out (a refused call is no harm)."""
-    state = pack.working_copy(base, pack.touched(base, calls))
-    handlers = {tool.name: compile_handler(tool.handler) for tool in pack.tools}
-    found: list[tuple[int, str]] = []
-    for step, (name, args) in enumerate(calls):
-        handler = handlers.get(name)
-        if handler is None or not isinstance(args, dict):
-            continue
-        broken = rules.check(state, name, args, step)
-        try:
-            value = handler(state, args)
-        except (SandboxError, TypeError):
-            continue
-        if not (isinstance(value, str) and value.startswith("Error")):
-            found.extend((step, v.message) for v in broken)
-    return found
-
-
 def judge_rules(pack: DomainPack, rules: list[PolicyRule], traces: list[Trace]) -> list[RuleVerdict]:
     """Keep a rule only if it compiles and no successful trace breaks it; count what it flags in failed ones."""
     base = pack.load_state()
@@ -117,7 +98,7 @@ def judge_rules(pack: DomainPack, rules: list[PolicyRule], traces: list[Trace]) 
         one = RuleSet([rule])
         broken, failed = "", 0
         for trace, calls in recorded:
-            hits = _flags(pack, one, base, calls)
+            hits = [(v.step, v.message) for v in replay_violations(pack, one, base, calls)]
             if trace.reward == 1.0 and hits:
                 broken = f"successful trace {trace.id} breaks it at call {hits[0][0]}: {hits[0][1]}"[:300]
                 break

@@ -25,7 +25,7 @@ from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import CheckResult, PolicyRule
 
-__all__ = ["RuleSet", "Violation", "pack_rules", "policy_check", "rule_tools"]
+__all__ = ["RuleSet", "Violation", "pack_rules", "policy_check", "replay_violations", "rule_tools"]
 
 _MAX_MESSAGE = 300
 
@@ -129,3 +129,24 @@ def pack_rules(pack: Any) -> list[PolicyRule]:
     """A pack's rules (``DomainPack.rules``, source by name) as the task field, in name order."""
     rules = getattr(pack, "rules", None) or {}
     return [PolicyRule(name=name, source=source) for name, source in sorted(rules.items())]
+
+
+def replay_violations(pack: Any, rules: RuleSet, base: Any, calls: list[tuple[str, Any]]) -> list[Violation]:
+    """The rule violations of recorded ``calls`` replayed through ``pack``'s handlers on a working copy of
+    ``base``, each judged on the state before it; a call the API refused (an error, bad arguments) harmed
+    nothing and is not counted."""
+    state = pack.working_copy(base, pack.touched(base, calls))
+    handlers = {tool.name: compile_handler(tool.handler) for tool in pack.tools}
+    found: list[Violation] = []
+    for step, (name, args) in enumerate(calls):
+        handler = handlers.get(name)
+        if handler is None or not isinstance(args, dict):
+            continue
+        broken = rules.check(state, name, args, step)
+        try:
+            value = handler(state, args)
+        except (SandboxError, TypeError):
+            continue
+        if not (isinstance(value, str) and value.startswith("Error")):
+            found.extend(broken)
+    return found
