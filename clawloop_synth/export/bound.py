@@ -24,9 +24,9 @@ __all__ = ["DEFAULT_MAX_TOOL_RESULT_CHARS", "RESULT_FORMATS", "TRL_DEFAULT_MAX_C
            "bound_result", "completion_lengths", "episode_text", "shown_result"]
 
 # Measured on the airline run's 325 tasks (evals/rl_completion_airline.py): with the lines format, tables
-# and this bound, 66% of the reference tool loops fit in 1,024 WordPiece tokens (all tasks without a write,
-# 79% of those with one, 16% of those with two) and 100% in 2,048, and 4% of results are cut. A smaller
-# bound does not bring two-write loops under 1,024: at 400 characters 93% of results are cut and 33% fit.
+# and this bound, 61% of the reference tool loops fit in 1,024 WordPiece tokens (all tasks without a write,
+# 66% of those with one, 17% of those with two) and 99% in 2,048, and 5% of results are cut. A smaller
+# bound does not bring two-write loops under 1,024: at 400 characters 90% of results are cut and 38% fit.
 DEFAULT_MAX_TOOL_RESULT_CHARS = 1000
 RESULT_FORMATS = ("lines", "json")  # json: the result text exactly as the simulator returned it
 TRL_DEFAULT_MAX_COMPLETION_LENGTH = 512  # GRPOConfig.max_completion_length in TRL 1.16
