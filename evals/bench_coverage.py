@@ -99,7 +99,7 @@ PHASES = (
     ("k-NN searches (faiss)", "index.py", "_search"),
     ("range searches (faiss)", "index.py", "range_prepared"),
     ("float64 boundary checks", "geometry.py", "pair_sq_dists"),
-    ("Vendi scores", "metrics.py", "vendi_score"),
+    ("Vendi scores", "diversity.py", "vendi"),
 )
 
 

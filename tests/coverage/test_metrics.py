@@ -9,15 +9,13 @@ import numpy as np
 import pytest
 
 from clawloop_synth.coverage.blocked import cross_pass, self_radii
+from clawloop_synth.coverage.diversity import vendi, vendi_score, vendi_score_dense
 from clawloop_synth.coverage.geometry import pair_sq_dists, pairs_within
 from clawloop_synth.coverage.metrics import (
     CoverageConfig,
     evaluate,
     novelty,
     prdc_metrics,
-    vendi,
-    vendi_score,
-    vendi_score_dense,
 )
 from clawloop_synth.index import IndexConfig, Metric, VectorIndex, normalize
 
