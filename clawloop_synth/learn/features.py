@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DIM", "Episode", "Leaf", "hash_features", "leaves", "shape", "slots_of", "tokens"]
+__all__ = ["DIM", "SPLIT", "Episode", "Leaf", "fits_type", "hash_features", "in_answer", "leaves", "shape", "slots_of",
+           "tokens"]
 
 DIM = 1 << 18
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@/]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"[a-z]{3,}")
-_SPLIT = re.compile(r"[^a-z0-9]+")
+SPLIT = re.compile(r"[^a-z0-9]+")  # what separates the word parts of lowercased text
 
 
 def tokens(text: str) -> list[str]:
@@ -86,7 +87,7 @@ class Episode:
             before = _WORD.findall(self.instr_l[max(0, m.start() - 24): m.start()])
             self.instr_prev.setdefault(m.group(), before[-1] if before else "<bos>")
         self.instr_words = sorted(set(_WORD.findall(self.instr_l)))[:80]
-        self.instr_parts = set(_SPLIT.split(self.instr_l))
+        self.instr_parts = set(SPLIT.split(self.instr_l))
         self._leaves: list[Leaf] | None = None
         self.record_match: list[int] = []
 
@@ -105,7 +106,7 @@ class Episode:
             return bool(v) and v in self.instr_parts
         if v in self.instr_l:
             return True
-        parts = [p for p in _SPLIT.split(v) if p]
+        parts = [p for p in SPLIT.split(v) if p]
         # "06:00:00" against "06:00": a value whose leading parts appear together
         return len(parts) >= 3 and ":".join(parts[:-1]) in self.instr_l
 
@@ -239,3 +240,27 @@ def build_args(values: dict[str, Any]) -> dict[str, Any]:
             else:
                 node = node.setdefault(name, {})
     return out
+
+
+def fits_type(schema: dict[str, Any], value: Any) -> bool:
+    """Whether ``value`` can fill a slot of JSON Schema ``schema`` (its type only; booleans only where allowed)."""
+    kind = schema.get("type")
+    if isinstance(value, bool):
+        return kind in (None, "boolean")
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int)
+    if kind == "number":
+        return isinstance(value, (int, float))
+    if kind == "boolean":
+        return False
+    return isinstance(value, (str, int, float))
+
+
+def in_answer(value: Any, answer: str) -> bool:
+    """Whether ``answer`` reports ``value``: a number as a whole number, text of two or more characters anywhere."""
+    text = str(value)
+    if isinstance(value, (int, float)):
+        return re.search(rf"(?<![\w.-]){re.escape(text)}(?![\w])", answer) is not None
+    return len(text) >= 2 and text.lower() in answer.lower()

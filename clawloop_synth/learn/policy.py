@@ -15,7 +15,6 @@ Numpy only, CPU, seconds to minutes.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +23,14 @@ import numpy as np
 
 from clawloop_synth.learn.features import (
     DIM,
+    SPLIT,
     Episode,
     Leaf,
     build_args,
+    fits_type,
     flatten_args,
     hash_features,
+    in_answer,
     shape,
     slots_of,
 )
@@ -41,7 +43,6 @@ __all__ = ["PolicyConfig", "PolicyLearner"]
 
 FINISH = "<finish>"
 _OMIT = "<omit>"
-_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass
@@ -64,28 +65,6 @@ class PolicyConfig:
 class _Trace:
     decisions: list[Decision] = field(default_factory=list)
     missed: int = 0
-
-
-def _type_ok(schema: dict[str, Any], value: Any) -> bool:
-    kind = schema.get("type")
-    if isinstance(value, bool):
-        return kind in (None, "boolean")
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int)
-    if kind == "number":
-        return isinstance(value, (int, float))
-    if kind == "boolean":
-        return False
-    return isinstance(value, (str, int, float))
-
-
-def _in_answer(value: Any, answer: str) -> bool:
-    text = str(value)
-    if isinstance(value, (int, float)):
-        return re.search(rf"(?<![\w.-]){re.escape(text)}(?![\w])", answer) is not None
-    return len(text) >= 2 and text.lower() in answer.lower()
 
 
 class PolicyLearner:
@@ -144,7 +123,7 @@ class PolicyLearner:
                     f"wd={min(writes_done, 2)}", f"err={last_err}", f"kind={cw}|wd={min(writes_done, 2)}",
                     f"kind={cw}|n={min(count, 2)}"]
             base += [f"called={x}" for x in called]
-            name_parts = set(_SPLIT.split(c.lower())) - {""}
+            name_parts = set(SPLIT.split(c.lower())) - {""}
             overlap = len(name_parts & ep.instr_parts)
             base.append(f"nameov={min(overlap, 2)}")
             base += [f"lastrm={min(last_rm, 5)}", f"bestrm={min(best_rm, 5)}", f"prev={prev}|lastrm={min(last_rm, 5)}"]
@@ -162,7 +141,7 @@ class PolicyLearner:
         enum = schema.get("enum")
 
         def add(value: Any, feats: list[str]) -> None:
-            if value is None or (enum is not None and value not in enum) or not _type_ok(schema, value):
+            if value is None or (enum is not None and value not in enum) or not fits_type(schema, value):
                 return
             key = json.dumps(value, sort_keys=True)
             if key in cands:
@@ -176,7 +155,7 @@ class PolicyLearner:
             if tok.lstrip("-").isdigit():
                 add(int(tok), ["src=instrnum", f"prevword={prev}"])
         leaves: list[Leaf] = ep.leaves()
-        matches = [ep.record_match[lf.record] for lf in leaves if _type_ok(schema, lf.value)]
+        matches = [ep.record_match[lf.record] for lf in leaves if fits_type(schema, lf.value)]
         best = max(matches, default=0)
         for lf in leaves:
             rm = ep.record_match[lf.record]
@@ -192,7 +171,7 @@ class PolicyLearner:
                         add(lf.value + int(tok), ["src=sum", f"sumkey={lf.key}"] +
                             [f"sumw={w}" for w in ep.instr_words])
         for value in list(self.consts.get(f"{tool}.{path}", [])) + list(enum or []):
-            vparts = set(_SPLIT.split(str(value).lower())) - {""}
+            vparts = set(SPLIT.split(str(value).lower())) - {""}
             hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
             add(value, ["src=const", f"const={value}", f"ctok={round(hit, 1)}"])
         used: dict[str, str] = {}
@@ -321,7 +300,7 @@ class PolicyLearner:
         if not values:
             return "Done."
         if self._mode == "force" and target is not None:
-            labels = [int(_in_answer(v, target)) for v in values]
+            labels = [int(in_answer(v, target)) for v in values]
             if self._trace is not None:
                 self._trace.decisions.append(Decision("bern", feats, labels))
             chosen = [i for i, y in enumerate(labels) if y]
