@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from clawloop_synth.induce.build import KEEP_HELPER, TOTAL_HELPER
-from clawloop_synth.induce.edits import COPY_HELPERS, fit_create, fit_edits
+from clawloop_synth.induce.creates import fit_create
+from clawloop_synth.induce.edits import COPY_HELPERS, fit_edits
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
