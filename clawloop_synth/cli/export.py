@@ -33,8 +33,9 @@ def export(
         min=0, help="Cut each tool result (sft, openai, rl) to this many characters, marking the cut in the "
                     "result; 0: never cut.")] = 1000,
     tool_result_format: Annotated[str, typer.Option(
-        help="How tool results are shown (sft, openai, rl): lines (a JSON result as key: value lines, fewer "
-             "tokens) or json (as the simulator returns it).")] = "lines",
+        help="How tool results are shown (sft, openai, rl): lines (a JSON result as key: value lines, a "
+             "result that repeats an earlier one of the episode as what is new in it: fewer tokens) or json (as "
+             "the simulator returns it).")] = "lines",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     workdir = given(workdir)

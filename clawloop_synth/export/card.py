@@ -175,7 +175,8 @@ def completion_text(c: dict[str, Any]) -> str:
     """What the card says about the completion length a trainer's tool loop needs."""
     from clawloop_synth.export.bound import TRL_DEFAULT_MAX_COMPLETION_LENGTH
 
-    shown = ("JSON results shown as `key: value` lines" if c.get("tool_result_format") == "lines"
+    shown = ("JSON results shown as `key: value` lines, a result that repeats an earlier one of the episode "
+             "as what is new in it" if c.get("tool_result_format") == "lines"
              else "results shown as the simulator returned them")
     bound = (f"{shown}, cut at {c['max_tool_result_chars']:,} characters (the cut is marked in the result; "
              f"{c.get('results_cut', 0)} of {c.get('results', 0)} results were cut)"

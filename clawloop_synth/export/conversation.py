@@ -54,24 +54,26 @@ class ReferenceRun:
 
 
 def run_reference(task: TaskSpec, max_tool_result_chars: int | None = None,
-                  result_format: str = "json", solution: Solution | None = None) -> ReferenceRun:
+                  result_format: str = "json", solution: Solution | None = None,
+                  differences: bool = True) -> ReferenceRun:
     """Run ``task.reference`` (or ``solution``, e.g. the failure exemplar) in a fresh :class:`SimEnv` and
     finish with its answer.
 
     Each result is shown in ``result_format`` and cut to ``max_tool_result_chars`` (marked in the
-    text, see ``bound``); the simulator's state, hence the reward, does not depend on either.
+    text, see ``bound``), a repeat written as a difference unless ``differences`` is False (see
+    ``view``); the simulator's state, hence the reward, does not depend on any of them.
     """
-    from clawloop_synth.export.bound import as_lines, bound_result
+    from clawloop_synth.export.view import ResultView
 
+    view = ResultView(result_format, max_tool_result_chars, differences)
     plan = solution if solution is not None else task.reference
     env = SimEnv(task, max_steps=max(DEFAULT_MAX_STEPS, len(plan.calls)))
     results = []
     cut = 0
     for call in plan.calls:
         result = env.step(call)
-        shown = as_lines(result.content) if result_format == "lines" else result.content
-        content = bound_result(shown, max_tool_result_chars)
-        cut += content != shown
+        content = view.show(call.name, call.arguments, result.content)
+        cut += view.last_cut
         results.append((call.name, dict(call.arguments), content, result.is_error))
     reward, checks = env.finish(plan.answer)
     return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed], cut,

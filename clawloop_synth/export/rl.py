@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Union
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.export.bound import DEFAULT_MAX_TOOL_RESULT_CHARS, shown_result
+from clawloop_synth.export.bound import DEFAULT_MAX_TOOL_RESULT_CHARS
+from clawloop_synth.export.view import ResultView
 from clawloop_synth.sim import SimEnv
 from clawloop_synth.types import CheckResult, PlannedCall, TaskSpec, ToolSpec
 
@@ -144,6 +145,7 @@ class TaskEnvironment:
 
     def __init__(self) -> None:
         self._env: SimEnv | None = None
+        self._view = ResultView(self._tool_result_format, self._max_tool_result_chars)
         self._reward: float | None = None
         self._checks: list[CheckResult] = []
         cls = type(self)
@@ -158,6 +160,7 @@ class TaskEnvironment:
             raise InputError("the row has no 'task' column", field="task")
         spec = TaskSpec.model_validate_json(task) if isinstance(task, str | bytes) else TaskSpec.model_validate(task)
         self._env = SimEnv(spec)
+        self._view = ResultView(self._tool_result_format, self._max_tool_result_chars)
         self._reward = None
         self._checks = []
 
@@ -165,7 +168,7 @@ class TaskEnvironment:
         if self._env is None:
             return "Error: the environment was not reset with a task"
         content = self._env.step(PlannedCall.model_construct(name=name, arguments=arguments)).content
-        return shown_result(content, self._tool_result_format, self._max_tool_result_chars)
+        return self._view.show(name, arguments, content)
 
     def _finish(self, answer: str) -> float:
         """End the episode with the final reply (once; later calls return the same reward)."""

@@ -178,7 +178,8 @@ Use: GRPOTrainer(..., environment_factory=TaskEnvironment, reward_funcs=[reward_
 
 The tool methods are generated from tools.json beside this file; each row's task runs in
 clawloop-synth's sandboxed simulator. Tool results are shown in TOOL_RESULT_FORMAT (lines: JSON as
-key: value lines) and cut to MAX_TOOL_RESULT_CHARS characters (the cut is marked in the result).
+key: value lines, a result that repeats an earlier one of the episode as what is new in it) and cut
+to MAX_TOOL_RESULT_CHARS characters (the cut is marked in the result).
 COMPLETION_TOKENS is the completion length the reference tool loops needed; the environment warns
 once when the trainer's max_completion_length is below its median.
 """
@@ -238,8 +239,8 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
     """Export ``workdir``'s accepted tasks as ``fmt`` (hf, sft, dpo, openai, rl) into ``out``; returns the summary.
 
     In the tool-loop formats (sft, openai, rl) tool results are shown in ``tool_result_format``
-    (``lines``: a JSON result as key: value lines; ``json``: as returned) and cut to
-    ``max_tool_result_chars`` (None or 0: never), and the summary and card state the completion
+    (``lines``: a JSON result as key: value lines, repeats as differences, see ``view``; ``json``: as
+    returned) and cut to ``max_tool_result_chars`` (None or 0: never), and the summary and card state the completion
     length the reference's tool loop needs per episode (``completion_tokens``); dpo pairs show their
     results the same way.
     ``workdir_summary``: also write the summary to ``WORKDIR/export.json`` (the run's own export does;

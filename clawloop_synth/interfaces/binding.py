@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.export.bound import shown_result
+from clawloop_synth.export.view import ResultView
 from clawloop_synth.export.conversation import system_prompt
 from clawloop_synth.sim import DEFAULT_MAX_STEPS, SimEnv, ToolResult
 from clawloop_synth.types import CheckResult, Checks, PlannedCall, Provenance, Solution, TaskSpec
@@ -105,6 +105,7 @@ class Episode:
         """Start over on a fresh copy of the initial state; returns the task's id, request and tool schemas."""
         self.env.reset()
         self.reward, self.checks, self.finished = None, [], False
+        self.view = ResultView(self.result_format, self.max_tool_result_chars)
         self.messages = [{"role": "system", "content": system_prompt(self.task)}]
         if self.task.instruction:
             self.messages.append({"role": "user", "content": self.task.instruction})
@@ -117,7 +118,7 @@ class Episode:
     def call(self, name: str, arguments: Any) -> Turn:
         """Run one tool call in the simulator (never raises on agent input) and record it."""
         result = self.env.step(PlannedCall.model_construct(name=name, arguments=arguments))
-        shown = shown_result(result.content, self.result_format, self.max_tool_result_chars)
+        shown = self.view.show(str(name), arguments, result.content)
         call_id = f"call_{len(self.env.calls)}"
         encoded = json.dumps(arguments, ensure_ascii=False) if isinstance(arguments, dict) else json.dumps({})
         self.messages.append({"role": "assistant", "content": None, "tool_calls": [

@@ -92,10 +92,12 @@ def test_sft_tool_turns_hold_the_simulated_results(sft_out: tuple[Path, dict],
     row = load_from_disk(str(out / "dataset"))["train"][0]
     task = next(t for t in airline_accepted if t.id == row["id"])
     env = SimEnv(task)
-    from clawloop_synth.export.bound import shown_result
+    from clawloop_synth.export.view import ResultView
 
-    # what the simulator returned, shown as the export shows it by default (key: value lines, bounded)
-    expected = [shown_result(env.step(call).content) for call in task.reference.calls]
+    # what the simulator returned, shown as the export shows it by default (key: value lines, bounded,
+    # repeats of the episode written as differences)
+    view = ResultView()
+    expected = [view.show(call.name, call.arguments, env.step(call).content) for call in task.reference.calls]
     tool_turns = [m for m in row["messages"] if m["role"] == "tool"]
     assert [m["content"] for m in tool_turns] == expected
     assert [m["name"] for m in tool_turns] == [c.name for c in task.reference.calls]
