@@ -75,7 +75,8 @@ def fit_here(runs: list[TraceCalls], state: dict[str, Any], collections: Collect
              relaxed: frozenset[str]) -> dict[str, Induced]:
     """A round in this process: every tool's handler, in tool order."""
     track_states(runs, state, collections, aliases, relaxed)
-    return {tool: induce_handler(tool, examples, collections, aliases)
+    trajectories = {run.trace.id: run.calls for run in runs}
+    return {tool: induce_handler(tool, examples, collections, aliases, trajectories)
             for tool, examples in sorted(examples_by_tool(runs).items())}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from clawloop_synth.induce.build import KEEP_HELPER, TOTAL_HELPER
 from clawloop_synth.induce.creates import fit_create
 from clawloop_synth.induce.edits import COPY_HELPERS, fit_edits
+from clawloop_synth.induce.effects import CHARGE_HELPER, fit_add_member, fit_charge
 from clawloop_synth.induce.errors import NUMBER_HELPER, Branch, fit_branches
 from clawloop_synth.induce.examples import Example
 from clawloop_synth.induce.fidelity import reproduces
@@ -57,7 +58,7 @@ def render(tool: str, kind: str, params: tuple[list[str], list[str]], branches: 
     for branch in branches:
         invoke.extend("    " + line for line in branch.lines())
     invoke.extend("    " + line for line in body)
-    shared = [PICK_HELPER, NUMBER_HELPER, NUM_HELPER, COPY_HELPERS, TOTAL_HELPER, KEEP_HELPER]
+    shared = [PICK_HELPER, NUMBER_HELPER, NUM_HELPER, COPY_HELPERS, TOTAL_HELPER, KEEP_HELPER, CHARGE_HELPER]
     for helper in _used(list(helpers) + shared, "\n".join(invoke)):
         lines.append(helper.rstrip())
         lines.append("")
@@ -95,7 +96,8 @@ def _result_literal(example: Example) -> str:
 
 
 def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collections: Mapping[str, str],
-            aliases: Mapping[str, str]) -> list[tuple[str, list[str], list[str], bool]]:
+            aliases: Mapping[str, str], trajectories: Mapping[str, Sequence[Example]] | None = None,
+            errors: Sequence[Example] = ()) -> list[tuple[str, list[str], list[str], bool]]:
     """(kind, body lines, extra helpers, writes) for every candidate that applies."""
     out: list[tuple[str, list[str], list[str], bool]] = []
     common = constant_result(successes)
@@ -130,18 +132,27 @@ def _bodies(successes: Sequence[Example], subjects: Sequence[Subject], collectio
     if pairs is not None:
         out.append((f"pair search over {pairs.collection}", pairs.lines(), [], False))
         PAIRS[id(successes)] = pairs
-    out.extend(_write_bodies(successes, subjects, collections, aliases))
+    out.extend(_write_bodies(successes, subjects, collections, aliases, trajectories, errors))
     return out
 
 
+ADDS = "adds a member to "  # a kind whose write the recording never shows read back
+
+
 def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], collections: Mapping[str, str],
-                  aliases: Mapping[str, str]) -> list[tuple[str, list[str], list[str], bool]]:
+                  aliases: Mapping[str, str], trajectories: Mapping[str, Sequence[Example]] | None = None,
+                  errors: Sequence[Example] = ()) -> list[tuple[str, list[str], list[str], bool]]:
     created = fit_create(successes, collections)
     new_keys = created[1] if created else {}
     edits = fit_edits(subjects, successes, new_keys)
-    if not edits and created is None:
+    added = fit_add_member(successes) if not edits and created is None else None
+    if not edits and created is None and added is None:
         return []
+    primary = next((s for s in subjects if s.kind == "arg"), None)
+    charge = fit_charge(successes, trajectories, errors) if created is not None or edits else None
     body: list[str] = [line for changes in edits.values() for change in changes for line in change.pre_lines()]
+    if charge is not None and created is None and primary is not None:
+        body.append(f"charged_before = copied({primary.expr()})")
     if created is not None:
         body.extend(created[0].lines())
     for subject, changes in edits.items():
@@ -149,7 +160,14 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
         body.append("if target is not None:")
         body.append("    old = copied(target)")
         body.extend("    " + line for change in changes for line in change.lines("target"))
-    primary = next((s for s in subjects if s.kind == "arg"), None)
+    if charge is not None:
+        # Charges the recording never reads back (a balance debited, a member used up).
+        if created is not None:
+            body.extend(charge.lines("created", "None"))
+        elif primary is not None:
+            body.extend(charge.lines(primary.expr(), "charged_before"))
+    if added is not None:
+        body.extend(added[0].lines())
     returns: list[list[str]] = []
     if created is not None:
         returns.append(["return created"])
@@ -161,6 +179,8 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
     context = {var(name): value for name, value in sample.args.items()}
     if created is not None and 0 in new_keys:
         context["new_key"] = new_keys[0]
+    if added is not None and 0 in added[1]:
+        context["new_key"] = added[1][0]
     if isinstance(sample.value, str):
         returns.append([f"return {template_expr(fit_template(sample.text, context))}"])
     common = constant_result(successes)
@@ -168,6 +188,8 @@ def _write_bodies(successes: Sequence[Example], subjects: Sequence[Subject], col
         example = next(e for e in successes if e.text == common[0])
         returns.append([f"return {_result_literal(example)}"])
     kind = f"create in {created[0].collection}" if created else "edit of " + ", ".join(s.label for s in edits)
+    if added is not None:
+        kind = f"{ADDS}{added[0].owners}[{added[0].arg}].{added[0].members}"
     replaced = [(subject, change.field, change.arg) for subject, changes in edits.items() for change in changes
                 if change.kind == "set_arg"]
     guards = guard_lines(fit_guards(successes, subjects, replaced))
@@ -205,30 +227,32 @@ def _merged_fields(successes: Sequence[Example], search: Search) -> set[str]:
 
 
 def induce_handler(tool: str, examples: Sequence[Example], collections: Mapping[str, str],
-                   aliases: Mapping[str, str]) -> Induced:
-    """The best handler for ``tool`` over its recorded examples (each with its ``pre`` state)."""
+                   aliases: Mapping[str, str], trajectories: Mapping[str, Sequence[Example]] | None = None) -> Induced:
+    """The best handler for ``tool`` over its recorded examples (each with its ``pre`` state);
+    ``trajectories`` (trace id -> its calls) shows what happened after each call."""
     successes = [e for e in examples if not e.error]
     errors = [e for e in examples if e.error]
     subjects = find_subjects(examples)
     branches = fit_branches(errors, successes, subjects) if errors else []
     params = _params(examples)
-    candidates = _bodies(successes, subjects, collections, aliases) if successes else []
+    candidates = _bodies(successes, subjects, collections, aliases, trajectories, errors) if successes else []
     if not candidates:
         common = constant_result(examples)
         text = common[0] if common else ""
         candidates = [("constant", [f"return {literal(text)}"], [], False)]
     best: Induced | None = None
-    best_score = (-1, -1)
+    best_score = (-1, -1, -1)
     for kind, body, helpers, writes in candidates:
         source = render(tool, kind, params, branches, body, helpers)
         hits, changes = reproduces(source, examples, aliases)
         # Results first, then the entity changes later reads show (a write whose result differs
         # may still change the state as recorded; a constant changes nothing).
-        score = (sum(hits), changes)
+        # A member the result names as new is a change too, though no later read shows it.
+        score = (sum(hits), changes, int(kind.startswith(ADDS)))
         if best is None or score > best_score:
             error_hits = sum(hit for hit, e in zip(hits, examples, strict=True) if e.error)
-            best = Induced(tool, kind, source, writes and changes > 0, len(examples), score[0], len(errors),
-                           error_hits)
+            best = Induced(tool, kind, source, writes and (changes > 0 or kind.startswith(ADDS)), len(examples),
+                           score[0], len(errors), error_hits)
             best_score = score
     assert best is not None
     search = SEARCHES.pop(id(successes), None)

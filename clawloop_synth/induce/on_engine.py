@@ -37,7 +37,9 @@ def fit_tools_request(payload: dict[str, Any]) -> dict[str, Any]:
     collections, aliases = payload["collections"], payload["aliases"]
     track_states(runs, payload["state"], collections, aliases, frozenset(payload["relaxed"]))
     by_tool = examples_by_tool(runs)
-    return {tool: asdict(induce_handler(tool, by_tool[tool], collections, aliases)) for tool in payload["tools"]}
+    trajectories = {run.trace.id: run.calls for run in runs}
+    return {tool: asdict(induce_handler(tool, by_tool[tool], collections, aliases, trajectories))
+            for tool in payload["tools"]}
 
 
 def _fit_group(context: dict[str, Any], tools: list[str]) -> Any:
