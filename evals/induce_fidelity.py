@@ -104,6 +104,7 @@ class Tally:
         self.missed: list[str] = []  # a few mismatches, for --mismatches
         self.kinds: dict[str, int] = {}  # "tool: mismatch kind" -> count
         self.reward_diffs: dict[str, int] = {}  # "gold write tools: collection.field" -> count
+        self.causes: dict[str, int] = {}  # traces only: why a result was missed -> count
 
     def add(self, example: Example, value: Any, text: str, aliases: dict[str, str]) -> None:
         from clawloop_synth.sim.replay import rename_keys
@@ -178,7 +179,7 @@ SHOW_MISSES = False
 
 def _tallies_json(tallies: dict[str, Tally]) -> dict[str, dict[str, float]]:
     return {name: {**{attr: getattr(t, attr) for attr in TALLY_FIELDS}, "tools": t.tools, "missed": t.missed,
-                   "kinds": t.kinds, "reward_diffs": t.reward_diffs} for name, t in tallies.items()}
+                   "kinds": t.kinds, "reward_diffs": t.reward_diffs, "causes": t.causes} for name, t in tallies.items()}
 
 
 def _load(payload: dict[str, Any]) -> tuple[list[Trace], Path, DomainPack]:
@@ -229,8 +230,35 @@ def fold_with_db(payload: dict[str, Any]) -> dict[str, Any]:
     return _tallies_json(tallies)
 
 
+def overlay(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``own``'s entities on top (a field ``own`` shows wins; nested facets merge)."""
+    state = fresh(base)
+    for name, table in own.items():
+        into = state.setdefault(name, {})
+        for key, entity in table.items():
+            known = into.get(key)
+            if not isinstance(known, dict) or not isinstance(entity, dict):
+                into[key] = fresh(entity)
+                continue
+            merged = {**known, **fresh(entity)}
+            for field, value in entity.items():
+                if isinstance(value, dict) and isinstance(known.get(field), dict) and \
+                        all(isinstance(v, dict) for v in value.values()):
+                    merged[field] = {**known[field], **fresh(value)}
+            into[key] = merged
+    return state
+
+
+TRACES_ONLY = ("induced", "induced, own reads", "hand-built", "memorizer")
+
+
 def fold_traces_only(payload: dict[str, Any]) -> dict[str, Any]:
-    """One fold of (b), run in a contained child like :func:`fold_with_db`."""
+    """One fold of (b), run in a contained child like :func:`fold_with_db`.
+
+    "induced": the induced pack's own state (reconstructed from the training folds' reads) with the
+    held-out trajectory's reads before its first write on top; "induced, own reads": those reads alone.
+    Each miss is put down to its cause: the call names an entity that neither state holds (no read
+    before the first write showed it), or not."""
     traces, _, hand = _load(payload)
     index = int(payload["fold"])
     base = hand.load_state()
@@ -240,51 +268,65 @@ def fold_traces_only(payload: dict[str, Any]) -> dict[str, Any]:
     induced = induce(train, db=None)
     sim = pack_sim(to_domain_pack(induced))
     writes = induced.writes | hand.write_tools
-    tallies = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
+    tallies = {name: Tally() for name in TRACES_ONLY}
     memo = memorizer(train)
     for run in collect_calls(held):
         first = next((i for i, e in enumerate(run.calls) if e.tool in writes), None)
         if first is None:
             continue
         seeded: dict[str, Any] = {}
-        seed_from_reads(run, seeded, dict(induced.collections), writes, first_write_stops=True)
-        for name in ("induced", "hand-built", "memorizer"):
-            state = fresh(seeded) if name != "hand-built" else fresh(base)
-            runner = {"induced": sim, "hand-built": hand_sim, "memorizer": memo}[name]
+        seed_from_reads(run, seeded, dict(induced.collections), writes, first_write_stops=True,
+                        facets=induced.report.get("facets"))
+        with_pack = overlay(induced.state, seeded)
+        for name in TRACES_ONLY:
+            state = {"induced": with_pack, "induced, own reads": seeded, "hand-built": base,
+                     "memorizer": seeded}[name]
+            state = fresh(state)
+            start = fresh(state)
+            runner = {"hand-built": hand_sim, "memorizer": memo}.get(name, sim)
             aliases = dict(hand.recorded_key_aliases) if name == "hand-built" else {}
             for i, e in enumerate(run.calls):
                 value, text = runner(state, e.tool, e.args)
                 if i >= first:
+                    before = tallies[name].exact
                     tallies[name].add(e, value, text, aliases)
+                    if tallies[name].exact == before:
+                        unseen = any(key not in (start.get(collection) or {}) for collection, keys in
+                                     hand.call_refs(base, e.tool, e.args).items() for key in keys)
+                        cause = "names an entity not seeded" if unseen else "entities seeded"
+                        tallies[name].causes[cause] = tallies[name].causes.get(cause, 0) + 1
     return _tallies_json(tallies)
 
 
 def protocol(target: str, title: str, payload: dict[str, Any]) -> dict[str, Tally]:
     """Every fold of one protocol (each in its own contained child), printed per fold and overall."""
-    overall = {name: Tally() for name in ("induced", "hand-built", "memorizer")}
+    overall: dict[str, Tally] = {}
     print(title)
     for index in range(FOLDS):
         figures = run_contained(f"evals.induce_fidelity:{target}", {**payload, "fold": index},
                                 ContainedLimits(cpu_seconds=1800))
         for name, values in figures.items():
+            overall.setdefault(name, Tally())
             tally = Tally()
             for attr in TALLY_FIELDS:
                 setattr(tally, attr, values[attr])
-            print(f"  fold {index} {name:10s} {tally.row()}")
+            causes = ", ".join(f"{cause} {n}" for cause, n in sorted(values["causes"].items()))
+            print(f"  fold {index} {name:10s} {tally.row()}" + (f"; misses: {causes}" if causes else ""))
             for attr in TALLY_FIELDS:
                 setattr(overall[name], attr, getattr(overall[name], attr) + values[attr])
             for tool, (n, exact) in values["tools"].items():
                 counts = overall[name].tools.setdefault(tool, [0, 0])
                 counts[0] += n
                 counts[1] += exact
-            for attr in ("kinds", "reward_diffs"):
+            for attr in ("kinds", "reward_diffs", "causes"):
                 table = getattr(overall[name], attr)
                 for label, n in values[attr].items():
                     table[label] = table.get(label, 0) + n
             if name == "induced" and SHOW_MISSES:
                 print("\n".join("    " + line for line in values["missed"]))
     for name, tally in overall.items():
-        print(f"  overall {name:10s} {tally.row()}")
+        causes = ", ".join(f"{cause} {n}" for cause, n in sorted(tally.causes.items()))
+        print(f"  overall {name:10s} {tally.row()}" + (f"; misses: {causes}" if causes else ""))
     print("  induced per tool: " + ", ".join(f"{tool} {exact}/{n}" for tool, (n, exact)
                                             in sorted(overall["induced"].tools.items()) if exact < n))
     kinds = sorted(overall["induced"].kinds.items(), key=lambda item: -item[1])

@@ -80,8 +80,11 @@ class Edit:
         old = before.get(self.field)
         if self.kind == "set_built":
             return self.value.build(state, args, before)
-        if self.kind == "append_built" and isinstance(old, list):
-            return [*old, _built_entry(self.value, before, after, args, state)]
+        if self.kind in ("append_built", "append_nonzero") and isinstance(old, list):
+            entry = _built_entry(self.value, before, after, args, state)
+            if self.kind == "append_nonzero" and not _charged(self.value, entry):
+                return old
+            return [*old, entry]
         if self.kind == "set_arg":
             return args.get(self.arg)
         if self.kind == "set_const":
@@ -102,7 +105,7 @@ class Edit:
         slot = f"{target}[{literal(self.field)}]"
         if self.kind == "set_built":
             return [*self.value.lines("built"), f"{slot} = built"]
-        if self.kind == "append_built":
+        if self.kind in ("append_built", "append_nonzero"):
             lines = ["entry = {}"]
             for name, kind, source in self.value:
                 if kind == "arg":
@@ -113,12 +116,16 @@ class Edit:
                     lines.append(f"entry[{literal(name)}] = {quantity_var(self.field, name)}")
                 else:
                     lines.append(f"entry[{literal(name)}] = {source.expr('old', target)}")
+            if self.kind == "append_nonzero":  # an entry of nothing charged is not recorded
+                computed = [literal(name) for name, kind, _ in self.value if kind in ("quantity", "expr")]
+                test = " or ".join(f"pick(entry, {name}) != 0" for name in computed)
+                return [*lines, f"if {test}:", f"    {slot} = {slot} + [entry]"]
             return [*lines, f"{slot} = {slot} + [entry]"]
         return [self.line(target)]
 
     def pre_lines(self) -> list[str]:
         """Quantities the edit reads, computed before any edit changes the state."""
-        if self.kind != "append_built":
+        if self.kind not in ("append_built", "append_nonzero"):
             return []
         return [f"{quantity_var(self.field, name)} = {source.expr()}" for name, kind, source in self.value
                 if kind == "quantity"]
@@ -158,6 +165,11 @@ def _built_entry(spec: Any, before: Mapping[str, Any], after: Mapping[str, Any],
             entry[name] = args.get(source) if kind == "arg" else source if kind == "const" else source.value(
                 before, after, args)
     return entry
+
+
+def _charged(spec: Any, entry: Mapping[str, Any]) -> bool:
+    """Whether an entry built by ``spec`` has a computed number other than 0."""
+    return any(entry.get(name) != 0 for name, kind, _ in spec if kind in ("quantity", "expr"))
 
 
 def _appended(before: Mapping[str, Any], after: Mapping[str, Any], name: str) -> Any:
@@ -294,6 +306,8 @@ def fit_edits(subjects: Sequence[Subject], examples: Sequence[Example],
             built = _fit_append_built(name, evidence.pairs, subjects)
             if built is not None:
                 pool.append(built)
+                if any(kind in ("quantity", "expr") for _, kind, _ in built.value):
+                    pool.append(Edit(name, "append_nonzero", value=built.value))
             for edit in pool:
                 if edit not in scores:
                     scores[edit] = sum(_explains(edit, pair) for pair in evidence.pairs)
@@ -302,5 +316,5 @@ def fit_edits(subjects: Sequence[Subject], examples: Sequence[Example],
                 edits.append(best)
         if edits:
             # Appended totals read the fields the other edits set, so they come last.
-            out[subject] = sorted(edits, key=lambda e: e.kind == "append_built")
+            out[subject] = sorted(edits, key=lambda e: e.kind in ("append_built", "append_nonzero"))
     return out

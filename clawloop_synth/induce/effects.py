@@ -110,7 +110,7 @@ def _new_entries(example: Example, listed: str) -> list[dict[str, Any]]:
 
 
 def _shapes(example: Example) -> Iterator[tuple[Charge, dict[str, Any], dict[str, Any]]]:
-    """Every (charge shape, entry, member) this success shows."""
+    """Every (charge shape, entry, member) this success shows (the member may lack the number)."""
     value = example.value
     pre = example.pre or {}
     if not isinstance(value, dict):
@@ -134,23 +134,32 @@ def _shapes(example: Example) -> Iterator[tuple[Charge, dict[str, Any], dict[str
                             if not isinstance(member, dict):
                                 continue
                             for number, amount in entry.items():
-                                if _number(amount) and _number(member.get(number)):
+                                if _number(amount) and number != key:
                                     yield Charge(listed, key, number, owners, owner_field, members), entry, member
 
 
 def fit_charge(successes: Sequence[Example], trajectories: Mapping[str, Sequence[Example]] | None = None,
                errors: Sequence[Example] = ()) -> Charge | None:
-    """The charge the successes show (positive amounts never above the member's number), if any."""
+    """The charge this tool's successes show, if any.
+
+    A shape of charge (which list's entries name which members by which field, and the number
+    charged) is a balance when, over every recorded write, a positive charge was never above the
+    member's number of that name, at least :data:`MIN_SUPPORT` times; this tool charges it when its
+    own successes show a positive charge of that shape (to any member: one with no balance too).
+    """
+    everyone = [e for calls in (trajectories or {}).values() for e in calls if not e.error] or list(successes)
     support: dict[Charge, int] = {}
     broken: set[Charge] = set()
-    for example in successes:
+    for example in everyone:
         for shape, entry, member in _shapes(example):
-            if entry[shape.number] > 0:
-                if member[shape.number] >= entry[shape.number]:
+            amount = entry[shape.number]
+            if amount > 0 and _number(member.get(shape.number)):
+                if member[shape.number] >= amount:
                     support[shape] = support.get(shape, 0) + 1
                 else:
                     broken.add(shape)
-    kept = [(n, shape) for shape, n in support.items() if shape not in broken and n >= MIN_SUPPORT]
+    own = {shape for example in successes for shape, entry, _ in _shapes(example) if entry[shape.number] > 0}
+    kept = [(n, shape) for shape, n in support.items() if shape in own and shape not in broken and n >= MIN_SUPPORT]
     if not kept:
         return None
     count, best = max(kept, key=lambda item: item[0])
@@ -210,7 +219,8 @@ def _used_up(charge: Charge, successes: Sequence[Example], trajectories: Mapping
             elif not first.error:
                 reused.append(member)
     if not gone:
-        return "", ()
+        state = next((e.pre for e in successes if e.pre), None)
+        return _never_charged(charge, state or {})
     for field in sorted(gone[0]):
         value = gone[0].get(field)
         # A kind: one string value every gone member shares (not its own key), no reused member has.
@@ -220,6 +230,41 @@ def _used_up(charge: Charge, successes: Sequence[Example], trajectories: Mapping
                 any(m.get(field) == value for m in reused):
             continue
         return field, (value,)
+    return "", ()
+
+
+UNSEEN_KIND_MIN = 20
+
+
+def _never_charged(charge: Charge, state: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """A kind of member that the database never shows charged though it holds many, while members of
+    another kind with a balance are charged and still held: a charged member of that kind is gone
+    (the invariant of a used-up member: nothing the state keeps names it)."""
+    owners = state.get(charge.owners)
+    if not isinstance(owners, dict):
+        return "", ()
+    named: set[str] = set()
+    for table in state.values():
+        for entity in list(table.values()) if isinstance(table, dict) else ():
+            entries = entity.get(charge.listed) if isinstance(entity, dict) else None
+            for entry in entries if isinstance(entries, list) else ():
+                if isinstance(entry, dict) and isinstance(entry.get(charge.key), str):
+                    named.add(entry[charge.key])
+    kinds: dict[tuple[str, str], list[int]] = {}  # (field, value) -> [members with a balance, of them named]
+    for owner in owners.values():
+        held = owner.get(charge.members) if isinstance(owner, dict) else None
+        for name, member in held.items() if isinstance(held, dict) else ():
+            if not isinstance(member, dict) or not _number(member.get(charge.number)):
+                continue
+            for field, value in member.items():
+                if isinstance(value, str) and _stem(value) == value and value != name:
+                    counts = kinds.setdefault((field, value), [0, 0])
+                    counts[0] += 1
+                    counts[1] += name in named
+    for (field, value), (held_count, named_count) in sorted(kinds.items()):
+        others = [c for (f, v), c in kinds.items() if f == field and v != value]
+        if held_count >= UNSEEN_KIND_MIN and named_count == 0 and any(c[1] >= UNSEEN_KIND_MIN for c in others):
+            return field, (value,)
     return "", ()
 
 

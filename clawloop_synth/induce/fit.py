@@ -101,6 +101,7 @@ def _offline(traces: Sequence[Trace], db: Path | None, name: str,
     if not by_tool:
         raise InputError("the traces record no answered tool calls; nothing to induce handlers from")
     _check_names(by_tool)
+    facets: dict[str, Any] = {}
     if db is not None:
         state = load_db(db)
         collections = key_fields(state)
@@ -108,11 +109,11 @@ def _offline(traces: Sequence[Trace], db: Path | None, name: str,
         handlers, relaxed = _fit(runs, state, collections, aliases, fit_round)
     else:
         aliases = {}
-        state, collections = reconstruct_state(runs)
+        state, collections, facets = reconstruct_state(runs)
         handlers, relaxed = _fit(runs, state, collections, aliases, fit_round)
         writes = frozenset(tool for tool, one in handlers.items() if one.writes)
         if writes:  # the state before any write, now that the writes are known
-            state, collections = reconstruct_state(runs, writes)
+            state, collections, facets = reconstruct_state(runs, writes)
             handlers, relaxed = _fit(runs, state, collections, aliases, fit_round)
     schemas = tool_schemas(traces, by_tool)
     tools = [ToolSpec(name=tool, description=schemas[tool]["description"], parameters=schemas[tool]["parameters"],
@@ -132,6 +133,7 @@ def _offline(traces: Sequence[Trace], db: Path | None, name: str,
         "policy_traces": policy_count,
         "collections": {c: {"key": k, "entities": len(state.get(c, {}))} for c, k in collections.items()},
         "recorded_key_aliases": aliases,
+        "facets": facets,  # traces only: entity facets a search selects (how read views are seeded)
         "online": {},
     }
     return InducedPack(name, policy, tools, collections, state, aliases, handlers, report), relaxed

@@ -24,9 +24,11 @@ from clawloop_synth.sim.replay import rename_keys
 
 __all__ = [
     "Collections",
+    "Facets",
     "collection_name",
     "entity_of",
     "key_fields",
+    "learn_facets",
     "load_db",
     "looks_like_key",
     "reconstruct_state",
@@ -36,6 +38,9 @@ __all__ = [
 
 State = dict[str, Any]
 Collections = dict[str, str]  # collection -> key field ("" when the key is only the dict key)
+# collection -> {"arg": a search argument that selects a facet of each entity (a date), "field": the entity
+# field the facets are kept under, "fields": the fields that differ between facets}
+Facets = dict[str, dict[str, Any]]
 
 _ID_SUFFIX = re.compile(r"(_id|_number|_key|_code|_no|id)$", re.IGNORECASE)
 
@@ -160,19 +165,96 @@ def track_states(runs: Iterable[TraceCalls], base: State, collections: Collectio
         # calls after an entity's last observation keep no post for it: nothing shows their effect
 
 
-def reconstruct_state(runs: Iterable[TraceCalls], writes: frozenset[str] = frozenset()) -> tuple[State, Collections]:
-    """Entities reconstructed from read results (first view of each entity per trajectory wins)."""
-    state: State = {}
+def reconstruct_state(runs: Iterable[TraceCalls], writes: frozenset[str] = frozenset()
+                      ) -> tuple[State, Collections, Facets]:
+    """Entities reconstructed from read results (first view of each entity per trajectory wins), and
+    the facets learned from them (:func:`learn_facets`)."""
+    runs = list(runs)
     collections: Collections = {}
+    facets = learn_facets(runs, collections, writes)
+    state: State = {}
     for run in runs:
-        seed_from_reads(run, state, collections, writes, first_write_stops=True)
-    return state, collections
+        seed_from_reads(run, state, collections, writes, first_write_stops=True, facets=facets)
+    return state, collections, facets
+
+
+def learn_facets(runs: Iterable[TraceCalls], collections: Collections, writes: frozenset[str]) -> Facets:
+    """Facets of entities: a search argument whose value no result item shows (a date the search is for)
+    selects a facet of every item; the fields that differ between two views of one entity at two values
+    of that argument belong to the facet (the day's price), the others to the entity (its route)."""
+    hidden: dict[str, dict[str, int]] = {}
+    views: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for run in runs:
+        for example in run.calls:
+            if example.tool in writes or example.error:
+                continue
+            items = _items(example.value)
+            if not items:
+                continue
+            for name, key, entity in _views(example, {}, collections):
+                args = _hidden_args(example, items)
+                for arg in args:
+                    hidden.setdefault(name, {})
+                    hidden[name][arg] = hidden[name].get(arg, 0) + 1
+                for arg, given in example.args.items():
+                    value = entity.get(arg, given)
+                    if isinstance(value, str):
+                        views.setdefault((name, key, arg), {}).setdefault(value, entity)
+    facets: Facets = {}
+    for name, counts in hidden.items():
+        arg = max(counts, key=lambda a: counts[a])
+        varying: set[str] = set()
+        for (collection, _, facet_arg), seen in views.items():
+            if collection != name or facet_arg != arg or len(seen) < 2:
+                continue
+            shown = list(seen.values())
+            for field in set().union(*map(set, shown)) - {arg}:
+                if len({orjson.dumps(v.get(field), option=orjson.OPT_SORT_KEYS) for v in shown}) > 1:
+                    varying.add(field)
+        if varying:
+            facets[name] = {"arg": arg, "field": collection_name(arg), "fields": sorted(varying)}
+    return facets
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    """The dict items of a list result, flattened one level (a search answering pairs of items)."""
+    if not isinstance(value, list):
+        return []
+    out: list[dict[str, Any]] = []
+    for item in value:
+        if isinstance(item, dict):
+            out.append(item)
+        elif isinstance(item, list):
+            out.extend(part for part in item if isinstance(part, dict))
+    return out
+
+
+def _hidden_args(example: Example, items: list[dict[str, Any]]) -> list[str]:
+    """String arguments whose value no item shows in any field."""
+    shown = {v for item in items for v in item.values() if isinstance(v, str)}
+    return [arg for arg, v in example.args.items() if isinstance(v, str) and v not in shown
+            and not looks_like_key(arg)]
+
+
+def _faceted(entity: dict[str, Any], facet: Mapping[str, Any] | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The view with its facet fields moved under ``entity[field][value]`` (value: the item's own field of the
+    argument's name, else the argument)."""
+    if not facet:
+        return entity
+    arg, field, fields = facet["arg"], facet["field"], set(facet["fields"])
+    value = entity.get(arg, args.get(arg))
+    if not isinstance(value, str) or not fields & set(entity):
+        return entity
+    out = {f: v for f, v in entity.items() if f not in fields and f != arg}
+    out[field] = {value: {f: v for f, v in entity.items() if f in fields}}
+    return out
 
 
 def seed_from_reads(run: TraceCalls, state: State, collections: Collections, writes: frozenset[str],
-                    first_write_stops: bool) -> None:
-    """Add the entities ``run``'s reads show (before its first write when asked) to ``state``."""
-    local: set[tuple[str, str]] = set()
+                    first_write_stops: bool, facets: Facets | None = None) -> None:
+    """Add the entities ``run``'s reads show (before its first write when asked) to ``state``
+    (``facets``: as :func:`learn_facets` found them)."""
+    local: set[tuple[str, str, str]] = set()
     for example in run.calls:
         if example.tool in writes:
             if first_write_stops:
@@ -180,16 +262,22 @@ def seed_from_reads(run: TraceCalls, state: State, collections: Collections, wri
             continue
         if example.error:
             continue
-        for name, key, entity in _views(example, state, collections):
+        for name, key, view in _views(example, state, collections):
+            facet = (facets or {}).get(name)
+            entity = _faceted(view, facet, example.args)
             table = state.setdefault(name, {})
-            if (name, key) in local:
+            inner = facet["field"] if facet and facet["field"] in entity and facet["field"] not in view else ""
+            at = next(iter(entity[inner])) if inner else ""
+            if (name, key, at) in local:
                 continue
-            local.add((name, key))
+            local.add((name, key, at))
             known = table.get(key)
             if isinstance(known, dict):
                 # Partial views of one entity merge; the first view of a field wins (it is the oldest).
                 merged = dict(known)
                 merged.update({f: v for f, v in entity.items() if f not in merged})
+                if inner and isinstance(known.get(inner), dict):
+                    merged[inner] = {**entity[inner], **known[inner]}
                 table[key] = merged
             else:
                 table[key] = entity
@@ -210,11 +298,12 @@ def _views(example: Example, state: State, collections: Collections) -> list[tup
                 name = _collection_for(arg, collections, keyed_by_field=False)
                 found.append((name, text, value))
                 break
-    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        field = _list_key(value, collections)
+    elif isinstance(value, list) and value and (items := _items(value)) and \
+            all(isinstance(item, dict | list) for item in value):
+        field = _list_key(items, collections)
         if field is not None:
             name = _collection_for(field, collections)
-            found.extend((name, item[field], item) for item in value)
+            found.extend((name, item[field], item) for item in items)
     return found
 
 
