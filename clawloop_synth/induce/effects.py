@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from clawloop_synth.induce.examples import Example
@@ -34,7 +34,7 @@ MIN_SUPPORT = 2
 SAMPLE = 400
 
 CHARGE_HELPER = '''
-def charge(state, entity, before, listed, key, number, owners, owner_field, members, gone_field, gone):
+def charge(state, entity, before, listed, key, number, owners, owner_field, members, balance, gone_field, gone):
     # Each new entry of the list charges the member it names: a member of the used-up kind is
     # removed, any other member with a balance has the entry's number taken off it.
     owner = pick(state, owners, pick(entity, owner_field))
@@ -52,8 +52,8 @@ def charge(state, entity, before, listed, key, number, owners, owner_field, memb
             continue
         if gone_field and member.get(gone_field) in gone:
             held.pop(name, None)
-        elif isnumber(member.get(number)):
-            member[number] = member[number] - entry[number]
+        elif isnumber(member.get(balance)):
+            member[balance] = member[balance] - entry[number]
 '''
 
 
@@ -63,7 +63,8 @@ def _number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Charge:
-    """New entries of ``entity[listed]`` charge ``state[owners][entity[owner_field]][members][entry[key]]``."""
+    """New entries of ``entity[listed]`` charge their ``number`` to the ``balance`` of
+    ``state[owners][entity[owner_field]][members][entry[key]]``."""
 
     listed: str
     key: str
@@ -71,13 +72,14 @@ class Charge:
     owners: str
     owner_field: str
     members: str
+    balance: str = ""
     gone_field: str = ""
     gone: tuple[Any, ...] = ()
     support: int = 0
 
     def lines(self, entity: str, before: str) -> list[str]:
         args = ", ".join(literal(v) for v in (self.listed, self.key, self.number, self.owners, self.owner_field,
-                                              self.members, self.gone_field, list(self.gone)))
+                                              self.members, self.balance, self.gone_field, list(self.gone)))
         return [f"charge(state, {entity}, {before}, {args})"]
 
     def member(self, state: Mapping[str, Any], entity: Mapping[str, Any], entry: Mapping[str, Any]) -> Any:
@@ -133,9 +135,12 @@ def _shapes(example: Example) -> Iterator[tuple[Charge, dict[str, Any], dict[str
                             member = held.get(name) if isinstance(held, dict) else None
                             if not isinstance(member, dict):
                                 continue
+                            balances = [f for f, v in member.items() if _number(v)] or [""]
                             for number, amount in entry.items():
                                 if _number(amount) and number != key:
-                                    yield Charge(listed, key, number, owners, owner_field, members), entry, member
+                                    for balance in balances:
+                                        yield (Charge(listed, key, number, owners, owner_field, members, balance),
+                                               entry, member)
 
 
 def fit_charge(successes: Sequence[Example], trajectories: Mapping[str, Sequence[Example]] | None = None,
@@ -153,19 +158,20 @@ def fit_charge(successes: Sequence[Example], trajectories: Mapping[str, Sequence
     for example in everyone:
         for shape, entry, member in _shapes(example):
             amount = entry[shape.number]
-            if amount > 0 and _number(member.get(shape.number)):
-                if member[shape.number] >= amount:
+            if amount > 0 and _number(member.get(shape.balance)):
+                if member[shape.balance] >= amount:
                     support[shape] = support.get(shape, 0) + 1
                 else:
                     broken.add(shape)
-    own = {shape for example in successes for shape, entry, _ in _shapes(example) if entry[shape.number] > 0}
-    kept = [(n, shape) for shape, n in support.items() if shape in own and shape not in broken and n >= MIN_SUPPORT]
+    own = {replace(shape, balance="") for example in successes for shape, entry, _ in _shapes(example)
+           if entry[shape.number] > 0}
+    kept = [(n, shape) for shape, n in support.items()
+            if replace(shape, balance="") in own and shape not in broken and n >= MIN_SUPPORT]
     if not kept:
         return None
     count, best = max(kept, key=lambda item: item[0])
     field, gone = _used_up(best, successes, trajectories or {}, errors)
-    return Charge(best.listed, best.key, best.number, best.owners, best.owner_field, best.members, field, gone,
-                  count)
+    return replace(best, gone_field=field, gone=gone, support=count)
 
 
 def _mentions(value: Any, name: str) -> bool:
@@ -189,8 +195,8 @@ def _shortfalls(charge: Charge, errors: Sequence[Example]) -> set[str]:
                                                                                     dict) else ():
                     held = table.get(charge.members) if isinstance(table, dict) else None
                     member = held.get(item[charge.key]) if isinstance(held, dict) else None
-                    if isinstance(member, dict) and _number(member.get(charge.number)) and \
-                            _number(item.get(charge.number)) and member[charge.number] < item[charge.number]:
+                    if isinstance(member, dict) and _number(member.get(charge.balance)) and \
+                            _number(item.get(charge.number)) and member[charge.balance] < item[charge.number]:
                         out.add(example.text.replace(item[charge.key], "\x00"))
     return out
 
@@ -254,7 +260,7 @@ def _never_charged(charge: Charge, state: Mapping[str, Any]) -> tuple[str, tuple
     for owner in owners.values():
         held = owner.get(charge.members) if isinstance(owner, dict) else None
         for name, member in held.items() if isinstance(held, dict) else ():
-            if not isinstance(member, dict) or not _number(member.get(charge.number)):
+            if not isinstance(member, dict) or not _number(member.get(charge.balance)):
                 continue
             for field, value in member.items():
                 if isinstance(value, str) and _stem(value) == value and value != name:
