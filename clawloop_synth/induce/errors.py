@@ -46,7 +46,7 @@ class Condition:
         assert self.subject is not None
         entity = self.subject.resolve(example.pre, example.args)
         if self.kind == "missing":
-            return entity is None
+            return entity is None and self._parent_known(example)
         if not isinstance(entity, dict):
             return False
         got = pick(entity, self.field)
@@ -57,12 +57,22 @@ class Condition:
         wanted = example.args.get(self.arg)
         return _number(got) and _number(wanted) and got < wanted
 
+    def _parent_known(self, example: Example) -> bool:
+        # A member is missing from an entity the state holds; an entity the state does not hold at
+        # all (a state seeded from reads) says nothing of its members.
+        if self.subject is None or self.subject.kind != "member" or self.subject.parent is None:
+            return True
+        assert example.pre is not None
+        return isinstance(self.subject.parent.resolve(example.pre, example.args), dict)
+
     def expr(self) -> str:
         if self.kind == "arg_eq":
             return f"{var(self.arg)} == {literal(self.value)}"
         assert self.subject is not None
         subject = self.subject.expr()
         if self.kind == "missing":
+            if self.subject.kind == "member" and self.subject.parent is not None:
+                return f"{self.subject.parent.expr()} is not None and {subject} is None"
             return f"{subject} is None"
         got = f"pick({subject}, {literal(self.field)})"
         if self.kind == "eq":
