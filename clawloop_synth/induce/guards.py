@@ -41,7 +41,11 @@ class Guard:
         if self.kind == "entity":
             assert self.subject is not None
             name = _named_by(self.subject)
-            return [f"if {self.subject.expr()} is None:",
+            test = f"{self.subject.expr()} is None"
+            if self.subject.kind == "member" and self.subject.parent is not None:
+                # Only where the state holds the entity: one it does not hold says nothing of its members.
+                test = f"{self.subject.parent.expr()} is not None and {test}"
+            return [f"if {test}:",
                     f"    return {literal('Error: ' + name + ' ')} + str({var(name)}) + {literal(' not found')}"]
         if self.kind == "item":
             assert self.item is not None

@@ -97,6 +97,8 @@ def _trajectory(rng: random.Random, base: dict[str, Any], reuse: bool) -> list[t
         calls.append(("pay", {"user_id": f"M{n}", "item": "x", "payments": [{"pot_id": token["pot_id"], "amount": 1}]}))
     calls.append(("extend", {"basket_id": f"B{n}", "extra": rng.choice([0, 0, 1, 2]),
                              "pot_id": rng.choice([f"bank_{100 + n}", store["pot_id"]])}))
+    if rng.random() < 0.2:  # a pot the member does not hold
+        calls.append(("extend", {"basket_id": f"B{n}", "extra": 1, "pot_id": "bank_999"}))
     if rng.random() < 0.3:
         calls.append(("gift", {"user_id": f"M{n}", "credit": rng.choice([10, 25])}))
     return calls
@@ -139,6 +141,21 @@ def test_charges_used_up_members_and_added_members_reach_the_state(tmp_path: Pat
     differ = _same_final_state(induced, base, rng)
     assert not differ, (differ[:3], {spec.name: spec.handler for spec in induced.tools})
     assert any(spec.name == "gift" and spec.writes for spec in induced.tools)
+
+
+def test_a_missing_member_is_an_error_only_where_its_entity_is_known(tmp_path: Path) -> None:
+    # Regression: "pot not found" fired when the state did not hold the member at all (a state seeded
+    # from a trajectory's reads), though every recorded such error had the member and lacked the pot.
+    base, db, traces, _ = _traces(tmp_path, reuse=False)
+    induced = induce(traces, db=db)
+    extend_source = next(spec.handler for spec in induced.tools if spec.name == "extend")
+    handler = compile_handler(extend_source)
+    state = copy_state(base)
+    _, text = run_handler(handler, state, {"basket_id": "B3", "extra": 1, "pot_id": "bank_999"})
+    assert text.startswith("Error") and "not found" in text, text
+    del state["members"]["M3"]
+    _, text = run_handler(handler, state, {"basket_id": "B3", "extra": 1, "pot_id": "bank_103"})
+    assert "not found" not in text, (text, extend_source)
 
 
 def test_a_kind_the_database_never_shows_charged_is_used_up(tmp_path: Path) -> None:
