@@ -12,6 +12,7 @@ bootstrap CI over seeds (and over tasks within a seed).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clawloop_synth.learn import PolicyConfig, PolicyLearner, play, task_views, train_runner  # noqa: E402
 from clawloop_synth.rollout import load_tasks  # noqa: E402
+from evals.learner_breakdown import print_breakdown  # noqa: E402
 
 
 def boot_ci(values: list[float], seed: int = 0, n: int = 2000) -> tuple[float, float]:
@@ -43,6 +45,8 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed+seeds-1 (to split "
                     "a run over processes; the summary lines then cover these seeds only)")
     ap.add_argument("--rl-epochs", type=int, default=1)
+    ap.add_argument("--breakdown", action="store_true", help="print success per task kind and the first wrong "
+                    "decision of each failed held-out task")
     args = ap.parse_args()
     tasks = load_tasks(args.workdir)
     if len(tasks) <= args.train:
@@ -52,16 +56,20 @@ def main() -> None:
         shuffled = list(tasks)
         random.Random(seed).shuffle(shuffled)
         train, held = shuffled[: args.train], shuffled[args.train: args.train + args.held_out]
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         learner = PolicyLearner(PolicyConfig(seed=seed, rl_epochs=args.rl_epochs))
         before = [float(play(learner, t).reward or 0.0) for t in held]
         learner.train(task_views(train, "train"), train_runner(train))
-        after = [float(play(learner, t).reward or 0.0) for t in held]
+        played = [(t, play(learner, t)) for t in held]
+        after = [float(r.reward or 0.0) for _, r in played]
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
         lo, hi = boot_ci(after, seed)
         print(f"seed {seed}: held-out {len(held)} tasks  untrained {np.mean(before):.3f}  trained {np.mean(after):.3f} "
               f"[{lo:.3f}, {hi:.3f}]  (imitation decisions {learner.stats['imitation_decisions']}, "
-              f"RL mean reward {learner.stats['rl_mean_reward']}, {seconds:.0f} s)", flush=True)
+              f"RL mean reward {learner.stats['rl_mean_reward']}, {seconds:.0f} s wall, {cpu:.0f} s CPU, load {os.getloadavg()[0]:.1f})", flush=True)
+        if args.breakdown:
+            print_breakdown(played)
         before_all.append(float(np.mean(before)))
         after_all.append(float(np.mean(after)))
         diffs.append(after_all[-1] - before_all[-1])

@@ -90,6 +90,7 @@ class Episode:
         self.instr_parts = set(SPLIT.split(self.instr_l))
         self._leaves: list[Leaf] | None = None
         self.record_match: list[int] = []
+        self.record_call: list[int] = []  # the index of the call whose result holds each record
 
     def add(self, tool: str, arguments: dict[str, Any], content: str, is_error: bool) -> None:
         try:
@@ -113,7 +114,7 @@ class Episode:
     def leaves(self) -> list[Leaf]:
         if self._leaves is None:
             out: list[Leaf] = []
-            self.record_match = []
+            self.record_match, self.record_call = [], []
             n = len(self.results)
             for i, (tool, value, is_error) in enumerate(self.results):
                 if is_error and not isinstance(value, str):
@@ -121,6 +122,7 @@ class Episode:
                 for leaf_list in (_text_records(value) if isinstance(value, str) else _records(value)):
                     rid = len(self.record_match)
                     self.record_match.append(sum(1 for lf in leaf_list if self.in_instruction(lf[0])))
+                    self.record_call.append(i)
                     for val, key, path in leaf_list:
                         out.append(Leaf(val, key, path, tool, n - 1 - i, rid))
             self._leaves = out

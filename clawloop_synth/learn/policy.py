@@ -21,19 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from clawloop_synth.learn.features import (
-    DIM,
-    SPLIT,
-    Episode,
-    Leaf,
-    build_args,
-    fits_type,
-    flatten_args,
-    hash_features,
-    in_answer,
-    shape,
-    slots_of,
-)
+from clawloop_synth.learn.args import ArgFiller
+from clawloop_synth.learn.features import DIM, SPLIT, Episode, Leaf, hash_features, in_answer, shape
 from clawloop_synth.learn.linear import Decision, score, softmax, update
 from clawloop_synth.learn.protocol import AgentEnv, TrainRunner
 from clawloop_synth.learn.view import TaskView
@@ -42,7 +31,6 @@ from clawloop_synth.types import Rollout
 __all__ = ["PolicyConfig", "PolicyLearner"]
 
 FINISH = "<finish>"
-_OMIT = "<omit>"
 
 
 @dataclass
@@ -54,7 +42,7 @@ class PolicyConfig:
     rl_epochs: int = 2
     rl_lr: float = 0.1
     temperature: float = 1.0
-    max_calls: int = 8
+    max_calls: int = 10
     answer_cap: int = 5
     dagger: bool = True  # DAgger recovery labels on failed writes and wrong reads (doubles the imitation time)
     explore_reads: int = 3  # DAgger: the policy's own wrong lookups run per demonstration, at most
@@ -115,13 +103,24 @@ class PolicyLearner:
         leaves = ep.leaves()
         last_rm = max((ep.record_match[lf.record] for lf in leaves if lf.ago == 0), default=0)
         best_rm = max(ep.record_match, default=0)
+        # progress over a request of several parts: the instruction's ids no call (no write) has sent yet
+        sent = " ".join(json.dumps(a) for _, a in ep.calls)
+        written = " ".join(json.dumps(a) for c, a in ep.calls if ep.writes.get(c))
+        ids = {t for t in ep.instr_tokens if len(t) >= 5 and any(ch.isdigit() for ch in t)}
+        unsent = min(sum(1 for t in ids if t not in sent), 3)
+        unwritten = min(sum(1 for t in ids if t not in written), 3)
+        # what the results say in words (a cabin, a status, a yes/no): the facts a refusal turns on
+        cats = sorted({f"{lf.key}={lf.value}" for lf in leaves if isinstance(lf.value, str) and len(lf.value) <= 24
+                       and not lf.key.startswith("txt:") and not any(ch.isdigit() for ch in lf.value)})[:48]
         feats = []
         for c in names:
             count = sum(1 for x, _ in ep.calls if x == c)
-            cw = "w" if ep.writes.get(c) else "r"
-            base = [f"c={c}", f"prev={prev}", f"n={min(count, 2)}", f"step={min(len(ep.calls), 6)}",
+            cw = "w" if ep.writes.get(c) else "r" if c != FINISH else "f"
+            n = min(count, 2)
+            base = [f"c={c}", f"prev={prev}", f"n={n}", f"step={min(len(ep.calls), 6)}",
                     f"wd={min(writes_done, 2)}", f"err={last_err}", f"kind={cw}|wd={min(writes_done, 2)}",
-                    f"kind={cw}|n={min(count, 2)}"]
+                    f"kind={cw}|n={n}", f"unsent={unsent}", f"unwritten={unwritten}",
+                    f"unwritten={unwritten}|wd={min(writes_done, 2)}", f"err={last_err}|n={n}"]
             base += [f"called={x}" for x in called]
             name_parts = set(SPLIT.split(c.lower())) - {""}
             overlap = len(name_parts & ep.instr_parts)
@@ -129,72 +128,10 @@ class PolicyLearner:
             base += [f"lastrm={min(last_rm, 5)}", f"bestrm={min(best_rm, 5)}", f"prev={prev}|lastrm={min(last_rm, 5)}"]
             base.append(f"kind={cw}|nameov={min(overlap, 2)}")
             strs = [f"A|{c}|{b}" for b in base] + [f"A|{b}|kind={cw}" for b in base[1:]]
-            strs += [f"A|{c}|w={w}" for w in ep.instr_words]
+            strs += [f"A|{c}|w={w}" for w in ep.instr_words] + [f"A|{c}|n={n}|w={w}" for w in ep.instr_words]
+            strs += [f"A|{c}|cat={x}" for x in cats] + [f"A|kind={cw}|cat={x}" for x in cats]
             feats.append(hash_features(strs))
         return names, feats
-
-    def _slot_candidates(self, ep: Episode, tool: str, path: str, schema: dict[str, Any],
-                         required: bool) -> tuple[list[Any], list[np.ndarray]]:
-        pname = path.split(".")[-1].replace("[]", "")
-        pparts = set(pname.lower().split("_")) - {"id", ""}
-        cands: dict[str, tuple[Any, list[str]]] = {}
-        enum = schema.get("enum")
-
-        def add(value: Any, feats: list[str]) -> None:
-            if value is None or (enum is not None and value not in enum) or not fits_type(schema, value):
-                return
-            key = json.dumps(value, sort_keys=True)
-            if key in cands:
-                cands[key][1].extend(feats)
-            else:
-                cands[key] = (value, list(feats))
-
-        for tok in ep.instr_tokens:
-            prev = ep.instr_prev.get(tok, "<run>")
-            add(tok, ["src=instr", f"prevword={prev}"])
-            if tok.lstrip("-").isdigit():
-                add(int(tok), ["src=instrnum", f"prevword={prev}"])
-        leaves: list[Leaf] = ep.leaves()
-        matches = [ep.record_match[lf.record] for lf in leaves if fits_type(schema, lf.value)]
-        best = max(matches, default=0)
-        for lf in leaves:
-            rm = ep.record_match[lf.record]
-            kparts = set(lf.key.lower().replace("#key", "").split("_")) - {""}
-            f = ["src=leaf", f"key={lf.key}", f"path={lf.tool}{lf.path}", f"ago={min(lf.ago, 3)}",
-                 f"rm={min(rm, 4)}", f"rmgap={min(best - rm, 3)}",
-                 f"keyeq={lf.key == pname}", f"keyov={bool(kparts & pparts)}"]
-            add(lf.value, f)
-            if schema.get("type") == "integer" and isinstance(lf.value, int) and not isinstance(lf.value, bool) \
-                    and lf.ago <= 2 and kparts & pparts:
-                for tok in ep.instr_tokens:
-                    if tok.isdigit():
-                        add(lf.value + int(tok), ["src=sum", f"sumkey={lf.key}"] +
-                            [f"sumw={w}" for w in ep.instr_words])
-        for value in list(self.consts.get(f"{tool}.{path}", [])) + list(enum or []):
-            vparts = set(SPLIT.split(str(value).lower())) - {""}
-            hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
-            add(value, ["src=const", f"const={value}", f"ctok={round(hit, 1)}"])
-        used: dict[str, str] = {}
-        for _, args in ep.calls:
-            for p, v in flatten_args(args).items():
-                used[json.dumps(v, sort_keys=True)] = p.split(".")[-1]
-        values: list[Any] = []
-        feats: list[np.ndarray] = []
-        for key, (value, base) in cands.items():
-            base = sorted(set(base))
-            base += [f"shape={shape(value)}", f"ininstr={ep.in_instruction(value)}"]
-            if key in used:
-                base += ["used", f"usedsame={used[key] == pname}"]
-            elif "src=leaf" in base:
-                base.append("unused_leaf")
-            values.append(value)
-            strs = [f"S|{b}" for b in base] + [f"S|{pname}|{b}" for b in base] + \
-                   [f"S|{tool}.{path}|{b}" for b in base]
-            feats.append(hash_features(strs))
-        if not required:
-            values.append(_OMIT)
-            feats.append(hash_features([f"S|{pname}|omit", f"S|{tool}.{path}|omit", "S|omit"]))
-        return values, feats
 
     def _answer_feats(self, ep: Episode) -> tuple[list[Any], list[np.ndarray], list[Leaf]]:
         seen: set[str] = set()
@@ -233,67 +170,49 @@ class PolicyLearner:
             if name == FINISH or k == self.config.max_calls:
                 break
             schema = tools[name].get("parameters") or {}
-            target_flat = flatten_args(demo.calls[k].arguments) if demo is not None else {}
-            filled: dict[str, Any] = {}
-            for path, sub, required in slots_of(schema):
-                values, vfeats = self._slot_candidates(ep, name, path, sub, required)
-                if not values:
-                    continue
-                target = None
-                if demo is not None:
-                    want_v = target_flat.get(path, _OMIT)
-                    key = json.dumps(want_v, sort_keys=True)
-                    target = next((i for i, v in enumerate(values)
-                                   if json.dumps(v, sort_keys=True) == key), -1)
-                i = self._pick(vfeats, target)
-                if i >= 0 and values[i] != _OMIT:
-                    filled[path] = values[i]
+            filled = self._filler(ep, name).fill(schema, demo.calls[k].arguments) if demo is not None \
+                else self._filler(ep, name).fill(schema)
             if demo is not None and self._dagger and ep.writes.get(name):
-                own = self._own_arguments(ep, name, slots_of(schema))
+                own = self._own_arguments(ep, name, schema)
                 if own != demo.calls[k].arguments:
                     content, is_error = env.step(name, own)
                     ep.add(name, own, content, is_error)
                     if not is_error:  # the state has moved off the demonstration: stop collecting here
                         break
                     # the recovery is labelled by the demonstration: the same tool, its arguments
-                    self._relabel(ep, task, names, name, schema, target_flat)
+                    self._relabel(ep, task, names, name, schema, demo.calls[k].arguments)
             if demo is not None and self._dagger and not ep.writes.get(name) and explored < self.config.explore_reads:
                 # DAgger on reads: a read changes nothing, so the policy's own (wrong) lookup is run and the
                 # demonstration labels what follows it (look again, with the value it had not tried yet)
-                own = self._own_arguments(ep, name, slots_of(schema))
+                own = self._own_arguments(ep, name, schema)
                 if own != demo.calls[k].arguments and (name, own) not in ep.calls:
                     content, is_error = env.step(name, own)
                     ep.add(name, own, content, is_error)
                     explored += 1
-                    self._relabel(ep, task, names, name, schema, target_flat)
-            args = demo.calls[k].arguments if demo is not None else build_args(filled)
+                    self._relabel(ep, task, names, name, schema, demo.calls[k].arguments)
+            args = demo.calls[k].arguments if demo is not None else filled
             content, is_error = env.step(name, args)
             ep.add(name, args, content, is_error)
         return env.finish(self._answer(ep, demo.answer if demo is not None else None))
 
+    def _filler(self, ep: Episode, name: str) -> ArgFiller:
+        return ArgFiller(ep, name, self.consts, self._pick, self._score)
+
     def _relabel(self, ep: Episode, task: TaskView, names: list[str], name: str, schema: dict[str, Any],
-                 target_flat: dict[str, Any]) -> None:
-        """Record the demonstration's call ``name`` (and its slot values) as the labels in the current state."""
+                 target: dict[str, Any]) -> None:
+        """Record the demonstration's call ``name`` (and its arguments) as the labels in the current state."""
         _, feats = self._action_feats(ep, task)
         self._pick(feats, names.index(name))
-        for path, sub, required in slots_of(schema):
-            values, vfeats = self._slot_candidates(ep, name, path, sub, required)
-            if values:
-                key = json.dumps(target_flat.get(path, _OMIT), sort_keys=True)
-                self._pick(vfeats, next((i for i, v in enumerate(values)
-                                         if json.dumps(v, sort_keys=True) == key), -1))
+        self._filler(ep, name).fill(schema, target)
 
-    def _own_arguments(self, ep: Episode, name: str, slots: list[tuple[str, dict[str, Any], bool]]
-                       ) -> dict[str, Any]:
+    def _own_arguments(self, ep: Episode, name: str, schema: dict[str, Any]) -> dict[str, Any]:
         """What the current policy would send (greedy), for DAgger-style recovery labels."""
-        filled: dict[str, Any] = {}
-        for path, sub, required in slots:
-            values, vfeats = self._slot_candidates(ep, name, path, sub, required)
-            if values:
-                i = int(np.argmax(self._score(vfeats)))
-                if values[i] != _OMIT:
-                    filled[path] = values[i]
-        return build_args(filled)
+        mode, trace = self._mode, self._trace
+        self._mode, self._trace = "greedy", None
+        try:
+            return self._filler(ep, name).fill(schema)
+        finally:
+            self._mode, self._trace = mode, trace
 
     def _answer(self, ep: Episode, target: str | None) -> str:
         values, feats, kept = self._answer_feats(ep)
@@ -326,7 +245,7 @@ class PolicyLearner:
             if view.demonstration is None:
                 continue
             for call in view.demonstration.calls:
-                for path, value in flatten_args(call.arguments).items():
+                for path, value in _all_leaves(call.arguments):
                     if isinstance(value, (str, bool)) or value in (0, 1):
                         bucket = self.consts.setdefault(f"{call.name}.{path}", [])
                         if value not in bucket and len(bucket) < 12:
@@ -394,3 +313,17 @@ class PolicyLearner:
                       "imitation_fit": None if fit is None else round(fit, 4),
                       "rl_episodes": len(rewards), "rl_mean_reward": round(float(np.mean(rewards)), 4)
                       if rewards else None}
+
+
+def _all_leaves(args: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every leaf of a call's arguments as (slot path, value), every item of an array (paths as in args.py)."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(args, dict):
+        for k, v in args.items():
+            out += _all_leaves(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(args, list):
+        for v in args:
+            out += _all_leaves(v, prefix + "[]")
+    else:
+        out.append((prefix, args))
+    return out
