@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from clawloop_synth.learn.features import SPLIT, Episode, fits_type, flatten_args, hash_features, shape
+from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, shape
 
 __all__ = ["OMIT", "ArgFiller"]
 
@@ -44,6 +44,8 @@ class _Item:
     filled: dict[str, Any] = field(default_factory=dict)  # slot path -> chosen value
     earlier: dict[str, list[Any]] = field(default_factory=dict)  # slot path -> values of earlier items
     earlier_records: set[int] = field(default_factory=set)
+    earlier_paths: dict[str, set[str]] = field(default_factory=dict)  # slot path -> result paths of those values
+    paths: dict[str, set[str]] = field(default_factory=dict)
 
 
 class ArgFiller:
@@ -96,9 +98,10 @@ class ArgFiller:
         out: list[Any] = []
         earlier: dict[str, list[Any]] = {}
         earlier_records: set[int] = set()
+        earlier_paths: dict[str, set[str]] = {}
         is_object = items.get("type") == "object" and bool(items.get("properties"))
         for j in range(MAX_ITEMS):
-            item = _Item(index=j, earlier=earlier, earlier_records=earlier_records)
+            item = _Item(index=j, earlier=earlier, earlier_records=earlier_records, earlier_paths=earlier_paths)
             if j > 0 or not required:
                 want = None if target is _NONE else int(j < len(target))
                 if self.pick(self._more_feats(items, path, item, is_object), want) <= 0:
@@ -115,6 +118,8 @@ class ArgFiller:
             for p, v in item.filled.items():
                 earlier.setdefault(p, []).append(v)
             earlier_records |= item.records
+            for p, ps in item.paths.items():
+                earlier_paths.setdefault(p, set()).update(ps)
         return out
 
     def _more_feats(self, items: dict[str, Any], path: str, item: _Item, is_object: bool) -> list[np.ndarray]:
@@ -123,7 +128,7 @@ class ArgFiller:
         strs = [f"M|{self.tool}.{path}|j={j}", f"M|j={j}"] + [f"M|{path}|j={j}|w={w}" for w in self.ep.instr_words]
         first = next(iter(_leaf_slots(items, path)), None) if is_object else (path, items, True)
         if first is not None:
-            values, feats, bases, _ = self._candidates(first[0], first[1], True, item)
+            values, feats, bases, _, _ = self._candidates(first[0], first[1], True, item)
             if values:
                 best = int(np.argmax(self.scorer(feats)))
                 strs += [f"M|best|j={j}|{b}" for b in bases[best]] + [f"M|best|{b}" for b in bases[best]]
@@ -131,7 +136,7 @@ class ArgFiller:
 
     # ------------------------------------------------------------------------------------------ leaves
     def _leaf(self, path: str, schema: dict[str, Any], required: bool, target: Any, item: _Item) -> Any:
-        values, feats, _, records = self._candidates(path, schema, required, item)
+        values, feats, _, records, paths = self._candidates(path, schema, required, item)
         if not values:
             return OMIT
         want = None
@@ -144,6 +149,7 @@ class ArgFiller:
         if value is OMIT:
             return OMIT
         item.filled[path] = value
+        item.paths[path] = paths.get(_key(value), set())
         recs = records.get(_key(value), set())
         item.records |= recs
         for r in recs:
@@ -153,15 +159,17 @@ class ArgFiller:
         return value
 
     def _candidates(self, path: str, schema: dict[str, Any], required: bool, item: _Item
-                    ) -> tuple[list[Any], list[np.ndarray], list[list[str]], dict[str, set[int]]]:
+                    ) -> tuple[list[Any], list[np.ndarray], list[list[str]], dict[str, set[int]],
+                               dict[str, set[str]]]:
         ep = self.ep
         pname = path.split(".")[-1].replace("[]", "")
         pparts = set(pname.lower().split("_")) - {"id", ""}
         cands: dict[str, tuple[Any, list[str]]] = {}
         recs: dict[str, set[int]] = {}
+        where: dict[str, set[str]] = {}
         enum = schema.get("enum")
 
-        def add(value: Any, feats: list[str], record: int | None = None) -> None:
+        def add(value: Any, feats: list[str], record: int | None = None, path_of: str | None = None) -> None:
             if value is None or (enum is not None and value not in enum) or not fits_type(schema, value):
                 return
             key = _key(value)
@@ -171,6 +179,8 @@ class ArgFiller:
                 cands[key] = (value, list(feats))
             if record is not None:
                 recs.setdefault(key, set()).add(record)
+            if path_of is not None:
+                where.setdefault(key, set()).add(path_of)
 
         for tok in ep.instr_tokens:
             prev = ep.instr_prev.get(tok, "<run>")
@@ -183,12 +193,14 @@ class ArgFiller:
         numeric = schema.get("type") in ("integer", "number")
         spent = sum(v for v in item.earlier.get(path, []) if isinstance(v, (int, float)) and not isinstance(v, bool))
         for lf in self.leaves:
+            if not fits_type(schema, lf.value) or (enum is not None and lf.value not in enum):
+                continue  # checked before the features are built: most leaves do not fit a given slot
             rm = ep.record_match[lf.record]
             kparts = set(lf.key.lower().replace("#key", "").split("_")) - {""}
             f = ["src=leaf", f"key={lf.key}", f"path={lf.tool}{lf.path}", f"ago={min(lf.ago, 3)}",
                  f"rm={min(rm, 4)}", f"rmgap={min(best - rm, 3)}",
                  f"keyeq={lf.key == pname}", f"keyov={bool(kparts & pparts)}"]
-            add(lf.value, f, lf.record)
+            add(lf.value, f, lf.record, f"{lf.tool}{lf.path}")
             is_num = isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool)
             if numeric and is_num and lf.ago <= 2 and kparts & pparts:
                 for tok in ep.instr_tokens:
@@ -203,6 +215,7 @@ class ArgFiller:
             hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
             add(value, ["src=const", f"const={value}", f"ctok={round(hit, 1)}"])
         j = min(item.index, 3)
+        prefixes = hash_features(["S", f"S|{pname}", f"S|{self.tool}.{path}", f"S|{pname}|j={j}"])
         earlier_vals = {_key(v) for v in item.earlier.get(path, [])}
         values: list[Any] = []
         feats: list[np.ndarray] = []
@@ -220,17 +233,16 @@ class ArgFiller:
             if item.links:
                 base.append(f"link={key in item.links}")
             if item.index:
-                base += [f"earlierval={key in earlier_vals}", f"earlierrec={bool(rs & item.earlier_records)}"]
+                base += [f"earlierval={key in earlier_vals}", f"earlierrec={bool(rs & item.earlier_records)}",
+                         f"earlierpath={bool(where.get(key, set()) & item.earlier_paths.get(path, set()))}"]
             values.append(value)
-            strs = [f"S|{b}" for b in base] + [f"S|{pname}|{b}" for b in base] + \
-                   [f"S|{self.tool}.{path}|{b}" for b in base] + [f"S|{pname}|j={j}|{b}" for b in base]
-            feats.append(hash_features(strs))
+            feats.append(cross(prefixes, hash_features(base)))
             bases.append(base)
         if not required:
             values.append(OMIT)
             feats.append(hash_features([f"S|{pname}|omit", f"S|{self.tool}.{path}|omit", "S|omit"]))
             bases.append(["omit"])
-        return values, feats, bases, recs
+        return values, feats, bases, recs, where
 
 
 def _leaf_slots(schema: dict[str, Any], prefix: str) -> list[tuple[str, dict[str, Any], bool]]:

@@ -7,6 +7,7 @@ demonstrations; features are hashed strings (tool and parameter names, key names
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import zlib
@@ -16,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DIM", "SPLIT", "Episode", "Leaf", "fits_type", "hash_features", "in_answer", "leaves", "shape", "slots_of",
-           "tokens"]
+__all__ = ["DIM", "SPLIT", "Episode", "Leaf", "cross", "fits_type", "hash_features", "in_answer", "leaves", "shape",
+           "slots_of", "tokens"]
 
 DIM = 1 << 18
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@/]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -42,19 +43,41 @@ def _capitalized_runs(text: str) -> list[str]:
     return out
 
 
-def shape(value: Any) -> str:
-    """A value's character classes with runs collapsed ("K4J0ER" -> "A9A9A", "2024-05-28" -> "9-9-9")."""
+@functools.lru_cache(maxsize=65536)
+def _shape(text: str) -> str:
     out: list[str] = []
-    for ch in str(value)[:40]:
+    for ch in text[:40]:
         c = "A" if ch.isupper() else "a" if ch.islower() else "9" if ch.isdigit() else ch
         if not out or out[-1] != c:
             out.append(c)
     return "".join(out)
 
 
+def shape(value: Any) -> str:
+    """A value's character classes with runs collapsed ("K4J0ER" -> "A9A9A", "2024-05-28" -> "9-9-9")."""
+    return _shape(str(value))
+
+
+_HASHED: dict[str, int] = {}
+
+
 def hash_features(names: Iterable[str]) -> np.ndarray:
-    """Indices of the hashed feature names (deterministic across processes)."""
-    return np.fromiter((zlib.crc32(n.encode()) & (DIM - 1) for n in names), dtype=np.int64)
+    """Indices of the hashed feature names (deterministic across processes; memoised, names recur a lot)."""
+    cache = _HASHED
+    out = []
+    for n in names:
+        h = cache.get(n)
+        if h is None:
+            if len(cache) > 400_000:
+                cache.clear()
+            h = cache[n] = zlib.crc32(n.encode()) & (DIM - 1)
+        out.append(h)
+    return np.array(out, dtype=np.int64)
+
+
+def cross(prefixes: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """The hashed conjunctions of each prefix id with each base feature id (arithmetic, no strings)."""
+    return ((prefixes[:, None] * 0x9E3779B1 + base[None, :] * 0x85EBCA6B) >> 7 & (DIM - 1)).ravel()
 
 
 @dataclass(slots=True)

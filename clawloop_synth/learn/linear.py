@@ -31,20 +31,30 @@ def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 def score(w: np.ndarray, feats: list[np.ndarray]) -> np.ndarray:
     """Each candidate's score: the sum of the weights of its hashed features."""
-    return np.array([w[f].sum() for f in feats])
+    if not feats:
+        return np.zeros(0)
+    lens = np.fromiter((len(f) for f in feats), dtype=np.int64, count=len(feats))
+    flat = np.concatenate(feats)
+    if not len(flat):
+        return np.zeros(len(feats))
+    sums = np.add.reduceat(w[flat], np.minimum(np.concatenate(([0], np.cumsum(lens)[:-1])), len(flat) - 1))
+    return np.where(lens > 0, sums, 0.0)
 
 
 def update(w: np.ndarray, decisions: Sequence[Decision], lr: float, advantage: float = 1.0) -> None:
     """One gradient step of the decisions' log-likelihood on ``w`` (in place), per feature count normalised."""
     for d in decisions:
+        s = score(w, d.feats)
         if d.kind == "pick":
             assert isinstance(d.target, int)
-            p = softmax(score(w, d.feats))
-            gains = [(1.0 if j == d.target else 0.0) - p[j] for j in range(len(d.feats))]
+            gains = -softmax(s)
+            gains[d.target] += 1.0
         else:
             assert isinstance(d.target, list)
-            p = 1.0 / (1.0 + np.exp(-score(w, d.feats)))
-            gains = [d.target[j] - p[j] for j in range(len(d.feats))]
-        for f, g in zip(d.feats, gains, strict=True):
-            if abs(g) > 1e-4:
-                np.add.at(w, f, lr * advantage * g / max(len(f) ** 0.5, 1.0))
+            gains = np.asarray(d.target, dtype=float) - 1.0 / (1.0 + np.exp(-s))
+        lens = np.fromiter((len(f) for f in d.feats), dtype=np.int64, count=len(d.feats))
+        step = lr * advantage * gains / np.maximum(np.sqrt(lens), 1.0)
+        keep = np.abs(gains) > 1e-4
+        if keep.any():
+            idx = [f for f, k in zip(d.feats, keep, strict=True) if k]
+            np.add.at(w, np.concatenate(idx), np.repeat(step[keep], lens[keep]))

@@ -138,7 +138,8 @@ class PolicyLearner:
         values, feats, kept = [], [], []
         for lf in ep.leaves():
             key = json.dumps(lf.value)
-            if key in seen or lf.ago > 2 or lf.key.startswith("txt:"):  # free text (errors) is not a fact to report
+            # free text (errors) is not a fact to report, but for a number it names (a total the system computed)
+            if key in seen or lf.ago > 3 or lf.key.startswith("txt:") and not isinstance(lf.value, int):
                 continue
             seen.add(key)
             writes = ep.writes.get(lf.tool, False)
