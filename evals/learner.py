@@ -67,7 +67,8 @@ def main() -> None:
         lo, hi = boot_ci(after, seed)
         print(f"seed {seed}: held-out {len(held)} tasks  untrained {np.mean(before):.3f}  trained {np.mean(after):.3f} "
               f"[{lo:.3f}, {hi:.3f}]  (imitation decisions {learner.stats['imitation_decisions']}, "
-              f"RL mean reward {learner.stats['rl_mean_reward']}, {seconds:.0f} s wall, {cpu:.0f} s CPU, load {os.getloadavg()[0]:.1f})", flush=True)
+              f"RL mean reward {learner.stats['rl_mean_reward']}, {seconds:.0f} s wall, "
+              f"{cpu:.0f} s CPU, load {os.getloadavg()[0]:.1f})", flush=True)
         if args.breakdown:
             print_breakdown(played)
         before_all.append(float(np.mean(before)))

@@ -59,7 +59,9 @@ def diagnose(task: TaskSpec, rollout: Rollout) -> str:
                 slot += " (item count)"
             return f"arg {ours[i][0]}.{slot}"
     failed = [c.name.split(":")[0] for c in rollout.checks if not c.passed]
-    return "answer" if failed and all(f == "output" for f in failed) else "state (" + ",".join(sorted(set(failed))) + ")"
+    if failed and all(f == "output" for f in failed):
+        return "answer"
+    return "state (" + ",".join(sorted(set(failed))) + ")"
 
 
 def print_breakdown(rows: list[tuple[TaskSpec, Rollout]]) -> None:

@@ -24,6 +24,7 @@ __all__ = ["OMIT", "ArgFiller"]
 
 OMIT = "<omit>"
 MAX_ITEMS = 6
+_SIGNATURE = ("src=", "ininstr=", "earlierpath=", "used", "unused", "keyeq=", "keyov=")
 _NONE = object()  # "no demonstration": choose, do not label
 
 # pick(feature rows, target index or None) -> chosen index (-1: a forced target that is not a candidate)
@@ -51,9 +52,8 @@ class _Item:
 class ArgFiller:
     """Fills one call's arguments (see the module docstring); ``pick`` makes or records each decision."""
 
-    def __init__(self, ep: Episode, tool: str, consts: dict[str, list[Any]], pick: Picker,
-                 scorer: Callable[[list[np.ndarray]], np.ndarray]) -> None:
-        self.ep, self.tool, self.consts, self.pick, self.scorer = ep, tool, consts, pick, scorer
+    def __init__(self, ep: Episode, tool: str, consts: dict[str, list[Any]], pick: Picker) -> None:
+        self.ep, self.tool, self.consts, self.pick = ep, tool, consts, pick
         self.leaves = ep.leaves()
         self.used: dict[str, str] = {}  # values earlier calls sent -> their parameter name
         for _, args in ep.calls:
@@ -123,15 +123,19 @@ class ArgFiller:
         return out
 
     def _more_feats(self, items: dict[str, Any], path: str, item: _Item, is_object: bool) -> list[np.ndarray]:
-        """[stop, another item]: the second is described by the best value the next item would start with."""
+        """[stop, another item]: the second is described by what the values the next item could start with
+        have in common (the features present among the ones no earlier item took): a bag that says whether a
+        named value, or one more from the same list, is still left (it does not depend on the weights)."""
         j = min(item.index, 3)
         strs = [f"M|{self.tool}.{path}|j={j}", f"M|j={j}"] + [f"M|{path}|j={j}|w={w}" for w in self.ep.instr_words]
         first = next(iter(_leaf_slots(items, path)), None) if is_object else (path, items, True)
         if first is not None:
-            values, feats, bases, _, _ = self._candidates(first[0], first[1], True, item)
-            if values:
-                best = int(np.argmax(self.scorer(feats)))
-                strs += [f"M|best|j={j}|{b}" for b in bases[best]] + [f"M|best|{b}" for b in bases[best]]
+            values, _, bases, _, _ = self._candidates(first[0], first[1], True, item)
+            present: set[str] = set()
+            for base in bases:
+                if "earlierval=True" not in base:  # one signature per value: where it comes from, whether named
+                    present.add("&".join(b for b in base if b.startswith(_SIGNATURE)))
+            strs += [f"M|has|{b}" for b in present] + [f"M|has|j={j}|{b}" for b in present]
         return [hash_features([f"M|{self.tool}.{path}|stop", "M|stop"]), hash_features(strs)]
 
     # ------------------------------------------------------------------------------------------ leaves
@@ -234,6 +238,7 @@ class ArgFiller:
                 base.append(f"link={key in item.links}")
             if item.index:
                 base += [f"earlierval={key in earlier_vals}", f"earlierrec={bool(rs & item.earlier_records)}",
+                         f"fresh={key not in earlier_vals}|ininstr={ep.in_instruction(value)}",
                          f"earlierpath={bool(where.get(key, set()) & item.earlier_paths.get(path, set()))}"]
             values.append(value)
             feats.append(cross(prefixes, hash_features(base)))

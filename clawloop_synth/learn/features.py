@@ -23,6 +23,7 @@ __all__ = ["DIM", "SPLIT", "Episode", "Leaf", "cross", "fits_type", "hash_featur
 DIM = 1 << 18
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@/]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"[a-z]{3,}")
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")  # an ISO 8601 date and time
 SPLIT = re.compile(r"[^a-z0-9]+")  # what separates the word parts of lowercased text
 
 
@@ -194,6 +195,8 @@ def _records(value: Any) -> list[list[tuple[Any, str, str]]]:
                     current.append((x, key, path + "[]"))
         elif v is not None:
             current.append((v, key, path))
+            if isinstance(v, str) and _STAMP.match(v):  # a timestamp's date is a fact of its own ("booked on")
+                current.append((v[:10], key + "#date", path + "#date"))
 
     top: list[tuple[Any, str, str]] = []
     records.append(top)

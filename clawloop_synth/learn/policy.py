@@ -136,6 +136,7 @@ class PolicyLearner:
     def _answer_feats(self, ep: Episode) -> tuple[list[Any], list[np.ndarray], list[Leaf]]:
         seen: set[str] = set()
         values, feats, kept = [], [], []
+        extremes = _extremes(ep.leaves())
         for lf in ep.leaves():
             key = json.dumps(lf.value)
             # free text (errors) is not a fact to report, but for a number it names (a total the system computed)
@@ -147,6 +148,8 @@ class PolicyLearner:
                     f"ininstr={ep.in_instruction(lf.value)}", f"shape={shape(lf.value)}",
                     f"write={writes}|key={lf.key}", f"ago={lf.ago}|key={lf.key}"]
             strs = [f"R|{b}" for b in base] + [f"R|w={w}|key={lf.key}" for w in ep.instr_words]
+            for ext in extremes.get(lf.record, ()):  # the record holding the least / most of some number
+                strs += [f"R|{ext}|key={lf.key}", f"R|{ext}"] + [f"R|w={w}|{ext}" for w in ep.instr_words]
             values.append(lf.value)
             feats.append(hash_features(strs))
             kept.append(lf)
@@ -197,7 +200,7 @@ class PolicyLearner:
         return env.finish(self._answer(ep, demo.answer if demo is not None else None))
 
     def _filler(self, ep: Episode, name: str) -> ArgFiller:
-        return ArgFiller(ep, name, self.consts, self._pick, self._score)
+        return ArgFiller(ep, name, self.consts, self._pick)
 
     def _relabel(self, ep: Episode, task: TaskView, names: list[str], name: str, schema: dict[str, Any],
                  target: dict[str, Any]) -> None:
@@ -327,4 +330,23 @@ def _all_leaves(args: Any, prefix: str = "") -> list[tuple[str, Any]]:
             out += _all_leaves(v, prefix + "[]")
     else:
         out.append((prefix, args))
+    return out
+
+
+def _extremes(leaves: list[Leaf]) -> dict[int, list[str]]:
+    """For each record, the numeric result paths (of two or more records) whose least or most value it holds."""
+    groups: dict[str, list[tuple[float, int]]] = {}
+    for lf in leaves:
+        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool) and not lf.key.startswith("txt:"):
+            groups.setdefault(f"{lf.tool}{lf.path}", []).append((float(lf.value), lf.record))
+    out: dict[int, list[str]] = {}
+    for path, vals in groups.items():
+        if len({r for _, r in vals}) < 2 or len({v for v, _ in vals}) < 2:
+            continue
+        lo, hi = min(vals)[0], max(vals)[0]
+        for v, r in vals:
+            if v == lo:
+                out.setdefault(r, []).append(f"min={path}")
+            if v == hi:
+                out.setdefault(r, []).append(f"max={path}")
     return out
