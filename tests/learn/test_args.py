@@ -73,3 +73,11 @@ def test_a_labelled_fill_records_one_decision_per_item_and_the_stop() -> None:
     ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"legs": named})
     # item 0: code, day; another? yes; item 1: code, day; another? no
     assert len(seen) == 6 and seen[2] == 1 and seen[5] == 0
+
+
+def test_a_timestamps_date_is_a_value_of_its_own() -> None:
+    """A question about a day ("on which date did I book it") is answered from a timestamp's date part."""
+    ep = Episode("When did I book it?", {"look": {}}, {})
+    ep.add("look", {}, json.dumps({"made_at": "2031-04-05T07:16:09", "code": "X1"}), False)
+    got = {(lf.key, lf.value) for lf in ep.leaves()}
+    assert ("made_at#date", "2031-04-05") in got and ("made_at", "2031-04-05T07:16:09") in got
