@@ -130,8 +130,17 @@ class Trace(Model):
         """Pair every tool call with its result.
 
         Results are matched by ``tool_call_id`` to the earliest unanswered call with that id, so
-        sources that reuse ids (tau-bench does) still pair in order.
+        sources that reuse ids (tau-bench does) still pair in order. Every detector asks for the
+        steps, so they are paired once per message list (kept outside the model's fields: not dumped,
+        not compared; a copy with other messages pairs its own).
         """
+        cached = self.__dict__.get("_tool_steps")
+        if cached is None or cached[0] is not self.messages or cached[1] != len(self.messages):
+            cached = (self.messages, len(self.messages), self._pair_steps())
+            self.__dict__["_tool_steps"] = cached
+        return list(cached[2])
+
+    def _pair_steps(self) -> list[ToolStep]:
         pending: list[tuple[int, ToolCall]] = []
         steps: list[ToolStep] = []
         for index, message in enumerate(self.messages):
