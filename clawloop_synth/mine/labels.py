@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Protocol
 
-from clawloop_synth.types import Failure
-
-__all__ = ["cluster_codes", "offline_label"]
+__all__ = ["Labelled", "cluster_codes", "offline_label"]
 
 
-def cluster_codes(members: Sequence[Failure], min_share: float = 0.2) -> list[str]:
+class Labelled(Protocol):
+    """What labelling reads of a failure (a Failure, or the cluster stage's lighter Member)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def tool(self) -> str | None: ...
+
+    @property
+    def card(self) -> str: ...
+
+
+def cluster_codes(members: Sequence[Labelled], min_share: float = 0.2) -> list[str]:
     """Codes that make up at least ``min_share`` of the members (always the most common one)."""
     counts = Counter(f.code for f in members)
     ranked = counts.most_common()
     return [code for i, (code, n) in enumerate(ranked) if i == 0 or n / len(members) >= min_share]
 
 
-def offline_label(members: Sequence[Failure], keywords: Sequence[str]) -> str:
+def offline_label(members: Sequence[Labelled], keywords: Sequence[str]) -> str:
     """``leaf words: tools (keywords)``, e.g. ``wrong argument: book_reservation (payment_methods)``.
 
     One tool is named when it covers half the members, else the two most common; identifier-like

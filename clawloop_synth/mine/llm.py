@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from clawloop_synth.mine.labels import Labelled
 from clawloop_synth.mine.localize import Localization
 from clawloop_synth.mine.taxonomy import load_taxonomy
 from clawloop_synth.redact import redact_texts
@@ -111,7 +112,7 @@ def llm_localize(trace: Trace, model: str, api_base: str | None = None, hints: S
     return Localization(agent=answer.agent, step=step, code=answer.code, reason=answer.reason)
 
 
-def name_messages(members: Sequence[Failure], keywords: Sequence[str], limit: int = 12) -> list[dict[str, Any]]:
+def name_messages(members: Sequence[Labelled], keywords: Sequence[str], limit: int = 12) -> list[dict[str, Any]]:
     """The chat messages of the cluster-naming prompt (``prompts/label_cluster.jinja``)."""
     from clawloop_synth.llm import render_prompt
 
@@ -121,10 +122,10 @@ def name_messages(members: Sequence[Failure], keywords: Sequence[str], limit: in
 
 
 def llm_namer(model: str, api_base: str | None = None, **config: Any
-              ) -> Callable[[list[Failure], list[str], list[str]], tuple[str, list[str]]]:
+              ) -> Callable[[Sequence[Labelled], list[str], list[str]], tuple[str, list[str]]]:
     """A ``namer`` for :func:`clawloop_synth.mine.stage.build_clusters` that asks ``model``."""
 
-    def name(members: list[Failure], keywords: list[str], codes: list[str]) -> tuple[str, list[str]]:
+    def name(members: Sequence[Labelled], keywords: list[str], codes: list[str]) -> tuple[str, list[str]]:
         answer = _llm(model, api_base, **config).structured(name_messages(members, keywords), ClusterName,
                                                             stage="cluster")
         return answer.label, answer.codes

@@ -12,6 +12,7 @@ import orjson
 
 from clawloop_synth.mine.context import HANDOFF, MineContext, failure, is_transient
 from clawloop_synth.mine.evidence import classify_step
+from clawloop_synth.mine.quick_schema import Check, quick_check
 from clawloop_synth.mine.taxonomy import classify_error
 from clawloop_synth.mine.toolset import near_miss
 from clawloop_synth.types import Failure, Trace
@@ -42,20 +43,21 @@ def error_results(trace: Trace, ctx: MineContext) -> list[Failure]:
     return out
 
 
-_VALIDATORS: dict[bytes, Any] = {}
+_VALIDATORS: dict[bytes, tuple[Check | None, Any]] = {}
 _MAX_VALIDATORS = 4096
 
 
-def _validator(schema: dict[str, Any], jsonschema: Any) -> Any:
-    """One validator per distinct schema: building one costs more than validating a call, and every
-    trace carries its own copy of the same few schemas."""
+def _validator(schema: dict[str, Any], jsonschema: Any) -> tuple[Check | None, Any]:
+    """One (quick check, validator) per distinct schema: building a validator costs more than validating
+    a call, and every trace carries its own copy of the same few schemas. The quick check (None for a
+    schema beyond plain keywords) passes most valid calls without jsonschema."""
     key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS, default=str)
-    validator = _VALIDATORS.get(key)
-    if validator is None:
+    pair = _VALIDATORS.get(key)
+    if pair is None:
         if len(_VALIDATORS) >= _MAX_VALIDATORS:
             _VALIDATORS.clear()
-        validator = _VALIDATORS[key] = jsonschema.Draft202012Validator(schema)
-    return validator
+        pair = _VALIDATORS[key] = (quick_check(schema), jsonschema.Draft202012Validator(schema))
+    return pair
 
 
 def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
@@ -68,6 +70,7 @@ def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
     import jsonschema
 
     out = []
+    checks: dict[str, tuple[Check | None, Any]] = {}  # by tool: the schema's key is costly to make per call
     for step in trace.tool_steps():
         call = step.call
         schema = schemas.get(call.name)
@@ -82,7 +85,11 @@ def schema_violations(trace: Trace, ctx: MineContext) -> list[Failure]:
                                f"call to unknown tool {call.name}", tool=call.name,
                                arguments=call.arguments, detail=f"no tool named {call.name}"))
             continue
-        validator = _validator(schema, jsonschema)
+        if call.name not in checks:
+            checks[call.name] = _validator(schema, jsonschema)
+        quick, validator = checks[call.name]
+        if quick is not None and quick(call.arguments):
+            continue
         for err in sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.absolute_path)):
             path = ".".join(str(p) for p in err.absolute_path)
             if err.validator == "required":

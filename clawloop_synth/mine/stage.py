@@ -7,15 +7,17 @@ WORKDIR/clusters + cluster.json + clusters.md, with embeddings cached in WORKDIR
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.mine.failure_columns import FailureColumns
+from clawloop_synth.mine.labels import Labelled
 from clawloop_synth.store import require_records
-from clawloop_synth.types import Failure, FailureCluster, Rollout, ToolSpec, Trace
+from clawloop_synth.types import FailureCluster, Rollout, ToolSpec, Trace
 
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
@@ -75,49 +77,49 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     return summary
 
 
-def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, failures: list[Failure],
-               n: int = 3, rows: np.ndarray | None = None) -> list[int]:
-    """Members nearest the centroid, preferring distinct cards (failure i's vector is ``x[rows[i]]``)."""
-    vectors = x[indices] if rows is None else x[rows[indices]]
+def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, rows: np.ndarray,
+               n: int = 3) -> list[int]:
+    """Members nearest the centroid, preferring distinct cards (failure i's card and vector are row
+    ``rows[i]`` of ``x``)."""
+    vectors = x[rows[indices]]
     order = indices if centroid is None else indices[np.argsort(-(vectors @ centroid), kind="stable")]
     picked: list[int] = []
-    seen: set[str] = set()
+    seen: set[int] = set()
     for i in order:
-        if failures[i].card not in seen:
+        if int(rows[i]) not in seen:
             picked.append(int(i))
-            seen.add(failures[i].card)
+            seen.add(int(rows[i]))
         if len(picked) == n:
             return picked
     return picked + [int(i) for i in order if int(i) not in picked][: n - len(picked)]
 
 
-def build_clusters(failures: list[Failure], labels: np.ndarray, x: np.ndarray,
+def build_clusters(failures: FailureColumns, labels: np.ndarray, x: np.ndarray,
                    centroids: np.ndarray | None,
-                   namer: Callable[[list[Failure], list[str], list[str]], tuple[str, list[str]]] | None = None,
-                   rows: np.ndarray | None = None) -> list[FailureCluster]:
-    """FailureCluster records from cluster labels; ``namer(members, keywords, codes)`` may replace
-    the offline label and codes (the LLM labeller). Failure i's vector is ``x[i]``, or ``x[rows[i]]``
-    when ``x`` holds one row per distinct card."""
+                   namer: Callable[[Sequence[Labelled], list[str], list[str]], tuple[str, list[str]]] | None = None,
+                   rows: np.ndarray | None = None) -> Iterator[FailureCluster]:
+    """FailureCluster records from cluster labels, one at a time (a cluster's member ids are read when it
+    is built); ``namer(members, keywords, codes)`` may replace the offline label and codes (the LLM
+    labeller). Failure i's vector is ``x[rows[i]]`` (default: row ``i``; ``x`` may hold one row per
+    distinct card)."""
     from clawloop_synth.mine.ctfidf import ctfidf_keywords
     from clawloop_synth.mine.labels import cluster_codes, offline_label
 
+    rows = np.arange(len(failures)) if rows is None else rows
     ids = sorted({int(c) for c in labels}, key=lambda c: (c < 0, c))
     groups = [np.flatnonzero(labels == c) for c in ids]
-    keywords = ctfidf_keywords([[failures[i].card for i in g] for g in groups])
-    out = []
+    keywords = ctfidf_keywords([[failures.cards[j] for j in failures.card[g]] for g in groups])
     for cid, group, words in zip(ids, groups, keywords, strict=True):
-        members = [failures[i] for i in group]
+        members = failures.members(group)
         codes = cluster_codes(members)
         label = "unclustered (noise)" if cid < 0 else offline_label(members, words)
         if namer is not None and cid >= 0:
             label, codes = namer(members, words, codes)
         centroid = centroids[cid] if centroids is not None and cid >= 0 else None
-        out.append(FailureCluster(
+        exemplars = np.array(_exemplars(group, x, centroid, rows), dtype=np.int64)
+        yield FailureCluster(
             id="noise" if cid < 0 else f"c{cid:02d}", label=label, codes=codes, size=len(members),
-            member_ids=[f.id for f in members],
-            exemplar_ids=[failures[i].id for i in _exemplars(group, x, centroid, failures, rows=rows)],
-            keywords=words))
-    return out
+            member_ids=failures.ids(group), exemplar_ids=failures.ids(exemplars), keywords=words)
 
 
 def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", model: str | None = None,
@@ -129,12 +131,13 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
     from clawloop_synth.embed import CachedEmbedder, make_embedder
     from clawloop_synth.mine.cluster import cluster_vectors
     from clawloop_synth.mine.report import clusters_markdown
-    from clawloop_synth.store import load_records, save_records
+    from clawloop_synth.store import save_records
     from clawloop_synth.workdir import Manifest, write_json
 
     require_records(workdir / "failures", "failures")
     started = time.perf_counter()
-    failures = list(load_records(workdir / "failures", Failure))
+    # Failures stream in once; what clustering keeps of each is three small integers (its card, code and tool).
+    failures = FailureColumns.read(workdir / "failures")
     try:
         emb = make_embedder(embedder, model, cache_path=(cache_dir or workdir / "cache") / "embeddings.sqlite",
                              engine=engine)
@@ -142,10 +145,8 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
         raise InputError(str(exc), field="embedder") from None
     # Cards repeat (the same error on many traces): each distinct card is embedded and held once, and
     # weighs as many failures as carry it, so memory follows the distinct cards, not the failures.
-    index: dict[str, int] = {}
-    rows = np.fromiter((index.setdefault(f.card, len(index)) for f in failures), dtype=np.int64,
-                       count=len(failures))
-    x = emb.embed(list(index)) if failures else np.zeros((0, 1), dtype=np.float32)
+    rows = failures.card
+    x = emb.embed(failures.cards) if len(failures) else np.zeros((0, 1), dtype=np.float32)
     if method == "hdbscan":  # it clusters rows as they are: one per failure
         x, rows = x[rows], np.arange(len(failures))
     result = cluster_vectors(x, k=k, method=method, seed=seed,
@@ -156,9 +157,17 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
         from clawloop_synth.mine.llm import llm_namer
 
         namer = llm_namer(llm_model, llm_api_base, cache_dir=workdir / "llm-cache")
-    clusters = build_clusters(failures, labels, x, result.centroids, namer, rows=rows)
-    save_records(workdir / "clusters", clusters, columns=lambda c: {"label": c.label, "size": c.size})
-    by_id = {f.id: f for f in failures}
+    # Each cluster is written as it is built; what the summary and clusters.md need is kept without the
+    # member ids.
+    clusters: list[FailureCluster] = []
+
+    def built() -> Iterator[FailureCluster]:
+        for cluster in build_clusters(failures, labels, x, result.centroids, namer, rows=rows):
+            clusters.append(cluster.model_copy(update={"member_ids": []}))
+            yield cluster
+
+    save_records(workdir / "clusters", built(), columns=lambda c: {"label": c.label, "size": c.size})
+    by_id = failures.records_by_id({fid for c in clusters for fid in c.exemplar_ids})
     (workdir / "clusters.md").write_text(clusters_markdown(clusters, by_id, result))
     cached = emb if isinstance(emb, CachedEmbedder) else None
     summary = {

@@ -1,0 +1,92 @@
+"""Mining's memory-bounded parts: the quick schema check, runs by task on disk, the sampled references."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import jsonschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clawloop_synth.mine.quick_schema import quick_check
+from clawloop_synth.mine.references import References
+from clawloop_synth.mine.task_runs import TaskRuns
+from clawloop_synth.types import Message, ToolCall, Trace
+
+SCHEMAS: list[dict[str, Any]] = [
+    {"type": "object", "properties": {"flight": {"type": "string"}, "seats": {"type": "integer"}},
+     "required": ["flight", "seats"]},
+    {"type": "object", "properties": {"cabin": {"type": "string", "enum": ["economy", "business"]},
+                                      "total": {"type": "number", "description": "in dollars"}},
+     "additionalProperties": False},
+    {"type": "object", "properties": {"methods": {"type": "array", "items": {
+        "type": "object", "properties": {"id": {"type": "string"}, "amount": {"type": "number"}},
+        "required": ["id"]}}, "flag": {"type": "boolean"}, "note": {"type": "null"}, "any": {}}},
+]
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2) | st.sampled_from(
+    ["economy", "business", "x"]), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+    st.sampled_from(["flight", "seats", "cabin", "total", "methods", "id", "amount", "flag", "note", "any", "z"]),
+    inner, max_size=4), max_leaves=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(range(len(SCHEMAS))), st.dictionaries(
+    st.sampled_from(["flight", "seats", "cabin", "total", "methods", "flag", "note", "any", "z"]), JSON, max_size=4))
+def test_quick_check_never_passes_what_jsonschema_rejects(which: int, arguments: dict[str, Any]) -> None:
+    schema = SCHEMAS[which]
+    quick = quick_check(schema)
+    assert quick is not None
+    if quick(arguments):
+        assert jsonschema.Draft202012Validator(schema).is_valid(arguments)
+
+
+def test_quick_check_passes_plain_valid_calls_and_declines_other_keywords() -> None:
+    assert quick_check(SCHEMAS[0])({"flight": "HAT001", "seats": 2})  # type: ignore[misc]
+    assert not quick_check(SCHEMAS[0])({"flight": "HAT001"})  # type: ignore[misc]
+    assert quick_check(SCHEMAS[2])({"methods": [{"id": "p1", "amount": 3.5}], "flag": True})  # type: ignore[misc]
+    assert not quick_check(SCHEMAS[1])({"cabin": "first"})  # type: ignore[misc]
+    assert quick_check({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}) is None
+    assert quick_check({"type": "object", "properties": {"n": {"anyOf": [{"type": "string"}]}}}) is None
+
+
+def test_task_runs_keep_order_and_survive_pickling() -> None:
+    runs = TaskRuns()
+    for i in range(10_000):  # past one buffered batch
+        runs.add(f"task{i % 7}", f"t{i}", ((1, "book", {"n": i}),))
+    got = runs.get("task3")
+    assert [trace for trace, _ in got] == [f"t{i}" for i in range(3, 10_000, 7)]
+    assert got[0][1] == ((1, "book", {"n": 3}),)
+    runs.add("task3", "late", ())
+    assert runs.get("task3")[-1] == ("late", ())
+    copy = pickle.loads(pickle.dumps(runs))
+    assert copy.get("task3") == runs.get("task3") and copy.get("none") == []
+
+
+def _success(n: int, task: str, words: str) -> Trace:
+    return Trace(id=f"ok{n}", source="openai_chat", task_id=task, reward=1.0, messages=[
+        Message(role="user", content=words),
+        Message(role="assistant", tool_calls=[ToolCall(id="c", name="update_order", arguments={"n": n})]),
+        Message(role="tool", tool_call_id="c", content="done")])
+
+
+def test_references_sample_is_bounded_seeded_and_whole_below_its_size() -> None:
+    kinds = ["cancel my order please", "change the shipping address", "refund the broken lamp"]
+    refs, small = References(sample=50), References(sample=1000)
+    for n in range(600):
+        trace = _success(n, f"task{n}", kinds[n % 3] + f" number {n}")
+        refs.add(trace)
+        small.add(trace)
+    assert len(refs.runs) == 50  # memory holds the sample, not the 600 runs
+    assert len(small.runs) == 600
+    again = References(sample=50)
+    for n in range(600):
+        again.add(_success(n, f"task{n}", kinds[n % 3] + f" number {n}"))
+    assert [r.trace_id for r in again.runs] == [r.trace_id for r in refs.runs]
+    assert len({r.trace_id for r in refs.runs}) == 50 and any(int(r.trace_id[2:]) >= 300 for r in refs.runs)
+    query = _success(9999, "other", "please cancel my order")
+    best = refs.nearest(query, 0.3)
+    assert best and best[0][1].trace_id in {r.trace_id for r in refs.runs}
+    assert int(best[0][1].trace_id[2:]) % 3 == 0  # a cancel request
+    # every run stays reachable by its task, sampled or not
+    assert [r.trace_id for r in refs.same_task(_success(7, "task599", "x"))] == ["ok599"]
