@@ -108,6 +108,17 @@ def child(path: str, workdir: str) -> None:
 
     peak = _Peak()
     work = Path(workdir)
+    stage_now = ["ingest"]
+    begun, cpu_begun = time.perf_counter(), time.process_time()
+
+    def heartbeat() -> None:  # a run of an hour or more shows how far it got
+        while True:
+            time.sleep(300)
+            print(f"  [{Path(path).name}] {time.perf_counter() - begun:7.0f} s, {time.process_time() - cpu_begun:7.0f} "
+                  f"CPU-s, in {stage_now[0]}, RSS {peak._rss() / 2**20:5.0f} MiB; load {_load()}", file=sys.stderr,
+                  flush=True)
+
+    threading.Thread(target=heartbeat, daemon=True).start()
     stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("ingest", lambda: run_ingest([Path(path)], work, on_error="skip")),
         ("mine", lambda: run_mine(work)),
@@ -116,10 +127,13 @@ def child(path: str, workdir: str) -> None:
     peak.take()
     out: dict[str, Any] = {}
     for name, stage in stages:
+        stage_now[0] = name
         started, cpu = time.perf_counter(), time.process_time()
         summary = stage()
         out[name] = {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
                      "peak_mib": peak.take()}
+        print(f"  [{Path(path).name}] {name} done: {out[name]['seconds']:.1f} s, {out[name]['cpu']:.1f} CPU-s, peak "
+              f"{out[name]['peak_mib']:.0f} MiB; load {_load()}", file=sys.stderr, flush=True)
         if name == "ingest":
             out["skipped"] = summary["skipped"]
         if name == "mine":
@@ -138,12 +152,13 @@ def measure(kind: str, size: int, folder: Path) -> dict[str, Any]:
     path = folder / f"{kind}-{size}.jsonl"
     megabytes = write_input(kind, size, path) / 1e6
     work = folder / f"work-{kind}-{size}"
-    done = subprocess.run([sys.executable, __file__, "--child", str(path), str(work)], capture_output=True,
+    # The child's stderr (its per-stage lines and heartbeat, or a traceback) goes straight to ours.
+    done = subprocess.run([sys.executable, __file__, "--child", str(path), str(work)], stdout=subprocess.PIPE,
                           text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
     path.unlink()
     subprocess.run(["rm", "-rf", str(work)], check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{kind} {size}: the child failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{kind} {size}: the child failed (its stderr is above)")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return {"megabytes": megabytes, **figures}
 
