@@ -90,3 +90,21 @@ def test_references_sample_is_bounded_seeded_and_whole_below_its_size() -> None:
     assert int(best[0][1].trace_id[2:]) % 3 == 0  # a cancel request
     # every run stays reachable by its task, sampled or not
     assert [r.trace_id for r in refs.same_task(_success(7, "task599", "x"))] == ["ok599"]
+
+
+def test_failure_columns_read_what_clustering_needs_and_fetch_rows_back(tmp_path: Any) -> None:
+    from clawloop_synth.mine.failure_columns import FailureColumns
+    from clawloop_synth.store import save_records
+    from clawloop_synth.types import Failure
+
+    failures = [Failure(id=f"t{i}#0", trace_id=f"t{i}", step=i, code=f"agent/action/c{i % 3}", signal="schema",
+                        card=f"card {i % 4}", tool=None if i % 2 else "book") for i in range(2500)]
+    save_records(tmp_path / "failures", failures)
+    columns = FailureColumns.read(tmp_path / "failures")
+    assert len(columns) == 2500 and len(columns.cards) == 4 and len(columns.codes) == 3
+    assert [m.card for m in columns.members([5, 6])] == ["card 1", "card 2"]
+    assert columns.members([3])[0].tool is None and columns.members([4])[0].tool == "book"
+    import numpy as np
+
+    assert columns.ids(np.array([2499, 0])) == ["t2499#0", "t0#0"]
+    assert columns.records_by_id(["t7#0", "t1200#0"]) == {"t7#0": failures[7], "t1200#0": failures[1200]}
