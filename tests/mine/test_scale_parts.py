@@ -108,3 +108,29 @@ def test_failure_columns_read_what_clustering_needs_and_fetch_rows_back(tmp_path
 
     assert columns.ids(np.array([2499, 0])) == ["t2499#0", "t0#0"]
     assert columns.records_by_id(["t7#0", "t1200#0"]) == {"t7#0": failures[7], "t1200#0": failures[1200]}
+
+
+def _rss_file_kb() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("RssFile:"))
+
+
+def test_streaming_a_dataset_does_not_leave_it_resident(tmp_path: Any) -> None:
+    """A memory-mapped read left every page read in the process's resident set (7 GB at a million traces)."""
+    import os
+
+    import pytest
+
+    from clawloop_synth.store import load_rows, save_records
+
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("reads /proc")
+    blob = "x" * 40_000
+    save_records(tmp_path / "rows", ({"id": str(i), "text": blob + str(i)} for i in range(1500)))  # 60 MB
+    before, most, rows = _rss_file_kb(), 0, 0
+    for _ in load_rows(tmp_path / "rows"):
+        rows += 1
+        if rows % 100 == 0:
+            most = max(most, _rss_file_kb() - before)
+    assert rows == 1500
+    assert most < 20_000  # KB, while reading; the whole file is 60,000
