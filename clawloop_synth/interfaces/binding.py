@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.export.view import ResultView
 from clawloop_synth.export.conversation import system_prompt
+from clawloop_synth.export.view import ResultView
 from clawloop_synth.sim import DEFAULT_MAX_STEPS, SimEnv, ToolResult
 from clawloop_synth.types import CheckResult, Checks, PlannedCall, Provenance, Solution, TaskSpec
 
