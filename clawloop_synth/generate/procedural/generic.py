@@ -264,5 +264,7 @@ def _answer(tool: ToolSpec, result: Any, instruction: str) -> tuple[str, list[st
     answer = f"Done ({tool.name.replace('_', ' ')}): {shown}."
     fresh = [str(v) for _, v in scalars if len(str(v)) >= 2 and str(v) not in instruction]
     strings = [s for _, s in leaf_strings(result) if len(s) >= 3 and s not in instruction] if not fresh else []
-    outputs = (fresh or strings)[:1]
+    # Two candidates: the kit drops a key the simulator generated (see ``generated_keys``), so the
+    # second is what stays when the first is a new entity's id.
+    outputs = (fresh or strings)[:2]
     return answer, outputs
