@@ -40,8 +40,9 @@ _DISTRACTORS = 2
 _MIN_SLOT = 2  # shorter values (a "1", a "y") would be replaced inside ordinary words
 _SLOT = re.compile(r"\{([^{}]+)\}")
 _MAX_ENTITIES = 200  # entity keys drawn from per collection
-NO_WRITE_SHARE = 0.25  # draws that ask a question a lookup answers (when the traces made such lookups)
-TWO_WRITES_SHARE = 0.3  # of the other draws, those with two writes on different entities
+NO_WRITE_SHARE = 0.3  # draws that ask a question a lookup answers (when the traces made such lookups)
+TWO_WRITES_SHARE = 0.4  # of the other draws, those with two writes of one user
+_TRIES = 6  # draws of one write request before the scenario is dropped
 
 
 @dataclass
@@ -186,18 +187,16 @@ class GenericKit:
                 parts: list[Scenario | str] = []
                 first: dict[str, Any] = {}
                 for k in range(2 if rng.random() < TWO_WRITES_SHARE else 1):
-                    tool = rng.choice(writes)
-                    args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
-                    if k and not isinstance(args, str):
-                        # The same user asks twice: the second write's first parameter, when the first write
-                        # has it too, keeps its value (the account or user both act for); the second request
-                        # is worded from the tool.
-                        subject = next(iter(args), None)
-                        if subject in first:
-                            args[subject] = first[subject]
-                    first = first or (args if isinstance(args, dict) else {})
-                    parts.append(args if isinstance(args, str) else self._scenario(
-                        pack, state, tool, args, templates.get(tool.name, []) if not k else [], rng))
+                    # Each request is redrawn a few times: many drawn writes error in the simulator, and
+                    # the kinds whose draws fail more often (two writes) would come out rarer than asked.
+                    for _ in range(_TRIES):
+                        part = self._write(pack, state, writes, recorded, templates, keys, first, k, rng)
+                        if isinstance(part, Scenario):
+                            break
+                    parts.append(part)
+                    if isinstance(part, str):
+                        break
+                    first = first or dict(part.writes[0].arguments)
                 scenario = _joined(parts)
             if isinstance(scenario, str):
                 yield scenario
@@ -246,6 +245,22 @@ class GenericKit:
 
         return Scenario(kind=f"generic:{tool.name}", writes=[call], given=given, instruction=instruction,
                         finish=finish)
+
+    def _write(self, pack: DomainPack, state: State, writes: list[ToolSpec], recorded: dict[str, list[dict[str, Any]]],
+               templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], first: dict[str, Any],
+               k: int, rng: random.Random) -> Scenario | str:
+        """The ``k``-th write request of a draw (0 or 1)."""
+        tool = rng.choice(writes)
+        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
+        if isinstance(args, str):
+            return args
+        if k:
+            # The same user asks twice: the second write's first parameter, when the first write has it
+            # too, keeps its value (the account or user both act for); the second is worded from the tool.
+            subject = next(iter(args), None)
+            if subject in first:
+                args[subject] = first[subject]
+        return self._scenario(pack, state, tool, args, templates.get(tool.name, []) if not k else [], rng)
 
     def _question(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
