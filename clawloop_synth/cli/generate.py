@@ -94,7 +94,7 @@ def generate(
         "(--allocation even: exactly per-cluster each)."))] = 5,
     allocation: Annotated[str, typer.Option(help="mass (by real failure mass, with a floor) or even.")] = "mass",
     floor: Annotated[int | None, typer.Option(min=0, help="Fewest tasks per cluster under mass allocation "
-                                              "(default: per-cluster // 5, at least 1).")] = None,
+                                              "(default: 2 x per-cluster // 5, at least 1).")] = None,
     generator: Annotated[str, typer.Option(help="procedural (offline), llm or dspy.")] = "procedural",
     program: Annotated[Path | None, typer.Option(help="A compiled DSPy program (from `optimize`).")] = None,
     model: Model = None,

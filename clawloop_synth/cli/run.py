@@ -83,7 +83,7 @@ def run(
                                                  "record; 'skip' skips it and counts it with its reason.")] = None,
     per_cluster: Annotated[int | None, typer.Option(min=1, help=(
         "Accepted tasks wanted per failure cluster, on average: per-cluster x clusters tasks in all, split by "
-        "each cluster's real failure mass (failed traces) with a floor of per-cluster // 5 (at least 1) each; "
+        "each cluster's real failure mass (failed traces) with a floor of 2 x per-cluster // 5 (at least 1) each; "
         "--allocation even gives exactly per-cluster each [default: 5]."))] = None,
     allocation: Annotated[str | None, typer.Option(help="mass (by real failure mass, with a floor; the default) "
                                                    "or even.")] = None,

@@ -32,7 +32,7 @@ class GenerateConfig:
     db: Path | None = None
     per_cluster: int = 5  # accepted tasks wanted per cluster, on average (see allocate.py)
     allocation: str = "mass"  # "mass": by each cluster's real failure mass, with a floor; "even": per_cluster each
-    floor: int | None = None  # fewest tasks wanted per cluster under "mass" (default: per_cluster // 5, >= 1)
+    floor: int | None = None  # fewest tasks wanted per cluster under "mass" (default: 2 * per_cluster // 5, >= 1)
     generator: str = "procedural"
     program: Path | None = None  # a compiled DSPy program (``optimize``), for generator "dspy"
     model: str | None = None

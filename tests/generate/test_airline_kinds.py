@@ -98,3 +98,19 @@ def test_tasks_for_the_extra_action_code_are_refusals_whose_exemplar_complies(
         for call in task.failure_exemplar.calls:
             env.step(call)
         assert env.violations  # the exemplar does what the policy forbids
+
+
+def test_generated_keys_are_the_entities_a_call_created() -> None:
+    from clawloop_synth.generate.procedural.base import generated_keys
+
+    before = {"reservations": {"ABC123": {}}, "users": {"u1": {}}, "meta": [1]}
+    after = {"reservations": {"ABC123": {}, "HATHAT": {}}, "users": {"u1": {}}, "meta": [1, 2], "log": {"e1": {}}}
+    assert generated_keys(before, after) == {"HATHAT", "e1"}
+
+
+def test_a_booking_does_not_require_the_id_the_simulator_generates(airline_db: Path) -> None:
+    base = _base(airline_db, "book")
+    booked = next(c for c in base.calls if c.name == "book_reservation")
+    assert booked is not None
+    # The answer names the new reservation, but the check does not ask for it (it is "HATHAT" every time).
+    assert "HATHAT" in base.answer and "HATHAT" not in base.outputs and base.outputs

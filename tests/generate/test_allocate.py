@@ -23,7 +23,7 @@ def test_mass_with_floor_keeps_the_total() -> None:
     assert allocate({"a": 3, "b": 3}, mean=4, floor=1) == {"a": 4, "b": 4}
     assert allocate({"a": 93, "b": 2}, mean=25, floor=5, allocation="even") == {"a": 25, "b": 25}
     assert allocate({"a": 0, "b": 0}, mean=3, floor=1) == {"a": 3, "b": 3}
-    assert default_floor(25) == 5 and default_floor(2) == 1
+    assert default_floor(25) == 10 and default_floor(2) == 1
     with pytest.raises(ValueError, match="unknown allocation"):
         allocate({"a": 1}, 1, 1, allocation="fair")
 

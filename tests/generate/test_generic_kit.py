@@ -125,7 +125,9 @@ def test_verified_tasks_come_out_of_a_pack_with_no_kit(bank: tuple[DomainPack, d
         write = task.reference.calls[-1]
         assert write.name == "transfer_funds"
         assert task.initial_state["accounts"][write.arguments["source"]]["owner"] in task.instruction
-        assert task.checks.required_outputs and task.checks.required_outputs[0].startswith("TR-")
+        # The new transfer's id is the simulator's own (the same in every task): not a required output.
+        assert not any(out.startswith("TR-") for out in task.checks.required_outputs)
+        assert any(value.startswith("TR-") for value in task.reference.answer.split())
 
 
 def test_without_traces_the_wording_falls_back_to_the_tool_description(
@@ -140,3 +142,28 @@ def test_without_traces_the_wording_falls_back_to_the_tool_description(
         assert task.instruction.startswith("I need this done: move money between two accounts.")
         write = task.reference.calls[-1]
         assert all(str(value) in task.instruction for value in write.arguments.values())
+
+
+def test_the_kit_also_asks_questions_a_lookup_answers_and_two_writes(
+        bank: tuple[DomainPack, dict, list[Trace]]) -> None:
+    import random
+
+    from clawloop_synth.generate.graph import build_graph
+    from clawloop_synth.generate.procedural.base import BaseTask, KitContext
+    from clawloop_synth.generate.procedural.generic import GenericKit
+
+    pack, state, traces = bank
+    ctx = KitContext(pack, state, build_graph(traces, pack.write_tools), traces=traces)
+    draws = GenericKit().base_tasks(ctx, random.Random(1))
+    bases = [b for b in (next(draws) for _ in range(60)) if isinstance(b, BaseTask)]
+    questions = [b for b in bases if not b.write_indices()]
+    doubles = [b for b in bases if len(b.write_indices()) == 2]
+    assert questions and doubles and len(bases) > len(questions) + len(doubles)
+    for base in questions:  # a lookup, and an answer only its result gives
+        assert [c.name for c in base.calls] == ["get_account"] and base.outputs
+        assert all(out not in base.instruction for out in base.outputs)
+        assert any(out in str(state["accounts"][base.calls[0].arguments["account_id"]]) for out in base.outputs)
+    for base in doubles:  # two different transfers from the account the user asks for first
+        first, second = (base.calls[i] for i in base.write_indices())
+        assert first != second and first.arguments["source"] == second.arguments["source"]
+        assert " Also: " in base.instruction

@@ -37,11 +37,15 @@ _JOIN = ["Also: ", "One more thing. ", "And then: ", "Second, "]
 _NO_WRITE_SHARE = {
     "agent/action/missing_action": 0.0,
     "agent/action/extra_action": 0.85,
-    "agent/planning/unnecessary_handoff": 0.8,
+    "agent/planning/unnecessary_handoff": 0.95,
     "agent/reasoning/missing_output": 0.6,
     "agent/reasoning/wrong_information": 0.6,
-    "agent/planning/step_repetition": 0.4,
+    "agent/planning/step_repetition": 0.6,
 }
+# Elsewhere: most codes' situations need a write (a first choice that fails, a twin of the entity a
+# write names), so few no-write draws survive for them; these shares keep the run's no-write share
+# over a fifth when the floor spreads the tasks over more clusters.
+_NO_WRITE_DEFAULT = 0.3
 # Of the tasks with writes, the share with two requested changes: all of them where the failure is a
 # dropped change (several changes are the situation behind it), a few elsewhere.
 _TWO_WRITES_SHARE = {"agent/action/missing_action": 1.0}
@@ -69,7 +73,7 @@ class AirlineKit:
     def base_tasks(self, ctx: KitContext, rng: random.Random) -> Iterator[BaseTask | str]:
         shop = self._shop_for(ctx)
         users = sorted(ctx.state["users"])
-        no_write = _NO_WRITE_SHARE.get(ctx.target_code or "", 0.2)
+        no_write = _NO_WRITE_SHARE.get(ctx.target_code or "", _NO_WRITE_DEFAULT)
         # A complying agent is the extra action of a forbidden request: those tasks are refusals.
         refusals = ctx.target_code == "agent/action/extra_action"
         two = _TWO_WRITES_SHARE.get(ctx.target_code or "", _TWO_WRITES_DEFAULT)

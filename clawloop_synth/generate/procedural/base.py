@@ -21,7 +21,8 @@ from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import Choice, PlannedCall, PolicyRule, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
-__all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "plan_reads", "scratch_task"]
+__all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "generated_keys", "plan_reads",
+           "scratch_task"]
 
 _MAX_READS = 6
 
@@ -188,6 +189,16 @@ def plan_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[Pl
     return kept
 
 
+def generated_keys(before: State, after: State) -> set[str]:
+    """Keys of the entities the calls created: in a collection of ``after`` and not of ``before``."""
+    out: set[str] = set()
+    for name, table in after.items():
+        if isinstance(table, dict):
+            old = before.get(name)
+            out |= {str(key) for key in table if not (isinstance(old, dict) and key in old)}
+    return out
+
+
 def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, seed: str) -> BaseTask | str:
     """The generic part of a base task; a string says why the scenario was dropped."""
     pack = ctx.pack
@@ -224,6 +235,10 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
         if not judged:
             return f"refusal: no rule forbids {scenario.forbidden.name}"
     answer, outputs = scenario.finish(values)
+    # An id the simulator made up for a new entity is the same in every task (the id generator is
+    # deterministic), so an answer could guess it: it is no evidence that the agent read the result.
+    made = generated_keys(sliced, env.state)
+    outputs = [o for o in outputs if o not in made]
     used = [(c.name, c.arguments) for c in calls]
     return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,
                     answer=answer, outputs=outputs, writes=pack.write_tools,

@@ -11,8 +11,12 @@ The request is worded from the traces' own first user messages: in a trace that 
 the recorded argument values and the fields of the entities they name are replaced by slots
 (``{arg:amount}``, ``{source.owner}``), and the slots are filled from the new scenario, so an induced
 pack speaks its users' language. Without such a trace, the tool's description is the wording. The
-answer states the write's result, and the required outputs are what only that result reveals (a new id,
-a changed amount).
+answer states the write's result, and the required outputs are what only that result reveals (a
+changed amount; an id the simulator generated is left out, see ``generated_keys``).
+
+Besides one write, a draw is a question answered from one lookup (no write: a read tool the traces
+called, worded from the first messages of traces that made no write) or two writes on different
+entities, in the shares of :data:`NO_WRITE_SHARE` and :data:`TWO_WRITES_SHARE`.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ _DISTRACTORS = 2
 _MIN_SLOT = 2  # shorter values (a "1", a "y") would be replaced inside ordinary words
 _SLOT = re.compile(r"\{([^{}]+)\}")
 _MAX_ENTITIES = 200  # entity keys drawn from per collection
+NO_WRITE_SHARE = 0.3  # draws that ask a question a lookup answers (when the traces made such lookups)
+TWO_WRITES_SHARE = 0.4  # of the other draws, those with two writes of one user
+_TRIES = 6  # draws of one write request before the scenario is dropped
 
 
 @dataclass
@@ -94,16 +101,23 @@ def _templatize(message: str, values: dict[str, str]) -> RequestTemplate | None:
     return RequestTemplate(tool="", text=text, slots=slots) if slots else None
 
 
-def request_templates(pack: DomainPack, state: State, traces: list[Trace]) -> dict[str, list[RequestTemplate]]:
-    """Per write tool, the first user messages of traces that made that write, with entities as slots."""
+def request_templates(pack: DomainPack, state: State, traces: list[Trace],
+                      reads: bool = False) -> dict[str, list[RequestTemplate]]:
+    """Per write tool, the first user messages of traces that made that write, with entities as slots.
+
+    With ``reads``: per read tool, the first messages of traces that made no write, by their first lookup.
+    """
     out: dict[str, list[RequestTemplate]] = {}
     seen: set[tuple[str, str]] = set()
     for trace in traces:
         message = _first_user(trace)
         if not message:
             continue
-        for step in trace.tool_steps():
-            if step.call.name not in pack.write_tools or step.is_error or step.result is None:
+        steps = trace.tool_steps()
+        if reads and any(step.call.name in pack.write_tools for step in steps):
+            continue
+        for step in steps:
+            if (step.call.name in pack.write_tools) == reads or step.is_error or step.result is None:
                 continue
             template = _templatize(message, _slot_values(pack, state, dict(step.call.arguments)))
             if template is not None and (step.call.name, template.text) not in seen:
@@ -114,8 +128,8 @@ def request_templates(pack: DomainPack, state: State, traces: list[Trace]) -> di
     return out
 
 
-def _recorded(traces: list[Trace], writes: frozenset[str]) -> dict[str, list[dict[str, Any]]]:
-    """Arguments of every successful recorded call of each write tool."""
+def _recorded(traces: list[Trace], writes: frozenset[str] | set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Arguments of every successful recorded call of each of the given tools."""
     out: dict[str, list[dict[str, Any]]] = {}
     for trace in traces:
         for step in trace.tool_steps():
@@ -156,19 +170,38 @@ class GenericKit:
             return
         recorded = _recorded(traces, pack.write_tools)
         templates = request_templates(pack, state, traces)
+        # Lookups the traces made (with arguments to draw from), for the questions a lookup answers.
+        looked = _recorded(traces, {tool.name for tool in pack.tools if not tool.writes})
+        questions = [tool for tool in pack.tools if tool.name in looked]
+        asked = request_templates(pack, state, traces, reads=True)
         keys = {c: sorted(state.get(c, {}))[:_MAX_ENTITIES] if isinstance(state.get(c), dict) else []
                 for c in pack.collections}
         while True:
-            tool = rng.choice(writes)
-            args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
-            if isinstance(args, str):
-                yield args
-                continue
-            scenario = self._scenario(pack, state, tool, args, templates.get(tool.name, []), rng)
+            scenario: Scenario | str
+            if questions and rng.random() < NO_WRITE_SHARE:
+                tool = rng.choice(questions)
+                args = self._arguments(pack, state, tool, looked[tool.name], keys, rng)
+                scenario = args if isinstance(args, str) else \
+                    self._question(pack, state, tool, args, asked.get(tool.name, []), rng)
+            else:
+                parts: list[Scenario | str] = []
+                first: dict[str, Any] = {}
+                for k in range(2 if rng.random() < TWO_WRITES_SHARE else 1):
+                    # Each request is redrawn a few times: many drawn writes error in the simulator, and
+                    # the kinds whose draws fail more often (two writes) would come out rarer than asked.
+                    for _ in range(_TRIES):
+                        part = self._write(pack, state, writes, recorded, templates, keys, first, k, rng)
+                        if isinstance(part, Scenario):
+                            break
+                    parts.append(part)
+                    if isinstance(part, str):
+                        break
+                    first = first or dict(part.writes[0].arguments)
+                scenario = _joined(parts)
             if isinstance(scenario, str):
                 yield scenario
                 continue
-            yield base_from_scenario(ctx, scenario, _DISTRACTORS, seed=f"{tool.name}:{rng.random()}")
+            yield base_from_scenario(ctx, scenario, _DISTRACTORS, seed=f"{scenario.kind}:{rng.random()}")
 
     # --------------------------------------------------------------------------- arguments
 
@@ -213,15 +246,49 @@ class GenericKit:
         return Scenario(kind=f"generic:{tool.name}", writes=[call], given=given, instruction=instruction,
                         finish=finish)
 
+    def _write(self, pack: DomainPack, state: State, writes: list[ToolSpec], recorded: dict[str, list[dict[str, Any]]],
+               templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], first: dict[str, Any],
+               k: int, rng: random.Random) -> Scenario | str:
+        """The ``k``-th write request of a draw (0 or 1)."""
+        tool = rng.choice(writes)
+        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
+        if isinstance(args, str):
+            return args
+        if k:
+            # The same user asks twice: the second write's first parameter, when the first write has it
+            # too, keeps its value (the account or user both act for); the second is worded from the tool.
+            subject = next(iter(args), None)
+            if subject in first:
+                args[subject] = first[subject]
+        return self._scenario(pack, state, tool, args, templates.get(tool.name, []) if not k else [], rng)
+
+    def _question(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
+                  templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
+        """A question one lookup answers: no write; the answer states what the lookup returned."""
+        call = PlannedCall(name=tool.name, arguments=args)
+        sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
+        result = SimEnv(scratch_task(pack.tools, sliced)).step(call)
+        if result.is_error:
+            return f"generic kit, {tool.name} errors on the drawn arguments"
+        values = _slot_values(pack, state, args)
+        instruction = self._wording(tool, args, values, templates, rng, ask=True)
+        answer, outputs = _answer(tool, result.value, instruction)
+        if not outputs:
+            return f"generic kit, {tool.name}'s result says nothing the question does not"
+        given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
+        return Scenario(kind=f"generic answer:{tool.name}", writes=[], given=given, instruction=instruction,
+                        finish=lambda results: (answer, outputs), reads=[call])
+
     def _wording(self, tool: ToolSpec, args: dict[str, Any], values: dict[str, str],
-                 templates: list[RequestTemplate], rng: random.Random) -> str:
+                 templates: list[RequestTemplate], rng: random.Random, ask: bool = False) -> str:
         usable = [t for t in templates if all(slot in values for slot in t.slots)]
         if usable:
             template = rng.choice(usable)
             text = _SLOT.sub(lambda m: values.get(m.group(1), m.group(0)), template.text)
         else:
             description = tool.description.strip().rstrip(".") or tool.name.replace("_", " ")
-            text = f"I need this done: {description[0].lower() + description[1:]}."
+            lead = "Could you look this up for me" if ask else "I need this done"
+            text = f"{lead}: {description[0].lower() + description[1:]}."
         # Every argument the user decides must be in the request, whether or not the wording named it.
         missing = [(name, value) for name, value in args.items()
                    if isinstance(value, str | int | float) and str(value) not in text]
@@ -231,6 +298,29 @@ class GenericKit:
         if structured:
             text += " " + "; ".join(f"{name.replace('_', ' ')}: {_brief(args[name])}" for name in structured) + "."
         return text + " Please tell me the result."
+
+
+def _joined(parts: list[Scenario | str]) -> Scenario | str:
+    """One scenario of one or two writes (two must be different calls); a string says why not."""
+    problem = next((p for p in parts if isinstance(p, str)), None)
+    if problem is not None:
+        return problem
+    chosen = [p for p in parts if isinstance(p, Scenario)]
+    if len(chosen) == 1:
+        return chosen[0]
+    first, second = chosen
+    if first.writes == second.writes:
+        return "generic kit, the two writes are the same call"
+    given = {**first.given, **{k: v for k, v in second.given.items() if k not in first.given}}
+
+    def finish(results: list[Any]) -> tuple[str, list[str]]:
+        answer_a, outputs_a = first.finish(results[:1])
+        answer_b, outputs_b = second.finish(results[1:])
+        return f"{answer_a} {answer_b}", list(dict.fromkeys(outputs_a + outputs_b))
+
+    text = second.instruction
+    return Scenario(kind=f"{first.kind} + {second.kind}", writes=first.writes + second.writes, given=given,
+                    instruction=f"{first.instruction} Also: {text[:1].lower()}{text[1:]}", finish=finish)
 
 
 def _unknown_value(schema: Any, keys: dict[str, list[str]], rng: random.Random) -> Any:
@@ -264,5 +354,7 @@ def _answer(tool: ToolSpec, result: Any, instruction: str) -> tuple[str, list[st
     answer = f"Done ({tool.name.replace('_', ' ')}): {shown}."
     fresh = [str(v) for _, v in scalars if len(str(v)) >= 2 and str(v) not in instruction]
     strings = [s for _, s in leaf_strings(result) if len(s) >= 3 and s not in instruction] if not fresh else []
-    outputs = (fresh or strings)[:1]
+    # Two candidates: the kit drops a key the simulator generated (see ``generated_keys``), so the
+    # second is what stays when the first is a new entity's id.
+    outputs = (fresh or strings)[:2]
     return answer, outputs
