@@ -23,6 +23,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+from clawloop_synth.sim import trust
 from clawloop_synth.sim.checks import remember_reference, reward_of, run_checks
 from clawloop_synth.sim.env import DEFAULT_MAX_STEPS, SimEnv, ToolResult
 from clawloop_synth.sim.state import copy_state
@@ -108,9 +109,10 @@ _once_lock = threading.Lock()
 def verify_once(task: TaskSpec) -> VerifyReport:
     """:func:`verify` of a task's content, run once per process: a ``run`` verifies each task in the gate,
     then in export and report again, each time on a new object read back from disk. Keyed on the task's
-    whole JSON (id, state, tools, rules, reference, checks), so any edit is a new verification; a copy of
-    the report is returned so a caller's edits do not reach the kept one."""
-    key = hashlib.blake2b(task.model_dump_json().encode(), digest_size=16).digest()
+    whole JSON (id, state, tools, rules, reference, checks) and the isolation mode, so any edit is a new
+    verification; a copy of the report is returned so a caller's edits do not reach the kept one."""
+    content = f"{trust.mode()}\x00{task.model_dump_json()}"  # handlers may fail otherwise when isolated
+    key = hashlib.blake2b(content.encode(), digest_size=16).digest()
     with _once_lock:
         kept = _once.get(key)
         if kept is not None:
