@@ -111,11 +111,11 @@ def mine_context(tools: list[ToolSpec]) -> MineContext:
 
 def verified(task: TaskSpec) -> VerifyReport:
     """:func:`clawloop_synth.sim.verify` of ``task``, run once per task object."""
-    from clawloop_synth.sim import verify
+    from clawloop_synth.sim import verify_once
 
     memo = _shared(task)
     if "verify" not in memo:
-        memo["verify"] = verify(task)
+        memo["verify"] = verify_once(task)
     report: VerifyReport = memo["verify"]
     return report
 

@@ -126,14 +126,14 @@ def _clusters(s: dict[str, Any], clusters: list[FailureCluster] | None, failures
 
 def _tasks(s: dict[str, Any], tasks: list[TaskSpec] | None, difficulty: list[dict[str, Any]] | None,
            order: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    from clawloop_synth.sim import verify
+    from clawloop_synth.sim import verify_once
 
     if tasks is None:
         return None
     by_task = {row["task_id"]: row for row in difficulty or []}
     rank = {row["task_id"]: row["rank"] for row in order or []}
     shown = tasks[:MAX_TASKS]
-    rows = [task_row(t, verify(t), by_task.get(t.id), rank.get(t.id)) for t in shown]
+    rows = [task_row(t, verify_once(t), by_task.get(t.id), rank.get(t.id)) for t in shown]
     generate = s.get("generate") or {}
     export = s.get("export") or {}
     return {"rows": rows, "total": len(tasks), "shown": len(shown), "kinds": dict(Counter(r["kind"] for r in rows)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,40 @@ def _merge(into: Refs, more: Refs) -> None:
 
 def _stable_rank(seed: str, key: str) -> bytes:
     return hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
+
+
+class _Rankings:
+    """Each collection's keys in :func:`_stable_rank` order under a seed, for the last few seeds.
+
+    A task's slice is cut more than once with one seed (generously, then around the calls kept), and
+    ranking hashes every key of the collection, so the order is kept and reused while the collection
+    holds the same keys (checked on every use: a rank depends on nothing but the seed and the key).
+    The hasher of ``seed + NUL`` is made once and copied per key: the same digest as hashing the whole.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.kept: dict[tuple[str, str], tuple[frozenset[str], list[str]]] = {}
+
+    def order(self, seed: str, name: str, table: Mapping[str, Any]) -> list[str]:
+        hit = self.kept.get((seed, name))
+        if hit is not None and hit[0] == table.keys():
+            return hit[1]
+        prefix = hashlib.blake2b(f"{seed}\x00".encode(), digest_size=8)
+
+        def rank(key: str) -> bytes:
+            hasher = prefix.copy()
+            hasher.update(key.encode())
+            return hasher.digest()
+
+        ranked = sorted(table, key=rank)
+        if len(self.kept) >= self.size:
+            self.kept.pop(next(iter(self.kept)))  # the oldest: seeds come task by task
+        self.kept[(seed, name)] = (frozenset(table), ranked)
+        return ranked
+
+
+_RANKINGS = _Rankings()
 
 
 def _read_json(path: Path, what: str, pack: str) -> Any:
@@ -224,10 +259,13 @@ class DomainPack:
         for name in self.collections:
             count = distractors.get(name, 0) if isinstance(distractors, Mapping) else distractors
             table = state.get(name, {})
+            if count <= 0 or not table:
+                continue
             taken = keep.get(name, set())
-            pool = sorted((key for key in table if key not in taken), key=lambda key: _stable_rank(seed, key))
-            if pool and count > 0:
-                extra[name] = set(pool[:count])
+            pool = (key for key in _RANKINGS.order(seed, name, table) if key not in taken)
+            picked = set(islice(pool, count))
+            if picked:
+                extra[name] = picked
         _merge(keep, self.linked(state, extra, depth=1))
         sliced: State = {}
         for name in self.collections:
@@ -237,10 +275,15 @@ class DomainPack:
         for name in self.globals:
             if name in state:
                 sliced[name] = state[name]
-        sliced = copy_state(sliced)
         for window in self.date_windows:
+            # Trimmed on shallow copies of the entities (``trim_dates`` replaces the field, it does not
+            # edit it), so that the deep copy below does not copy the days it would then drop.
+            table = sliced.get(window.collection)
+            if isinstance(table, dict):
+                sliced[window.collection] = {key: dict(value) if isinstance(value, dict) else value
+                                             for key, value in table.items()}
             trim_dates(sliced, window, calls)
-        return sliced
+        return copy_state(sliced)
 
     def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
         """How many entities of ``sliced`` the calls do not touch."""

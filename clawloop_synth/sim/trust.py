@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-__all__ = ["contain_this_process", "digest_of", "isolate_everything", "isolated", "trust_sources"]
+__all__ = ["contain_this_process", "digest_of", "isolate_everything", "isolated", "mode", "trust_sources"]
 
 _isolate_all = False
 _contained = False
@@ -36,6 +36,11 @@ def trust_sources(sources: Iterable[str]) -> None:
     """Let these exact sources run in-process like shipped handlers (code the operator vouches
     for, e.g. a benchmark's own handlers). Nothing from an LLM or a user's pack belongs here."""
     _vouched.update(digest_of(source) for source in sources)
+
+
+def mode() -> tuple[bool, bool, int]:
+    """What :func:`isolated` decides by now, as a value: for caches of results that may depend on it."""
+    return _isolate_all, _contained, len(_vouched)  # vouching only adds sources
 
 
 def isolated(digest: str) -> bool:

@@ -19,12 +19,17 @@ prefix on the live state), the exemplar once; the empty run is checked on the in
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
+from clawloop_synth.sim import trust
 from clawloop_synth.sim.checks import remember_reference, reward_of, run_checks
 from clawloop_synth.sim.env import DEFAULT_MAX_STEPS, SimEnv, ToolResult
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import CheckResult, RuleResult, Solution, TaskSpec, VerifyReport
 
-__all__ = ["RULES", "run_solution", "verify"]
+__all__ = ["RULES", "run_solution", "verify", "verify_once"]
 
 RULES = ("reference_passes", "empty_run_fails", "prefixes_fail", "exemplar_fails", "handlers_sound",
          "reference_follows_policy")
@@ -94,6 +99,31 @@ def verify(task: TaskSpec) -> VerifyReport:
     except Exception as exc:  # a defect in the task that escaped every guard: report, do not crash
         detail = f"verification crashed: {type(exc).__name__}: {exc}"[:500]
         return VerifyReport(task_id=task.id, rules=[RuleResult(rule=r, passed=False, detail=detail) for r in RULES])
+
+
+_ONCE_SIZE = 8192
+_once: OrderedDict[bytes, VerifyReport] = OrderedDict()
+_once_lock = threading.Lock()
+
+
+def verify_once(task: TaskSpec) -> VerifyReport:
+    """:func:`verify` of a task's content, run once per process: a ``run`` verifies each task in the gate,
+    then in export and report again, each time on a new object read back from disk. Keyed on the task's
+    whole JSON (id, state, tools, rules, reference, checks) and the isolation mode, so any edit is a new
+    verification; a copy of the report is returned so a caller's edits do not reach the kept one."""
+    content = f"{trust.mode()}\x00{task.model_dump_json()}"  # handlers may fail otherwise when isolated
+    key = hashlib.blake2b(content.encode(), digest_size=16).digest()
+    with _once_lock:
+        kept = _once.get(key)
+        if kept is not None:
+            _once.move_to_end(key)
+    if kept is None:
+        kept = verify(task)
+        with _once_lock:
+            _once[key] = kept
+            while len(_once) > _ONCE_SIZE:
+                _once.popitem(last=False)
+    return kept.model_copy(deep=True)
 
 
 def _verify(task: TaskSpec) -> list[RuleResult]:

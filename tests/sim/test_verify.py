@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from sim_bank import make_task, tools
 
 from clawloop_synth.sim import RULES, run_solution, verify
@@ -89,3 +91,38 @@ def test_broken_handler_source_is_reported_not_raised() -> None:
     broken[1] = broken[1].model_copy(update={"handler": "import os\ndef invoke(state, **a):\n    return 1\n"})
     result = rules(make_task(tools=broken))
     assert not result["handlers_sound"][0] and "Import is not allowed" in result["handlers_sound"][1]
+
+
+def test_verify_once_runs_once_per_task_content(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    module = sys.modules["clawloop_synth.sim.verify"]  # the package's ``verify`` name is the function
+    runs: list[str] = []
+    real = module.verify
+    monkeypatch.setattr(module, "verify", lambda task: runs.append(task.id) or real(task))
+    monkeypatch.setattr(module, "_once", OrderedDict())  # nothing kept from an earlier test
+    task = make_task()
+    first = module.verify_once(task)
+    assert first.ok and runs == [task.id]
+    again = TaskSpec.model_validate_json(task.model_dump_json())  # the same task read back from disk
+    first.rules[0].passed = False  # a caller's edit of its copy does not reach the kept report
+    assert module.verify_once(again).ok and runs == [task.id]
+    edited = again.model_copy(update={"reference": Solution(calls=[look()], answer="")}, deep=True)
+    assert not module.verify_once(edited).ok and len(runs) == 2
+
+
+def test_verify_once_verifies_again_when_the_isolation_mode_changes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from clawloop_synth.sim import trust
+
+    module = sys.modules["clawloop_synth.sim.verify"]
+    runs: list[str] = []
+    real = module.verify
+    monkeypatch.setattr(module, "verify", lambda task: runs.append(task.id) or real(task))
+    monkeypatch.setattr(module, "_once", OrderedDict())  # nothing kept from an earlier test
+    task = make_task()
+    module.verify_once(task)
+    monkeypatch.setattr(trust, "_isolate_all", not trust.mode()[0])  # as isolate_everything() sets it
+    module.verify_once(task)
+    assert len(runs) == 2
