@@ -131,7 +131,7 @@ def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
     generate = GenerateConfig(domain=chosen["pack"], db=pack_db,
                               **_renamed(config.stage("generate"), {"cluster": "clusters"}))
     yield Stage("generate", {**config.stage("generate"), **generate.hashed()},
-                lambda: run_generate(workdir, generate, engine=engine()))
+                lambda: run_generate(workdir, generate, engine=engine(), fresh=config.force))
     coverage = config.stage("coverage")
     yield Stage("coverage", coverage, lambda: run_coverage(workdir, **coverage))
     rollout = config.stage("rollout")

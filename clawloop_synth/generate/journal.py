@@ -61,15 +61,18 @@ class Entry:
 
 
 class Journal:
-    """Open (or start) the journal at ``path`` for a run whose config hashes to ``config_hash``."""
+    """Open (or start) the journal at ``path`` for a run whose config hashes to ``config_hash``.
 
-    def __init__(self, path: Path, config_hash: str) -> None:
+    ``fresh``: start afresh even when the journal is of the same config (a forced re-run).
+    """
+
+    def __init__(self, path: Path, config_hash: str, fresh: bool = False) -> None:
         self.path = path
         self.entries: dict[str, Entry] = {}
         self.order: list[str] = []
         self.done: dict[str, dict[str, Any]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
-        good = self._read(config_hash) if path.exists() else -1
+        good = self._read(config_hash) if path.exists() and not fresh else -1
         if good < 0:  # no journal, or one of another config: start afresh
             self.entries.clear()
             self.order.clear()

@@ -4,8 +4,8 @@ WORKDIR/clusters, failures, traces -> WORKDIR/tasks (accepted TaskSpecs), WORKDI
 rejected candidate with its reason), WORKDIR/generate.json (counts by reason, per cluster, usage).
 
 Every judged candidate is appended to ``WORKDIR/generate/journal.jsonl`` (fsynced) before the run
-moves on. A re-run with the same config reads it back: the accepted tasks re-enter the gate's
-near-duplicate index in their original order, a candidate whose id is already journaled keeps its
+moves on. A re-run with the same config on the same clusters reads it back: the accepted tasks
+re-enter the gate's near-duplicate index in their original order, a candidate whose id is already journaled keeps its
 verdict without being judged again, and clusters already finished are skipped. Generators are
 deterministic for a seed (the LLM one through its answer cache), so a run killed at any moment and
 started again ends with the same accepted set as an uninterrupted one, and pays for no cached answer.
@@ -147,8 +147,11 @@ def _consolidate(workdir: Path, journal: Journal) -> tuple[int, int]:
 
 
 def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | None = None,
-                 generator: Generator | None = None, llm: Any = None, engine: Engine | None = None) -> dict[str, Any]:
+                 generator: Generator | None = None, llm: Any = None, engine: Engine | None = None,
+                 fresh: bool = False) -> dict[str, Any]:
     """Generate, gate and save tasks for every cluster; returns the ``generate.json`` summary.
+
+    The journal resumes a run of the same config on the same clusters; ``fresh`` starts it afresh.
 
     ``generator`` overrides ``config.generator`` (tests, custom generators; ``llm`` is then the seam
     it calls, for the usage figures). ``engine``: where the gate's checks run (default: this process;
@@ -183,7 +186,9 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
         estimate = generator.estimate(requests, config.per_cluster)  # type: ignore[union-attr]
         return {"stage": "generate", "dry_run": True, "generator": generator.name, **estimate}
 
-    journal = Journal(workdir / "generate" / "journal.jsonl", config_hash(config.hashed()))
+    # the clusters are in the hash: a journal of other clusters (a re-run on new traces) must not resume
+    resumable = config_hash([config.hashed(), [c.model_dump(mode="json") for c in clusters]])
+    journal = Journal(workdir / "generate" / "journal.jsonl", resumable, fresh)
     cache = None if config.embedder == "hashing" else workdir / "cache" / "embeddings.sqlite"
     if config.embedder not in BACKENDS:
         raise InputError(f"unknown embedder '{config.embedder}' (known: {', '.join(BACKENDS)})", field="embedder")

@@ -73,6 +73,20 @@ def test_other_config_starts_a_fresh_journal(tmp_path: Path) -> None:
     assert other["resumed_candidates"] == 0
 
 
+def test_other_clusters_or_a_fresh_run_start_a_fresh_journal(tmp_path: Path) -> None:
+    from clawloop_synth.store import save_records
+    from clawloop_synth.types import FailureCluster
+
+    work = make_workdir(tmp_path)
+    run_generate(work, _config(), generator=TemplatesGenerator())
+    assert run_generate(work, _config(), generator=TemplatesGenerator(), fresh=True)["resumed_candidates"] == 0
+    # the same cluster ids over other failures (a re-run on new traces): nothing of the old run is kept
+    clusters = list(load_records(work / "clusters", FailureCluster))
+    clusters[0] = clusters[0].model_copy(update={"size": clusters[0].size + 1})
+    save_records(work / "clusters", clusters)
+    assert run_generate(work, _config(), generator=TemplatesGenerator())["resumed_candidates"] == 0
+
+
 class _Fixed:
     """Proposes the given tasks in order."""
 
