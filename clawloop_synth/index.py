@@ -14,10 +14,25 @@ drawn with other topic weights land in regions the real set barely holds, whose 
 many lists, and need about 32. A single count (the first version) made the 200,000-point self-join
 pay for the outside queries: 477 s instead of about 60 s.
 
-Why ``nlist = 6 sqrt(n)`` trained on 12 points per list: more, smaller lists cost more k-means and
-quantizer time but scan fewer vectors per probe. At 200,000 points, for synthetic->real recall@10
-near 0.96, 894 lists needed 64 probes (about 1.0 ms CPU per query, k = 64) and 2,828 lists 48 probes
-(0.35 ms); the k-means with 12 points per list takes about 10 s on 2 shared cores.
+Self-joins (``search_own``: the k-NN radii of the index's own points) do not go through faiss's
+per-query search: the points of one list share their probes, the lists nearest to that list's
+centroid, and meet those lists' vectors in one dense product (``clawloop_synth._cells``). Its probe
+count (``cell_probes``) is calibrated on the same sampled own points; a true neighbour is found
+exactly when its list is probed, so the recall is read off the neighbours' lists.
+
+Why ``nlist = 2 sqrt(n)`` trained on 12 points per list: the self-join of every point is the largest
+search of a coverage run, and its products want lists of a few hundred points (a product of 50 x
+1,200 runs several times slower per multiply-add than one of 500 x 4,000); fewer lists also cut the
+k-means and the coarse assignment of every point, which grow with n x nlist. Measured with
+``python evals/bench_coverage.py --part million --traces 100000 --tasks 5000`` data (airline-like,
+384-d, load 12 to 17, CPU seconds): 6 sqrt(n) = 1,897 lists: build 26.8 s, self-join of all 100,000
+points (k = 16) 18.6 s through faiss at 12 probes, 25.8 s by list at 24 probes per list (faiss's
+thread pool then still on, spinning); 2 sqrt(n) =
+632 lists: build 14.4 s, self-join 21.3 s through faiss (5 probes), 8.2 s by list (8 probes per list,
+recall@10 0.977 on 1,000 sampled points); 3 sqrt(n): 9.5 s by list. Outside queries (5,000 tasks
+among traces, k = 64) stay with faiss's search, whose probes follow each query: 3.2 s at 2 sqrt(n)
+against 2.7 s at 6 sqrt(n). Shared probes for outside queries were tried and dropped: tasks far from
+the lists' centroids needed 112 probes per list for the same recall.
 
 Why IVF and not HNSW: on 2 shared cores HNSW (M=32, efConstruction=40) took 110 s to build over
 200,000 x 384 vectors, the whole budget of a run.
@@ -46,6 +61,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from clawloop_synth._cells import Cells
+
 __all__ = ["IndexConfig", "Metric", "VectorIndex", "normalize", "recall_at_k"]
 
 Metric = Literal["cosine", "l2"]
@@ -66,7 +83,7 @@ class IndexConfig:
     nlist: int | None = None
     nprobe: int | None = None  # fixes both probe counts (own points and outside queries)
     calibration_queries: int = 1024
-    lists_per_sqrt: float = 6.0  # nlist = lists_per_sqrt * sqrt(n)
+    lists_per_sqrt: float = 2.0  # nlist = lists_per_sqrt * sqrt(n)
     train_per_list: int = 12  # k-means training points per list
     seed: int = 0
 
@@ -99,7 +116,8 @@ class VectorIndex:
 
     def __init__(self, index: Any, vectors: np.ndarray, keys: list[str], metric: Metric, *,
                  exact: bool, nprobe: int = 0, measured_recall: float | None = None,
-                 nprobe_cross: int | None = None, measured_recall_cross: float | None = None) -> None:
+                 nprobe_cross: int | None = None, measured_recall_cross: float | None = None,
+                 cell_probes: int | None = None, measured_recall_cells: float | None = None) -> None:
         self.index = index
         self.vectors = vectors
         self.keys = np.asarray(keys, dtype=object)
@@ -109,6 +127,9 @@ class VectorIndex:
         self.measured_recall = measured_recall
         self.nprobe_cross = nprobe if nprobe_cross is None else nprobe_cross  # for outside queries
         self.measured_recall_cross = measured_recall_cross
+        self.cell_probes = cell_probes  # probes per list for self-joins by list (search_own)
+        self.measured_recall_cells = measured_recall_cells
+        self._cells: Cells | None = None
 
     # ------------------------------------------------------------------------------- building
 
@@ -149,6 +170,7 @@ class VectorIndex:
         index = cls(ivf, x, keys, metric, exact=False)
         if config.nprobe is not None:
             index.nprobe = index.nprobe_cross = min(config.nprobe, nlist)
+            index.cell_probes = None  # a fixed count: faiss's per-query probing, for self-joins too
             ivf.nprobe = index.nprobe
         else:
             index._calibrate(config, rng, None if queries is None else _prepare(queries, metric))
@@ -165,20 +187,38 @@ class VectorIndex:
         import faiss
 
         n = len(self.vectors)
-        own = self.vectors[rng.choice(n, size=min(n, config.calibration_queries), replace=False)]
+        rows = rng.choice(n, size=min(n, config.calibration_queries), replace=False)
+        own = self.vectors[rows]
         flat = faiss.IndexFlatIP(self.dim) if self.metric == "cosine" else faiss.IndexFlatL2(self.dim)
         flat.add(self.vectors)
-        self.nprobe, self.measured_recall = self._ladder(own, flat, 1, config.target_recall)
+        truth, truth_ids = flat.search(own, 11)
+        self.nprobe, self.measured_recall = self._ladder(own, truth[:, 1:], 1, config.target_recall)
+        cells = self.cells()
+        self.cell_probes, self.measured_recall_cells = self._cell_ladder(
+            cells.list_of[rows], truth_ids[:, 1:], config.target_recall)
         self.nprobe_cross, self.measured_recall_cross = self.nprobe, None
         if outside is not None and len(outside):
             pick = rng.choice(len(outside), size=min(len(outside), config.calibration_queries), replace=False)
+            queries = np.ascontiguousarray(outside[pick])
             self.nprobe_cross, self.measured_recall_cross = self._ladder(
-                np.ascontiguousarray(outside[pick]), flat, 0, config.target_recall, start=self.nprobe)
+                queries, flat.search(queries, 10)[0], 0, config.target_recall, start=self.nprobe)
         self.index.nprobe = self.nprobe_cross
 
-    def _ladder(self, queries: np.ndarray, flat: Any, skip: int, target: float,
+    def _cell_ladder(self, lists: np.ndarray, truth_ids: np.ndarray, target: float,
+                     start: int = 1) -> tuple[int, float]:
+        """Smallest probe count per list (see :mod:`clawloop_synth._cells`) whose recall@10 on queries of
+        lists ``lists`` reaches ``target``, read off the true neighbours' lists."""
+        cells = self.cells()
+        nlist = int(self.index.nlist)
+        recall = 0.0
+        for count in [p for p in _PROBE_LADDER if start <= p < nlist] + [nlist]:
+            recall = cells.recall(lists, truth_ids, count)
+            if recall >= target:
+                return count, recall
+        return nlist, recall
+
+    def _ladder(self, queries: np.ndarray, truth: np.ndarray, skip: int, target: float,
                 start: int = 1) -> tuple[int, float]:
-        truth = flat.search(queries, 10 + skip)[0][:, skip:]
         nlist = int(self.index.nlist)
         steps = [p for p in _PROBE_LADDER if start <= p < nlist] + [nlist]
         recall = 0.0
@@ -231,6 +271,26 @@ class VectorIndex:
                 self.nprobe if own else self.nprobe_cross))
         return lims, scores, ids
 
+    def search_own(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """faiss scores and row ids of the ``k`` nearest indexed vectors of the index's own ``rows``
+        (themselves included): a self-join. An IVF index with a calibrated per-list probe count
+        answers it list by list in dense products (:mod:`clawloop_synth._cells`); otherwise it is
+        :meth:`search_prepared` with ``own=True``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.exact or self.cell_probes is None:
+            return self.search_prepared(self.vectors[rows], k, own=True)
+        cells = self.cells()
+        return cells.search(self.vectors[rows], cells.list_of[rows], max(1, k), self.cell_probes)
+
+    def cells(self) -> Cells:
+        """The IVF's lists as arrays (built on first use)."""
+        if self._cells is None:
+            import faiss
+
+            self._cells = Cells(self.index, faiss.METRIC_INNER_PRODUCT if self.metric == "cosine"
+                                else faiss.METRIC_L2)
+        return self._cells
+
     def search_ids(self, queries: np.ndarray, k: int, *, own: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """faiss scores and integer row ids of the ``k`` nearest indexed vectors."""
         return self.search_prepared(self.prepare(queries), k, own=own)
@@ -267,13 +327,15 @@ class VectorIndex:
         return cls(index, np.load(folder / "vectors.npy"), json.loads((folder / "keys.json").read_text()),
                    meta["metric"], exact=meta["exact"], nprobe=meta["nprobe"],
                    measured_recall=meta["measured_recall"], nprobe_cross=cross,
-                   measured_recall_cross=meta.get("measured_recall_cross"))
+                   measured_recall_cross=meta.get("measured_recall_cross"), cell_probes=meta.get("cell_probes"),
+                   measured_recall_cells=meta.get("measured_recall_cells"))
 
     def describe(self) -> dict[str, Any]:
         return {"size": len(self), "metric": self.metric, "exact": self.exact,
                 "nlist": None if self.exact else int(self.index.nlist),
                 "nprobe": self.nprobe, "measured_recall": self.measured_recall,
-                "nprobe_cross": self.nprobe_cross, "measured_recall_cross": self.measured_recall_cross}
+                "nprobe_cross": self.nprobe_cross, "measured_recall_cross": self.measured_recall_cross,
+                "cell_probes": self.cell_probes, "measured_recall_cells": self.measured_recall_cells}
 
 
 def _probes(nprobe: int) -> Any:

@@ -76,34 +76,93 @@ def child(engine_name: str, inputs: Path, workdir: Path, workers: int | None) ->
     """One run of ingest, mine and embed; prints its figures as JSON."""
     sys.path.insert(0, str(REPO))
     from clawloop_synth.embed import make_embedder
-    from clawloop_synth.engine import make_engine
     from clawloop_synth.ingest.stage import run_ingest
     from clawloop_synth.mine.stage import run_mine
     from clawloop_synth.store import load_records
     from clawloop_synth.types import Failure
 
     started = time.perf_counter()
-    engine = make_engine(engine_name, workers=workers) if engine_name == "ray" else make_engine("local")
+    engine = _start(engine_name, workers)
     startup = time.perf_counter() - started
     figures: dict[str, Any] = {"engine": engine_name, "workers": engine.workers(), "startup_s": round(startup, 2)}
+    marks = [_clock()]
+
+    def mark(step: str) -> None:
+        marks.append(_clock())
+        (wall0, cpu0, tree0), (wall1, cpu1, tree1) = marks[-2], marks[-1]
+        figures[f"{step}_s"] = round(wall1 - wall0, 2)
+        figures[f"{step}_cpu"] = round(cpu1 - cpu0, 2)  # the driver's CPU seconds
+        figures[f"{step}_cluster_cpu"] = round(tree1 - tree0, 2)  # its child processes' (Ray's workers)
+        print(f"[{engine_name}] {step}: {wall1 - wall0:.1f} s wall, {cpu1 - cpu0:.1f} s driver CPU, "
+              f"{tree1 - tree0:.1f} s worker CPU; load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+
     try:
-        t0 = time.perf_counter()
         ingest = run_ingest([inputs], workdir, engine=engine)
-        t1 = time.perf_counter()
+        mark("ingest")
         mine = run_mine(workdir, engine=engine)
-        t2 = time.perf_counter()
+        mark("mine")
         cards = [f.card for f in load_records(workdir / "failures", Failure)]
-        t3 = time.perf_counter()
         vectors = make_embedder("hashing", engine=engine).embed(cards)
-        t4 = time.perf_counter()
+        mark("embed")
     finally:
         engine.close()
     figures.update(traces=ingest["traces"], failures=mine["failures"], embedded=int(vectors.shape[0]),
-                   ingest_s=round(t1 - t0, 2), mine_s=round(t2 - t1, 2), embed_s=round(t4 - t3, 2),
-                   total_s=round((t1 - t0) + (t2 - t1) + (t4 - t3), 2),
                    vectors_sum=float(abs(vectors).sum()),
                    peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+    for key in ("s", "cpu", "cluster_cpu"):
+        figures[f"total_{key}"] = round(sum(figures[f"{step}_{key}"] for step in ("ingest", "mine", "embed")), 2)
     return figures
+
+
+def _descendants_cpu() -> float:
+    """CPU seconds used so far by this process's living descendants (the Ray instance and its workers),
+    read from /proc (0 where there is none)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parent[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    mine, total = {os.getpid()}, 0.0
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parent.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                total += used[pid]
+                grew = True
+    return total
+
+
+def _clock() -> tuple[float, float, float]:
+    return time.perf_counter(), time.process_time(), _descendants_cpu()
+
+
+def _start(engine_name: str, workers: int | None, attempts: int = 8) -> Any:
+    """The engine; Ray's local start-up waits a fixed 30 s for its raylet, which a machine at load 15+ can
+    miss, so it is tried again (a start-up failure is not a figure of the bench)."""
+    from clawloop_synth.engine import make_engine
+
+    if engine_name != "ray":
+        return make_engine("local")
+    for attempt in range(attempts):
+        try:
+            return make_engine("ray", workers=workers)
+        except Exception as exc:  # Ray raises a bare Exception for the start-up timeout
+            if "timed out during startup" not in str(exc) or attempt == attempts - 1:
+                raise
+            import ray
+
+            ray.shutdown()
+            print(f"ray start-up timed out (load {os.getloadavg()[0]:.1f}); trying again", file=sys.stderr)
+    raise AssertionError("unreachable")
 
 
 def run_child(engine: str, inputs: Path, workdir: Path, workers: int | None) -> dict[str, Any]:
@@ -112,9 +171,10 @@ def run_child(engine: str, inputs: Path, workdir: Path, workers: int | None) -> 
         command += ["--workers", str(workers)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
                RAY_AUTH_MODE="disabled")
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    # The child's stderr (its per-step progress, and any error) passes through as it comes.
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{engine} child failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{engine} child failed (exit {done.returncode}; its error is above)")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -150,12 +210,12 @@ def main() -> None:
             print(f"\n{size} traces ({local['failures']} failures, {local['embedded']} cards embedded); "
                   f"load average {os.getloadavg()[0]:.2f}; same traces and failures: {same}")
             print(f"{'engine':<7} {'workers':>7} {'start s':>8} {'ingest s':>9} {'mine s':>8} {'embed s':>8} "
-                  f"{'total s':>8} {'traces/s':>9} {'driver MB':>10}")
+                  f"{'total s':>8} {'traces/s':>9} {'driver CPU s':>13} {'worker CPU s':>13} {'driver MB':>10}")
             for row in (local, ray):
                 rate = row["traces"] / row["total_s"] if row["total_s"] else float("nan")
                 print(f"{row['engine']:<7} {row['workers']:>7} {row['startup_s']:>8} {row['ingest_s']:>9} "
                       f"{row['mine_s']:>8} {row['embed_s']:>8} {row['total_s']:>8} {rate:>9.0f} "
-                      f"{row['peak_rss_mb']:>10}")
+                      f"{row['total_cpu']:>13} {row['total_cluster_cpu']:>13} {row['peak_rss_mb']:>10}")
             print(f"overhead ratio (ray time / local time) at {size}: {ray['total_s'] / local['total_s']:.2f}")
             for name in (f"in-{size}", f"local-{size}", f"ray-{size}"):
                 subprocess.run(["rm", "-rf", str(root / name)], check=False)

@@ -25,6 +25,7 @@ __all__ = [
     "ball_counts_exact",
     "ball_counts_from_candidates",
     "error_band",
+    "own_neighbours",
     "pair_sq_dists",
     "pairs_within",
     "refined_neighbours",
@@ -44,6 +45,16 @@ def pair_sq_dists(queries: np.ndarray, base: np.ndarray, qi: np.ndarray, bi: np.
         diff = queries[qi[sl]].astype(np.float64) - base[bi[sl]]
         out[sl] = np.einsum("ij,ij->i", diff, diff)
     return out
+
+
+def own_neighbours(index: VectorIndex, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`refined_neighbours` of the index's own ``rows`` (a self-join), through
+    ``VectorIndex.search_own`` when the index is approximate (list by list, dense products)."""
+    if index.exact:
+        return refined_neighbours(index, index.vectors[rows], k, own=True)
+    scores, ids = index.search_own(rows, min(k, len(index)))
+    d2 = (2.0 - 2.0 * scores.astype(np.float64)) if index.metric == "cosine" else scores.astype(np.float64)
+    return ids, np.where(ids >= 0, np.maximum(d2, 0.0), np.inf)
 
 
 def refined_neighbours(index: VectorIndex, queries: np.ndarray, k: int, *,

@@ -36,6 +36,7 @@ from clawloop_synth.coverage.geometry import (
     ball_counts_exact,
     ball_counts_from_candidates,
     error_band,
+    own_neighbours,
     pair_sq_dists,
     pairs_within,
     refined_neighbours,
@@ -50,6 +51,7 @@ __all__ = [
     "evaluate",
     "novelty",
     "prdc_metrics",
+    "real_index_for",
 ]
 
 
@@ -156,14 +158,14 @@ def _radii(index: VectorIndex, k: int, search_k: int, keep: np.ndarray | None = 
            rows: np.ndarray | None = None, table: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Squared k-NN radius of each indexed row (or ``rows``) among rows where ``keep`` holds."""
     rows = np.arange(len(index)) if rows is None else rows
-    ids, d2 = table if table is not None else refined_neighbours(index, index.vectors[rows], search_k, own=True)
+    ids, d2 = table if table is not None else own_neighbours(index, rows, search_k)
     _, kth, enough = _kth_from_sorted(d2, ids, keep, k)
     wider = search_k
     while not enough.all() and wider < len(index):
         # Too many held-out rows among the neighbours: search those rows again, wider.
         wider = min(len(index), wider * 2)
         missing = np.flatnonzero(~enough)
-        ids2, d22 = refined_neighbours(index, index.vectors[rows[missing]], wider, own=True)
+        ids2, d22 = own_neighbours(index, rows[missing], wider)
         _, kth[missing], enough[missing] = _kth_from_sorted(d22, ids2, keep, k)
     # The radius itself in float64 (exactly 0 for a repeated vector), whatever the index computed.
     radii2 = np.full(len(rows), np.nan)
@@ -171,15 +173,28 @@ def _radii(index: VectorIndex, k: int, search_k: int, keep: np.ndarray | None = 
     return radii2
 
 
-def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | None = None) -> CoverageResult:
-    """Every coverage figure of ``synthetic`` against ``real`` in one pass over shared searches."""
+def real_index_for(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | None = None) -> VectorIndex:
+    """The index of ``real`` that :func:`evaluate` builds (its outside-query probes calibrated on
+    ``synthetic``), for a caller that wants to keep it (to measure its recall, say)."""
+    config = config or CoverageConfig()
+    return VectorIndex.build(real, metric=config.metric, config=config.index, queries=synthetic)
+
+
+def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | None = None,
+             real_index: VectorIndex | None = None) -> CoverageResult:
+    """Every coverage figure of ``synthetic`` against ``real`` in one pass over shared searches;
+    ``real_index``: the index of ``real`` from :func:`real_index_for`, when the caller built it."""
     config = config or CoverageConfig()
     k = config.k
     if len(real) < k + 1 or len(synthetic) < k + 1:
         raise ValueError(f"need more than k={k} real and synthetic items, got {len(real)} and {len(synthetic)}")
     # The real index answers the synthetic items (outside queries, calibrated on them); the synthetic
     # index only serves the synthetic radii, a self-join.
-    real_index = VectorIndex.build(real, metric=config.metric, config=config.index, queries=synthetic)
+    if real_index is None:
+        real_index = real_index_for(real, synthetic, config)
+    elif len(real_index) != len(real) or real_index.metric != config.metric:
+        raise ValueError(f"real_index holds {len(real_index)} {real_index.metric} vectors, not the {len(real)} "
+                         f"{config.metric} real items")
     synth_index = VectorIndex.build(synthetic, metric=config.metric, config=config.index)
     rx, sx = real_index.vectors, synth_index.vectors
     wide = config.candidates
@@ -206,7 +221,7 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
         # Real-real neighbours serve the radii and the held-out radii: a self-join at the index's
         # own (small) probe count, with more neighbours than k + 1 so that held-out rows can be skipped.
         rr_k = 2 * (k + 1) + 4
-        rr = refined_neighbours(real_index, rx, rr_k, own=True)
+        rr = own_neighbours(real_index, np.arange(len(rx)), rr_k)
         real_r2 = _radii(real_index, k, rr_k, table=rr)
         synth_r2 = _radii(synth_index, k, k + 3)
         if n_hold:
@@ -240,7 +255,7 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
             in_real = cand.in_real
             s_gap = ball_counts_from_candidates(sx, rx, cand.ids, cand.d2, kept_r2, sparse) > 0
             # Held-out rows are real points: the self-join probe count serves them.
-            hh = refined_neighbours(real_index, rx[held], wide, own=True)
+            hh = own_neighbours(real_index, np.flatnonzero(held), wide)
             h_gap = ball_counts_from_candidates(rx[held], rx, hh[0], hh[1], kept_r2, sparse) > 0
 
     gap = None
