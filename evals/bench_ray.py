@@ -96,8 +96,19 @@ def child(engine_name: str, inputs: Path, workdir: Path, workers: int | None) ->
         print(f"[{engine_name}] {step}: {wall1 - wall0:.1f} s wall, {cpu1 - cpu0:.1f} s driver CPU, "
               f"{tree1 - tree0:.1f} s worker CPU; load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
 
+    done = [0]
+
+    def tick() -> None:
+        # Progress every 10,000 traces, so that a run stopped early still gives a rate.
+        done[0] += 1
+        if done[0] % 10_000 == 0:
+            wall, cpu, tree = _clock()
+            print(f"[{engine_name}] ingest: {done[0]:,} traces after {wall - marks[0][0]:.0f} s wall, "
+                  f"{cpu - marks[0][1]:.0f} s driver CPU, {tree - marks[0][2]:.0f} s worker CPU; "
+                  f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+
     try:
-        ingest = run_ingest([inputs], workdir, engine=engine)
+        ingest = run_ingest([inputs], workdir, engine=engine, progress=tick)
         mark("ingest")
         mine = run_mine(workdir, engine=engine)
         mark("mine")
@@ -191,6 +202,8 @@ def main() -> None:
     parser.add_argument("--overhead-at", type=int, default=1_000)
     parser.add_argument("--per-file", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=None, help="ray: tasks at once (default: one per CPU)")
+    parser.add_argument("--engines", default="local,ray", help="at --traces: the engines to run (both at "
+                        "--overhead-at); one alone gives its throughput without the comparison")
     parser.add_argument("--child", choices=["local", "ray"], help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -203,8 +216,13 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()[0]:.2f} (cpus: {os.cpu_count()})")
         for size in dict.fromkeys([args.overhead_at, args.traces]):
             inputs = write_inputs(root / f"in-{size}", size, args.per_file)
+            engines = ("local", "ray") if size == args.overhead_at else tuple(args.engines.split(","))
             results = {engine: run_child(engine, inputs, root / f"{engine}-{size}", args.workers)
-                       for engine in ("local", "ray")}
+                       for engine in engines}
+            if len(results) < 2:
+                row = next(iter(results.values()))
+                print(f"\n{size} traces, {row['engine']} alone; load average {os.getloadavg()[0]:.2f}: {row}")
+                continue
             same = _same_failures(root / f"local-{size}", root / f"ray-{size}")
             local, ray = results["local"], results["ray"]
             print(f"\n{size} traces ({local['failures']} failures, {local['embedded']} cards embedded); "
