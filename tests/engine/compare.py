@@ -83,9 +83,9 @@ def differences(left: Path, right: Path, only: tuple[str, ...] | None = None) ->
     sets = [p for p in datasets_of(left) if only is None or str(p).startswith(only)]
     if sets != [p for p in datasets_of(right) if only is None or str(p).startswith(only)]:
         out.append(f"dataset folders differ: {sets} vs {datasets_of(right)}")
-    for name in sets:
-        a, b = _rows(left / name), _rows(right / name)
+    for folder in sets:
+        a, b = _rows(left / folder), _rows(right / folder)
         if a != b:
             first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-            out.append(f"{name}: {len(a)} vs {len(b)} rows, first difference at row {first}")
+            out.append(f"{folder}: {len(a)} vs {len(b)} rows, first difference at row {first}")
     return out
