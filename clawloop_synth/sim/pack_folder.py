@@ -12,7 +12,8 @@ Layout (the same for shipped, induced and user-written packs; no host Python in 
 
 ``pack.toml`` keys beyond the agreed core (all optional): ``globals`` (state entries that are not
 collections, read from ``state/NAME.json`` and kept whole in every slice), ``prelude`` (sandbox sources,
-relative to the pack, prepended to every handler: helpers shared by the handlers), ``distractors``
+relative to the pack, prepended to every handler: helpers shared by the handlers), ``rule_prelude`` (the
+same for every rule), ``distractors``
 (entities per collection a task slice adds), ``[[searches]]`` and ``[[date_windows]]`` (see
 :mod:`clawloop_synth.sim.pack_rules`). Unknown keys are an error naming the key.
 """
@@ -38,7 +39,7 @@ __all__ = ["BUILTIN_DIR", "builtin_names", "load_pack", "pack_digest", "pack_fol
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "packs"
 
 _TOP_KEYS = {"name", "description", "writes", "link_depth", "slice_depth", "collections", "recorded_key_aliases",
-             "searches", "date_windows", "globals", "distractors", "prelude"}
+             "searches", "date_windows", "globals", "distractors", "prelude", "rule_prelude"}
 _COLLECTION_KEYS = {"key"}
 _SEARCH_KEYS = {"tool", "collection", "match", "first", "last", "hops", "link", "fold"}
 _WINDOW_KEYS = {"collection", "field", "days"}
@@ -223,7 +224,9 @@ def load_pack(name_or_path: str | Path, db: Path | None = None, *, policy: str |
                       handler=prelude + _text(folder / "handlers" / f"{f['name']}.py"), writes=f["name"] in writes)
              for f in functions]
     rules_dir = folder / "rules"
-    rules = {p.stem: _text(p) for p in sorted(rules_dir.glob("*.py"))} if rules_dir.is_dir() else {}
+    shared = "".join(_text(folder / rel) + "\n\n"
+                     for rel in _strings(meta.get("rule_prelude", []), toml_file, "rule_prelude"))
+    rules = {p.stem: shared + _text(p) for p in sorted(rules_dir.glob("*.py"))} if rules_dir.is_dir() else {}
     policy_file = folder / "policy.md"
     own_state = folder / "state"
     return DomainPack(

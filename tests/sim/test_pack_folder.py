@@ -167,3 +167,24 @@ def test_a_folder_named_like_a_builtin_does_not_shadow_it(tmp_path: Path, monkey
     assert load_pack("demo").name == "demo"
     write_pack(load_pack("demo"), tmp_path / "mine")
     assert load_pack("mine").folder == Path("mine")  # a pack folder here is read by its relative path
+
+
+def test_rule_prelude_gives_every_rule_the_packs_shared_helpers(tmp_path: Path) -> None:
+    from clawloop_synth.sim.rules import RuleSet, pack_rules
+
+    pack = load_pack("demo")
+    folder = write_pack(pack, tmp_path / "p", pack.load_state())
+    (folder / "lib").mkdir(exist_ok=True)
+    (folder / "lib" / "limits.py").write_text("MAX = 2\n\n\ndef too_many(call):\n    return len(call['arguments']) > MAX\n")
+    for name in ("a", "b"):
+        (folder / "rules" / f"{name}.py").write_text(
+            f"def check(state, call):\n    return 'rule {name}: too many arguments' if too_many(call) else None\n")
+    toml = folder / "pack.toml"
+    toml.write_text('rule_prelude = ["lib/limits.py"]\n' + toml.read_text())
+    rules = RuleSet(pack_rules(load_pack(folder)))
+    broken = rules.check({}, "x", {"one": 1, "two": 2, "three": 3}, step=0)
+    assert sorted(v.message for v in broken) == ["rule a: too many arguments", "rule b: too many arguments"]
+    assert rules.check({}, "x", {"one": 1}, step=0) == []
+    toml.write_text('rule_prelude = ["lib/missing.py"]\n' + toml.read_text().split("\n", 1)[1])
+    with pytest.raises(InputError, match="missing.py"):
+        load_pack(folder)
