@@ -78,7 +78,8 @@ class ResultView:
 
     def _difference(self, value: dict[str, Any], arguments: dict[str, Any]) -> str | None:
         sent = [key for key, item in value.items() if key in arguments and arguments[key] == item]
-        best = max(self._whole, key=lambda shown: len(_same(value, shown[2])), default=None)
+        # the latest of the results that share the most: the version of the entity the agent saw last
+        best = max(reversed(self._whole), key=lambda shown: len(_same(value, shown[2])), default=None)
         same = _same(value, best[2]) if best else []
         if best and len(same) >= max(2, len(value) / 2) and len(same) > len(sent):
             number, tool, earlier = best

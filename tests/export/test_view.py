@@ -52,3 +52,11 @@ def test_json_format_and_differences_off_show_every_result_whole() -> None:
         expected = (lambda text: text) if view.fmt == "json" else as_lines
         view.show("get_order", {}, json.dumps(ORDER))
         assert view.show("get_order", {}, json.dumps(ORDER)) == expected(json.dumps(ORDER))
+
+
+def test_of_equally_close_results_the_latest_is_referred_to() -> None:
+    view = ResultView("lines", 1000)
+    view.show("get_a", {}, json.dumps({"a": 1, "b": 2, "p": 1, "q": 1}))
+    view.show("get_c", {}, json.dumps({"c": 3, "d": 4, "p": 2, "q": 2}))  # shares nothing with result 1: whole
+    both = {"a": 1, "b": 2, "c": 3, "d": 4}  # two fields of each
+    assert view.show("merge", {}, json.dumps(both)).splitlines()[0] == "as result 2 (get_c) except:"

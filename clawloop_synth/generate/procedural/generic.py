@@ -30,7 +30,7 @@ from typing import Any
 
 from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
-from clawloop_synth.sim.env import SimEnv
+from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.pack import DomainPack, State
 from clawloop_synth.types import PlannedCall, ToolSpec, Trace
 
@@ -156,6 +156,13 @@ def _key_collection(pack: DomainPack, state: State, name: str, seen: list[Any]) 
     return None
 
 
+
+def _tried(pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any]) -> tuple[PlannedCall, ToolResult]:
+    """The call and its result, run on the entities it touches (the state sliced without distractors)."""
+    call = PlannedCall(name=tool.name, arguments=args)
+    sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
+    return call, SimEnv(scratch_task(pack.tools, sliced)).step(call)
+
 class GenericKit:
     """Base tasks in any pack: one write per task, arguments drawn per parameter and tried in the simulator."""
 
@@ -230,10 +237,8 @@ class GenericKit:
 
     def _scenario(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
-        call = PlannedCall(name=tool.name, arguments=args)
         # Try the write on the entities it touches: only a write the pack's dynamics accept is a scenario.
-        sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
-        result = SimEnv(scratch_task(pack.tools, sliced)).step(call)
+        call, result = _tried(pack, state, tool, args)
         if result.is_error:
             return f"generic kit, {tool.name} errors on the drawn arguments"
         values = _slot_values(pack, state, args)
@@ -265,9 +270,7 @@ class GenericKit:
     def _question(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
         """A question one lookup answers: no write; the answer states what the lookup returned."""
-        call = PlannedCall(name=tool.name, arguments=args)
-        sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
-        result = SimEnv(scratch_task(pack.tools, sliced)).step(call)
+        call, result = _tried(pack, state, tool, args)
         if result.is_error:
             return f"generic kit, {tool.name} errors on the drawn arguments"
         values = _slot_values(pack, state, args)
