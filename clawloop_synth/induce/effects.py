@@ -111,6 +111,16 @@ def _new_entries(example: Example, listed: str) -> list[dict[str, Any]]:
     return [entry for entry in items[len(old):] if isinstance(entry, dict)]
 
 
+def _held_by(state: Mapping[str, Any], key: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every (collection, dict field, members) of the entity stored under `key` in any collection of `state`."""
+    for owners, table in state.items():
+        owner = table.get(key) if isinstance(table, dict) else None
+        if isinstance(owner, dict):
+            for members, held in owner.items():
+                if isinstance(held, dict):
+                    yield owners, members, held
+
+
 def _shapes(example: Example) -> Iterator[tuple[Charge, dict[str, Any], dict[str, Any]]]:
     """Every (charge shape, entry, member) this success shows (the member may lack the number)."""
     value = example.value
@@ -127,20 +137,16 @@ def _shapes(example: Example) -> Iterator[tuple[Charge, dict[str, Any], dict[str
                 for owner_field, owner_key in value.items():
                     if not isinstance(owner_key, str) or owner_key == name:
                         continue
-                    for owners, table in pre.items():
-                        owner = table.get(owner_key) if isinstance(table, dict) else None
-                        if not isinstance(owner, dict):
+                    for owners, members, held in _held_by(pre, owner_key):
+                        member = held.get(name)
+                        if not isinstance(member, dict):
                             continue
-                        for members, held in owner.items():
-                            member = held.get(name) if isinstance(held, dict) else None
-                            if not isinstance(member, dict):
-                                continue
-                            balances = [f for f, v in member.items() if _number(v)] or [""]
-                            for number, amount in entry.items():
-                                if _number(amount) and number != key:
-                                    for balance in balances:
-                                        yield (Charge(listed, key, number, owners, owner_field, members, balance),
-                                               entry, member)
+                        balances = [f for f, v in member.items() if _number(v)] or [""]
+                        for number, amount in entry.items():
+                            if _number(amount) and number != key:
+                                for balance in balances:
+                                    yield (Charge(listed, key, number, owners, owner_field, members, balance),
+                                           entry, member)
 
 
 def fit_charge(successes: Sequence[Example], trajectories: Mapping[str, Sequence[Example]] | None = None,
@@ -329,17 +335,13 @@ def fit_add_member(successes: Sequence[Example]) -> tuple[AddMember, dict[int, s
         for arg, key in example.args.items():
             if not isinstance(key, str):
                 continue
-            for owners, table in pre.items():
-                owner = table.get(key) if isinstance(table, dict) else None
-                if not isinstance(owner, dict):
+            for owners, members, held in _held_by(pre, key):
+                if not all(isinstance(m, dict) for m in held.values()):
                     continue
-                for members, held in owner.items():
-                    if not isinstance(held, dict) or not all(isinstance(m, dict) for m in held.values()):
-                        continue
-                    for token in tokens:
-                        if token not in held and any(isinstance(k, str) and _stem(k) == _stem(token) for k in held):
-                            found.setdefault((owners, arg, members), {})[position] = token
-                            break
+                for token in tokens:
+                    if token not in held and any(isinstance(k, str) and _stem(k) == _stem(token) for k in held):
+                        found.setdefault((owners, arg, members), {})[position] = token
+                        break
     if not found:
         return None
     (owners, arg, members), keys = max(found.items(), key=lambda item: len(item[1]))
