@@ -185,21 +185,9 @@ class Search:
     order: str = ""
 
     def run(self, state: Mapping[str, Any], args: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for entity in state.get(self.collection, {}).values():
-            if not isinstance(entity, dict):
-                continue
-            full = dict(entity)
-            if self.view.merge_field:
-                inner = entity.get(self.view.merge_field)
-                if not isinstance(inner, dict) or args.get(self.view.merge_arg) not in inner:
-                    continue
-                if isinstance(inner[args[self.view.merge_arg]], dict):
-                    full.update(inner[args[self.view.merge_arg]])
-            # Conditions test the entity with any merged entry, before fields are dropped from the view.
-            if all(full.get(f) == args.get(a) for f, a in self.arg_fields.items()) and all(
-                    full.get(f) == v for f, v in self.constants.items()):
-                out.append(self.view.apply(entity, args, state))
+        # Conditions test the entity with any merged entry, before fields are dropped from the view.
+        out = [self.view.apply(entity, args, state) for full, entity in _candidates(self, state, args)
+               if _passes(full, self.constants)]
         if self.order:
             out.sort(key=lambda item: str(item.get(self.order)))
         return out
