@@ -44,6 +44,12 @@ def replay(plan: Plan, stop: int | None = None) -> Generator[PlannedCall, ToolRe
         yield call
 
 
+def stop_after(plan: Plan, index: int, answer: str) -> Script:
+    """The reference's calls through call ``index``, then ``answer``."""
+    yield from replay(plan, index + 1)
+    return answer
+
+
 def _last_write_or(plan: Plan, fallback: int | None, first_try: bool = True) -> int | None:
     """The last write (with ``first_try``: its first attempt, when the reference had to retry it)."""
     writes = plan.write_indices
@@ -164,14 +170,7 @@ def _ignored_tool_error(plan: Plan, rng: random.Random) -> Script | None:
 
 def _no_retry_after_transient(plan: Plan, rng: random.Random) -> Script | None:
     transient = plan.transient_indices
-    if not transient:
-        return None
-
-    def script() -> Script:
-        yield from replay(plan, transient[0] + 1)
-        return GIVE_UP_TRANSIENT
-
-    return script()
+    return stop_after(plan, transient[0], GIVE_UP_TRANSIENT) if transient else None
 
 
 def _hallucinated_tool(plan: Plan, rng: random.Random) -> Script | None:

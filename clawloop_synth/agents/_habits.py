@@ -21,7 +21,7 @@ from typing import Any
 
 from clawloop_synth.types import PlannedCall, TaskSpec
 
-from ._flaws import GIVE_UP, GIVE_UP_LOOP, Script, replay
+from ._flaws import GIVE_UP, GIVE_UP_LOOP, Script, replay, stop_after
 from ._mutate import guess, leaves, replace_at
 from ._plan import Plan
 from ._situations import (
@@ -75,12 +75,7 @@ def _s_first_change_only(plan: Plan, rng: random.Random) -> Script | None:
     writes = _distinct_writes(plan)
     if len(writes) < 2:
         return None
-
-    def script() -> Script:
-        yield from replay(plan, writes[0] + 1)
-        return plan.task.reference.answer
-
-    return script()
+    return stop_after(plan, writes[0], plan.task.reference.answer)
 
 
 def _s_escalates(plan: Plan, rng: random.Random) -> Script | None:
@@ -102,12 +97,7 @@ def _s_stops_at_empty(plan: Plan, rng: random.Random) -> Script | None:
     empty = _empty_reads(plan)
     if not empty:
         return None
-
-    def script() -> Script:
-        yield from replay(plan, empty[0] + 1)
-        return GIVE_UP
-
-    return script()
+    return stop_after(plan, empty[0], GIVE_UP)
 
 
 def _s_loops_on_empty(plan: Plan, rng: random.Random) -> Script | None:
@@ -166,12 +156,7 @@ def _s_claims_success(plan: Plan, rng: random.Random) -> Script | None:
     errors = _errors(plan)
     if not errors:
         return None
-
-    def script() -> Script:
-        yield from replay(plan, errors[0] + 1)
-        return plan.task.reference.answer
-
-    return script()
+    return stop_after(plan, errors[0], plan.task.reference.answer)
 
 
 @dataclass(frozen=True)
