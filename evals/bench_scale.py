@@ -15,7 +15,7 @@ Each size runs in a fresh subprocess so its peak memory (RSS of the driver, samp
 per stage) is its own; the hashing embedder clusters the failures. Printed per size: seconds and peak
 MiB per stage, the cost per trace (wall-clock and CPU), and its ratio to the smallest size's.
 
-    python evals/bench_scale.py [--demo 10000 250000 1000000] [--airline 200000]
+    python evals/bench_scale.py [--demo 10000 250000 1000000] [--airline 200000] [--processes 2]
 
 Targets (issue 18): 1,000,000 demo traces in under 10 minutes with peak memory under 4 GiB; 200,000
 airline traces in under 15 minutes; the cost per trace at the largest size within 1.5x of that at
@@ -101,7 +101,7 @@ class _Peak:
         return peak / 2**20
 
 
-def child(path: str, workdir: str) -> None:
+def child(path: str, workdir: str, processes: int = 1) -> None:
     """Runs in the subprocess: the three stages on ``path``; prints their figures as JSON."""
     from clawloop_synth.ingest.stage import run_ingest
     from clawloop_synth.mine.stage import run_cluster, run_mine
@@ -109,28 +109,28 @@ def child(path: str, workdir: str) -> None:
     peak = _Peak()
     work = Path(workdir)
     stage_now = ["ingest"]
-    begun, cpu_begun = time.perf_counter(), time.process_time()
+    begun, cpu_begun = time.perf_counter(), _cpu()
 
     def heartbeat() -> None:  # a run of an hour or more shows how far it got
         while True:
             time.sleep(300)
-            print(f"  [{Path(path).name}] {time.perf_counter() - begun:7.0f} s, {time.process_time() - cpu_begun:7.0f} "
+            print(f"  [{Path(path).name}] {time.perf_counter() - begun:7.0f} s, {_cpu() - cpu_begun:7.0f} "
                   f"CPU-s, in {stage_now[0]}, RSS {peak._rss() / 2**20:5.0f} MiB; load {_load()}", file=sys.stderr,
                   flush=True)
 
     threading.Thread(target=heartbeat, daemon=True).start()
     stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("ingest", lambda: run_ingest([Path(path)], work, on_error="skip")),
-        ("mine", lambda: run_mine(work)),
+        ("mine", lambda: run_mine(work, processes=processes)),
         ("cluster", lambda: run_cluster(work)),
     ]
     peak.take()
     out: dict[str, Any] = {}
     for name, stage in stages:
         stage_now[0] = name
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu = time.perf_counter(), _cpu()
         summary = stage()
-        out[name] = {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+        out[name] = {"seconds": time.perf_counter() - started, "cpu": _cpu() - cpu,
                      "peak_mib": peak.take()}
         print(f"  [{Path(path).name}] {name} done: {out[name]['seconds']:.1f} s, {out[name]['cpu']:.1f} CPU-s, peak "
               f"{out[name]['peak_mib']:.0f} MiB; load {_load()}", file=sys.stderr, flush=True)
@@ -144,16 +144,23 @@ def child(path: str, workdir: str) -> None:
     print(json.dumps(out))
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (mine's worker processes)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def measure(kind: str, size: int, folder: Path) -> dict[str, Any]:
+def measure(kind: str, size: int, folder: Path, processes: int = 1) -> dict[str, Any]:
     path = folder / f"{kind}-{size}.jsonl"
     megabytes = write_input(kind, size, path) / 1e6
     work = folder / f"work-{kind}-{size}"
     # The child's stderr (its per-stage lines and heartbeat, or a traceback) goes straight to ours.
-    done = subprocess.run([sys.executable, __file__, "--child", str(path), str(work)], stdout=subprocess.PIPE,
+    done = subprocess.run([sys.executable, __file__, "--child", str(path), str(work),
+                           "--processes", str(processes)], stdout=subprocess.PIPE,
                           text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
     path.unlink()
     subprocess.run(["rm", "-rf", str(work)], check=False)
@@ -163,10 +170,10 @@ def measure(kind: str, size: int, folder: Path) -> dict[str, Any]:
     return {"megabytes": megabytes, **figures}
 
 
-def _rows(kind: str, sizes: list[int], folder: Path) -> Iterator[dict[str, Any]]:
+def _rows(kind: str, sizes: list[int], folder: Path, processes: int) -> Iterator[dict[str, Any]]:
     base: float | None = None
     for size in sizes:
-        f = measure(kind, size, folder)
+        f = measure(kind, size, folder, processes)
         total = sum(f[s]["seconds"] for s in ("ingest", "mine", "cluster"))
         cpu = sum(f[s]["cpu"] for s in ("ingest", "mine", "cluster"))
         peak = max(f[s]["peak_mib"] for s in ("ingest", "mine", "cluster"))
@@ -186,13 +193,16 @@ def main() -> None:
     parser.add_argument("--demo", type=int, nargs="*", default=[10_000, 250_000, 1_000_000])
     parser.add_argument("--airline", type=int, nargs="*", default=[10_000, 200_000])
     parser.add_argument("--tmp", type=Path, default=None, help="where inputs and work directories go")
+    parser.add_argument("--processes", type=int, default=1, help="mine on this many local processes")
     parser.add_argument("--child", nargs=2, metavar=("PATH", "WORKDIR"))
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, processes=args.processes)
         return
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        results = [*_rows("demo", sorted(args.demo), Path(tmp)), *_rows("airline", sorted(args.airline), Path(tmp))]
+        print(f"mine on {args.processes} process(es); {os.cpu_count()} CPUs; load {_load()}", flush=True)
+        results = [*_rows("demo", sorted(args.demo), Path(tmp), args.processes),
+                   *_rows("airline", sorted(args.airline), Path(tmp), args.processes)]
     by = {(r["kind"], r["size"]): r for r in results}
     for kind in ("demo", "airline"):
         sizes = sorted(size for k, size in by if k == kind)

@@ -150,11 +150,16 @@ def mine_row(context: tuple[MineContext, type[Trace]], row: str) -> tuple[str, b
 
 def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | None = None,
                 engine: Engine | None = None, rows: tuple[Iterable[str], type[Trace]] | None = None,
-                ) -> Iterable[Failure]:
+                processes: int = 1) -> Iterable[Failure]:
     """Stream the failures of ``traces``; ``stats`` (if given) is filled along the way. With an ``engine``
     (``ray``) they are mined on its workers in batches, the failures handed back in trace order; ``rows``
-    (the records' JSON and their model) then stand for ``traces``."""
-    if engine is not None and rows is not None:
+    (the records' JSON and their model) then stand for ``traces``. With ``processes`` > 1 and ``rows`` (and
+    no remote engine) they are mined on that many local processes, in trace order."""
+    if processes > 1 and rows is not None and (engine is None or engine.in_process):
+        from clawloop_synth.engine.pool import pool_map_ordered
+
+        results = pool_map_ordered(mine_row, rows[0], (ctx, rows[1]), processes, batch=_BATCH)
+    elif engine is not None and rows is not None:
         results = engine.map_ordered(mine_row, rows[0], context=(ctx, rows[1]), batch=_BATCH)
     elif engine is not None:
         results = engine.map_ordered(mine_one, traces, context=ctx, batch=_BATCH)

@@ -39,13 +39,14 @@ def nothing_to_mine(summary: dict[str, Any]) -> str | None:
 
 
 def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below: float = 0.5,
-             source: str = "traces", engine: Engine | None = None) -> dict[str, Any]:
+             source: str = "traces", engine: Engine | None = None, processes: int = 1) -> dict[str, Any]:
     """Mine every trace in WORKDIR/SOURCE (``traces``, or ``rollouts`` from the rollout stage);
     write WORKDIR/failures and WORKDIR/mine.json (for rollouts: rollout_failures, mine_rollouts.json).
 
     The traces' own tools are used; ``pack_tools`` apply only when they are the traces' tools
     (``pack_applied`` in the summary), so a pack of another domain cannot invent findings. ``engine``: where
-    the traces are mined (default: this process)."""
+    the traces are mined (default: this process); ``processes`` > 1 mines them on that many local processes
+    (same output, in the same order)."""
     from clawloop_synth.mine.context import build_context
     from clawloop_synth.mine.miner import MineStats, mine_traces
     from clawloop_synth.store import load_records, load_rows, save_records
@@ -61,8 +62,9 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below, require_match=True)
     stats = MineStats()
     out = workdir / ("failures" if source == "traces" else "rollout_failures")
-    rows = (load_rows(traces_dir), record) if engine is not None and not engine.in_process else None
-    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats, engine, rows),
+    remote = engine is not None and not engine.in_process
+    rows = (load_rows(traces_dir), record) if remote or processes > 1 else None
+    count = save_records(out, mine_traces(load_records(traces_dir, record), ctx, stats, engine, rows, processes),
                          columns=lambda f: {"trace_id": f.trace_id, "step": f.step, "code": f.code,
                                             "signal": f.signal})
     summary = {"stage": "mine", "source": source, **stats.summary(), "fail_below": fail_below,
