@@ -156,7 +156,7 @@ def test_the_kit_also_asks_questions_a_lookup_answers_and_two_writes(
     ctx = KitContext(pack, state, build_graph(traces, pack.write_tools), traces=traces)
     draws = GenericKit().base_tasks(ctx, random.Random(1))
     bases = [b for b in (next(draws) for _ in range(60)) if isinstance(b, BaseTask)]
-    questions = [b for b in bases if not b.write_indices()]
+    questions = [b for b in bases if not b.write_indices() and b.forbidden is None]
     doubles = [b for b in bases if len(b.write_indices()) == 2]
     assert questions and doubles and len(bases) > len(questions) + len(doubles)
     for base in questions:  # a lookup, and an answer only its result gives
@@ -167,3 +167,63 @@ def test_the_kit_also_asks_questions_a_lookup_answers_and_two_writes(
         first, second = (base.calls[i] for i in base.write_indices())
         assert first != second and first.arguments["source"] == second.arguments["source"]
         assert " Also: " in base.instruction
+
+
+def _refusals(pack: DomainPack, traces: list[Trace], draws: int = 120) -> list:
+    import random
+
+    from clawloop_synth.generate.graph import build_graph
+    from clawloop_synth.generate.procedural.base import BaseTask, KitContext
+    from clawloop_synth.generate.procedural.generic import GenericKit
+
+    ctx = KitContext(pack, pack.load_state(), build_graph(traces, pack.write_tools), traces=traces)
+    kit = GenericKit().base_tasks(ctx, random.Random(2))
+    return [b for b in (next(kit) for _ in range(draws)) if isinstance(b, BaseTask) and b.forbidden is not None]
+
+
+def test_a_pack_without_rules_gets_refusals_of_writes_its_handler_refuses(
+        bank: tuple[DomainPack, dict, list[Trace]]) -> None:
+    from clawloop_synth.generate.procedural.base import scratch_task
+    from clawloop_synth.sim.env import SimEnv
+
+    pack, state, traces = bank
+    refusals = _refusals(pack, traces)
+    assert refusals
+    for base in refusals:  # no write; a lookup; the fallback answer is a field only the lookup shows
+        assert base.kind.startswith("refusal: transfer_funds") and not base.write_indices()
+        assert [c.name for c in base.calls] == ["get_account"] and base.outputs
+        assert all(out not in base.instruction for out in base.outputs)
+        assert SimEnv(scratch_task(pack.tools, base.state)).step(base.forbidden).is_error
+
+
+def test_a_rule_makes_refusals_and_a_handoff_tool_makes_transfers(tmp_path: Path) -> None:
+    pack = _bank(tmp_path / "bank")
+    folder = tmp_path / "bank"
+    (folder / "rules").mkdir()
+    (folder / "rules" / "small_transfers.py").write_text(
+        "tools = ['transfer_funds']\n"
+        "def check(state, call):\n"
+        "    if call['arguments']['amount'] > 15:\n"
+        "        return 'transfers above 15 need a branch visit.'\n"
+        "    return None\n")
+    tools = json.loads((folder / "tools.json").read_text())
+    summary = {"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"]}
+    tools.append({"type": "function", "function": {"name": "transfer_to_human_agents",
+                                                   "description": "Hand the user to a person.",
+                                                   "parameters": summary}})
+    (folder / "tools.json").write_text(json.dumps(tools))
+    (folder / "handlers" / "transfer_to_human_agents.py").write_text(
+        "def invoke(state, summary):\n    return 'Transfer successful'\n")
+    pack = load_pack(folder)
+    state = pack.load_state()
+    traces = [_trace(0, "Dana Reyes", "ACC-1001", "ACC-1002", 20, state),
+              _trace(1, "Lin Wei", "ACC-1003", "ACC-1005", 35, state)]
+    refusals = _refusals(pack, traces, 200)
+    kinds = {b.kind.split(":")[0] for b in refusals}
+    assert any(b.forbidden.arguments["amount"] > 15 and "branch visit" in b.answer for b in refusals)
+    assert kinds == {"refusal", "transfer"}
+    for base in refusals:
+        if base.forbidden.arguments["amount"] > 15:  # the rule's reason is the answer's
+            assert "branch visit" in base.answer
+        if base.kind.startswith("transfer"):
+            assert base.calls[-1].name == "transfer_to_human_agents"

@@ -21,8 +21,8 @@ from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import Choice, PlannedCall, PolicyRule, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
-__all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "generated_keys", "plan_reads",
-           "scratch_task"]
+__all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "candidate_reads", "generated_keys",
+           "plan_reads", "scratch_task"]
 
 _MAX_READS = 6
 
@@ -60,6 +60,7 @@ class Scenario:
     # a complying agent does (the failure exemplar), answering ``complied``.
     forbidden: PlannedCall | None = None
     complied: str = ""
+    refused_by_handler: bool = False  # the forbidden call is one the pack's handler errors on (no rule needed)
 
 
 @dataclass
@@ -120,8 +121,10 @@ def _param_value(name: str, given: dict[str, Any], writes: list[PlannedCall], en
     return None
 
 
-def _candidate_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[PlannedCall],
+def candidate_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[PlannedCall],
                      given: dict[str, Any]) -> list[PlannedCall]:
+    """The reads the graph says produce the writes' arguments (and theirs, one level down), with arguments
+    taken from what the user states, the writes and the entities they touch."""
     refs = pack.touched(state, [(c.name, c.arguments) for c in writes], depth=0)
     entities = [state[col][key] for col, keys in sorted(refs.items()) for key in sorted(keys)
                 if isinstance(state[col].get(key), dict)]
@@ -166,7 +169,7 @@ def plan_reads(pack: DomainPack, graph: ToolGraph, state: State, writes: list[Pl
     needed = {s for c in writes for _, s in leaf_strings(c.arguments) if len(s) >= 3} - known
     refs = pack.touched(state, [(c.name, c.arguments) for c in writes], depth=0)
     write_keys = {key for keys in refs.values() for key in keys}
-    candidates = _candidate_reads(pack, graph, state, writes, given)
+    candidates = candidate_reads(pack, graph, state, writes, given)
     needed |= {s for c in candidates for _, s in leaf_strings(c.arguments)} - known
     kept: list[PlannedCall] = []
     progress = True
@@ -206,7 +209,7 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     asked = scenario.reads + scenario.writes + ([scenario.forbidden] if scenario.forbidden else [])
     probe_calls = [(c.name, c.arguments) for c in asked]
     # Slice generously first (reads may touch what the writes name), then plan and run on the slice.
-    candidates = _candidate_reads(pack, ctx.graph, ctx.state, scenario.writes, scenario.given)
+    candidates = candidate_reads(pack, ctx.graph, ctx.state, scenario.writes, scenario.given)
     sliced = pack.slice_state(ctx.state, probe_calls + [(c.name, c.arguments) for c in candidates],
                               distractors=distractors, seed=seed)
     env = SimEnv(scratch_task(tools, sliced))
@@ -232,7 +235,11 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     if scenario.forbidden is not None:
         # A refusal must be one: some rule forbids the request on the state the reference leaves.
         judged = RuleSet(rules).check(env.state, scenario.forbidden.name, scenario.forbidden.arguments, len(calls))
-        if not judged:
+        # Without a rule, the pack's own dynamics may forbid it: its handler refuses the call (a failed
+        # precondition of an induced handler), which is what the reference's answer reports.
+        refused = scenario.refused_by_handler and \
+            SimEnv(scratch_task(tools, copy_state(env.state))).step(scenario.forbidden).is_error
+        if not judged and not refused:
             return f"refusal: no rule forbids {scenario.forbidden.name}"
     answer, outputs = scenario.finish(values)
     # An id the simulator made up for a new entity is the same in every task (the id generator is

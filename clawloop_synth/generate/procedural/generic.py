@@ -16,7 +16,12 @@ changed amount; an id the simulator generated is left out, see ``generated_keys`
 
 Besides one write, a draw is a question answered from one lookup (no write: a read tool the traces
 called, worded from the first messages of traces that made no write) or two writes on different
-entities, in the shares of :data:`NO_WRITE_SHARE` and :data:`TWO_WRITES_SHARE`.
+entities, in the shares of :data:`NO_WRITE_SHARE` and :data:`TWO_WRITES_SHARE`. A share of the write
+requests (:data:`REFUSAL_SHARE`) asks for a write the pack forbids: one a pack rule flags, or, in a
+pack without rules (an induced one), one its handler refuses (a failed precondition). The reference
+looks the entity up, makes no write, says why and answers a fallback question from the lookup ("if that
+can't be done, tell me ..."); the failure exemplar complies. When the pack has a handoff tool, some of
+those requests ask to be put through to a person instead, and the reference calls it.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clawloop_synth.generate.graph import leaf_strings
+from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.pack import DomainPack, State
+from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.types import PlannedCall, ToolSpec, Trace
 
 __all__ = ["GenericKit", "RequestTemplate", "request_templates"]
@@ -42,6 +49,10 @@ _SLOT = re.compile(r"\{([^{}]+)\}")
 _MAX_ENTITIES = 200  # entity keys drawn from per collection
 NO_WRITE_SHARE = 0.3  # draws that ask a question a lookup answers (when the traces made such lookups)
 TWO_WRITES_SHARE = 0.4  # of the other draws, those with two writes of one user
+REFUSAL_SHARE = 0.25  # of the draws that are not questions: a request the pack forbids (refusal or transfer)
+TRANSFER_SHARE = 0.4  # of those, when the pack has a handoff tool: the reference hands the user over
+# A tool that hands the conversation to a person (the same words the evaluation's always-transfer agent looks for).
+_HANDOFF = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECASE)
 _TRIES = 6  # draws of one write request before the scenario is dropped
 
 
@@ -183,9 +194,18 @@ class GenericKit:
         asked = request_templates(pack, state, traces, reads=True)
         keys = {c: sorted(state.get(c, {}))[:_MAX_ENTITIES] if isinstance(state.get(c), dict) else []
                 for c in pack.collections}
+        rules = RuleSet(pack_rules(pack))
+        handoff = next((tool for tool in pack.tools if not tool.writes and _HANDOFF.search(tool.name)), None)
         while True:
             scenario: Scenario | str
-            if questions and rng.random() < NO_WRITE_SHARE:
+            if rng.random() < REFUSAL_SHARE * (1 - NO_WRITE_SHARE if questions else 1):
+                scenario = "generic kit, no forbidden request drawn"
+                for _ in range(_TRIES):
+                    scenario = self._refusal(ctx, writes, recorded, templates, keys, rules,
+                                             handoff if rng.random() < TRANSFER_SHARE else None, rng)
+                    if isinstance(scenario, Scenario):
+                        break
+            elif questions and rng.random() < NO_WRITE_SHARE:
                 tool = rng.choice(questions)
                 args = self._arguments(pack, state, tool, looked[tool.name], keys, rng)
                 scenario = args if isinstance(args, str) else \
@@ -267,6 +287,66 @@ class GenericKit:
                 args[subject] = first[subject]
         return self._scenario(pack, state, tool, args, templates.get(tool.name, []) if not k else [], rng)
 
+    def _refusal(self, ctx: KitContext, writes: list[ToolSpec], recorded: dict[str, list[dict[str, Any]]],
+                 templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], rules: RuleSet,
+                 handoff: ToolSpec | None, rng: random.Random) -> Scenario | str:
+        """A write the pack forbids (a rule flags it, or its handler refuses it): no write, say why."""
+        pack, state = ctx.pack, ctx.state
+        tool = rng.choice(writes)
+        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
+        if isinstance(args, str):
+            return args
+        call = PlannedCall(name=tool.name, arguments=args)
+        sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
+        broken = rules.check(sliced, call.name, call.arguments, 0) if rules else []
+        result = SimEnv(scratch_task(pack.tools, sliced)).step(call)
+        if broken:
+            reason, by_handler = broken[0].message, False
+        elif result.is_error:
+            reason, by_handler = result.content.strip(), True
+        else:
+            return f"generic kit, {tool.name} is allowed on the drawn arguments"
+        given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
+        # The fallback question: a field of an entity the request names, which only a lookup shows.
+        env = SimEnv(scratch_task(pack.tools, sliced))
+        values = _slot_values(pack, state, args)
+        request = self._wording(tool, args, values, templates.get(tool.name, []), rng, ending="")
+        fallback = None
+        for read in kit_base.candidate_reads(pack, ctx.graph, sliced, [call], given):
+            seen = env.step(read)
+            if seen.is_error:
+                continue
+            fields = [(k, str(v)) for k, v in _record_fields(seen.value)
+                      if len(str(v)) >= 3 and str(v) not in request and str(v) not in reason]
+            if fields:
+                fallback = (read, *rng.choice(fields))
+                break
+        if fallback is None:
+            return f"generic kit, no lookup answers a fallback question for {tool.name}"
+        read, field_name, value = fallback
+        subject = next((str(v) for v in read.arguments.values() if isinstance(v, str | int | float)), "it")
+        question = f"tell me the {field_name.replace('_', ' ')} of {subject}"
+        reads = [read]
+        if handoff is not None:
+            summary = f"The user asks for {tool.name.replace('_', ' ')} ({_brief(args)}), which cannot be done: " \
+                      f"{reason[:160]}"
+            transfer_args = _handoff_arguments(handoff, summary)
+            if transfer_args is None:
+                return f"generic kit, cannot fill the arguments of {handoff.name}"
+            reads.append(PlannedCall(name=handoff.name, arguments=transfer_args))
+            instruction = f"{request} If you can't do it yourself, {question} and put me through to a person."
+            kind = f"transfer: {tool.name}"
+            answer = f"I can't do that: {reason} The {field_name.replace('_', ' ')} of {subject} is {value}. " \
+                     "I've transferred you to a human agent."
+        else:
+            instruction = f"{request} If that isn't possible, {question}."
+            kind = f"refusal: {tool.name}"
+            answer = f"I'm sorry, I can't do that: {reason} The {field_name.replace('_', ' ')} of {subject} is {value}."
+        return Scenario(kind=kind, writes=[], given=given, instruction=instruction,
+                        finish=lambda results: (answer, [value]), reads=reads, forbidden=call,
+                        complied=f"Done ({tool.name.replace('_', ' ')}): your request is complete.",
+                        refused_by_handler=by_handler)
+
     def _question(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
         """A question one lookup answers: no write; the answer states what the lookup returned."""
@@ -283,7 +363,8 @@ class GenericKit:
                         finish=lambda results: (answer, outputs), reads=[call])
 
     def _wording(self, tool: ToolSpec, args: dict[str, Any], values: dict[str, str],
-                 templates: list[RequestTemplate], rng: random.Random, ask: bool = False) -> str:
+                 templates: list[RequestTemplate], rng: random.Random, ask: bool = False,
+                 ending: str = " Please tell me the result.") -> str:
         usable = [t for t in templates if all(slot in values for slot in t.slots)]
         if usable:
             template = rng.choice(usable)
@@ -300,7 +381,7 @@ class GenericKit:
         structured = [name for name, value in args.items() if not isinstance(value, str | int | float)]
         if structured:
             text += " " + "; ".join(f"{name.replace('_', ' ')}: {_brief(args[name])}" for name in structured) + "."
-        return text + " Please tell me the result."
+        return text + ending
 
 
 def _joined(parts: list[Scenario | str]) -> Scenario | str:
@@ -324,6 +405,29 @@ def _joined(parts: list[Scenario | str]) -> Scenario | str:
     text = second.instruction
     return Scenario(kind=f"{first.kind} + {second.kind}", writes=first.writes + second.writes, given=given,
                     instruction=f"{first.instruction} Also: {text[:1].lower()}{text[1:]}", finish=finish)
+
+
+def _record_fields(value: Any) -> list[tuple[str, Any]]:
+    """The scalar fields of a lookup's result: of the record, or of the first record of a list."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value = value[0]
+    if not isinstance(value, dict):
+        return []
+    return [(k, v) for k, v in value.items() if isinstance(v, str | int | float) and not isinstance(v, bool)]
+
+
+def _handoff_arguments(tool: ToolSpec, summary: str) -> dict[str, Any] | None:
+    """The handoff's required arguments: every required string gets the summary; other kinds cannot be filled."""
+    properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
+    required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)] \
+        if isinstance(tool.parameters, dict) else []
+    args: dict[str, Any] = {}
+    for name in required:
+        schema = properties.get(name, {}) if isinstance(properties, dict) else {}
+        if isinstance(schema, dict) and schema.get("type", "string") != "string":
+            return None
+        args[name] = summary
+    return args
 
 
 def _unknown_value(schema: Any, keys: dict[str, list[str]], rng: random.Random) -> Any:
