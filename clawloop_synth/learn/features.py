@@ -25,6 +25,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:@/]*[A-Za-z0-9]|[A-Za-z0-9]")
 _WORD = re.compile(r"[a-z]{3,}")
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")  # an ISO 8601 date and time
 SPLIT = re.compile(r"[^a-z0-9]+")  # what separates the word parts of lowercased text
+_CLAUSE = re.compile(r"[.;!?]\s+|\n+|,?\s+(?:and\s+)?(?:also|then|additionally|afterwards|after that)\s+|,\s+and\s+")
 
 
 def tokens(text: str) -> list[str]:
@@ -112,6 +113,10 @@ class Episode:
             self.instr_prev.setdefault(m.group(), before[-1] if before else "<bos>")
         self.instr_words = sorted(set(_WORD.findall(self.instr_l)))[:80]
         self.instr_parts = set(SPLIT.split(self.instr_l))
+        # the request's clauses (sentences, and parts joined by "also" / "then"): after a write, the clauses no
+        # write has served yet say whether a second request remains and which words it turns on
+        self.clauses = [(set(_WORD.findall(c)), {t.lower() for t in tokens(c) if len(t) >= 3})
+                        for c in _CLAUSE.split(self.instr_l) if _WORD.search(c)][:8]
         self._leaves: list[Leaf] | None = None
         self.record_match: list[int] = []
         self.record_call: list[int] = []  # the index of the call whose result holds each record
@@ -124,6 +129,28 @@ class Episode:
         self.calls.append((tool, arguments))
         self.results.append((tool, value, is_error))
         self._leaves = None
+
+    def unserved(self) -> list[set[str]]:
+        """The words of the clauses no successful write has served yet.
+
+        A clause naming ids is served by a write that sent one of them; a clause without ids by a write whose
+        tool name shares a word with it that no other clause has (words every clause shares say nothing).
+        """
+        done = [(set(SPLIT.split(c.lower())), json.dumps(a).lower()) for (c, a), (_, _, err)
+                in zip(self.calls, self.results, strict=True) if self.writes.get(c) and not err]
+        if not done:
+            return [w for w, _ in self.clauses]
+        out = []
+        for i, (words, toks) in enumerate(self.clauses):
+            ids = {t for t in toks if any(ch.isdigit() for ch in t)}
+            if ids:
+                served = any(t in sent for t in ids for _, sent in done)
+            else:
+                own = words - set().union(*(w for j, (w, _) in enumerate(self.clauses) if j != i))
+                served = any(own & parts for parts, _ in done)
+            if not served:
+                out.append(words)
+        return out
 
     def in_instruction(self, value: Any) -> bool:
         v = str(value).lower()

@@ -112,6 +112,10 @@ class PolicyLearner:
         # what the results say in words (a cabin, a status, a yes/no): the facts a refusal turns on
         cats = sorted({f"{lf.key}={lf.value}" for lf in leaves if isinstance(lf.value, str) and len(lf.value) <= 24
                        and not lf.key.startswith("txt:") and not any(ch.isdigit() for ch in lf.value)})[:48]
+        open_words = ep.unserved()
+        n_open = min(len(open_words), 3)
+        open_set = set().union(*open_words) if open_words else set()
+        open_list = sorted(open_set)[:40]
         feats = []
         for c in names:
             count = sum(1 for x, _ in ep.calls if x == c)
@@ -127,8 +131,13 @@ class PolicyLearner:
             base.append(f"nameov={min(overlap, 2)}")
             base += [f"lastrm={min(last_rm, 5)}", f"bestrm={min(best_rm, 5)}", f"prev={prev}|lastrm={min(last_rm, 5)}"]
             base.append(f"kind={cw}|nameov={min(overlap, 2)}")
+            # the clauses no write has served yet: a second request's tool shares their words
+            open_ov = min(len(name_parts & open_set), 2)
+            base += [f"open={n_open}", f"open={n_open}|wd={min(writes_done, 2)}", f"openov={open_ov}",
+                     f"openov={open_ov}|n={n}", f"openov={open_ov}|open={n_open}"]
             strs = [f"A|{c}|{b}" for b in base] + [f"A|{b}|kind={cw}" for b in base[1:]]
             strs += [f"A|{c}|w={w}" for w in ep.instr_words] + [f"A|{c}|n={n}|w={w}" for w in ep.instr_words]
+            strs += [f"A|{c}|ow={w}|wd={min(writes_done, 2)}" for w in open_list]
             strs += [f"A|{c}|cat={x}" for x in cats] + [f"A|kind={cw}|cat={x}" for x in cats]
             feats.append(hash_features(strs))
         return names, feats
