@@ -36,7 +36,8 @@ def rollout(
     workdir: Workdir = None,
     old_workdir: OldWorkdir = None,
     k: Annotated[int, typer.Option("--k", min=1, help="Attempts per task per agent.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, help="Episodes run at the same time.")] = 8,
+    concurrency: Annotated[int, typer.Option(
+        min=1, help="LLM agents: episodes run at the same time (in-process agents run one after another).")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the scripted and flawed agents.")] = 0,
     model: Annotated[str | None, typer.Option(help="litellm model for a bare 'llm' agent.")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,

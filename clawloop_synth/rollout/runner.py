@@ -90,6 +90,17 @@ async def _produce(jobs: Sequence[Job], concurrency: int, out: queue.Queue[Any],
     out.put(_Done())
 
 
+def _in_this_thread(jobs: Sequence[Job], tick: Callable[[], None] | None) -> Iterator[Rollout]:
+    """In-process agents one after another: they compute and never wait, so threads would only
+    contend for the GIL (the airline rollout took 41 s on 8 threads, 27 s on one), and in the main
+    thread the sandbox's CPU limit is a signal timer instead of a polling watchdog."""
+    for job in jobs:
+        rollout = run_agent(job.agent, job.task, attempt=job.attempt)
+        if tick is not None:
+            tick()
+        yield rollout
+
+
 def iter_rollouts(jobs: Sequence[Job], concurrency: int = 8,
                   tick: Callable[[], None] | None = None) -> Iterator[Rollout]:
     """Run ``jobs`` ``concurrency`` at a time; yield their Rollouts in job order.
@@ -99,6 +110,9 @@ def iter_rollouts(jobs: Sequence[Job], concurrency: int = 8,
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if not any(hasattr(job.agent, "arun") for job in jobs):
+        yield from _in_this_thread(jobs, tick)
+        return
     out: queue.Queue[Any] = queue.Queue()
     stop = threading.Event()
 

@@ -48,3 +48,27 @@ class _Broken:
 def test_an_episode_error_is_raised_to_the_consumer() -> None:
     with pytest.raises(RuntimeError, match="agent bug"):
         list(iter_rollouts(make_jobs([ReferenceAgent(), _Broken()], demo_tasks(5), k=1), concurrency=2))
+
+
+class _WhereRun(ReferenceAgent):
+    """The reference agent, noting the thread each episode ran in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[int] = set()
+
+    def episode(self, task: TaskSpec, attempt: int = 0) -> Episode:
+        import threading
+
+        self.threads.add(threading.get_ident())
+        return super().episode(task, attempt)
+
+
+def test_in_process_agents_run_in_the_calling_thread() -> None:
+    import threading
+
+    agent = _WhereRun()
+    rollouts = list(iter_rollouts(make_jobs([agent], demo_tasks(4), k=2), concurrency=8))
+    assert len(rollouts) == 8 and all(r.reward == 1.0 for r in rollouts)
+    # no pool threads for agents that never wait: they would only contend for the GIL
+    assert agent.threads == {threading.get_ident()}
