@@ -63,7 +63,6 @@ def is_code(code: str) -> bool:
     return code in load_taxonomy()
 
 
-@lru_cache(maxsize=1 << 16)  # the gate's probes classify the same handler errors over and over
 def classify_error(text: str) -> str:
     """The leaf code of a tool error's text; :data:`FALLBACK_ERROR` when no pattern matches."""
     for leaf in load_taxonomy().values():
