@@ -10,7 +10,7 @@ import pytest
 from clawloop_synth.generate.base import GenerationRequest, Verdict
 from clawloop_synth.generate.gate import mined_codes
 from clawloop_synth.generate.procedural import ProceduralGenerator
-from clawloop_synth.generate.procedural.generic import request_templates
+from clawloop_synth.generate.procedural.wording import request_templates
 from clawloop_synth.sim.pack import DomainPack, load_pack
 from clawloop_synth.sim.verify import verify
 from clawloop_synth.types import FailureCluster, Message, TaskSpec, ToolCall, Trace

@@ -7,7 +7,7 @@ schema's enum, or a value recorded for that parameter. The write is tried in the
 a draw whose write errors is dropped (so every scenario is one the pack's own dynamics accept). The
 reads that produce the write's arguments are then planned from the graph by :func:`base_from_scenario`.
 
-The request is worded from the traces' own first user messages: in a trace that made the same write,
+The request is worded from the traces' own first user messages (``wording.py``): in a trace that made the same write,
 the recorded argument values and the fields of the entities they name are replaced by slots
 (``{arg:amount}``, ``{source.owner}``), and the slots are filled from the new scenario, so an induced
 pack speaks its users' language. Without such a trace, the tool's description is the wording. The
@@ -30,21 +30,20 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
+from clawloop_synth.generate.procedural.wording import RequestTemplate, request_templates, slot_values
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.pack import DomainPack, State
 from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.types import PlannedCall, ToolSpec, Trace
 
-__all__ = ["GenericKit", "RequestTemplate", "request_templates"]
+__all__ = ["GenericKit"]
 
 _DISTRACTORS = 2
-_MIN_SLOT = 2  # shorter values (a "1", a "y") would be replaced inside ordinary words
 _SLOT = re.compile(r"\{([^{}]+)\}")
 _MAX_ENTITIES = 200  # entity keys drawn from per collection
 NO_WRITE_SHARE = 0.3  # draws that ask a question a lookup answers (when the traces made such lookups)
@@ -54,89 +53,6 @@ TRANSFER_SHARE = 0.4  # of those, when the pack has a handoff tool: the referenc
 # A tool that hands the conversation to a person (the same words the evaluation's always-transfer agent looks for).
 _HANDOFF = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECASE)
 _TRIES = 6  # draws of one write request before the scenario is dropped
-
-
-@dataclass
-class RequestTemplate:
-    """A real first user message with its entities replaced by slots, for one write tool."""
-
-    tool: str
-    text: str
-    slots: list[str] = field(default_factory=list)  # "arg:NAME" or "NAME.FIELD" (a field of the entity NAME keys)
-
-
-def _first_user(trace: Trace) -> str | None:
-    return next((m.content for m in trace.messages if m.role == "user" and m.content), None)
-
-
-def _named_entities(pack: DomainPack, state: State, args: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Argument name -> the entity its value is the key of (the first collection that has it)."""
-    out = {}
-    for arg, value in args.items():
-        if not isinstance(value, str):
-            continue
-        for collection in pack.collections:
-            entity = state.get(collection, {}).get(value) if isinstance(state.get(collection), dict) else None
-            if isinstance(entity, dict):
-                out[arg] = entity
-                break
-    return out
-
-
-def _slot_values(pack: DomainPack, state: State, args: dict[str, Any]) -> dict[str, str]:
-    """Slot -> text: ``arg:NAME`` for the call's arguments, ``NAME.FIELD`` for fields of the entity it names."""
-    values: dict[str, str] = {}
-    for arg, value in args.items():
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            values[f"arg:{arg}"] = str(value)
-    for arg, entity in _named_entities(pack, state, args).items():
-        for key, value in entity.items():
-            if isinstance(value, str) and len(value) >= 3:
-                values[f"{arg}.{key}"] = value
-            elif isinstance(value, dict):  # one level down: a name split into first and last
-                for sub, inner in value.items():
-                    if isinstance(inner, str) and len(inner) >= 3:
-                        values[f"{arg}.{key}.{sub}"] = inner
-    return {slot: text for slot, text in values.items() if len(text) >= _MIN_SLOT}
-
-
-def _templatize(message: str, values: dict[str, str]) -> RequestTemplate | None:
-    # Longest values first, so "A-1001" is not cut by a shorter "1001"; braces of the text are escaped.
-    text = message.replace("{", "(").replace("}", ")")
-    slots: list[str] = []
-    for slot, value in sorted(values.items(), key=lambda item: -len(item[1])):
-        pattern = re.compile(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])")
-        if pattern.search(text):
-            text = pattern.sub("{" + slot + "}", text)
-            slots.append(slot)
-    return RequestTemplate(tool="", text=text, slots=slots) if slots else None
-
-
-def request_templates(pack: DomainPack, state: State, traces: list[Trace],
-                      reads: bool = False) -> dict[str, list[RequestTemplate]]:
-    """Per write tool, the first user messages of traces that made that write, with entities as slots.
-
-    With ``reads``: per read tool, the first messages of traces that made no write, by their first lookup.
-    """
-    out: dict[str, list[RequestTemplate]] = {}
-    seen: set[tuple[str, str]] = set()
-    for trace in traces:
-        message = _first_user(trace)
-        if not message:
-            continue
-        steps = trace.tool_steps()
-        if reads and any(step.call.name in pack.write_tools for step in steps):
-            continue
-        for step in steps:
-            if (step.call.name in pack.write_tools) == reads or step.is_error or step.result is None:
-                continue
-            template = _templatize(message, _slot_values(pack, state, dict(step.call.arguments)))
-            if template is not None and (step.call.name, template.text) not in seen:
-                seen.add((step.call.name, template.text))
-                template.tool = step.call.name
-                out.setdefault(step.call.name, []).append(template)
-            break  # the first write is what the opening message asks for
-    return out
 
 
 def _recorded(traces: list[Trace], writes: frozenset[str] | set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -258,12 +174,10 @@ class GenericKit:
     def _scenario(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
         # Try the write on the entities it touches: only a write the pack's dynamics accept is a scenario.
-        call, result = _tried(pack, state, tool, args)
-        if result.is_error:
-            return f"generic kit, {tool.name} errors on the drawn arguments"
-        values = _slot_values(pack, state, args)
-        instruction = self._wording(tool, args, values, templates, rng)
-        given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
+        tried = self._tried_and_worded(pack, state, tool, args, templates, rng)
+        if isinstance(tried, str):
+            return tried
+        call, _, instruction, given = tried
 
         def finish(results: list[Any]) -> tuple[str, list[str]]:
             return _answer(tool, results[-1] if results else None, instruction)
@@ -309,7 +223,7 @@ class GenericKit:
         given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
         # The fallback question: a field of an entity the request names, which only a lookup shows.
         env = SimEnv(scratch_task(pack.tools, sliced))
-        values = _slot_values(pack, state, args)
+        values = slot_values(pack, state, args)
         request = self._wording(tool, args, values, templates.get(tool.name, []), rng, ending="")
         fallback = None
         for read in kit_base.candidate_reads(pack, ctx.graph, sliced, [call], given):
@@ -350,17 +264,26 @@ class GenericKit:
     def _question(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
         """A question one lookup answers: no write; the answer states what the lookup returned."""
-        call, result = _tried(pack, state, tool, args)
-        if result.is_error:
-            return f"generic kit, {tool.name} errors on the drawn arguments"
-        values = _slot_values(pack, state, args)
-        instruction = self._wording(tool, args, values, templates, rng, ask=True)
+        tried = self._tried_and_worded(pack, state, tool, args, templates, rng, ask=True)
+        if isinstance(tried, str):
+            return tried
+        call, result, instruction, given = tried
         answer, outputs = _answer(tool, result.value, instruction)
         if not outputs:
             return f"generic kit, {tool.name}'s result says nothing the question does not"
-        given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
         return Scenario(kind=f"generic answer:{tool.name}", writes=[], given=given, instruction=instruction,
                         finish=lambda results: (answer, outputs), reads=[call])
+
+    def _tried_and_worded(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
+                          templates: list[RequestTemplate], rng: random.Random, ask: bool = False
+                          ) -> tuple[PlannedCall, ToolResult, str, dict[str, Any]] | str:
+        """The call tried on ``state`` (a reason when it errors), its request and the values the request gives."""
+        call, result = _tried(pack, state, tool, args)
+        if result.is_error:
+            return f"generic kit, {tool.name} errors on the drawn arguments"
+        instruction = self._wording(tool, args, slot_values(pack, state, args), templates, rng, ask=ask)
+        given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
+        return call, result, instruction, given
 
     def _wording(self, tool: ToolSpec, args: dict[str, Any], values: dict[str, str],
                  templates: list[RequestTemplate], rng: random.Random, ask: bool = False,
