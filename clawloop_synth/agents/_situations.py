@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 
+from clawloop_synth.sim.handoff import handoff_tool
 from clawloop_synth.types import PlannedCall
 
 from ._mutate import leaves
 from ._plan import Plan
 
-HANDOFF_TOOL = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECASE)
 _HUMAN = re.compile(r"\b(human|real person|supervisor|representative)\b", re.IGNORECASE)
 _CONDITIONAL = re.compile(r"\b(if|otherwise|instead|rather|unless)\b", re.IGNORECASE)
 _ID_TOKEN = re.compile(r"[A-Za-z0-9_\-]*[A-Za-z][A-Za-z0-9_\-]*")
@@ -173,7 +173,8 @@ def _asked_write(plan: Plan) -> PlannedCall | None:
 
 
 def _handoff_tool(plan: Plan) -> str | None:
-    return next((t.name for t in plan.task.tools if HANDOFF_TOOL.search(t.name)), None)
+    tool = handoff_tool(plan.task.tools)
+    return tool.name if tool is not None else None
 
 
 def _escalates(plan: Plan) -> bool:

@@ -11,15 +11,14 @@ task: :func:`solve_rates` counts solves over the tasks that are neither refusals
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from clawloop_synth.sim.handoff import handoff_tool
 from clawloop_synth.types import PlannedCall, TaskSpec
 
 __all__ = ["RefuseAgent", "TransferAgent", "is_refusal_or_transfer", "solve_rates"]
 
-_HANDOFF = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECASE)
 REFUSAL = "I'm sorry, but I can't help with that request."
 TRANSFER = "I'm transferring you to a human agent who can help you with this."
 
@@ -38,7 +37,7 @@ def _refuse(task: TaskSpec) -> Any:
 
 
 def _transfer(task: TaskSpec) -> Any:
-    tool = next((t for t in task.tools if _HANDOFF.search(t.name)), None)
+    tool = handoff_tool(task.tools)
     if tool is not None:
         args = {p: "The customer needs help with this request." for p in tool.parameters.get("required", [])}
         yield PlannedCall(name=tool.name, arguments=args)

@@ -37,6 +37,7 @@ from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
 from clawloop_synth.generate.procedural.wording import RequestTemplate, request_templates, slot_values
 from clawloop_synth.sim.env import SimEnv, ToolResult
+from clawloop_synth.sim.handoff import handoff_tool
 from clawloop_synth.sim.pack import DomainPack, State
 from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.types import PlannedCall, ToolSpec, Trace
@@ -50,8 +51,6 @@ NO_WRITE_SHARE = 0.3  # draws that ask a question a lookup answers (when the tra
 TWO_WRITES_SHARE = 0.4  # of the other draws, those with two writes of one user
 REFUSAL_SHARE = 0.25  # of the draws that are not questions: a request the pack forbids (refusal or transfer)
 TRANSFER_SHARE = 0.4  # of those, when the pack has a handoff tool: the reference hands the user over
-# A tool that hands the conversation to a person (the same words the evaluation's always-transfer agent looks for).
-_HANDOFF = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECASE)
 _TRIES = 6  # draws of one write request before the scenario is dropped
 
 
@@ -111,7 +110,7 @@ class GenericKit:
         keys = {c: sorted(state.get(c, {}))[:_MAX_ENTITIES] if isinstance(state.get(c), dict) else []
                 for c in pack.collections}
         rules = RuleSet(pack_rules(pack))
-        handoff = next((tool for tool in pack.tools if not tool.writes and _HANDOFF.search(tool.name)), None)
+        handoff = handoff_tool(tool for tool in pack.tools if not tool.writes)
         while True:
             scenario: Scenario | str
             if rng.random() < REFUSAL_SHARE * (1 - NO_WRITE_SHARE if questions else 1):
