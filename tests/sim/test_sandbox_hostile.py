@@ -424,3 +424,34 @@ def test_a_stopped_worker_is_killed_by_the_wall_clock() -> None:
     assert isinstance(outcome, SandboxError), outcome
     assert "wall-clock limit" in str(outcome) or "CPU time limit" in str(outcome)
     assert worker.proc.poll() is not None  # killed, not left stopped
+
+
+def test_the_host_garbage_collector_does_not_run_inside_a_handler_call() -> None:
+    # The CPU limit counts process time: a full collection of the host's heap that a handler's
+    # allocations happen to trigger would be billed to the handler and could time it out.
+    import gc
+
+    from clawloop_synth.sim.trust import trust_sources
+
+    source = body("return len([[i] for i in range(20000)])")
+    trust_sources([source])  # in-process, where the host's heap is
+    handler = compile_handler(source)
+    assert not handler.isolated
+    collections: list[int] = []
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        assert handler({}, {}) == 20000
+        during = len(collections)
+        _ = [[i] for i in range(20000)]  # the same allocations outside a handler do collect
+        after = len(collections) - during
+    finally:
+        gc.callbacks.remove(record)
+    assert gc.isenabled()
+    assert after > 0
+    assert during == 0
