@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from clawloop_synth.induce.examples import Example
+from clawloop_synth.induce.state import looks_like_key
 from clawloop_synth.types import Trace
 
-__all__ = ["ENUM_MAX", "infer_parameters", "recorded_schemas", "tool_schemas"]
+__all__ = ["ENUM_MAX", "distinct_observations", "infer_parameters", "recorded_schemas", "tool_schemas"]
 
-ENUM_MAX = 6  # an argument with at most this many distinct strings, each seen twice, is an enum
+ENUM_MAX = 6  # an argument (not an id) with at most this many distinct strings, each seen twice, is an enum
+# "Seen twice" counts distinct observations: the same call in several trials of one task (benchmarks
+# record 4 or more trials per task) is one observation, else a task's own ids (a reservation, a user)
+# would read as the only values the argument may take.
 
 
 def recorded_schemas(traces: Iterable[Trace]) -> dict[str, dict[str, Any]]:
@@ -68,7 +73,9 @@ def _object(values: Sequence[dict[str, Any]], enums: bool) -> dict[str, Any]:
     names: list[str] = []
     for value in values:
         names.extend(name for name in value if name not in names)
-    properties = {name: _schema([v[name] for v in values if name in v], enums) for name in names}
+    # An id (``reservation_id``) takes any key of its collection, however few the traces name.
+    properties = {name: _schema([v[name] for v in values if name in v], enums and not looks_like_key(name))
+                  for name in names}
     required = [name for name in names if all(name in v for v in values)]
     return {"properties": properties, "required": required}
 
@@ -80,9 +87,23 @@ def infer_parameters(examples: Sequence[Example]) -> dict[str, Any]:
     return schema
 
 
+def distinct_observations(examples: Sequence[Example], task_of: dict[str, str]) -> list[Example]:
+    """The calls with repeats of one call within one task's trials dropped (first kept)."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Example] = []
+    for example in examples:
+        key = (task_of.get(example.trace_id, example.trace_id), json.dumps(example.args, sort_keys=True, default=str))
+        if key not in seen:
+            seen.add(key)
+            out.append(example)
+    return out
+
+
 def tool_schemas(traces: Iterable[Trace], examples: dict[str, list[Example]]) -> dict[str, dict[str, Any]]:
     """Every tool called in the traces: its recorded schema, else one inferred from its calls."""
+    traces = list(traces)
     recorded = recorded_schemas(traces)
+    task_of = {trace.id: str(trace.task_id or trace.id) for trace in traces}
     out: dict[str, dict[str, Any]] = {}
     for name in sorted(set(recorded) | set(examples)):
         if name in recorded:
@@ -90,5 +111,5 @@ def tool_schemas(traces: Iterable[Trace], examples: dict[str, list[Example]]) ->
         else:
             calls = examples.get(name, [])
             out[name] = {"description": f"{name.replace('_', ' ')} (schema inferred from {len(calls)} recorded calls)",
-                         "parameters": infer_parameters(calls)}
+                         "parameters": infer_parameters(distinct_observations(calls, task_of))}
     return out

@@ -153,3 +153,19 @@ def test_a_create_runs_on_a_state_without_its_collection() -> None:
         s for s in induced.tools if s.name == "list_accounts"], held, lambda trace: {})
     # On an empty state the search finds nothing (recorded: the owner's accounts), the create succeeds.
     assert total == 8 and exact == 4, missed
+
+
+def test_a_task_s_own_ids_repeated_over_its_trials_are_not_an_enum() -> None:
+    # Four trials of each of four tasks, each closing its own account for its own reason: each value
+    # repeats 4 times, but within one task, so both are plain strings; the kind, chosen across tasks, is an enum.
+    def close(state: dict[str, Any], account_id: str, kind: str, reason: str) -> Any:
+        return {"account_id": account_id, "kind": kind, "status": "closed"}
+
+    traces = [record(f"t{task}-{trial}", f"task{task}", {}, {"close_account": close},
+                     [("close_account", {"account_id": f"AC-{1000 + task}", "kind": ("checking", "savings")[task % 2],
+                                         "reason": f"moving to city {task}"})])
+              for task in range(4) for trial in range(4)]
+    schema = {spec.name: spec.parameters for spec in induce(traces).tools}["close_account"]
+    assert schema["properties"]["account_id"] == {"type": "string"}
+    assert schema["properties"]["reason"] == {"type": "string"}
+    assert schema["properties"]["kind"]["enum"] == ["checking", "savings"]

@@ -35,6 +35,7 @@ from typing import Any
 from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
+from clawloop_synth.generate.procedural.binding import Members, aligned_list, rebind
 from clawloop_synth.generate.procedural.wording import RequestTemplate, request_templates, slot_values
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.handoff import handoff_tool
@@ -110,19 +111,20 @@ class GenericKit:
         keys = {c: sorted(state.get(c, {}))[:_MAX_ENTITIES] if isinstance(state.get(c), dict) else []
                 for c in pack.collections}
         rules = RuleSet(pack_rules(pack))
+        members = Members.of(state, list(pack.collections))
         handoff = handoff_tool(tool for tool in pack.tools if not tool.writes)
         while True:
             scenario: Scenario | str
             if rng.random() < REFUSAL_SHARE * (1 - NO_WRITE_SHARE if questions else 1):
                 scenario = "generic kit, no forbidden request drawn"
                 for _ in range(_TRIES):
-                    scenario = self._refusal(ctx, writes, recorded, templates, keys, rules,
+                    scenario = self._refusal(ctx, writes, recorded, templates, keys, members, rules,
                                              handoff if rng.random() < TRANSFER_SHARE else None, rng)
                     if isinstance(scenario, Scenario):
                         break
             elif questions and rng.random() < NO_WRITE_SHARE:
                 tool = rng.choice(questions)
-                args = self._arguments(pack, state, tool, looked[tool.name], keys, rng)
+                args = self._arguments(pack, state, tool, looked[tool.name], keys, rng, members)
                 scenario = args if isinstance(args, str) else \
                     self._question(pack, state, tool, args, asked.get(tool.name, []), rng)
             else:
@@ -132,7 +134,7 @@ class GenericKit:
                     # Each request is redrawn a few times: many drawn writes error in the simulator, and
                     # the kinds whose draws fail more often (two writes) would come out rarer than asked.
                     for _ in range(_TRIES):
-                        part = self._write(pack, state, writes, recorded, templates, keys, first, k, rng)
+                        part = self._write(pack, state, writes, recorded, templates, keys, members, first, k, rng)
                         if isinstance(part, Scenario):
                             break
                     parts.append(part)
@@ -148,17 +150,20 @@ class GenericKit:
     # --------------------------------------------------------------------------- arguments
 
     def _arguments(self, pack: DomainPack, state: State, tool: ToolSpec, recorded: list[dict[str, Any]],
-                   keys: dict[str, list[str]], rng: random.Random) -> dict[str, Any] | str:
+                   keys: dict[str, list[str]], rng: random.Random, members: Members | None = None
+                   ) -> dict[str, Any] | str:
         properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
         required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)]
         template = rng.choice(recorded) if recorded else {}
         args: dict[str, Any] = {}
+        entities: list[tuple[str, str]] = []
         for name in dict.fromkeys([*required, *template]):
             schema = properties.get(name, {}) if isinstance(properties, dict) else {}
             seen = [call[name] for call in recorded if name in call]
             collection = _key_collection(pack, state, name, seen)
             if collection is not None and keys.get(collection):
                 args[name] = rng.choice(keys[collection])
+                entities.append((collection, args[name]))
             elif isinstance(schema, dict) and isinstance(schema.get("enum"), list) and schema["enum"]:
                 args[name] = rng.choice(schema["enum"])
             elif seen:
@@ -168,7 +173,7 @@ class GenericKit:
                 if drawn is None:
                     return f"generic kit, no value known for {tool.name}.{name}"
                 args[name] = drawn
-        return args
+        return _bound(state, args, entities, recorded, members, rng) if members is not None and entities else args
 
     def _scenario(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
@@ -185,11 +190,11 @@ class GenericKit:
                         finish=finish)
 
     def _write(self, pack: DomainPack, state: State, writes: list[ToolSpec], recorded: dict[str, list[dict[str, Any]]],
-               templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], first: dict[str, Any],
-               k: int, rng: random.Random) -> Scenario | str:
+               templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], members: Members,
+               first: dict[str, Any], k: int, rng: random.Random) -> Scenario | str:
         """The ``k``-th write request of a draw (0 or 1)."""
         tool = rng.choice(writes)
-        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
+        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng, members)
         if isinstance(args, str):
             return args
         if k:
@@ -201,12 +206,12 @@ class GenericKit:
         return self._scenario(pack, state, tool, args, templates.get(tool.name, []) if not k else [], rng)
 
     def _refusal(self, ctx: KitContext, writes: list[ToolSpec], recorded: dict[str, list[dict[str, Any]]],
-                 templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], rules: RuleSet,
-                 handoff: ToolSpec | None, rng: random.Random) -> Scenario | str:
+                 templates: dict[str, list[RequestTemplate]], keys: dict[str, list[str]], members: Members,
+                 rules: RuleSet, handoff: ToolSpec | None, rng: random.Random) -> Scenario | str:
         """A write the pack forbids (a rule flags it, or its handler refuses it): no write, say why."""
         pack, state = ctx.pack, ctx.state
         tool = rng.choice(writes)
-        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng)
+        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng, members)
         if isinstance(args, str):
             return args
         call = PlannedCall(name=tool.name, arguments=args)
@@ -327,6 +332,23 @@ def _joined(parts: list[Scenario | str]) -> Scenario | str:
     text = second.instruction
     return Scenario(kind=f"{first.kind} + {second.kind}", writes=first.writes + second.writes, given=given,
                     instruction=f"{first.instruction} Also: {text[:1].lower()}{text[1:]}", finish=finish)
+
+
+def _bound(state: State, args: dict[str, Any], entities: list[tuple[str, str]], recorded: list[dict[str, Any]],
+           members: Members, rng: random.Random) -> dict[str, Any]:
+    """The drawn arguments fitted to the entities drawn for them (see ``binding.py``)."""
+    drawn = {name for name, value in args.items() if any(value == key for _, key in entities)}
+    records = [state.get(collection, {}).get(key) for collection, key in entities]
+    reachable = members.reachable(state, entities)
+    out: dict[str, Any] = {}
+    for name, value in args.items():
+        if name in drawn:
+            out[name] = value
+            continue
+        if isinstance(value, list):
+            value = aligned_list(name, [call[name] for call in recorded if name in call], records, rng) or value
+        out[name] = rebind(value, members, reachable, rng)
+    return out
 
 
 def _record_fields(value: Any) -> list[tuple[str, Any]]:
