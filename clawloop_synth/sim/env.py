@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import marshal
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -109,8 +110,13 @@ class SimEnv:
     Made ready to step (as :meth:`reset` leaves it). The compiled tools and rules are the task's
     (built once per task object, see ``_setup``); the state is this episode's own copy."""
 
-    def __init__(self, task: TaskSpec, max_steps: int = DEFAULT_MAX_STEPS, limits: Limits | None = None) -> None:
+    def __init__(self, task: TaskSpec, max_steps: int = DEFAULT_MAX_STEPS, limits: Limits | None = None,
+                 rewindable: bool = False) -> None:
+        """``rewindable``: keep what :meth:`rewind` needs (the fresh state's marshal bytes, one dump per start)."""
         self.task = task
+        self._rewindable = rewindable
+        self._clean: bytes | None = None  # the fresh state's marshal bytes (rewindable episodes only)
+        self._ran = False  # a handler or rule has run on the state since the last start
         self._setup = setup_of(task)
         self._tools, self._rules = self._setup.tools, self._setup.rules
         self.violations: list[Violation] = []  # policy rules broken by calls that went through
@@ -140,8 +146,44 @@ class SimEnv:
         self._restart()
         return self.observation()
 
+    def rewind(self) -> None:
+        """Start over like :meth:`reset` (no observation returned), keeping the live state when the episode
+        cannot have changed it: no handler or rule ran, or its marshal bytes are still those it started with.
+
+        Equal bytes mean equal values of equal types (``1`` and ``True`` differ), and marshal marks an
+        object referenced from outside the state, so a kept state is what a fresh copy would be and
+        nothing outside holds a piece of it (a result still held by the caller forces a fresh copy).
+        Many one-call probes from one state then cost a dump and a comparison each instead of a copy
+        of the state. Needs ``rewindable=True``.
+        """
+        if not self._rewindable:
+            raise ValueError("rewind() needs a SimEnv made with rewindable=True")
+        self.calls = []  # the records hold results, which may hold pieces of the state
+        if self._ran and not self._unchanged():
+            self._restart()
+        else:
+            self._begin()
+
+    def _unchanged(self) -> bool:
+        if self._clean is None:
+            return False
+        try:
+            return marshal.dumps(self._state) == self._clean
+        except ValueError:
+            return False
+
     def _restart(self) -> None:
         self._state = self._setup.fresh_state()
+        self._clean = None
+        if self._rewindable:
+            try:
+                self._clean = marshal.dumps(self._state)
+            except ValueError:  # not marshal-able: every rewind makes a fresh copy
+                self._clean = None
+        self._begin()
+
+    def _begin(self) -> None:
+        self._ran = False
         self.calls = []
         self.violations = []
         self.steps = 0
@@ -185,6 +227,7 @@ class SimEnv:
                                "crash", writes)
         # The rules judge the state before the call; a call the API refused changed nothing, so only
         # calls that went through count.
+        self._ran = True
         broken = self._rules.check(self._state, tool.spec.name, arguments, len(self.calls), self.limits) \
             if self._rules else []
         try:

@@ -41,10 +41,16 @@ class _Fork:
         env = SimEnv(scratch_task(base.tools, base.state), max_steps=index + 1)
         for call in base.calls[:index]:
             env.step(call)
-        self._task = scratch_task(base.tools, env.state)  # the SimEnv setup, state bytes included, made once
+        # One episode for every probe, rewound between them: most probes fail and change nothing, so
+        # the state is copied afresh only after one that did (``SimEnv.rewind``).
+        self._env = SimEnv(scratch_task(base.tools, env.state), max_steps=1, rewindable=True)
+        self._used = False
 
     def probe(self, call: PlannedCall) -> ToolResult:
-        return SimEnv(self._task, max_steps=1).step(call)
+        if self._used:
+            self._env.rewind()
+        self._used = True
+        return self._env.step(call)
 
 
 def _label(base: BaseTask, path: tuple[Any, ...], value: Any) -> str:
@@ -77,8 +83,11 @@ def _probe_error(base: BaseTask, rng: random.Random, code: str, kinds: str, igno
             wrong = set_at(call, path, new)
             fork = fork or _Fork(base, index)
             result = fork.probe(wrong)
+            if not result.is_error:
+                continue
+            # Only errors are classified: the text of a call that went through is long and never counts.
             found = _mined_code(wrong, result)
-            if not result.is_error or (code != "*" and found != code):
+            if code != "*" and found != code:
                 continue
             if code == "*" and found.startswith("environment/"):
                 continue
