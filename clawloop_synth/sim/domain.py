@@ -102,6 +102,30 @@ class _Rankings:
 _RANKINGS = _Rankings()
 
 
+class _Positions:
+    """Each collection's key positions, so that a slice lists its few keys in the state's order without a
+    pass over the whole collection in Python. Kept per collection object and checked on every use
+    against the collection's keys in order (one C comparison): positions depend on nothing else."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.kept: dict[int, tuple[list[str], dict[str, int]]] = {}
+
+    def in_order(self, table: Mapping[str, Any], wanted: Iterable[str]) -> list[str]:
+        """The keys of ``wanted`` that ``table`` holds, in the table's order."""
+        keys = list(table)
+        hit = self.kept.get(id(table))
+        if hit is None or hit[0] != keys:
+            if len(self.kept) >= self.size:
+                self.kept.pop(next(iter(self.kept)))
+            hit = self.kept[id(table)] = (keys, {key: n for n, key in enumerate(keys)})
+        position = hit[1]
+        return sorted((key for key in wanted if key in position), key=position.__getitem__)
+
+
+_POSITIONS = _Positions()
+
+
 def _read_json(path: Path, what: str, pack: str) -> Any:
     try:
         return orjson.loads(path.read_bytes())
@@ -271,7 +295,7 @@ class DomainPack:
         for name in self.collections:
             table = state.get(name, {})
             wanted = keep.get(name, set())
-            sliced[name] = {key: value for key, value in table.items() if key in wanted}
+            sliced[name] = {key: table[key] for key in _POSITIONS.in_order(table, wanted)}
         for name in self.globals:
             if name in state:
                 sliced[name] = state[name]

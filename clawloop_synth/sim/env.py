@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import orjson
 
+from clawloop_synth.mine.quick_schema import Check, quick_check
 from clawloop_synth.sim.checks import reward_of, run_checks
 from clawloop_synth.sim.errors import SandboxError
 from clawloop_synth.sim.rules import Violation, policy_check
@@ -69,13 +70,25 @@ def _validator(schema_json: str) -> Any:
     return cls(schema)
 
 
+@functools.lru_cache(maxsize=1024)
+def _quick(schema_json: str) -> Check | None:
+    return quick_check(json.loads(schema_json))
+
+
 _validation_cache: dict[tuple[str, bytes], str | None] = {}
 _validation_lock = threading.Lock()
 
 
 def schema_error(tool: ToolSpec, arguments: Any, schema_key: str | None = None) -> str | None:
-    """Why ``arguments`` fail ``tool.parameters`` (None when they pass); results are cached."""
+    """Why ``arguments`` fail ``tool.parameters`` (None when they pass); results are cached.
+
+    Arguments that plainly fit a plain schema (:mod:`clawloop_synth.mine.quick_schema`) pass without
+    jsonschema: the probes of the error injectors validate thousands of distinct argument sets, and
+    a key and a walk of the schema per set cost more than the call they guard."""
     key_schema = schema_key if schema_key is not None else json.dumps(tool.parameters, sort_keys=True)
+    quick = _quick(key_schema)
+    if quick is not None and quick(arguments):
+        return None  # plainly valid (the quick check says yes only when jsonschema would): nothing to word
     try:
         args_key = orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS)
     except TypeError:
