@@ -269,6 +269,7 @@ class DomainPack:
         *,
         distractors: int | Mapping[str, int] = 3,
         seed: str = "",
+        copy: bool = True,
     ) -> State:
         """A small, self-contained state for a task: what ``calls`` touch plus a few distractors.
 
@@ -276,6 +277,9 @@ class DomainPack:
         name), picked by a stable hash of ``seed`` so the same task always gets the same ones; their
         own links are followed one hop so that they look like real entities rather than dangling
         ids. Key order follows ``state``. Globals are kept whole.
+
+        ``copy=False``: the slice shares its entities with ``state`` (no deep copy), for a caller that
+        only reads it or hands it to ``SimEnv``, which runs on a copy of its own.
         """
         calls = list(calls)
         keep = self.touched(state, calls, depth=self.slice_depth)
@@ -307,7 +311,7 @@ class DomainPack:
                 sliced[window.collection] = {key: dict(value) if isinstance(value, dict) else value
                                              for key, value in table.items()}
             trim_dates(sliced, window, calls)
-        return copy_state(sliced)
+        return copy_state(sliced) if copy else sliced
 
     def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
         """How many entities of ``sliced`` the calls do not touch."""

@@ -210,8 +210,9 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     probe_calls = [(c.name, c.arguments) for c in asked]
     # Slice generously first (reads may touch what the writes name), then plan and run on the slice.
     candidates = candidate_reads(pack, ctx.graph, ctx.state, scenario.writes, scenario.given)
+    # Only read here and run in SimEnv (which copies it), so the slice need not be a copy of its own.
     sliced = pack.slice_state(ctx.state, probe_calls + [(c.name, c.arguments) for c in candidates],
-                              distractors=distractors, seed=seed)
+                              distractors=distractors, seed=seed, copy=False)
     env = SimEnv(scratch_task(tools, sliced))
     for read in scenario.reads:
         env.step(read)

@@ -87,8 +87,8 @@ def _key_collection(pack: DomainPack, state: State, name: str, seen: list[Any]) 
 def _tried(pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any]) -> tuple[PlannedCall, ToolResult]:
     """The call and its result, run on the entities it touches (the state sliced without distractors)."""
     call = PlannedCall(name=tool.name, arguments=args)
-    sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe")
-    return call, SimEnv(scratch_task(pack.tools, sliced)).step(call)
+    sliced = pack.slice_state(state, [(call.name, call.arguments)], distractors=0, seed="probe", copy=False)
+    return call, SimEnv(scratch_task(pack.tools, sliced)).step(call)  # SimEnv runs on a copy of its own
 
 class GenericKit:
     """Base tasks in any pack: one write per task, arguments drawn per parameter and tried in the simulator."""
