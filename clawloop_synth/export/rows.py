@@ -10,6 +10,7 @@ Python values) and a JSON-encoded string column otherwise; :func:`json_storage` 
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -77,11 +78,18 @@ def _tagged_json() -> Any:
     return feature
 
 
+@functools.lru_cache(maxsize=64)
+def _hints(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's resolved annotations: fixed for a class, and resolving them is most of the cost of
+    :func:`features_for`, which every exported row asks for."""
+    return typing.get_type_hints(model)
+
+
 def features_for(model: type[BaseModel], extra: dict[str, Any] | None = None) -> Any:
     """``datasets.Features`` for ``model``'s fields (plus ``extra`` browse columns in front)."""
     from datasets import Features
 
-    hints = typing.get_type_hints(model)
+    hints = _hints(model)
     fields = {name: _feature(hints[name]) for name in model.model_fields}
     return Features({**(extra or {}), **fields})
 
