@@ -59,3 +59,20 @@ def test_trimming_the_days_leaves_the_full_state_whole() -> None:
     assert sorted(sliced["flights"]["F3"]["dates"]) == ["2024-05-09", "2024-05-10", "2024-05-11"]
     sliced["flights"]["F3"]["dates"]["2024-05-10"]["seats"] = -1  # the slice is a copy, not a view
     assert state["flights"]["F3"]["dates"]["2024-05-10"]["seats"] == 10
+
+
+def test_a_slice_follows_the_state_order_after_the_collection_is_reordered_in_place() -> None:
+    pack, state = _pack(), _state()
+    calls = [("get_user", {"user_id": "u3"}), ("get_user", {"user_id": "u5"})]
+    first = pack.slice_state(state, calls, distractors=0, seed="o")
+    assert list(first["users"]) == ["u3", "u5"]
+    state["users"]["u3"] = state["users"].pop("u3")  # the same table object, u3 now last
+    again = pack.slice_state(state, calls, distractors=0, seed="o")
+    assert list(again["users"]) == ["u5", "u3"]
+
+
+def test_an_uncopied_slice_shares_entities_and_a_copied_one_does_not() -> None:
+    pack, state = _pack(), _state()
+    calls = [("get_user", {"user_id": "u3"})]
+    assert pack.slice_state(state, calls, distractors=0, copy=False)["users"]["u3"] is state["users"]["u3"]
+    assert pack.slice_state(state, calls, distractors=0)["users"]["u3"] is not state["users"]["u3"]
