@@ -57,17 +57,33 @@ def set_at(call: PlannedCall, path: Path, new: Any) -> PlannedCall:
 
 def siblings(state: Any, value: str, limit: int = 40) -> list[str]:
     """Other keys of every JSON object in ``state`` that has ``value`` as a key."""
-    found: list[str] = []
-    stack = [state]
-    while stack and len(found) < limit:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if value in node:
-                found.extend(k for k in node if k != value and k not in found)
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, dict | list))
-    return found[:limit]
+    return Siblings(state).of(value, limit)
+
+
+class Siblings:
+    """:func:`siblings` for many values of one state: the walk is made once, and each value's answer
+    is read from the objects that hold it as a key, visited in the walk's order (so the same keys in
+    the same order as a walk per value)."""
+
+    def __init__(self, state: Any) -> None:
+        self._holders: dict[Any, list[dict[Any, Any]]] = {}
+        stack = [state]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key in node:
+                    self._holders.setdefault(key, []).append(node)
+                stack.extend(v for v in node.values() if isinstance(v, dict | list))
+            elif isinstance(node, list):
+                stack.extend(v for v in node if isinstance(v, dict | list))
+
+    def of(self, value: str, limit: int = 40) -> list[str]:
+        found: list[str] = []
+        for node in self._holders.get(value, ()):
+            if len(found) >= limit:
+                break
+            found.extend(k for k in node if k != value and k not in found)
+        return found[:limit]
 
 
 def nudges(value: int | float) -> list[int | float]:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from clawloop_synth.generate.procedural.base import BaseTask, scratch_task
-from clawloop_synth.generate.procedural.mutate import fabricate, leaves, nudges, reformat, siblings
+from clawloop_synth.generate.procedural.mutate import Siblings, fabricate, leaves, nudges, reformat
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.types import PlannedCall, Solution, ToolSpec
 
@@ -55,6 +55,7 @@ def mutations(base: BaseTask, call: PlannedCall, rng: random.Random, kinds: str)
     spec = next((t for t in base.tools if t.name == call.name), None)
     props = spec.parameters.get("properties", {}) if spec else {}
     out: list[tuple[Any, Any, Any]] = []
+    held: Siblings | None = None  # one walk of the state for all the call's string leaves
     for path, old in leaves(call.arguments):
         if not path:
             continue
@@ -62,7 +63,8 @@ def mutations(base: BaseTask, call: PlannedCall, rng: random.Random, kinds: str)
         if "e" in kinds and isinstance(path[0], str) and len(path) == 1:
             options += [v for v in props.get(path[0], {}).get("enum", []) if v != old]
         if "s" in kinds and isinstance(old, str):
-            options += siblings(base.state, old)
+            held = held or Siblings(base.state)
+            options += held.of(old)
         if "n" in kinds and isinstance(old, int | float):
             options += nudges(old)
         if "f" in kinds and isinstance(old, str) and (new := fabricate(old, rng, avoid)) is not None:
