@@ -71,8 +71,20 @@ def test_a_labelled_fill_records_one_decision_per_item_and_the_stop() -> None:
         return -1 if target is None else target
 
     ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"legs": named})
-    # item 0: code, day; another? yes; item 1: code, day; another? no
-    assert len(seen) == 6 and seen[2] == 1 and seen[5] == 0
+    # the lookup lists whole legs: item 0 is one of them (a chunk, not slot by slot: index 0 is "by slot");
+    # another? yes; item 1: a chunk; another? no
+    assert len(seen) == 4 and seen[0] and seen[1] == 1 and seen[2] and seen[3] == 0, seen
+
+    # results without whole items (a field is missing): every item is built slot by slot
+    for leg in named:
+        leg["note"] = "x"
+    schema = json.loads(json.dumps(_SCHEMA))
+    schema["properties"]["legs"]["items"]["properties"]["note"] = {"type": "string"}
+    schema["properties"]["legs"]["items"]["required"].append("note")
+    seen.clear()
+    ArgFiller(ep, "take", {}, force).fill(schema, {"legs": named})
+    # item 0: code, day, note; another? yes; item 1: code, day, note; another? no
+    assert len(seen) == 8 and seen[3] == 1 and seen[7] == 0, seen
 
 
 def test_a_timestamps_date_is_a_value_of_its_own() -> None:
