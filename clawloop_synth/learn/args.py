@@ -332,7 +332,7 @@ class _Chunk:
 
     @property
     def source(self) -> str:
-        return f"{self.call}{self.where}"
+        return f"{self.call}{self.where}|{len(self.items)}|{self.whole}"  # its peers: chunks of its kind
 
     def values(self) -> set[str]:
         return {str(v).lower() for r in self.raw for v, _, _ in leaves(r)}
@@ -356,11 +356,14 @@ class _Chunk:
         return any(_key(v) in used for it in self.items for v in it.values())
 
 
-def _project(value: Any, schema: dict[str, Any]) -> dict[str, Any] | None:
+def _project(value: Any, schema: dict[str, Any], asked: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """``value`` (an object of a result) as an item of ``schema``: the item's keys, each of a fitting type; None
-    when it lacks one (the required keys, or every property when none is required)."""
+    when it lacks one (the required keys, or every property when none is required). A key the object lacks
+    may come from ``asked``, the arguments of the call that listed it (a search's date: every object shares it)."""
     if not isinstance(value, dict):
         return None
+    if asked:
+        value = {**{k: v for k, v in asked.items() if not isinstance(v, (dict, list))}, **value}
     props = schema.get("properties") or {}
     keys = [k for k in (schema.get("required") or list(props)) if k in props]
     if not keys:
@@ -392,33 +395,34 @@ def _chunks(ep: Episode, schema: dict[str, Any], tool: str, path: str) -> list[_
         if k not in out or out[k].match < c.match:
             out[k] = c
 
-    def walk(value: Any, where: str, call: int, res_tool: str) -> None:
+    def walk(value: Any, where: str, call: int, res_tool: str, asked: dict[str, Any]) -> None:
         if isinstance(value, dict):
             # an id-keyed dict of objects is a list too (its keys are data, not a path)
             keyed = len(value) > 1 and all(isinstance(v, dict) for v in value.values())
             for k, v in value.items():
-                walk(v, f"{where}.*" if keyed else f"{where}.{k}", call, res_tool)
-                p = _project(v, schema) if keyed else None
+                walk(v, f"{where}.*" if keyed else f"{where}.{k}", call, res_tool, asked)
+                p = _project(v, schema, asked) if keyed else None
                 if p is not None:
                     offer([p], [v], call, res_tool, where + ".*", False)
         elif isinstance(value, list):
-            proj = [_project(v, schema) for v in value]
+            proj = [_project(v, schema, asked) for v in value]
             for v, p in zip(value, proj, strict=True):
                 if p is not None:
                     offer([p], [v], call, res_tool, where + "[]", False)
                 elif isinstance(v, list):  # a group listed together (the legs of one itinerary)
-                    group = [_project(x, schema) for x in v]
+                    group = [_project(x, schema, asked) for x in v]
                     if v and all(g is not None for g in group):
                         offer([g for g in group if g is not None], v, call, res_tool, where + "[][]", False)
             if len(value) > 1 and all(p is not None for p in proj):
                 offer([p for p in proj if p is not None], value, call, res_tool, where + "[]", True)
             for v in value:
                 if isinstance(v, (dict, list)):
-                    walk(v, where + "[]", call, res_tool)
+                    walk(v, where + "[]", call, res_tool, asked)
 
     for i, (res_tool, value, is_error) in enumerate(ep.results):
         if not is_error:
-            walk(value, "", i, res_tool)
+            asked = ep.calls[i][1] if isinstance(ep.calls[i][1], dict) else {}
+            walk(value, "", i, res_tool, asked)
     return list(out.values())[:60]
 
 
