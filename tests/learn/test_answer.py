@@ -28,8 +28,8 @@ def _split_order(rng: random.Random) -> tuple[Episode, list[str]]:
 def _then_reads(rng: random.Random) -> tuple[Episode, list[str]]:
     """A write whose result holds the refund, then four lookups for a second request: both are reported."""
     refund = rng.randrange(100, 900)
-    ep = Episode("Cancel order A1 and tell me the refund. Then how many lamps are in stock?", {"cancel": {}, "look": {}},
-                 {"cancel": True})
+    ep = Episode("Cancel order A1 and tell me the refund. Then how many lamps are in stock?",
+                 {"cancel": {}, "look": {}}, {"cancel": True})
     ep.add("cancel", {"id": "A1"}, json.dumps({"status": "cancelled", "refund": refund}), False)
     stock = 0
     for k in range(4):
