@@ -115,9 +115,9 @@ class ArgFiller:
                 k = self._chunk(chunks, path, j, taken, rest)
                 if k >= 0:
                     taken.append(k)
-                    for value in chunks[k].items[: MAX_ITEMS - j]:
-                        out.append(value)
-                        for name, v in value.items():
+                    for obj in chunks[k].items[: MAX_ITEMS - j]:
+                        out.append(obj)
+                        for name, v in obj.items():
                             earlier.setdefault(f"{path}.{name}", []).append(v)
                     j += len(chunks[k].items)
                     continue
