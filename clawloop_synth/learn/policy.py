@@ -15,6 +15,7 @@ Numpy only, CPU, seconds to minutes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from clawloop_synth.types import Rollout
 __all__ = ["PolicyConfig", "PolicyLearner"]
 
 FINISH = "<finish>"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
@@ -369,13 +371,21 @@ def _sums(leaves: list[Leaf]) -> list[Leaf]:
 
 
 def _extremes(leaves: list[Leaf]) -> dict[int, list[str]]:
-    """For each record, the numeric result paths (of two or more records) whose least or most value it holds."""
-    groups: dict[str, list[tuple[float, int]]] = {}
+    """For each record, the numeric (or calendar-date) result paths of two or more records in one result whose
+    least or most value it holds (the cheapest fare; the earliest flight of a trip)."""
+    groups: dict[tuple[int, str], list[tuple[float, int]]] = {}
     for lf in leaves:
-        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool) and not lf.key.startswith("txt:"):
-            groups.setdefault(f"{lf.tool}{lf.path}", []).append((float(lf.value), lf.record))
+        if lf.key.startswith("txt:"):
+            continue
+        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool):
+            num = float(lf.value)
+        elif isinstance(lf.value, str) and _DATE.match(lf.value):
+            num = float(lf.value.replace("-", ""))
+        else:
+            continue
+        groups.setdefault((lf.ago, f"{lf.tool}{lf.path}"), []).append((num, lf.record))
     out: dict[int, list[str]] = {}
-    for path, vals in groups.items():
+    for (_, path), vals in groups.items():
         if len({r for _, r in vals}) < 2 or len({v for v, _ in vals}) < 2:
             continue
         lo, hi = min(vals)[0], max(vals)[0]

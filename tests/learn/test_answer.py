@@ -63,3 +63,18 @@ def test_the_total_of_listed_amounts_is_a_fact_to_report() -> None:
 
 def test_what_a_write_returned_is_reported_after_later_lookups() -> None:
     assert _reported(_then_reads) >= 18
+
+
+def _earliest(rng: random.Random) -> tuple[Episode, list[str]]:
+    """A trip of three legs listed out of order; the answer names the leg with the earliest date."""
+    days = sorted(rng.sample(range(1, 28), 3))
+    legs = [{"leg": f"LG{rng.randrange(100, 999)}", "on": f"2031-03-{d:02d}"} for d in days]
+    first = legs[0]["leg"]
+    rng.shuffle(legs)
+    ep = Episode("Which leg of trip T9 did I fly already?", {"trip": {}}, {})
+    ep.add("trip", {"id": "T9"}, json.dumps({"trip": "T9", "legs": legs}), False)
+    return ep, [first]
+
+
+def test_the_record_with_the_earliest_date_is_told_apart() -> None:
+    assert _reported(_earliest) >= 18
