@@ -264,14 +264,22 @@ class PolicyLearner:
         update(self.w, decisions, lr, advantage)
 
     def _collect_constants(self, tasks: Sequence[TaskView]) -> None:
+        numbers: dict[tuple[str, float], int] = {}
         for view in tasks:
             if view.demonstration is None:
                 continue
             for call in view.demonstration.calls:
                 for path, value in _all_leaves(call.arguments):
+                    slot = f"{call.name}.{path}"
                     if isinstance(value, (str, bool)) or value in (0, 1):
-                        bucket = self.consts.setdefault(f"{call.name}.{path}", [])
+                        bucket = self.consts.setdefault(slot, [])
                         if value not in bucket and len(bucket) < 12:
+                            bucket.append(value)
+                    elif isinstance(value, (int, float)):
+                        # a number a slot takes again and again (a fixed compensation) is a constant too
+                        numbers[(slot, value)] = numbers.get((slot, value), 0) + 1
+                        bucket = self.consts.setdefault(slot, [])
+                        if numbers[(slot, value)] == 3 and value not in bucket and len(bucket) < 12:
                             bucket.append(value)
 
     def train(self, tasks: Sequence[TaskView], runner: TrainRunner | None = None) -> None:

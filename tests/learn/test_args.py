@@ -93,3 +93,40 @@ def test_a_timestamps_date_is_a_value_of_its_own() -> None:
     ep.add("look", {}, json.dumps({"made_at": "2031-04-05T07:16:09", "code": "X1"}), False)
     got = {(lf.key, lf.value) for lf in ep.leaves()}
     assert ("made_at#date", "2031-04-05") in got and ("made_at", "2031-04-05T07:16:09") in got
+
+
+def test_a_number_the_demonstrations_send_again_and_again_is_a_candidate() -> None:
+    """A fixed amount (named by no instruction and no result) is learned from the demonstrations."""
+    from clawloop_synth.learn.policy import PolicyLearner
+    from clawloop_synth.learn.view import Demonstration, TaskView
+    from clawloop_synth.types import PlannedCall
+
+    schema = {"type": "object", "required": ["who", "amount"], "properties": {
+        "who": {"type": "string"}, "amount": {"type": "integer"}}}
+    views = [TaskView(id=f"t{i}", domain="x", instruction="pay me", tools=[],
+                      demonstration=Demonstration(calls=[PlannedCall(name="grant", arguments={
+                          "who": f"u_{i}", "amount": 100})])) for i in range(4)]
+    learner = PolicyLearner()
+    learner._collect_constants(views)
+    rng, w, data = random.Random(2), np.zeros(DIM), []
+
+    def episode() -> tuple[Episode, str]:
+        who = f"user_{rng.randrange(100, 999)}"
+        ep = Episode(f"I am {who}; my flight was late. What do I get?", {"grant": {"parameters": schema}}, {})
+        ep.add("look", {"who": who}, json.dumps({"who": who, "late_minutes": rng.randrange(30, 90)}), False)
+        return ep, who
+
+    def force(feats: list[np.ndarray], target: int | None) -> int:
+        assert target is not None
+        if target >= 0:
+            data.append(Decision("pick", feats, target))
+        return target
+
+    for _ in range(20):
+        ep, who = episode()
+        ArgFiller(ep, "grant", learner.consts, force).fill(schema, {"who": who, "amount": 100})
+    for epoch in range(4):
+        update(w, data, 0.3 / (1 + epoch))
+    ep, who = episode()
+    got = ArgFiller(ep, "grant", learner.consts, lambda f, t: int(np.argmax(score(w, f)))).fill(schema)
+    assert got == {"who": who, "amount": 100}
