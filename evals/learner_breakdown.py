@@ -80,3 +80,8 @@ def print_breakdown(rows: list[tuple[TaskSpec, Rollout]]) -> None:
         top = ", ".join(f"{c} {n}" for c, n in kind_causes[g].most_common(3))
         print(f"    {g:<32} {sum(vals):>3.0f}/{len(vals):<3}  {top}")
     print("  failure causes (first differing write): " + json.dumps(dict(causes.most_common(12))))
+    shown = [(t, r) for t, r in rows if diagnose(t, r) == "answer"][:6]
+    for task, rollout in shown:  # what the answer missed: the required outputs beside the answer given
+        missed = [c.name.split(":", 1)[1] for c in rollout.checks if not c.passed and c.name.startswith("output:")]
+        final = rollout.messages[-1].content if rollout.messages else ""
+        print(f"    answer missed {missed} ({kind_group(task)}): {(final or '')[:160]!r}")

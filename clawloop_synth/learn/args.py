@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, shape
+from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, leaves, shape
 
 __all__ = ["OMIT", "ArgFiller"]
 
@@ -100,12 +100,27 @@ class ArgFiller:
         earlier_records: set[int] = set()
         earlier_paths: dict[str, set[str]] = {}
         is_object = items.get("type") == "object" and bool(items.get("properties"))
-        for j in range(MAX_ITEMS):
+        chunks = _chunks(self.ep, items, self.tool, path) if is_object else []
+        taken: list[int] = []  # the chunks earlier positions took
+        j = 0
+        while j < MAX_ITEMS:
             item = _Item(index=j, earlier=earlier, earlier_records=earlier_records, earlier_paths=earlier_paths)
             if j > 0 or not required:
                 want = None if target is _NONE else int(j < len(target))
                 if self.pick(self._more_feats(items, path, item, is_object), want) <= 0:
                     break
+            if chunks:
+                # a whole object (or run of objects) of an earlier result, or the item built slot by slot
+                rest = None if target is _NONE else target[j:]
+                k = self._chunk(chunks, path, j, taken, rest)
+                if k >= 0:
+                    taken.append(k)
+                    for obj in chunks[k].items[: MAX_ITEMS - j]:
+                        out.append(obj)
+                        for name, v in obj.items():
+                            earlier.setdefault(f"{path}.{name}", []).append(v)
+                    j += len(chunks[k].items)
+                    continue
             sub_target = _NONE if target is _NONE else target[j]
             if is_object:
                 value: Any = self._object(items, path, sub_target if sub_target is _NONE or isinstance(
@@ -120,7 +135,44 @@ class ArgFiller:
             earlier_records |= item.records
             for p, ps in item.paths.items():
                 earlier_paths.setdefault(p, set()).update(ps)
+            j += 1
         return out
+
+    def _chunk(self, chunks: list[_Chunk], path: str, j: int, taken: list[int], target: Any) -> int:
+        """Pick a chunk for the items from position ``j`` on, or -1: build the item slot by slot.
+
+        Labelled by ``target`` (the demonstration's items from ``j`` on): the longest chunk it starts with."""
+        want = None
+        if target is not None and target is not _NONE:
+            fits = [(len(c.items), i) for i, c in enumerate(chunks)
+                    if i not in taken and _key(target[: len(c.items)]) == _key(c.items)]
+            want = max(fits)[1] + 1 if fits else 0
+        best: dict[str, int] = {}
+        for c in chunks:
+            best[c.source] = max(best.get(c.source, 0), c.match)
+        top = max(best.values())
+        # the order the instruction names them in: a chunk's first mention of a value not every chunk of its
+        # source shares, ranked among the chunks not taken yet
+        pos = {i: c.mention(self.ep, chunks) for i, c in enumerate(chunks) if i not in taken}
+        ranked = sorted((p, i) for i, p in pos.items() if p is not None)
+        rank = {i: r for r, (_, i) in enumerate(ranked)}
+        last = chunks[taken[-1]] if taken else None
+        jj = min(j, 3)
+        rows = [hash_features([f"G|{self.tool}.{path}|byslot", f"G|byslot|j={jj}", "G|byslot"]
+                              + [f"G|byslot|w={w}" for w in self.ep.instr_words])]
+        prefixes = hash_features(["G", f"G|{self.tool}.{path}", f"G|j={jj}"])
+        for i, c in enumerate(chunks):
+            base = [f"src={c.tool}{c.where}", f"n={min(len(c.items), 4)}", f"whole={c.whole}",
+                    f"ago={min(c.ago, 3)}", f"m={min(c.match, 6)}", f"gap={min(best[c.source] - c.match, 3)}",
+                    f"topgap={min(top - c.match, 3)}", f"taken={i in taken}", f"used={c.used(self.used)}",
+                    f"order={min(rank.get(i, 9), 3) if i in rank else 'none'}"]
+            if last is not None:
+                base += [f"samecall={c.call == last.call}", f"latercall={c.call > last.call}",
+                         f"samesrc={c.where == last.where}"]
+            base += [f"{b}|m={min(c.match, 6)}" for b in base[:3]]
+            base += [f"w={w}|n={min(len(c.items), 4)}" for w in self.ep.instr_words]
+            rows.append(cross(prefixes, hash_features(base)))
+        return self.pick(rows, want) - 1
 
     def _more_feats(self, items: dict[str, Any], path: str, item: _Item, is_object: bool) -> list[np.ndarray]:
         """[stop, another item]: the second is described by what the values the next item could start with
@@ -262,3 +314,117 @@ def _leaf_slots(schema: dict[str, Any], prefix: str) -> list[tuple[str, dict[str
         elif sub.get("type") != "array":
             out.append((path, sub, name in required))
     return out
+
+
+@dataclass
+class _Chunk:
+    """A run of array items copied whole from an earlier result: one object of a list, a group of objects
+    listed together (a list inside the list), or a whole list; projected onto the item schema's properties."""
+
+    items: list[dict[str, Any]]
+    tool: str
+    where: str  # the key path of the list in the result
+    call: int  # the index of the call whose result holds it
+    ago: int
+    whole: bool  # the whole list, not one of its elements
+    match: int  # how many of its leaves the instruction names
+    raw: list[Any] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return f"{self.call}{self.where}|{len(self.items)}|{self.whole}"  # its peers: chunks of its kind
+
+    def values(self) -> set[str]:
+        return {str(v).lower() for r in self.raw for v, _, _ in leaves(r)}
+
+    def mention(self, ep: Episode, chunks: list[_Chunk]) -> int | None:
+        """Where the instruction first names a value of this chunk that not every chunk of its source holds."""
+        peers = [c.values() for c in chunks if c.source == self.source and c is not self]
+        common = set.intersection(*peers) if peers else set()
+        found = []
+        for v in self.values() - common:
+            if len(v) >= 2 and ep.in_instruction(v):
+                at = ep.instr_l.find(v)
+                parts = [p for p in SPLIT.split(v) if p]
+                if at < 0 and len(parts) >= 3:  # "06:00:00" named as "06:00"
+                    at = ep.instr_l.find(":".join(parts[:-1]))
+                if at >= 0:
+                    found.append(at)
+        return min(found) if found else None
+
+    def used(self, used: dict[str, str]) -> bool:
+        return any(_key(v) in used for it in self.items for v in it.values())
+
+
+def _project(value: Any, schema: dict[str, Any], asked: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """``value`` (an object of a result) as an item of ``schema``: the item's keys, each of a fitting type; None
+    when it lacks one (the required keys, or every property when none is required). A key the object lacks
+    may come from ``asked``, the arguments of the call that listed it (a search's date: every object shares it)."""
+    if not isinstance(value, dict):
+        return None
+    if asked:
+        value = {**{k: v for k, v in asked.items() if not isinstance(v, (dict, list))}, **value}
+    props = schema.get("properties") or {}
+    keys = [k for k in (schema.get("required") or list(props)) if k in props]
+    if not keys:
+        return None
+    out: dict[str, Any] = {}
+    for k in keys:
+        sub = props[k] if isinstance(props[k], dict) else {}
+        if k not in value or isinstance(value[k], (dict, list)) or not fits_type(sub, value[k]):
+            return None
+        if sub.get("enum") is not None and value[k] not in sub["enum"]:
+            return None
+        out[k] = value[k]
+    return out
+
+
+def _chunks(ep: Episode, schema: dict[str, Any], tool: str, path: str) -> list[_Chunk]:
+    """Every run of objects in the earlier results that can stand for items of ``schema`` (deduplicated)."""
+    out: dict[str, _Chunk] = {}
+    n = len(ep.results)
+
+    def match(raw: list[Any]) -> int:
+        return sum(1 for r in raw for v, _, _ in _scalar_leaves(r) if ep.in_instruction(v))
+
+    def offer(items: list[dict[str, Any]], raw: list[Any], call: int, res_tool: str, where: str, whole: bool) -> None:
+        if not items or len(items) > MAX_ITEMS:
+            return
+        c = _Chunk(items, res_tool, where, call, n - 1 - call, whole, match(raw), raw)
+        k = _key(items)
+        if k not in out or out[k].match < c.match:
+            out[k] = c
+
+    def walk(value: Any, where: str, call: int, res_tool: str, asked: dict[str, Any]) -> None:
+        if isinstance(value, dict):
+            # an id-keyed dict of objects is a list too (its keys are data, not a path)
+            keyed = len(value) > 1 and all(isinstance(v, dict) for v in value.values())
+            for k, v in value.items():
+                walk(v, f"{where}.*" if keyed else f"{where}.{k}", call, res_tool, asked)
+                p = _project(v, schema, asked) if keyed else None
+                if p is not None:
+                    offer([p], [v], call, res_tool, where + ".*", False)
+        elif isinstance(value, list):
+            proj = [_project(v, schema, asked) for v in value]
+            for v, p in zip(value, proj, strict=True):
+                if p is not None:
+                    offer([p], [v], call, res_tool, where + "[]", False)
+                elif isinstance(v, list):  # a group listed together (the legs of one itinerary)
+                    group = [_project(x, schema, asked) for x in v]
+                    if v and all(g is not None for g in group):
+                        offer([g for g in group if g is not None], v, call, res_tool, where + "[][]", False)
+            if len(value) > 1 and all(p is not None for p in proj):
+                offer([p for p in proj if p is not None], value, call, res_tool, where + "[]", True)
+            for v in value:
+                if isinstance(v, (dict, list)):
+                    walk(v, where + "[]", call, res_tool, asked)
+
+    for i, (res_tool, value, is_error) in enumerate(ep.results):
+        if not is_error:
+            asked = ep.calls[i][1] if isinstance(ep.calls[i][1], dict) else {}
+            walk(value, "", i, res_tool, asked)
+    return list(out.values())[:60]
+
+
+def _scalar_leaves(value: Any) -> list[tuple[Any, str, str]]:
+    return list(leaves(value))

@@ -15,6 +15,7 @@ Numpy only, CPU, seconds to minutes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from clawloop_synth.types import Rollout
 __all__ = ["PolicyConfig", "PolicyLearner"]
 
 FINISH = "<finish>"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
@@ -43,7 +45,7 @@ class PolicyConfig:
     rl_lr: float = 0.1
     temperature: float = 1.0
     max_calls: int = 10
-    answer_cap: int = 5
+    answer_cap: int = 6
     dagger: bool = True  # DAgger recovery labels on failed writes and wrong reads (doubles the imitation time)
     explore_reads: int = 3  # DAgger: the policy's own wrong lookups run per demonstration, at most
     seed: int = 0
@@ -146,19 +148,27 @@ class PolicyLearner:
         seen: set[str] = set()
         values, feats, kept = [], [], []
         extremes = _extremes(ep.leaves())
-        for lf in ep.leaves():
+        words = ep.instr_parts
+        for lf in ep.leaves() + _sums(ep.leaves()):
             key = json.dumps(lf.value)
-            # free text (errors) is not a fact to report, but for a number it names (a total the system computed)
-            if key in seen or lf.ago > 3 or lf.key.startswith("txt:") and not isinstance(lf.value, int):
+            writes = ep.writes.get(lf.tool, False)
+            # free text (errors) is not a fact to report, but for a number it names (a total the system computed);
+            # reads from long ago are stale, but what a write returned stays news (a first request's outcome)
+            if key in seen or lf.ago > 3 and not writes or lf.key.startswith("txt:") and not isinstance(lf.value, int):
                 continue
             seen.add(key)
-            writes = ep.writes.get(lf.tool, False)
             base = [f"key={lf.key}", f"path={lf.tool}{lf.path}", f"ago={lf.ago}", f"write={writes}",
                     f"ininstr={ep.in_instruction(lf.value)}", f"shape={shape(lf.value)}",
                     f"write={writes}|key={lf.key}", f"ago={lf.ago}|key={lf.key}"]
             strs = [f"R|{b}" for b in base] + [f"R|w={w}|key={lf.key}" for w in ep.instr_words]
             for ext in extremes.get(lf.record, ()):  # the record holding the least / most of some number
                 strs += [f"R|{ext}|key={lf.key}", f"R|{ext}"] + [f"R|w={w}|{ext}" for w in ep.instr_words]
+                # whether the instruction names the number's key ("the cheapest economy fare": min of .economy)
+                side, _, where = ext.partition("=")
+                named = bool(set(SPLIT.split(where.rsplit(".", 1)[-1].lower())) - {""} <= words)
+                strs += [f"R|{side}|extin={named}", f"R|{side}|extin={named}|key={lf.key}",
+                         f"R|{side}|extin={named}|self={where.endswith('.' + lf.key)}"]
+                strs += [f"R|w={w}|{side}|extin={named}" for w in ep.instr_words]
             values.append(lf.value)
             feats.append(hash_features(strs))
             kept.append(lf)
@@ -254,14 +264,22 @@ class PolicyLearner:
         update(self.w, decisions, lr, advantage)
 
     def _collect_constants(self, tasks: Sequence[TaskView]) -> None:
+        numbers: dict[tuple[str, float], int] = {}
         for view in tasks:
             if view.demonstration is None:
                 continue
             for call in view.demonstration.calls:
                 for path, value in _all_leaves(call.arguments):
+                    slot = f"{call.name}.{path}"
                     if isinstance(value, (str, bool)) or value in (0, 1):
-                        bucket = self.consts.setdefault(f"{call.name}.{path}", [])
+                        bucket = self.consts.setdefault(slot, [])
                         if value not in bucket and len(bucket) < 12:
+                            bucket.append(value)
+                    elif isinstance(value, (int, float)):
+                        # a number a slot takes again and again (a fixed compensation) is a constant too
+                        numbers[(slot, value)] = numbers.get((slot, value), 0) + 1
+                        bucket = self.consts.setdefault(slot, [])
+                        if numbers[(slot, value)] == 3 and value not in bucket and len(bucket) < 12:
                             bucket.append(value)
 
     def train(self, tasks: Sequence[TaskView], runner: TrainRunner | None = None) -> None:
@@ -342,14 +360,40 @@ def _all_leaves(args: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def _extremes(leaves: list[Leaf]) -> dict[int, list[str]]:
-    """For each record, the numeric result paths (of two or more records) whose least or most value it holds."""
-    groups: dict[str, list[tuple[float, int]]] = {}
+def _sums(leaves: list[Leaf]) -> list[Leaf]:
+    """Derived facts: the total of one key's numbers over the records of one result listed together (what a
+    split payment adds up to), as a leaf keyed ``<key>#sum`` in the result's first such record."""
+    groups: dict[tuple[int, str], list[Leaf]] = {}
     for lf in leaves:
-        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool) and not lf.key.startswith("txt:"):
-            groups.setdefault(f"{lf.tool}{lf.path}", []).append((float(lf.value), lf.record))
+        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool) and "[]" in lf.path \
+                and not lf.key.startswith("txt:"):
+            groups.setdefault((lf.ago, f"{lf.tool}{lf.path}"), []).append(lf)
+    out = []
+    for group in groups.values():
+        if len({lf.record for lf in group}) >= 2 and len(group) <= 12:
+            total = sum(lf.value for lf in group)
+            total = round(total, 2) if isinstance(total, float) else total
+            first = group[0]
+            out.append(Leaf(total, first.key + "#sum", first.path + "#sum", first.tool, first.ago, first.record))
+    return out
+
+
+def _extremes(leaves: list[Leaf]) -> dict[int, list[str]]:
+    """For each record, the numeric (or calendar-date) result paths of two or more records in one result whose
+    least or most value it holds (the cheapest fare; the earliest flight of a trip)."""
+    groups: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    for lf in leaves:
+        if lf.key.startswith("txt:"):
+            continue
+        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool):
+            num = float(lf.value)
+        elif isinstance(lf.value, str) and _DATE.match(lf.value):
+            num = float(lf.value.replace("-", ""))
+        else:
+            continue
+        groups.setdefault((lf.ago, f"{lf.tool}{lf.path}"), []).append((num, lf.record))
     out: dict[int, list[str]] = {}
-    for path, vals in groups.items():
+    for (_, path), vals in groups.items():
         if len({r for _, r in vals}) < 2 or len({v for v, _ in vals}) < 2:
             continue
         lo, hi = min(vals)[0], max(vals)[0]
