@@ -17,7 +17,7 @@ from clawloop_synth.demo import build_demo_tasks
 from clawloop_synth.learn import play, task_views, train_runner
 from clawloop_synth.learn.command import CommandLearner
 from clawloop_synth.learn.llm import LLMLearner
-from clawloop_synth.learn.registry import close_learner, make_learner, LearnerOptions
+from clawloop_synth.learn.registry import LearnerOptions, close_learner, make_learner
 from clawloop_synth.llm import LLMConfig
 from tests.fake_openai import Behaviour, FakeOpenAI, calls, ok, say
 from tests.learn.test_view_and_policy import _FORBIDDEN, _marked
