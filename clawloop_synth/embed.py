@@ -56,6 +56,7 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 
 _TOKEN = re.compile(r"<[A-Z]+>|[A-Za-z0-9]+")
+_BLOCK = 2048  # texts the hashing embedder works on at once
 
 
 class HashingEmbedder:
@@ -78,6 +79,15 @@ class HashingEmbedder:
         return slot
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        # A block of texts at a time: the work arrays (float64, several per block) stay a few MB however
+        # many texts there are, and only the float32 output grows. A row depends on its text alone, so the
+        # rows are the same as those of one block of everything.
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), _BLOCK):
+            out[start:start + _BLOCK] = self._embed_block(texts[start:start + _BLOCK])
+        return out
+
+    def _embed_block(self, texts: Sequence[str]) -> np.ndarray:
         rows: list[int] = []
         cols: list[int] = []
         signs: list[float] = []
@@ -229,9 +239,17 @@ class EngineEmbedder:
         self.model = inner.model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        chunks = [list(texts[start:start + self.batch]) for start in range(0, len(texts), self.batch)]
-        parts = list(self.engine.map_ordered(_embed_chunk, chunks, context=self.inner))
-        return np.concatenate(parts) if parts else self.inner.embed([])
+        chunks = (list(texts[start:start + self.batch]) for start in range(0, len(texts), self.batch))
+        out: np.ndarray | None = None
+        start = 0
+        # Each batch's rows go straight into the output as they come back: no list of parts to concatenate
+        # (which would hold the output twice).
+        for part in self.engine.map_ordered(_embed_chunk, chunks, context=self.inner):
+            if out is None:
+                out = np.empty((len(texts), *part.shape[1:]), dtype=part.dtype)
+            out[start:start + len(part)] = part
+            start += len(part)
+        return out if out is not None else self.inner.embed([])
 
 
 def _embed_chunk(inner: Embedder, texts: list[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from pydantic import BaseModel
@@ -24,7 +24,8 @@ from pydantic import BaseModel
 from clawloop_synth.errors import InputError
 from clawloop_synth.workdir import staging_dir
 
-__all__ = ["count_records", "load_records", "load_rows", "require_records", "save_records"]
+__all__ = ["arrow_shard", "count_records", "load_records", "load_rows", "require_records", "save_records",
+           "save_shards"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,52 +54,135 @@ def save_records(
     ``columns(record)`` may add flat browse columns. Their types are ``column_types`` (str, float,
     int or bool) where given, else those of the first record's values (None reads as str).
     """
+    return _save_batches(path, ((batch, {}) for batch in _record_batches(records, columns, column_types)))
+
+
+def _record_batches(
+    records: Iterable[BaseModel] | Iterable[Mapping[str, Any]],
+    columns: Callable[[Any], dict[str, Any]] | None,
+    column_types: Mapping[str, type] | None,
+) -> Iterator[Any]:
+    """``records`` as Arrow record batches of at most ``_BATCH`` rows (or ``_BATCH_BYTES`` of JSON), the
+    schema taken from the first record (see :func:`save_records`)."""
     import pyarrow as pa
 
     arrow_types = _arrow_types()
+    schema: pa.Schema | None = None
+    rows: dict[str, list[Any]] = {}
+    held = 0  # bytes of JSON in the batch
+
+    def batch() -> Any:
+        nonlocal held
+        assert schema is not None
+        out = pa.RecordBatch.from_arrays([pa.array(rows[f.name], type=f.type) for f in schema], schema=schema)
+        held = 0
+        for values in rows.values():
+            values.clear()
+        return out
+
+    source = cast(Iterable[BaseModel | Mapping[str, Any]], records)
+    for count, record in enumerate(source):
+        extra = columns(record) if columns is not None else {}
+        if schema is None:
+            declared = dict(column_types or {})
+            fields = [("id", pa.string())]
+            fields += [(k, arrow_types[declared.get(k) or (str if v is None else type(v))])
+                       for k, v in extra.items()]
+            schema = pa.schema([*fields, ("json", pa.string())])
+            rows = {name: [] for name in schema.names}
+        if isinstance(record, Mapping):
+            rows["id"].append(str(record.get("id", count)))
+            text = orjson.dumps(record).decode()
+        else:
+            rows["id"].append(str(getattr(record, "id", count)))
+            text = record.model_dump_json()
+        for key, value in extra.items():
+            rows[key].append(value)
+        rows["json"].append(text)
+        held += len(text)
+        if len(rows["json"]) >= _BATCH or held >= _BATCH_BYTES:
+            yield batch()
+    if rows and rows["json"]:
+        yield batch()
+
+
+def arrow_shard(
+    records: Iterable[BaseModel] | Iterable[Mapping[str, Any]],
+    columns: Callable[[Any], dict[str, Any]] | None = None,
+    column_types: Mapping[str, type] | None = None,
+) -> bytes | None:
+    """``records`` as the rows :func:`save_records` would write, in an Arrow IPC stream in memory (None when
+    there are none): a piece of a dataset made where the records are (a cluster's worker), for
+    :func:`save_shards` to write in order."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    writer = None
+    for batch in _record_batches(records, columns, column_types):
+        if writer is None:
+            writer = pa.ipc.new_stream(sink, batch.schema)
+        writer.write_batch(batch)
+    if writer is None:
+        return None
+    writer.close()
+    return bytes(sink.getvalue())
+
+
+def save_shards(path: Path, shards: Iterable[tuple[bytes | None, Mapping[int, str]]]) -> int:
+    """Write the rows of ``shards`` (from :func:`arrow_shard`, all of one schema) in order as one dataset at
+    ``path``; returns the row count. Each shard comes with new ids for some of its rows (row position in the
+    shard -> id), set in the ``id`` column and the record's JSON: what only the whole input shows (an id
+    taken by an earlier shard). The dataset equals :func:`save_records` of the same records."""
+    import pyarrow as pa
+
+    def batches() -> Iterator[tuple[Any, Mapping[int, str]]]:
+        for blob, renames in shards:
+            if blob is None:
+                continue
+            offset = 0
+            for batch in pa.ipc.open_stream(pa.BufferReader(blob)):
+                n = batch.num_rows
+                yield batch, {i - offset: new for i, new in renames.items() if offset <= i < offset + n}
+                offset += n
+
+    return _save_batches(path, batches())
+
+
+def _renamed(batch: Any, renames: Mapping[int, str]) -> Any:
+    """``batch`` with the rows at ``renames``' positions given their new id (column and JSON)."""
+    import pyarrow as pa
+
+    ids = batch.column("id").to_pylist()
+    texts = batch.column("json").to_pylist()
+    for i, new in renames.items():
+        record = orjson.loads(texts[i])
+        record["id"] = new  # the key keeps its place: the text is what save_records writes for the record
+        ids[i], texts[i] = new, orjson.dumps(record).decode()
+    arrays = [pa.array(ids, type=pa.string()) if f.name == "id" else
+              pa.array(texts, type=pa.string()) if f.name == "json" else batch.column(f.name)
+              for f in batch.schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
+def _save_batches(path: Path, batches: Iterable[tuple[Any, Mapping[int, str]]]) -> int:
+    """Stream record batches (each with the new ids of some of its rows) into the dataset folder at ``path``."""
+    import pyarrow as pa
+
     with staging_dir(path) as tmp:
         data = tmp / "data"
         data.mkdir(parents=True)
         schema: pa.Schema | None = None
         writer: pa.RecordBatchStreamWriter | None = None
-        rows: dict[str, list[Any]] = {}
         count = 0
-        held = 0  # bytes of JSON in the batch
-
-        def flush() -> None:
-            nonlocal writer, held
-            held = 0
-            if rows and writer is not None and schema is not None:
-                arrays = [pa.array(rows[f.name], type=f.type) for f in schema]
-                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
-            for values in rows.values():
-                values.clear()
-
         try:
-            for record in records:
-                extra = columns(record) if columns is not None else {}
-                if schema is None:
-                    declared = dict(column_types or {})
-                    fields = [("id", pa.string())]
-                    fields += [(k, arrow_types[declared.get(k) or (str if v is None else type(v))])
-                               for k, v in extra.items()]
-                    schema = pa.schema([*fields, ("json", pa.string())])
-                    rows = {name: [] for name in schema.names}
+            for batch, renames in batches:
+                if writer is None:
+                    schema = batch.schema
                     writer = pa.ipc.new_stream(str(data / _ARROW_FILE), schema)
-                if isinstance(record, Mapping):
-                    rows["id"].append(str(record.get("id", count)))
-                    text = orjson.dumps(record).decode()
-                else:
-                    rows["id"].append(str(getattr(record, "id", count)))
-                    text = record.model_dump_json()
-                for key, value in extra.items():
-                    rows[key].append(value)
-                rows["json"].append(text)
-                held += len(text)
-                count += 1
-                if len(rows["json"]) >= _BATCH or held >= _BATCH_BYTES:
-                    flush()
-            flush()
+                elif not batch.schema.equals(schema):
+                    raise RuntimeError(f"a shard of {path} has another schema: {batch.schema} vs {schema}")
+                writer.write_batch(_renamed(batch, renames) if renames else batch)
+                count += batch.num_rows
         finally:
             if writer is not None:
                 writer.close()

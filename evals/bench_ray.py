@@ -93,8 +93,11 @@ def child(engine_name: str, inputs: Path, workdir: Path, workers: int | None) ->
         figures[f"{step}_s"] = round(wall1 - wall0, 2)
         figures[f"{step}_cpu"] = round(cpu1 - cpu0, 2)  # the driver's CPU seconds
         figures[f"{step}_cluster_cpu"] = round(tree1 - tree0, 2)  # its child processes' (Ray's workers)
+        # The driver's peak so far: which step raised it.
+        figures[f"{step}_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(f"[{engine_name}] {step}: {wall1 - wall0:.1f} s wall, {cpu1 - cpu0:.1f} s driver CPU, "
-              f"{tree1 - tree0:.1f} s worker CPU; load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+              f"{tree1 - tree0:.1f} s worker CPU; driver peak {figures[f'{step}_peak_mb']:.0f} MB; "
+              f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
 
     done = [0]
 

@@ -21,7 +21,7 @@ from clawloop_synth.types import Trace
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
 
-__all__ = ["FileEvents", "iter_items", "iter_records", "iter_traces", "read_path", "read_whole"]
+__all__ = ["FileEvents", "iter_items", "iter_records", "iter_traces", "plan_files", "read_path", "read_whole"]
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -125,6 +125,37 @@ def iter_records(
     identical to an earlier one and of message files a ClawLoop archive refers to. With an ``engine`` that
     runs elsewhere (``ray``), files are read on its workers; the output is the same.
     """
+    todo = plan_files(paths, on_file_error, events)
+    if engine is not None and not engine.in_process:
+        # Files read whole on the engine's workers, handed back in file order.
+        for path, (found, items, error) in zip(todo, engine.map_ordered(read_whole, todo), strict=True):
+            for item in items:
+                yield path, found or "unknown", item
+            if error is not None:
+                if on_file_error is None:
+                    raise error
+                on_file_error(path, found, error)
+        return
+    for path in todo:
+        kind: str | None = None
+        try:
+            kind, records = read_path(path)
+            for item in records:
+                yield path, kind, item
+        except InputError as exc:
+            if on_file_error is None:
+                raise
+            on_file_error(path, kind, exc)
+
+
+def plan_files(
+    paths: Iterable[Path | str],
+    on_file_error: Callable[[Path, str | None, InputError], None] | None = None,
+    events: FileEvents | None = None,
+) -> list[Path]:
+    """The files under ``paths`` to read, in reading order: without the files byte-identical to an earlier
+    one that ``events`` skips, nor the message files a ClawLoop archive among them refers to (both reported
+    to ``events``). A missing root raises InputError, or is reported to ``on_file_error``."""
     events = events or FileEvents()
     files: list[Path] = []
     for root in paths:
@@ -151,26 +182,7 @@ def iter_records(
         elif digest is not None:
             digests[digest] = path
         todo.append(path)
-    if engine is not None and not engine.in_process:
-        # Files read whole on the engine's workers, handed back in file order.
-        for path, (found, items, error) in zip(todo, engine.map_ordered(read_whole, todo), strict=True):
-            for item in items:
-                yield path, found or "unknown", item
-            if error is not None:
-                if on_file_error is None:
-                    raise error
-                on_file_error(path, found, error)
-        return
-    for path in todo:
-        kind: str | None = None
-        try:
-            kind, records = read_path(path)
-            for item in records:
-                yield path, kind, item
-        except InputError as exc:
-            if on_file_error is None:
-                raise
-            on_file_error(path, kind, exc)
+    return todo
 
 
 def read_whole(path: Path) -> tuple[str | None, list[TraceRecord | InputError], InputError | None]:

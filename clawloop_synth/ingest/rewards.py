@@ -11,6 +11,7 @@ list keeps the reward its source gave (none, usually) and is counted.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,25 @@ class RewardsFile:
                 return trace
         self.not_listed += 1
         return trace
+
+    def fresh(self) -> RewardsFile:
+        """The same rewards with nothing counted yet (for one file's pass on a worker)."""
+        out = copy.copy(self)
+        out.used, out.matched, out.replaced, out.not_listed = set(), 0, 0, 0
+        return out
+
+    def counts(self) -> tuple[set[str], int, int, int]:
+        """What was counted (entries used, traces matched, rewards replaced, traces not listed): small,
+        unlike the rewards themselves, so a worker sends these back."""
+        return self.used, self.matched, self.replaced, self.not_listed
+
+    def merge(self, counts: tuple[set[str], int, int, int]) -> None:
+        """Add the :meth:`counts` of a :meth:`fresh` copy that one file went through."""
+        used, matched, replaced, not_listed = counts
+        self.used |= used
+        self.matched += matched
+        self.replaced += replaced
+        self.not_listed += not_listed
 
     def summary(self) -> dict[str, Any]:
         return {"file": str(self.path), "form": self.form, "entries": len(self.rewards),

@@ -55,6 +55,13 @@ class SchemaCounts:
         self.tools_changed = 0
         self.cache = _Cache()
 
+    def merge(self, other: SchemaCounts) -> None:
+        """Add ``other``'s counts (its cache stays its own)."""
+        self.types.update(other.types)
+        self.unknown.update(other.unknown)
+        self.repaired.update(other.repaired)
+        self.tools_changed += other.tools_changed
+
     def summary(self) -> dict[str, Any]:
         return {"tools_changed": self.tools_changed, "types": dict(self.types.most_common()),
                 "unknown_types_as_any": dict(self.unknown.most_common()),

@@ -14,7 +14,7 @@ from clawloop_synth.ingest.records import DROPPED_KEY
 from clawloop_synth.ingest.rewards import RewardsFile
 from clawloop_synth.ingest.schemas import SchemaCounts, normalize_tools
 from clawloop_synth.ingest.trace_record import TraceRecord
-from clawloop_synth.store import save_records
+from clawloop_synth.store import save_records, save_shards
 from clawloop_synth.workdir import Manifest, write_json
 
 if TYPE_CHECKING:
@@ -88,6 +88,33 @@ class IngestStats:
     def drop(self, kind: str, fields: list[str]) -> None:
         self.dropped.setdefault(kind, Counter()).update(fields)
 
+    def merge(self, other: IngestStats, rewards: Sequence[float]) -> None:
+        """Add the counts of ``other`` (one file's, gathered where it was read) as if its traces had streamed
+        through here; ``rewards``: its traces' rewards in order, summed one by one as :meth:`add` would (a
+        file's partial sum would round differently). Files are merged in reading order, so every count, and
+        the order keys first appear in, is what one pass would give."""
+        self.traces += other.traces
+        for name, counts in other.by_file.items():
+            mine = self.by_file.setdefault(name, Counter())
+            for key, n in counts.items():
+                mine[key] = 1 if key.startswith("format:") else mine[key] + n
+        self.by_format.update(other.by_format)
+        self.reward_bins = [a + b for a, b in zip(self.reward_bins, other.reward_bins, strict=True)]
+        self.reward_none += other.reward_none
+        self.reward_zero += other.reward_zero
+        for reward in rewards:
+            self.reward_sum += reward
+        self.tool_calls.update(other.tool_calls)
+        self.tool_results += other.tool_results
+        self.tool_errors.update(other.tool_errors)
+        self.gold_actions += other.gold_actions
+        self.gold_failures += other.gold_failures
+        self.gold_outputs += other.gold_outputs
+        self.skipped += other.skipped
+        self.schemas.merge(other.schemas)
+        for kind, fields in other.dropped.items():
+            self.dropped.setdefault(kind, Counter()).update(fields)
+
     def summary(self) -> dict[str, Any]:
         rated = self.traces - self.reward_none
         files = {}
@@ -158,19 +185,25 @@ class _UniqueIds:
         self.position: Counter[str] = Counter()
 
     def __call__(self, trace: TraceRecord, path: Path) -> TraceRecord:
+        new = self.rename(trace["id"], path)
+        if new is not None:
+            trace["id"] = new
+        return trace
+
+    def rename(self, trace_id: str, path: Path) -> str | None:
+        """The new id of the next trace of ``path`` (None: its own id is unique so far)."""
         self.position[str(path)] += 1
-        if trace["id"] not in self.seen:
-            self.seen.add(trace["id"])
-            return trace
-        base = f"{trace['id']}@{path.parent.name}/{path.name}#{self.position[str(path)]}"
+        if trace_id not in self.seen:
+            self.seen.add(trace_id)
+            return None
+        base = f"{trace_id}@{path.parent.name}/{path.name}#{self.position[str(path)]}"
         new, n = base, 1
         while new in self.seen:
             n += 1
             new = f"{base}~{n}"
         self.seen.add(new)
-        self.stats.duplicate_ids.append({"id": trace["id"], "renamed_to": new, "file": str(path)})
-        trace["id"] = new
-        return trace
+        self.stats.duplicate_ids.append({"id": trace_id, "renamed_to": new, "file": str(path)})
+        return new
 
 
 def _clean(trace: TraceRecord, kind: str, stats: IngestStats) -> TraceRecord:
@@ -220,13 +253,21 @@ def run_ingest(paths: Sequence[Path], workdir: Path, *, on_error: OnError = "rai
     """Ingest ``paths`` into ``workdir``; returns the summary also written to ``ingest.json``.
 
     ``rewards``: a rewards file (see :mod:`clawloop_synth.ingest.rewards`) applied to the traces it lists;
-    ``engine``: where files are read (default: this process).
+    ``engine``: where files are read, cleaned and made into shards of the dataset (default: this process;
+    the output is the same).
     """
     started = time.perf_counter()
     stats = IngestStats()
     given = RewardsFile(Path(rewards)) if rewards is not None else None
-    save_records(workdir / "traces", _stream(paths, on_error, stats, progress or (lambda: None), given, engine),
-                 _browse_columns, _BROWSE_TYPES)
+    tick = progress or (lambda: None)
+    if engine is not None and not engine.in_process:
+        from clawloop_synth.ingest.per_file import file_shards
+
+        # Each file cleaned and made into a shard on a worker; here only what spans files (ids, counts).
+        save_shards(workdir / "traces", file_shards(paths, on_error, stats, tick, given, engine))
+    else:
+        save_records(workdir / "traces", _stream(paths, on_error, stats, tick, given, engine),
+                     _browse_columns, _BROWSE_TYPES)
     summary = {"inputs": [str(p) for p in paths], "on_error": on_error, **stats.summary(),
                "rewards_file": given.summary() if given else None,
                "seconds": round(time.perf_counter() - started, 3)}

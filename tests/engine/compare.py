@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,14 @@ def datasets_of(workdir: Path) -> list[Path]:
     return sorted(p.parent.parent.relative_to(workdir) for p in workdir.rglob("data/state.json"))
 
 
-def _rows(folder: Path) -> list[str]:
+def _rows(folder: Path) -> Iterator[str]:
+    """The dataset's rows as canonical JSON, a record batch at a time (a 200,000-trace dataset read whole
+    into Python would take gigabytes)."""
     import pyarrow as pa
 
-    table = pa.ipc.open_stream(str(folder / "data" / "data-00000-of-00001.arrow")).read_all()
-    return [json.dumps(row, sort_keys=True) for row in table.to_pylist()]
+    with pa.OSFile(str(folder / "data" / "data-00000-of-00001.arrow")) as source:
+        for batch in pa.ipc.open_stream(source):
+            yield from (json.dumps(row, sort_keys=True) for row in batch.to_pylist())
 
 
 def _normal(value: Any, root: str) -> Any:
@@ -84,8 +89,12 @@ def differences(left: Path, right: Path, only: tuple[str, ...] | None = None) ->
     if sets != [p for p in datasets_of(right) if only is None or str(p).startswith(only)]:
         out.append(f"dataset folders differ: {sets} vs {datasets_of(right)}")
     for folder in sets:
-        a, b = _rows(left / folder), _rows(right / folder)
-        if a != b:
-            first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-            out.append(f"{folder}: {len(a)} vs {len(b)} rows, first difference at row {first}")
+        counts, first = [0, 0], None
+        for i, (x, y) in enumerate(zip_longest(_rows(left / folder), _rows(right / folder))):
+            counts[0] += x is not None
+            counts[1] += y is not None
+            if first is None and x != y:
+                first = i
+        if first is not None:
+            out.append(f"{folder}: {counts[0]} vs {counts[1]} rows, first difference at row {first}")
     return out

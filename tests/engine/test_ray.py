@@ -117,3 +117,21 @@ def test_bad_input_read_on_a_worker_is_the_same_one_line_error(cluster: None, tm
     local = CliRunner().invoke(app, ["ingest", "-i", str(bad), "-w", str(tmp_path / "w2")])
     assert isinstance(local.exception, InputError)
     assert str(raised.value) == str(local.exception) and "bad.jsonl" in str(raised.value)
+
+
+def test_ingest_on_ray_cleans_on_the_workers_and_equals_the_local_one(cluster: None, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from clawloop_synth.ingest import stage
+    from tests.ingest.test_per_file import mixed_inputs
+
+    inputs, rewards = mixed_inputs(tmp_path)
+    common = [arg for path in inputs for arg in ("-i", str(path))] + ["--on-error", "skip", "--rewards", str(rewards)]
+    cli("ingest", "-w", str(tmp_path / "local"), *common)
+
+    def on_the_driver(*args: object) -> None:
+        raise AssertionError("a trace was cleaned on the driver")
+
+    # The workers are other processes: only the driver's copy of the cleaning is replaced.
+    monkeypatch.setattr(stage, "_clean", on_the_driver)
+    cli("ingest", "-w", str(tmp_path / "ray"), *common, "--engine", "ray")
+    assert differences(tmp_path / "local", tmp_path / "ray") == []
