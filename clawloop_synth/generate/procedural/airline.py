@@ -21,6 +21,7 @@ from clawloop_synth.generate.procedural.airline_asks import NO_WRITE_KINDS
 from clawloop_synth.generate.procedural.airline_kinds import SPLIT_KINDS, WRITE_KINDS
 from clawloop_synth.generate.procedural.airline_parts import Part, Shop, _flight_choice, method_label
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario
+from clawloop_synth.generate.procedural.shares import REFUSALS_FOR, no_write_share, two_writes_share
 from clawloop_synth.sim.rules import RuleSet, pack_rules
 
 __all__ = ["AirlineKit", "_flight_choice", "compose", "method_label"]
@@ -33,23 +34,11 @@ _HELLO = [
     "Hey there. My name is {name}, user {user_id}.",
 ]
 _JOIN = ["Also: ", "One more thing. ", "And then: ", "Second, "]
-# Share of no-write requests (refusals, transfers, questions) by the failure the task is for.
-_NO_WRITE_SHARE = {
-    "agent/action/missing_action": 0.0,
-    "agent/action/extra_action": 0.85,
-    "agent/planning/unnecessary_handoff": 0.95,
-    "agent/reasoning/missing_output": 0.6,
-    "agent/reasoning/wrong_information": 0.6,
-    "agent/planning/step_repetition": 0.6,
-}
-# Elsewhere: most codes' situations need a write (a first choice that fails, a twin of the entity a
-# write names), so few no-write draws survive for them; these shares keep the run's no-write share
-# over a fifth when the floor spreads the tasks over more clusters.
+# Elsewhere (codes ``shares.py`` does not list): most codes' situations need a write (a first choice that
+# fails, a twin of the entity a write names), so few no-write draws survive for them; this share keeps the
+# run's no-write share over a fifth when the floor spreads the tasks over more clusters.
 _NO_WRITE_DEFAULT = 0.3
-# Of the tasks with writes, the share with two requested changes: all of them where the failure is a
-# dropped change (several changes are the situation behind it), a few elsewhere.
-_TWO_WRITES_SHARE = {"agent/action/missing_action": 1.0}
-_TWO_WRITES_DEFAULT = 0.25
+_TWO_WRITES_DEFAULT = 0.25  # of the tasks with writes, those with two requested changes
 _USERS_PER_KIND = 8
 
 
@@ -73,10 +62,9 @@ class AirlineKit:
     def base_tasks(self, ctx: KitContext, rng: random.Random) -> Iterator[BaseTask | str]:
         shop = self._shop_for(ctx)
         users = sorted(ctx.state["users"])
-        no_write = _NO_WRITE_SHARE.get(ctx.target_code or "", _NO_WRITE_DEFAULT)
-        # A complying agent is the extra action of a forbidden request: those tasks are refusals.
-        refusals = ctx.target_code == "agent/action/extra_action"
-        two = _TWO_WRITES_SHARE.get(ctx.target_code or "", _TWO_WRITES_DEFAULT)
+        no_write = no_write_share(ctx.target_code, _NO_WRITE_DEFAULT)
+        refusals = ctx.target_code in REFUSALS_FOR
+        two = two_writes_share(ctx.target_code, _TWO_WRITES_DEFAULT)
         side_question = ctx.target_code == "agent/reasoning/missing_output"
         writes = SPLIT_KINDS if ctx.target_code == "agent/reasoning/calculation_error" else WRITE_KINDS
         while True:

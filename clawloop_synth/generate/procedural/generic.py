@@ -16,12 +16,14 @@ changed amount; an id the simulator generated is left out, see ``generated_keys`
 
 Besides one write, a draw is a question answered from one lookup (no write: a read tool the traces
 called, worded from the first messages of traces that made no write) or two writes on different
-entities, in the shares of :data:`NO_WRITE_SHARE` and :data:`TWO_WRITES_SHARE`. A share of the write
-requests (:data:`REFUSAL_SHARE`) asks for a write the pack forbids: one a pack rule flags, or, in a
-pack without rules (an induced one), one its handler refuses (a failed precondition). The reference
-looks the entity up, makes no write, says why and answers a fallback question from the lookup ("if that
-can't be done, tell me ..."); the failure exemplar complies. When the pack has a handoff tool, some of
-those requests ask to be put through to a person instead, and the reference calls it.
+entities. How many draws make no write or two depends on the failure the tasks are for (``shares.py``, the
+table every kit reads; :data:`NO_WRITE_SHARE` and :data:`TWO_WRITES_SHARE` for the codes it does not list).
+A share of the no-write draws (:data:`REFUSAL_SHARE`; all of them for an extra action) asks for a write the
+pack forbids: one a pack rule flags, or, in a pack without rules (an induced one), one its handler refuses
+(a failed precondition). The reference looks the entity up, makes no write, says why and answers a fallback
+question from the lookup ("if that can't be done, tell me ..."); the failure exemplar complies. When the
+pack has a handoff tool, some of those requests ask to be put through to a person instead, and the reference
+calls it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
 from clawloop_synth.generate.procedural.binding import Members, aligned_list, rebind
+from clawloop_synth.generate.procedural.shares import REFUSALS_FOR, no_write_share, two_writes_share
 from clawloop_synth.generate.procedural.wording import RequestTemplate, request_templates, slot_values
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.handoff import handoff_tool
@@ -48,9 +51,10 @@ __all__ = ["GenericKit"]
 _DISTRACTORS = 2
 _SLOT = re.compile(r"\{([^{}]+)\}")
 _MAX_ENTITIES = 200  # entity keys drawn from per collection
-NO_WRITE_SHARE = 0.3  # draws that ask a question a lookup answers (when the traces made such lookups)
+# Defaults, for the failure codes ``shares.py`` does not list.
+NO_WRITE_SHARE = 0.45  # draws with no write: a question a lookup answers, or a request the pack forbids
 TWO_WRITES_SHARE = 0.4  # of the other draws, those with two writes of one user
-REFUSAL_SHARE = 0.25  # of the draws that are not questions: a request the pack forbids (refusal or transfer)
+REFUSAL_SHARE = 0.4  # of the no-write draws: a request the pack forbids (refusal or transfer), the rest questions
 TRANSFER_SHARE = 0.4  # of those, when the pack has a handoff tool: the reference hands the user over
 _TRIES = 6  # draws of one write request before the scenario is dropped
 
@@ -113,16 +117,20 @@ class GenericKit:
         rules = RuleSet(pack_rules(pack))
         members = Members.of(state, list(pack.collections))
         handoff = handoff_tool(tool for tool in pack.tools if not tool.writes)
+        no_write = no_write_share(ctx.target_code, NO_WRITE_SHARE)
+        two = two_writes_share(ctx.target_code, TWO_WRITES_SHARE)
+        only_refusals = not questions or ctx.target_code in REFUSALS_FOR
         while True:
             scenario: Scenario | str
-            if rng.random() < REFUSAL_SHARE * (1 - NO_WRITE_SHARE if questions else 1):
+            asks = rng.random() < no_write
+            if asks and (only_refusals or rng.random() < REFUSAL_SHARE):
                 scenario = "generic kit, no forbidden request drawn"
                 for _ in range(_TRIES):
                     scenario = self._refusal(ctx, writes, recorded, templates, keys, members, rules,
                                              handoff if rng.random() < TRANSFER_SHARE else None, rng)
                     if isinstance(scenario, Scenario):
                         break
-            elif questions and rng.random() < NO_WRITE_SHARE:
+            elif asks:
                 tool = rng.choice(questions)
                 args = self._arguments(pack, state, tool, looked[tool.name], keys, rng, members)
                 scenario = args if isinstance(args, str) else \
@@ -130,7 +138,7 @@ class GenericKit:
             else:
                 parts: list[Scenario | str] = []
                 first: dict[str, Any] = {}
-                for k in range(2 if rng.random() < TWO_WRITES_SHARE else 1):
+                for k in range(2 if rng.random() < two else 1):
                     # Each request is redrawn a few times: many drawn writes error in the simulator, and
                     # the kinds whose draws fail more often (two writes) would come out rarer than asked.
                     for _ in range(_TRIES):
