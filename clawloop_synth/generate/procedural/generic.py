@@ -117,9 +117,14 @@ class GenericKit:
         rules = RuleSet(pack_rules(pack))
         members = Members.of(state, list(pack.collections))
         handoff = handoff_tool(tool for tool in pack.tools if not tool.writes)
-        no_write = no_write_share(ctx.target_code, NO_WRITE_SHARE)
-        two = two_writes_share(ctx.target_code, TWO_WRITES_SHARE)
-        only_refusals = not questions or ctx.target_code in REFUSALS_FOR
+        code = ctx.target_code
+        if code in REFUSALS_FOR and not rules:
+            # Without rules a forbidden write is one the handler refuses: complying changes nothing, so it is
+            # no extra action, and the gate would drop every such refusal.
+            code = None
+        no_write = no_write_share(code, NO_WRITE_SHARE)
+        two = two_writes_share(code, TWO_WRITES_SHARE)
+        only_refusals = not questions or code in REFUSALS_FOR
         while True:
             scenario: Scenario | str
             asks = rng.random() < no_write
