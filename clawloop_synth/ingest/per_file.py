@@ -25,7 +25,7 @@ from clawloop_synth.ingest.stage import (
     IngestStats,
     OnError,
     _browse_columns,
-    _clean,
+    _cleaned,
     _Events,
     _UniqueIds,
 )
@@ -69,15 +69,10 @@ def ingest_file(context: tuple[OnError, RewardsFile | None], path: Path) -> File
         kind: str | None = None
         try:
             kind, records = read_path(path)
-            for item in records:
-                if isinstance(item, InputError):
-                    if on_error == "raise":
-                        raise item
-                    stats.skip(item, path, kind)
+            for read in records:
+                item = _cleaned(read, path, kind, on_error, stats, rewards)
+                if item is None:
                     continue
-                item = _clean(item, kind, stats)
-                if rewards is not None:
-                    item = rewards.apply(item)
                 ids.append(item["id"])
                 if item["reward"] is not None:
                     rated.append(item["reward"])

@@ -216,6 +216,18 @@ def _clean(trace: TraceRecord, kind: str, stats: IngestStats) -> TraceRecord:
     return trace
 
 
+def _cleaned(item: TraceRecord | InputError, path: Path, kind: str, on_error: OnError, stats: IngestStats,
+             rewards: RewardsFile | None) -> TraceRecord | None:
+    """A record read from ``path`` cleaned and rewarded; None for a bad record that is skipped (and counted)."""
+    if isinstance(item, InputError):
+        if on_error == "raise":
+            raise item
+        stats.skip(item, path, kind)
+        return None
+    item = _clean(item, kind, stats)
+    return rewards.apply(item) if rewards is not None else item
+
+
 def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats, tick: Callable[[], None],
             rewards: RewardsFile | None, engine: Engine | None = None) -> Iterator[TraceRecord]:
     def skip_file(path: Path, kind: str | None, error: InputError) -> None:
@@ -224,15 +236,10 @@ def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats, tick: 
     unique = _UniqueIds(stats)
     for path, kind, item in iter_records(paths, skip_file if on_error == "skip" else None, _Events(stats),
                                        engine):
-        if isinstance(item, InputError):
-            if on_error == "raise":
-                raise item
-            stats.skip(item, path, kind)
+        cleaned = _cleaned(item, path, kind, on_error, stats, rewards)
+        if cleaned is None:
             continue
-        item = _clean(item, kind, stats)
-        if rewards is not None:
-            item = rewards.apply(item)
-        item = unique(item, path)
+        item = unique(cleaned, path)
         stats.add(item, path, kind)
         tick()
         yield item
