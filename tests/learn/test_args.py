@@ -10,6 +10,7 @@ import numpy as np
 from clawloop_synth.learn.args import ArgFiller
 from clawloop_synth.learn.features import DIM, Episode
 from clawloop_synth.learn.linear import Decision, score, update
+from tests.learn.labels import fill_labels, train_on_fills
 
 _SCHEMA = {"type": "object", "required": ["legs"], "properties": {
     "legs": {"type": "array", "items": {"type": "object", "required": ["code", "day"], "properties": {
@@ -28,19 +29,8 @@ def _episode(rng: random.Random, n_named: int) -> tuple[Episode, list[dict[str, 
 
 
 def _train(w: np.ndarray, rng: random.Random, episodes: int) -> None:
-    data: list[Decision] = []
-
-    def force(feats: list[np.ndarray], target: int | None) -> int:
-        assert target is not None
-        if target >= 0:
-            data.append(Decision("pick", feats, target))
-        return target
-
-    for _ in range(episodes):
-        ep, named = _episode(rng, rng.choice([1, 2, 3]))
-        ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"legs": named})
-    for epoch in range(4):
-        update(w, data, 0.3 / (1 + epoch))
+    cases = (_episode(rng, rng.choice([1, 2, 3])) for _ in range(episodes))
+    train_on_fills(w, ((ep, {"legs": named}) for ep, named in cases), _SCHEMA)
 
 
 def test_the_item_count_and_each_items_fields_are_learned() -> None:
@@ -64,13 +54,7 @@ def test_the_item_count_and_each_items_fields_are_learned() -> None:
 def test_a_labelled_fill_records_one_decision_per_item_and_the_stop() -> None:
     rng = random.Random(1)
     ep, named = _episode(rng, 2)
-    seen: list[int | None] = []
-
-    def force(feats: list[np.ndarray], target: int | None) -> int:
-        seen.append(target)
-        return -1 if target is None else target
-
-    ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"legs": named})
+    seen = fill_labels(ep, _SCHEMA, {"legs": named})
     # the lookup lists whole legs: item 0 is one of them (a chunk, not slot by slot: index 0 is "by slot");
     # another? yes; item 1: a chunk; another? no
     assert len(seen) == 4 and seen[0] and seen[1] == 1 and seen[2] and seen[3] == 0, seen
@@ -81,8 +65,7 @@ def test_a_labelled_fill_records_one_decision_per_item_and_the_stop() -> None:
     schema = json.loads(json.dumps(_SCHEMA))
     schema["properties"]["legs"]["items"]["properties"]["note"] = {"type": "string"}
     schema["properties"]["legs"]["items"]["required"].append("note")
-    seen.clear()
-    ArgFiller(ep, "take", {}, force).fill(schema, {"legs": named})
+    seen = fill_labels(ep, schema, {"legs": named})
     # item 0: code, day, note; another? yes; item 1: code, day, note; another? no
     assert len(seen) == 8 and seen[3] == 1 and seen[7] == 0, seen
 

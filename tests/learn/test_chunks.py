@@ -9,7 +9,8 @@ import numpy as np
 
 from clawloop_synth.learn.args import ArgFiller
 from clawloop_synth.learn.features import DIM, Episode
-from clawloop_synth.learn.linear import Decision, score, update
+from clawloop_synth.learn.linear import score
+from tests.learn.labels import fill_labels, train_on_fills
 
 _SCHEMA = {"type": "object", "required": ["hops"], "properties": {
     "hops": {"type": "array", "items": {"type": "object", "required": ["code", "day"], "properties": {
@@ -54,19 +55,9 @@ def _two_searches(rng: random.Random) -> tuple[Episode, list[dict[str, object]]]
 
 
 def _trained(make, episodes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    rng, w, data = random.Random(0), np.zeros(DIM), []
-
-    def force(feats: list[np.ndarray], target: int | None) -> int:
-        assert target is not None
-        if target >= 0:
-            data.append(Decision("pick", feats, target))
-        return target
-
-    for _ in range(episodes):
-        ep, want = make(rng)
-        ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"hops": want})
-    for epoch in range(4):
-        update(w, data, 0.3 / (1 + epoch))
+    rng, w = random.Random(0), np.zeros(DIM)
+    cases = (make(rng) for _ in range(episodes))
+    train_on_fills(w, ((ep, {"hops": want}) for ep, want in cases), _SCHEMA)
     return w
 
 
@@ -87,13 +78,7 @@ def test_a_group_listed_together_is_one_candidate_picked_by_what_the_instruction
     # the pair is a run of two items: one decision, not two hops matched separately
     rng = random.Random(5)
     ep, want = _grouped(rng)
-    labels: list[int | None] = []
-
-    def force(feats: list[np.ndarray], target: int | None) -> int:
-        labels.append(target)
-        return -1 if target is None else target
-
-    ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"hops": want})
+    labels = fill_labels(ep, _SCHEMA, {"hops": want})
     assert len(labels) == 2 and labels[0] and labels[1] == 0, labels  # the pair; then "another item?": no
     assert _solved(_trained(_grouped, 40), _grouped) >= 18
 
@@ -101,12 +86,6 @@ def test_a_group_listed_together_is_one_candidate_picked_by_what_the_instruction
 def test_one_item_from_each_of_two_searches() -> None:
     # each hop, completed with the day its search was asked for, is one candidate item
     ep, want = _two_searches(random.Random(3))
-    labels: list[int | None] = []
-
-    def force(feats: list[np.ndarray], target: int | None) -> int:
-        labels.append(target)
-        return -1 if target is None else target
-
-    ArgFiller(ep, "take", {}, force).fill(_SCHEMA, {"hops": want})
+    labels = fill_labels(ep, _SCHEMA, {"hops": want})
     assert len(labels) == 4 and labels[0] and labels[1] == 1 and labels[2] and labels[3] == 0, labels
     assert _solved(_trained(_two_searches, 40), _two_searches) >= 18
