@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING
 
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest import plan_files, read_path
-from clawloop_synth.ingest.rewards import RewardsFile
-from clawloop_synth.ingest.schemas import _Cache
-from clawloop_synth.ingest.stage import (
+from clawloop_synth.ingest.cleaning import (
     _BROWSE_TYPES,
     IngestStats,
     OnError,
@@ -29,6 +27,8 @@ from clawloop_synth.ingest.stage import (
     _Events,
     _UniqueIds,
 )
+from clawloop_synth.ingest.rewards import RewardsFile
+from clawloop_synth.ingest.schemas import _Cache
 from clawloop_synth.ingest.trace_record import TraceRecord
 from clawloop_synth.store import arrow_shard
 

@@ -121,7 +121,7 @@ def test_bad_input_read_on_a_worker_is_the_same_one_line_error(cluster: None, tm
 
 def test_ingest_on_ray_cleans_on_the_workers_and_equals_the_local_one(cluster: None, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from clawloop_synth.ingest import stage
+    from clawloop_synth.ingest import cleaning
     from tests.ingest.test_per_file import mixed_inputs
 
     inputs, rewards = mixed_inputs(tmp_path)
@@ -132,6 +132,6 @@ def test_ingest_on_ray_cleans_on_the_workers_and_equals_the_local_one(cluster: N
         raise AssertionError("a trace was cleaned on the driver")
 
     # The workers are other processes: only the driver's copy of the cleaning is replaced.
-    monkeypatch.setattr(stage, "_clean", on_the_driver)
+    monkeypatch.setattr(cleaning, "_clean", on_the_driver)
     cli("ingest", "-w", str(tmp_path / "ray"), *common, "--engine", "ray")
     assert differences(tmp_path / "local", tmp_path / "ray") == []
