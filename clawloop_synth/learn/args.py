@@ -11,28 +11,23 @@ argument of the search whose result listed that flight. Nothing here knows a dom
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, leaves, shape
+from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, shape
+from clawloop_synth.learn.items import MAX_ITEMS, Chunk, item_key, whole_items
 
 __all__ = ["OMIT", "ArgFiller"]
 
 OMIT = "<omit>"
-MAX_ITEMS = 6
 _SIGNATURE = ("src=", "ininstr=", "earlierpath=", "used", "unused", "keyeq=", "keyov=")
 _NONE = object()  # "no demonstration": choose, do not label
 
 # pick(feature rows, target index or None) -> chosen index (-1: a forced target that is not a candidate)
 Picker = Callable[[list[np.ndarray], "int | None"], int]
-
-
-def _key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 @dataclass
@@ -58,7 +53,7 @@ class ArgFiller:
         self.used: dict[str, str] = {}  # values earlier calls sent -> their parameter name
         for _, args in ep.calls:
             for p, v in flatten_args(args).items():
-                self.used[_key(v)] = p.split(".")[-1]
+                self.used[item_key(v)] = p.split(".")[-1]
         self._order: dict[str, dict[str, int]] = {}  # shape -> instruction token -> its rank among that shape
         for tok in ep.instr_tokens:
             ranks = self._order.setdefault(shape(tok), {})
@@ -100,7 +95,7 @@ class ArgFiller:
         earlier_records: set[int] = set()
         earlier_paths: dict[str, set[str]] = {}
         is_object = items.get("type") == "object" and bool(items.get("properties"))
-        chunks = _chunks(self.ep, items, self.tool, path) if is_object else []
+        chunks = whole_items(self.ep, items, self.tool, path) if is_object else []
         taken: list[int] = []  # the chunks earlier positions took
         j = 0
         while j < MAX_ITEMS:
@@ -138,14 +133,14 @@ class ArgFiller:
             j += 1
         return out
 
-    def _chunk(self, chunks: list[_Chunk], path: str, j: int, taken: list[int], target: Any) -> int:
+    def _chunk(self, chunks: list[Chunk], path: str, j: int, taken: list[int], target: Any) -> int:
         """Pick a chunk for the items from position ``j`` on, or -1: build the item slot by slot.
 
         Labelled by ``target`` (the demonstration's items from ``j`` on): the longest chunk it starts with."""
         want = None
         if target is not None and target is not _NONE:
             fits = [(len(c.items), i) for i, c in enumerate(chunks)
-                    if i not in taken and _key(target[: len(c.items)]) == _key(c.items)]
+                    if i not in taken and item_key(target[: len(c.items)]) == item_key(c.items)]
             want = max(fits)[1] + 1 if fits else 0
         best: dict[str, int] = {}
         for c in chunks:
@@ -197,21 +192,21 @@ class ArgFiller:
             return OMIT
         want = None
         if target is not _NONE:
-            k = _key(target)
-            want = next((i for i, v in enumerate(values) if _key(v) == k), -1)
+            k = item_key(target)
+            want = next((i for i, v in enumerate(values) if item_key(v) == k), -1)
         i = self.pick(feats, want)
         # a forced target that is not a candidate: the item goes on with the target's value
         value = target if i < 0 else values[i]
         if value is OMIT:
             return OMIT
         item.filled[path] = value
-        item.paths[path] = paths.get(_key(value), set())
-        recs = records.get(_key(value), set())
+        item.paths[path] = paths.get(item_key(value), set())
+        recs = records.get(item_key(value), set())
         item.records |= recs
         for r in recs:
             call = self.ep.record_call[r] if r < len(self.ep.record_call) else -1
             if 0 <= call < len(self.ep.calls):
-                item.links |= {_key(v) for v in flatten_args(self.ep.calls[call][1]).values()}
+                item.links |= {item_key(v) for v in flatten_args(self.ep.calls[call][1]).values()}
         return value
 
     def _candidates(self, path: str, schema: dict[str, Any], required: bool, item: _Item
@@ -228,7 +223,7 @@ class ArgFiller:
         def add(value: Any, feats: list[str], record: int | None = None, path_of: str | None = None) -> None:
             if value is None or (enum is not None and value not in enum) or not fits_type(schema, value):
                 return
-            key = _key(value)
+            key = item_key(value)
             if key in cands:
                 cands[key][1].extend(feats)
             else:
@@ -272,7 +267,7 @@ class ArgFiller:
             add(value, ["src=const", f"const={value}", f"ctok={round(hit, 1)}"])
         j = min(item.index, 3)
         prefixes = hash_features(["S", f"S|{pname}", f"S|{self.tool}.{path}", f"S|{pname}|j={j}"])
-        earlier_vals = {_key(v) for v in item.earlier.get(path, [])}
+        earlier_vals = {item_key(v) for v in item.earlier.get(path, [])}
         values: list[Any] = []
         feats: list[np.ndarray] = []
         bases: list[list[str]] = []
@@ -314,117 +309,3 @@ def _leaf_slots(schema: dict[str, Any], prefix: str) -> list[tuple[str, dict[str
         elif sub.get("type") != "array":
             out.append((path, sub, name in required))
     return out
-
-
-@dataclass
-class _Chunk:
-    """A run of array items copied whole from an earlier result: one object of a list, a group of objects
-    listed together (a list inside the list), or a whole list; projected onto the item schema's properties."""
-
-    items: list[dict[str, Any]]
-    tool: str
-    where: str  # the key path of the list in the result
-    call: int  # the index of the call whose result holds it
-    ago: int
-    whole: bool  # the whole list, not one of its elements
-    match: int  # how many of its leaves the instruction names
-    raw: list[Any] = field(default_factory=list)
-
-    @property
-    def source(self) -> str:
-        return f"{self.call}{self.where}|{len(self.items)}|{self.whole}"  # its peers: chunks of its kind
-
-    def values(self) -> set[str]:
-        return {str(v).lower() for r in self.raw for v, _, _ in leaves(r)}
-
-    def mention(self, ep: Episode, chunks: list[_Chunk]) -> int | None:
-        """Where the instruction first names a value of this chunk that not every chunk of its source holds."""
-        peers = [c.values() for c in chunks if c.source == self.source and c is not self]
-        common = set.intersection(*peers) if peers else set()
-        found = []
-        for v in self.values() - common:
-            if len(v) >= 2 and ep.in_instruction(v):
-                at = ep.instr_l.find(v)
-                parts = [p for p in SPLIT.split(v) if p]
-                if at < 0 and len(parts) >= 3:  # "06:00:00" named as "06:00"
-                    at = ep.instr_l.find(":".join(parts[:-1]))
-                if at >= 0:
-                    found.append(at)
-        return min(found) if found else None
-
-    def used(self, used: dict[str, str]) -> bool:
-        return any(_key(v) in used for it in self.items for v in it.values())
-
-
-def _project(value: Any, schema: dict[str, Any], asked: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """``value`` (an object of a result) as an item of ``schema``: the item's keys, each of a fitting type; None
-    when it lacks one (the required keys, or every property when none is required). A key the object lacks
-    may come from ``asked``, the arguments of the call that listed it (a search's date: every object shares it)."""
-    if not isinstance(value, dict):
-        return None
-    if asked:
-        value = {**{k: v for k, v in asked.items() if not isinstance(v, (dict, list))}, **value}
-    props = schema.get("properties") or {}
-    keys = [k for k in (schema.get("required") or list(props)) if k in props]
-    if not keys:
-        return None
-    out: dict[str, Any] = {}
-    for k in keys:
-        sub = props[k] if isinstance(props[k], dict) else {}
-        if k not in value or isinstance(value[k], (dict, list)) or not fits_type(sub, value[k]):
-            return None
-        if sub.get("enum") is not None and value[k] not in sub["enum"]:
-            return None
-        out[k] = value[k]
-    return out
-
-
-def _chunks(ep: Episode, schema: dict[str, Any], tool: str, path: str) -> list[_Chunk]:
-    """Every run of objects in the earlier results that can stand for items of ``schema`` (deduplicated)."""
-    out: dict[str, _Chunk] = {}
-    n = len(ep.results)
-
-    def match(raw: list[Any]) -> int:
-        return sum(1 for r in raw for v, _, _ in _scalar_leaves(r) if ep.in_instruction(v))
-
-    def offer(items: list[dict[str, Any]], raw: list[Any], call: int, res_tool: str, where: str, whole: bool) -> None:
-        if not items or len(items) > MAX_ITEMS:
-            return
-        c = _Chunk(items, res_tool, where, call, n - 1 - call, whole, match(raw), raw)
-        k = _key(items)
-        if k not in out or out[k].match < c.match:
-            out[k] = c
-
-    def walk(value: Any, where: str, call: int, res_tool: str, asked: dict[str, Any]) -> None:
-        if isinstance(value, dict):
-            # an id-keyed dict of objects is a list too (its keys are data, not a path)
-            keyed = len(value) > 1 and all(isinstance(v, dict) for v in value.values())
-            for k, v in value.items():
-                walk(v, f"{where}.*" if keyed else f"{where}.{k}", call, res_tool, asked)
-                p = _project(v, schema, asked) if keyed else None
-                if p is not None:
-                    offer([p], [v], call, res_tool, where + ".*", False)
-        elif isinstance(value, list):
-            proj = [_project(v, schema, asked) for v in value]
-            for v, p in zip(value, proj, strict=True):
-                if p is not None:
-                    offer([p], [v], call, res_tool, where + "[]", False)
-                elif isinstance(v, list):  # a group listed together (the legs of one itinerary)
-                    group = [_project(x, schema, asked) for x in v]
-                    if v and all(g is not None for g in group):
-                        offer([g for g in group if g is not None], v, call, res_tool, where + "[][]", False)
-            if len(value) > 1 and all(p is not None for p in proj):
-                offer([p for p in proj if p is not None], value, call, res_tool, where + "[]", True)
-            for v in value:
-                if isinstance(v, (dict, list)):
-                    walk(v, where + "[]", call, res_tool, asked)
-
-    for i, (res_tool, value, is_error) in enumerate(ep.results):
-        if not is_error:
-            asked = ep.calls[i][1] if isinstance(ep.calls[i][1], dict) else {}
-            walk(value, "", i, res_tool, asked)
-    return list(out.values())[:60]
-
-
-def _scalar_leaves(value: Any) -> list[tuple[Any, str, str]]:
-    return list(leaves(value))

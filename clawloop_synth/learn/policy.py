@@ -15,7 +15,6 @@ Numpy only, CPU, seconds to minutes.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from clawloop_synth.learn.args import ArgFiller
+from clawloop_synth.learn.facts import extreme_records, sums
 from clawloop_synth.learn.features import DIM, SPLIT, Episode, Leaf, hash_features, in_answer, shape
 from clawloop_synth.learn.linear import Decision, score, softmax, update
 from clawloop_synth.learn.protocol import AgentEnv, TrainRunner
@@ -32,7 +32,6 @@ from clawloop_synth.types import Rollout
 __all__ = ["PolicyConfig", "PolicyLearner"]
 
 FINISH = "<finish>"
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
@@ -147,9 +146,9 @@ class PolicyLearner:
     def _answer_feats(self, ep: Episode) -> tuple[list[Any], list[np.ndarray], list[Leaf]]:
         seen: set[str] = set()
         values, feats, kept = [], [], []
-        extremes = _extremes(ep.leaves())
+        extremes = extreme_records(ep.leaves())
         words = ep.instr_parts
-        for lf in ep.leaves() + _sums(ep.leaves()):
+        for lf in ep.leaves() + sums(ep.leaves()):
             key = json.dumps(lf.value)
             writes = ep.writes.get(lf.tool, False)
             # free text (errors) is not a fact to report, but for a number it names (a total the system computed);
@@ -357,49 +356,4 @@ def _all_leaves(args: Any, prefix: str = "") -> list[tuple[str, Any]]:
             out += _all_leaves(v, prefix + "[]")
     else:
         out.append((prefix, args))
-    return out
-
-
-def _sums(leaves: list[Leaf]) -> list[Leaf]:
-    """Derived facts: the total of one key's numbers over the records of one result listed together (what a
-    split payment adds up to), as a leaf keyed ``<key>#sum`` in the result's first such record."""
-    groups: dict[tuple[int, str], list[Leaf]] = {}
-    for lf in leaves:
-        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool) and "[]" in lf.path \
-                and not lf.key.startswith("txt:"):
-            groups.setdefault((lf.ago, f"{lf.tool}{lf.path}"), []).append(lf)
-    out = []
-    for group in groups.values():
-        if len({lf.record for lf in group}) >= 2 and len(group) <= 12:
-            total = sum(lf.value for lf in group)
-            total = round(total, 2) if isinstance(total, float) else total
-            first = group[0]
-            out.append(Leaf(total, first.key + "#sum", first.path + "#sum", first.tool, first.ago, first.record))
-    return out
-
-
-def _extremes(leaves: list[Leaf]) -> dict[int, list[str]]:
-    """For each record, the numeric (or calendar-date) result paths of two or more records in one result whose
-    least or most value it holds (the cheapest fare; the earliest flight of a trip)."""
-    groups: dict[tuple[int, str], list[tuple[float, int]]] = {}
-    for lf in leaves:
-        if lf.key.startswith("txt:"):
-            continue
-        if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool):
-            num = float(lf.value)
-        elif isinstance(lf.value, str) and _DATE.match(lf.value):
-            num = float(lf.value.replace("-", ""))
-        else:
-            continue
-        groups.setdefault((lf.ago, f"{lf.tool}{lf.path}"), []).append((num, lf.record))
-    out: dict[int, list[str]] = {}
-    for (_, path), vals in groups.items():
-        if len({r for _, r in vals}) < 2 or len({v for v, _ in vals}) < 2:
-            continue
-        lo, hi = min(vals)[0], max(vals)[0]
-        for v, r in vals:
-            if v == lo:
-                out.setdefault(r, []).append(f"min={path}")
-            if v == hi:
-                out.setdefault(r, []).append(f"max={path}")
     return out

@@ -187,7 +187,7 @@ class _Server:
             except (MemoryError, RecursionError):
                 raise  # limits, not the handler's answer
             except Exception as exc:  # the handler's own error: the writes before it still count
-                error = sandbox._handler_error(exc, name, filename)
+                error = sandbox.handler_error(exc, name, filename)
                 text = orjson.dumps([error.type_name, error.message, error.where]).decode()
                 return HANDLER_ERROR, text, new_state()
             text = boundary.encode_result(value, max_chars)

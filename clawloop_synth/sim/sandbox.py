@@ -37,16 +37,16 @@ from __future__ import annotations
 
 import builtins
 import gc
-import reprlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import CodeType, TracebackType
+from types import CodeType
 from typing import Any
 
 from clawloop_synth.sim import limits as _limits
 from clawloop_synth.sim.boundary import BoundaryError, encode_result
 from clawloop_synth.sim.errors import HandlerError, SandboxError
+from clawloop_synth.sim.messages import clipped, handler_error, located
 from clawloop_synth.sim.policy import MAX_SOURCE_CHARS, POW_GUARD, check_and_transform
 from clawloop_synth.sim.trust import digest_of, isolate_everything, isolated, trust_sources
 
@@ -187,50 +187,6 @@ SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE
 SAFE_BUILTINS.update(pow=_guarded_pow, range=_GuardedRange(), print=_QuietPrint())
 
 
-def _where(name: str, filename: str, tb: TracebackType | None) -> str:
-    line = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f"handler {name}, line {line}" if line else f"handler {name}"
-
-
-def _short(text: str, limit: int = 500) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-_ARG_REPR = reprlib.Repr()
-_ARG_REPR.maxlevel, _ARG_REPR.maxstring, _ARG_REPR.maxother = 3, 200, 200
-
-
-def _message(exc: BaseException) -> str:
-    """The exception's message, built from clipped arguments: ``str(exc)`` of a DAG argument is
-    exponential and of a 10**9-character one is huge, so neither is ever formatted whole."""
-    args = getattr(exc, "args", ())
-    if not isinstance(args, tuple):
-        return "<unprintable>"
-    safe: list[Any] = []
-    for arg in args[:5]:
-        if isinstance(arg, str):
-            safe.append(_short(arg))
-        elif arg is None or isinstance(arg, bool | float) or isinstance(arg, int) and arg.bit_length() < 1000:
-            safe.append(arg)
-        else:
-            safe.append(_ARG_REPR.repr(arg))
-    try:
-        return _short(str(type(exc)(*safe)))
-    except Exception:  # a type whose constructor wants other arguments (e.g. UnicodeDecodeError)
-        try:
-            return _short(str(exc))
-        except Exception:
-            return "<unprintable>"
-
-
-def _handler_error(exc: BaseException, name: str, filename: str) -> HandlerError:
-    return HandlerError(type(exc).__name__, _message(exc), _where(name, filename, exc.__traceback__))
-
-
 def run_code(code: CodeType, name: str, filename: str, body: Callable[[Callable[..., Any]], Any], *,
              cpu: float, memory: int, memory_enter: Callable[[int], bool], memory_exit: Callable[[], None],
              on_memory_error: Callable[[], None] | None = None, entry: str = "invoke") -> Any:
@@ -263,7 +219,7 @@ def run_code(code: CodeType, name: str, filename: str, body: Callable[[Callable[
             except (MemoryError, RecursionError):
                 raise
             except Exception as exc:  # the handler's own error; its message is built under the limits
-                raise _handler_error(exc, name, filename) from None
+                raise handler_error(exc, name, filename) from None
         finally:
             # A late timeout can only land before disarm() completes; after it, none can.
             timer.disarm(main)
@@ -278,13 +234,13 @@ def run_code(code: CodeType, name: str, filename: str, body: Callable[[Callable[
     except MemoryError as exc:
         if on_memory_error is not None:
             on_memory_error()
-        where = _where(name, filename, exc.__traceback__)
+        where = located(name, filename, exc.__traceback__)
         raise SandboxError(f"memory limit of {memory // 2**20} MiB exceeded ({where})") from None
     except RecursionError as exc:
-        where = _where(name, filename, exc.__traceback__)
+        where = located(name, filename, exc.__traceback__)
         raise SandboxError(f"recursion depth limit exceeded ({where})") from None
     except (_Violation, BoundaryError) as exc:
-        where = _where(name, filename, exc.__traceback__)
+        where = located(name, filename, exc.__traceback__)
         raise SandboxError(f"{exc} ({where})") from None
     finally:
         if collecting:
@@ -354,7 +310,7 @@ def compile_code(source: str, filename: str, entry: str = "invoke") -> CodeType:
     except SandboxError:
         raise
     except (ValueError, RecursionError, MemoryError, SyntaxError) as exc:
-        raise SandboxError(f"policy: cannot compile handler: {type(exc).__name__}: {_short(str(exc))}") from None
+        raise SandboxError(f"policy: cannot compile handler: {type(exc).__name__}: {clipped(str(exc))}") from None
 
 
 # ----------------------------------------------------------------------------- cache

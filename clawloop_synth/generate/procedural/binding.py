@@ -1,4 +1,6 @@
-"""Argument values bound to the entities a drawn write acts on.
+"""Argument values for the generic kit's drawn calls: where a parameter's values come from
+(:func:`key_collection`, :func:`unknown_value`) and how they are bound to the entities drawn for them
+(:func:`bound_arguments`).
 
 The generic kit draws a write's arguments one parameter at a time: an entity key for a parameter that
 takes keys, a recorded value for the rest. Recorded values belong to the entity of the call they were
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from clawloop_synth.sim.pack import State
+from clawloop_synth.sim.pack import DomainPack, State
 
-__all__ = ["Members", "aligned_list", "rebind"]
+__all__ = ["Members", "aligned_list", "bound_arguments", "key_collection", "rebind", "unknown_value"]
 
 _DIGITS = re.compile(r"\d+")
 
@@ -120,3 +123,56 @@ def aligned_list(name: str, recorded: list[Any], records: list[Any], rng: random
                 items[rng.randrange(len(items))] = dict(swap)
         return items
     return None
+
+
+def key_collection(pack: DomainPack, state: State, name: str, seen: list[Any]) -> str | None:
+    """The collection a parameter takes keys of: where most recorded values are keys, else by key field name."""
+    counts: Counter[str] = Counter()
+    for value in seen:
+        if isinstance(value, str):
+            for collection in pack.collections:
+                if value in state.get(collection, {}):
+                    counts[collection] += 1
+    if counts:
+        collection, n = counts.most_common(1)[0]
+        if n * 2 >= len(seen):
+            return collection
+    for collection, key_field in pack.key_fields.items():
+        if key_field and key_field == name and state.get(collection):
+            return collection
+    return None
+
+
+def unknown_value(schema: Any, keys: dict[str, list[str]], rng: random.Random) -> Any:
+    """A value for a parameter nothing was recorded for: an entity key for a string, a small number in
+    range; the write's trial in the simulator then keeps only the draws the pack accepts."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if kind in ("string", None):
+        pools = [pool for pool in keys.values() if pool]
+        return rng.choice(rng.choice(pools)) if pools else None
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", 1)
+        low = max(1, int(low)) if isinstance(low, int | float) else 1
+        high = schema.get("maximum", low + 50)
+        high = int(high) if isinstance(high, int | float) and high >= low else low + 50
+        return rng.randint(low, min(high, low + 50))
+    if kind == "boolean":
+        return rng.random() < 0.5
+    return None
+
+
+def bound_arguments(state: State, args: dict[str, Any], entities: list[tuple[str, str]], recorded: list[dict[str, Any]],
+           members: Members, rng: random.Random) -> dict[str, Any]:
+    """The drawn arguments fitted to the entities drawn for them (see ``binding.py``)."""
+    drawn = {name for name, value in args.items() if any(value == key for _, key in entities)}
+    records = [state.get(collection, {}).get(key) for collection, key in entities]
+    reachable = members.reachable(state, entities)
+    out: dict[str, Any] = {}
+    for name, value in args.items():
+        if name in drawn:
+            out[name] = value
+            continue
+        if isinstance(value, list):
+            value = aligned_list(name, [call[name] for call in recorded if name in call], records, rng) or value
+        out[name] = rebind(value, members, reachable, rng)
+    return out

@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
-from clawloop_synth.generate.procedural.binding import Members, aligned_list, rebind
+from clawloop_synth.generate.procedural.binding import Members, bound_arguments, key_collection, unknown_value
 from clawloop_synth.generate.procedural.shares import REFUSALS_FOR, no_write_share, two_writes_share
 from clawloop_synth.generate.procedural.wording import RequestTemplate, request_templates, slot_values
 from clawloop_synth.sim.env import SimEnv, ToolResult
@@ -67,24 +66,6 @@ def _recorded(traces: list[Trace], writes: frozenset[str] | set[str]) -> dict[st
             if step.call.name in writes and not step.is_error and step.result is not None:
                 out.setdefault(step.call.name, []).append(dict(step.call.arguments))
     return out
-
-
-def _key_collection(pack: DomainPack, state: State, name: str, seen: list[Any]) -> str | None:
-    """The collection a parameter takes keys of: where most recorded values are keys, else by key field name."""
-    counts: Counter[str] = Counter()
-    for value in seen:
-        if isinstance(value, str):
-            for collection in pack.collections:
-                if value in state.get(collection, {}):
-                    counts[collection] += 1
-    if counts:
-        collection, n = counts.most_common(1)[0]
-        if n * 2 >= len(seen):
-            return collection
-    for collection, key_field in pack.key_fields.items():
-        if key_field and key_field == name and state.get(collection):
-            return collection
-    return None
 
 
 
@@ -173,7 +154,7 @@ class GenericKit:
         for name in dict.fromkeys([*required, *template]):
             schema = properties.get(name, {}) if isinstance(properties, dict) else {}
             seen = [call[name] for call in recorded if name in call]
-            collection = _key_collection(pack, state, name, seen)
+            collection = key_collection(pack, state, name, seen)
             if collection is not None and keys.get(collection):
                 args[name] = rng.choice(keys[collection])
                 entities.append((collection, args[name]))
@@ -182,11 +163,13 @@ class GenericKit:
             elif seen:
                 args[name] = rng.choice(seen)
             else:
-                drawn = _unknown_value(schema, keys, rng)
+                drawn = unknown_value(schema, keys, rng)
                 if drawn is None:
                     return f"generic kit, no value known for {tool.name}.{name}"
                 args[name] = drawn
-        return _bound(state, args, entities, recorded, members, rng) if members is not None and entities else args
+        if members is None or not entities:
+            return args
+        return bound_arguments(state, args, entities, recorded, members, rng)
 
     def _scenario(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
@@ -347,23 +330,6 @@ def _joined(parts: list[Scenario | str]) -> Scenario | str:
                     instruction=f"{first.instruction} Also: {text[:1].lower()}{text[1:]}", finish=finish)
 
 
-def _bound(state: State, args: dict[str, Any], entities: list[tuple[str, str]], recorded: list[dict[str, Any]],
-           members: Members, rng: random.Random) -> dict[str, Any]:
-    """The drawn arguments fitted to the entities drawn for them (see ``binding.py``)."""
-    drawn = {name for name, value in args.items() if any(value == key for _, key in entities)}
-    records = [state.get(collection, {}).get(key) for collection, key in entities]
-    reachable = members.reachable(state, entities)
-    out: dict[str, Any] = {}
-    for name, value in args.items():
-        if name in drawn:
-            out[name] = value
-            continue
-        if isinstance(value, list):
-            value = aligned_list(name, [call[name] for call in recorded if name in call], records, rng) or value
-        out[name] = rebind(value, members, reachable, rng)
-    return out
-
-
 def _record_fields(value: Any) -> list[tuple[str, Any]]:
     """The scalar fields of a lookup's result: of the record, or of the first record of a list."""
     if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -385,24 +351,6 @@ def _handoff_arguments(tool: ToolSpec, summary: str) -> dict[str, Any] | None:
             return None
         args[name] = summary
     return args
-
-
-def _unknown_value(schema: Any, keys: dict[str, list[str]], rng: random.Random) -> Any:
-    """A value for a parameter nothing was recorded for: an entity key for a string, a small number in
-    range; the write's trial in the simulator then keeps only the draws the pack accepts."""
-    kind = schema.get("type") if isinstance(schema, dict) else None
-    if kind in ("string", None):
-        pools = [pool for pool in keys.values() if pool]
-        return rng.choice(rng.choice(pools)) if pools else None
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", 1)
-        low = max(1, int(low)) if isinstance(low, int | float) else 1
-        high = schema.get("maximum", low + 50)
-        high = int(high) if isinstance(high, int | float) and high >= low else low + 50
-        return rng.randint(low, min(high, low + 50))
-    if kind == "boolean":
-        return rng.random() < 0.5
-    return None
 
 
 def _brief(value: Any) -> str:
