@@ -15,7 +15,7 @@ from clawloop_synth.ingest.rewards import RewardsFile
 from clawloop_synth.ingest.schemas import SchemaCounts, normalize_tools
 from clawloop_synth.ingest.trace_record import TraceRecord
 
-__all__ = ["IngestStats", "OnError"]
+__all__ = ["BROWSE_TYPES", "IngestStats", "OnError", "StatsEvents", "UniqueIds", "browse_columns", "clean_record"]
 
 OnError = Literal["raise", "skip"]
 _BINS = 10
@@ -149,15 +149,15 @@ class IngestStats:
         }
 
 
-_BROWSE_TYPES = {"source": str, "task_id": str, "domain": str, "reward": float, "messages": int}
+BROWSE_TYPES = {"source": str, "task_id": str, "domain": str, "reward": float, "messages": int}
 
 
-def _browse_columns(trace: TraceRecord) -> dict[str, Any]:
+def browse_columns(trace: TraceRecord) -> dict[str, Any]:
     return {"source": trace["source"], "task_id": trace["task_id"], "domain": trace["domain"],
             "reward": trace["reward"], "messages": len(trace["messages"])}
 
 
-class _Events(FileEvents):
+class StatsEvents(FileEvents):
     def __init__(self, stats: IngestStats) -> None:
         self.stats = stats
 
@@ -170,7 +170,7 @@ class _Events(FileEvents):
         self.stats.referenced_files[str(path)] = str(archive)
 
 
-class _UniqueIds:
+class UniqueIds:
     """Each trace's source id when unique, else ``ID@FOLDER/FILE#N`` (N: its position among the
     file's traces), so the same inputs always give the same ids."""
 
@@ -211,7 +211,7 @@ def _clean(trace: TraceRecord, kind: str, stats: IngestStats) -> TraceRecord:
     return trace
 
 
-def _cleaned(item: TraceRecord | InputError, path: Path, kind: str, on_error: OnError, stats: IngestStats,
+def clean_record(item: TraceRecord | InputError, path: Path, kind: str, on_error: OnError, stats: IngestStats,
              rewards: RewardsFile | None) -> TraceRecord | None:
     """A record read from ``path`` cleaned and rewarded; None for a bad record that is skipped (and counted)."""
     if isinstance(item, InputError):

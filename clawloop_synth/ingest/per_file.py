@@ -17,16 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clawloop_synth.errors import InputError
-from clawloop_synth.ingest import plan_files, read_path
-from clawloop_synth.ingest.cleaning import (
-    _BROWSE_TYPES,
-    IngestStats,
-    OnError,
-    _browse_columns,
-    _cleaned,
-    _Events,
-    _UniqueIds,
-)
+from clawloop_synth.ingest import cleaning, plan_files, read_path
+from clawloop_synth.ingest.cleaning import IngestStats, OnError
 from clawloop_synth.ingest.rewards import RewardsFile
 from clawloop_synth.ingest.schemas import _Cache
 from clawloop_synth.ingest.trace_record import TraceRecord
@@ -70,7 +62,7 @@ def ingest_file(context: tuple[OnError, RewardsFile | None], path: Path) -> File
         try:
             kind, records = read_path(path)
             for read in records:
-                item = _cleaned(read, path, kind, on_error, stats, rewards)
+                item = cleaning.clean_record(read, path, kind, on_error, stats, rewards)
                 if item is None:
                     continue
                 ids.append(item["id"])
@@ -83,7 +75,7 @@ def ingest_file(context: tuple[OnError, RewardsFile | None], path: Path) -> File
                 raise
             stats.skip(exc, path, kind)  # the records read before a truncation are kept
 
-    shard = arrow_shard(traces(), _browse_columns, _BROWSE_TYPES)
+    shard = arrow_shard(traces(), cleaning.browse_columns, cleaning.BROWSE_TYPES)
     stats.schemas.cache = _Cache()  # the worker's cache stays here: not sent back
     return FileShard(path, shard, ids, rated, stats, rewards.counts() if rewards is not None else None)
 
@@ -95,8 +87,8 @@ def file_shards(paths: Sequence[Path], on_error: OnError, stats: IngestStats, ti
     def skip_file(path: Path, kind: str | None, error: InputError) -> None:
         stats.skip(error, path, kind)
 
-    files = plan_files(paths, skip_file if on_error == "skip" else None, _Events(stats))
-    unique = _UniqueIds(stats)
+    files = plan_files(paths, skip_file if on_error == "skip" else None, cleaning.StatsEvents(stats))
+    unique = cleaning.UniqueIds(stats)
     for part in engine.map_ordered(ingest_file, files, context=(on_error, rewards)):
         stats.merge(part.stats, part.rewards)
         if rewards is not None and part.reward_counts is not None:

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from clawloop_synth.errors import InputError
 from clawloop_synth.ingest import iter_records
 from clawloop_synth.ingest.cleaning import (
-    _BROWSE_TYPES,
+    BROWSE_TYPES,
     IngestStats,
     OnError,
-    _browse_columns,
-    _cleaned,
-    _Events,
-    _UniqueIds,
+    StatsEvents,
+    UniqueIds,
+    browse_columns,
+    clean_record,
 )
 from clawloop_synth.ingest.rewards import RewardsFile
 from clawloop_synth.ingest.trace_record import TraceRecord
@@ -34,10 +34,10 @@ def _stream(paths: Sequence[Path], on_error: OnError, stats: IngestStats, tick: 
     def skip_file(path: Path, kind: str | None, error: InputError) -> None:
         stats.skip(error, path, kind)
 
-    unique = _UniqueIds(stats)
-    for path, kind, item in iter_records(paths, skip_file if on_error == "skip" else None, _Events(stats),
+    unique = UniqueIds(stats)
+    for path, kind, item in iter_records(paths, skip_file if on_error == "skip" else None, StatsEvents(stats),
                                        engine):
-        cleaned = _cleaned(item, path, kind, on_error, stats, rewards)
+        cleaned = clean_record(item, path, kind, on_error, stats, rewards)
         if cleaned is None:
             continue
         item = unique(cleaned, path)
@@ -75,7 +75,7 @@ def run_ingest(paths: Sequence[Path], workdir: Path, *, on_error: OnError = "rai
         save_shards(workdir / "traces", file_shards(paths, on_error, stats, tick, given, engine))
     else:
         save_records(workdir / "traces", _stream(paths, on_error, stats, tick, given, engine),
-                     _browse_columns, _BROWSE_TYPES)
+                     browse_columns, BROWSE_TYPES)
     summary = {"inputs": [str(p) for p in paths], "on_error": on_error, **stats.summary(),
                "rewards_file": given.summary() if given else None,
                "seconds": round(time.perf_counter() - started, 3)}
