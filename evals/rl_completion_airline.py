@@ -12,7 +12,10 @@ each shown tool result, the final answer) is counted with the MiniLM WordPiece v
 baselines in the same process: the default with every result shown whole (no repeat written as a
 difference, see ``export/view.py``), results as the simulator returns them (json) unbounded and cut
 at the same bound, and the lines format unbounded: median, p90 and max tokens, the share of episodes
-within 512 (TRL 1.16's default max_completion_length), 1,024 and 2,048 tokens, and results cut.
+within 512 (TRL 1.16's default max_completion_length), 1,024 and 2,048 tokens, results cut, and the tasks
+where a cut hides a value the reference sends later or must answer (``hides``: an agent reading those
+results cannot solve the task). Two more baselines: the old default bound (1,000) and a bound at which 90%
+of the loops fit in 1,024 tokens (300).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def measure(tasks: list, fmt: str, bound: int | None, differences: bool = True) 
     figures = completion_lengths((episode_text(r.results, r.task.reference.answer) for r in runs), bound, fmt)
     figures["results_cut"] = sum(r.cut for r in runs)
     figures["results"] = sum(len(r.results) for r in runs)
+    figures["hides"] = sum(r.hidden > 0 for r in runs)
     return figures
 
 
@@ -73,17 +77,18 @@ def main() -> None:
                 "airline gold": gold_tasks()}
         settings = [("lines", BOUND, True, "default"), ("lines", BOUND, False, "repeats whole"),
                     ("json", None, True, "baseline"), ("json", BOUND, True, "baseline"),
-                    ("lines", None, True, "lines only")]
+                    ("lines", None, True, "lines only"), ("lines", 1000, True, "the old default"),
+                    ("lines", 300, True, "a bound for 90%")]
         print("tokens: MiniLM WordPiece; an episode = calls + shown results + final answer")
         print(f"{'tasks':<14}{'setting':<30}{'n':>4}{'median':>8}{'p90':>6}{'max':>6}"
-              f"{'<=512':>7}{'<=1024':>8}{'<=2048':>8}{'cut':>10}")
+              f"{'<=512':>7}{'<=1024':>8}{'<=2048':>8}{'cut':>10}{'hides':>7}")
         for name, tasks in sets.items():
             for fmt, bound, differences, label in settings:
                 c = measure(tasks, fmt, bound, differences)
                 w = c["within"]
                 print(f"{name:<14}{label + f' ({fmt}, {bound})':<30}{c['tasks']:>4}{c['median']:>8}{c['p90']:>6}"
                       f"{c['max']:>6}{w['512']:>7.0%}{w['1024']:>8.1%}{w['2048']:>8.0%}"
-                      f"{c['results_cut']:>5}/{c['results']:<4}")
+                      f"{c['results_cut']:>5}/{c['results']:<4}{c['hides']:>7}")
         print(f"counted with: {c['counted_with']}")
 
 

@@ -31,7 +31,8 @@ def export(
     license: Annotated[str, typer.Option(help="License for the card's header.")] = "other",
     max_tool_result_chars: Annotated[int, typer.Option(
         min=0, help="Cut each tool result (sft, openai, rl) to this many characters, marking the cut in the "
-                    "result; 0: never cut.")] = 1000,
+                    "result; 0: never cut. The export warns when a cut hides a value the reference needs "
+                    "later.")] = 8000,
     tool_result_format: Annotated[str, typer.Option(
         help="How tool results are shown (sft, openai, rl): lines (a JSON result as key: value lines, a "
              "result that repeats an earlier one of the episode as what is new in it: fewer tokens) or json (as "
@@ -57,5 +58,8 @@ def export(
     if completion.get("tasks"):
         typer.echo(f"reference tool loop per episode: median {completion['median']}, max {completion['max']} tokens "
                    f"({completion['counted_with']}); set max_completion_length at or above the median")
+        if completion.get("tasks_with_needed_values_cut"):
+            typer.echo(f"warning: in {completion['tasks_with_needed_values_cut']} task(s) a cut tool result hides a "
+                       "value the reference needs later; raise --max-tool-result-chars")
     if push_to_hub:
         typer.echo(f"pushed to {summary['pushed']['url']}")

@@ -23,12 +23,13 @@ from typing import Any
 __all__ = ["DEFAULT_MAX_TOOL_RESULT_CHARS", "RESULT_FORMATS", "TRL_DEFAULT_MAX_COMPLETION_LENGTH", "as_lines",
            "bound_result", "completion_lengths", "episode_text", "field_lines", "shown_result"]
 
-# Measured on the airline run's 325 tasks (evals/rl_completion_airline.py): with the lines format, tables,
-# repeats written as differences (view.py) and this bound, 70% of the reference tool loops fit in 1,024
-# WordPiece tokens (all tasks without a write, 73% of those with one, 37% of those with two) and 100% in
-# 2,048, and 5% of results are cut. A smaller bound does not bring two-write loops under 1,024: at 400
-# characters 90% of results are cut.
-DEFAULT_MAX_TOOL_RESULT_CHARS = 1000
+# A guard against a result that would fill a context on its own, not a compression. Measured on the airline
+# run's 325 tasks (evals/rl_completion_airline.py; the lines format, repeats as differences): the share of
+# reference tool loops within 1,024 WordPiece tokens is 70% whatever the bound down to 1,000 characters, but at
+# 1,000 a cut hides a value the reference sends next (a reservation id in a user's profile, a flight of a one-stop
+# search) in 26 tasks, 4 at 2,000, none at 8,000 (the longest airline result is 6,756 characters). A bound that
+# fits 90% of the loops in 1,024 tokens (300) hides such a value in 85% of the tasks.
+DEFAULT_MAX_TOOL_RESULT_CHARS = 8000
 RESULT_FORMATS = ("lines", "json")  # json: the result text exactly as the simulator returned it
 TRL_DEFAULT_MAX_COMPLETION_LENGTH = 512  # GRPOConfig.max_completion_length in TRL 1.16
 _MARK = "[cut: {cut:,} of {total:,} characters not shown (max_tool_result_chars={limit})]"

@@ -178,8 +178,12 @@ def completion_text(c: dict[str, Any]) -> str:
     shown = ("JSON results shown as `key: value` lines, a result that repeats an earlier one of the episode "
              "as what is new in it" if c.get("tool_result_format") == "lines"
              else "results shown as the simulator returned them")
+    hidden = c.get("tasks_with_needed_values_cut", 0)
+    hides = (f"; in {hidden} tasks a cut hides a value the reference sends later or must answer, so an agent "
+             "reading these results cannot solve them: export with a larger `--max-tool-result-chars`") if hidden \
+        else "; no cut hides a value the reference needs"
     bound = (f"{shown}, cut at {c['max_tool_result_chars']:,} characters (the cut is marked in the result; "
-             f"{c.get('results_cut', 0)} of {c.get('results', 0)} results were cut)"
+             f"{c.get('results_cut', 0)} of {c.get('results', 0)} results were cut{hides})"
              if c.get("max_tool_result_chars") else f"{shown}, not cut")
     within = ", ".join(f"{share:.0%} within {int(limit):,}" for limit, share in (c.get("within") or {}).items())
     return (

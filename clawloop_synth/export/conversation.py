@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from clawloop_synth.sim import DEFAULT_MAX_STEPS, SimEnv
-from clawloop_synth.types import Solution, TaskSpec
+from clawloop_synth.types import PlannedCall, Solution, TaskSpec
 
-__all__ = ["ReferenceRun", "openai_record", "prompt_messages", "run_reference", "sft_messages", "system_prompt"]
+__all__ = ["ReferenceRun", "needed_values", "openai_record", "prompt_messages", "run_reference", "sft_messages", "system_prompt"]
 
 
 def system_prompt(task: TaskSpec) -> str:
@@ -51,6 +51,7 @@ class ReferenceRun:
     failed_checks: list[str]
     cut: int = 0  # results cut to max_tool_result_chars
     answer: str | None = None  # the final answer when the run is not the reference's (a failure exemplar's)
+    hidden: int = 0  # cut results that hid a value the run sends later or must answer (see ``needed_values``)
 
 
 def run_reference(task: TaskSpec, max_tool_result_chars: int | None = None,
@@ -69,15 +70,33 @@ def run_reference(task: TaskSpec, max_tool_result_chars: int | None = None,
     plan = solution if solution is not None else task.reference
     env = SimEnv(task, max_steps=max(DEFAULT_MAX_STEPS, len(plan.calls)))
     results = []
-    cut = 0
-    for call in plan.calls:
+    cut = hidden = 0
+    for index, call in enumerate(plan.calls):
         result = env.step(call)
         content = view.show(call.name, call.arguments, result.content)
-        cut += view.last_cut
+        if view.last_cut:
+            cut += 1
+            needed = needed_values(plan.calls[index + 1:], task.checks.required_outputs)
+            hidden += any(value in result.content and value not in content for value in needed)
         results.append((call.name, dict(call.arguments), content, result.is_error))
     reward, checks = env.finish(plan.answer)
     return ReferenceRun(task, results, reward, [f"{c.name}: {c.detail}" for c in checks if not c.passed], cut,
-                        answer=None if solution is None else plan.answer)
+                        answer=None if solution is None else plan.answer, hidden=hidden)
+
+
+def needed_values(later: list[PlannedCall], outputs: list[str]) -> set[str]:
+    """What a run still has to send or say: the scalar argument values of its later calls and the required
+    outputs, as text (values under 3 characters are left out: they occur in any result by chance)."""
+    values = {text for call in later for text in _scalars(call.arguments)} | set(outputs)
+    return {v for v in values if len(v) >= 3}
+
+
+def _scalars(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _scalars(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _scalars(item)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
 
 
 def _call_id(index: int) -> str:

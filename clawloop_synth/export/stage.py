@@ -269,6 +269,8 @@ def export_tasks(workdir: Path, fmt: str, out: Path, seed: int = 0, *, license: 
                                         max_tool_result_chars, tool_result_format)
         completion["results_cut"] = sum(r.cut for r in runs)
         completion["results"] = sum(len(r.results) for r in runs)
+        # A cut that hides what the reference sends next leaves the task unsolvable for an agent reading it.
+        completion["tasks_with_needed_values_cut"] = sum(r.hidden > 0 for r in runs)
     parts = {name: part for name, part in split_tasks(kept, seed).items() if part}
     run_by_id = {task.id: run for task, run in zip(kept, runs, strict=True)}
     with staging_dir(out) as tmp:

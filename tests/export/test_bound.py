@@ -100,10 +100,30 @@ def test_cli_default_bound_is_the_library_default() -> None:
     assert inspect.signature(export).parameters["max_tool_result_chars"].default == DEFAULT_MAX_TOOL_RESULT_CHARS
 
 
-def _long_task():
+def _long_task(tags: int = 400):
     task = make_task(3)
-    task.initial_state["items"]["I3"]["tags"] = [f"tag-{n:04d}" for n in range(400)]  # a ~4,000-char result
+    task.initial_state["items"]["I3"]["tags"] = [f"tag-{n:04d}" for n in range(tags)]  # ~10 characters a tag
     return task
+
+
+def _answering(task, tag: str):
+    """The task with ``tag`` a required output: a value only the lookup's result shows."""
+    reference = task.reference.model_copy(update={"answer": f"{task.reference.answer} Tag {tag} is on it."})
+    checks = task.checks.model_copy(update={"required_outputs": [*task.checks.required_outputs, tag]})
+    return task.model_copy(update={"reference": reference, "checks": checks})
+
+
+def test_a_cut_that_hides_a_value_the_reference_sends_later_is_counted_and_warned_of(tmp_path: Path) -> None:
+    from clawloop_synth.export.conversation import run_reference
+
+    task = _long_task()
+    assert run_reference(_answering(task, "tag-0399"), 500, "lines").hidden == 1  # the tag is past the cut
+    assert run_reference(_answering(task, "tag-0001"), 500, "lines").hidden == 0  # on screen before the cut
+    assert run_reference(_answering(task, "tag-0399"), None, "lines").hidden == 0
+    summary = export_tasks(make_workdir(tmp_path, [_answering(task, "tag-0399"), make_task(4)]), "sft", tmp_path / "o",
+                           max_tool_result_chars=500)
+    assert summary["completion_tokens"]["tasks_with_needed_values_cut"] == 1
+    assert "in 1 tasks a cut hides a value the reference sends later" in (tmp_path / "o" / "README.md").read_text()
 
 
 def test_rl_environment_cuts_long_results_and_the_card_states_the_completion_length(tmp_path: Path) -> None:
@@ -118,9 +138,11 @@ def test_rl_environment_cuts_long_results_and_the_card_states_the_completion_len
     assert "tag-0399" in unbounded.lookup(sku="I3")
 
     out = tmp_path / "out"
-    summary = export_tasks(make_workdir(tmp_path, [task] + [make_task(i) for i in range(4, 14)]), "rl", out)
+    long = _long_task(tags=1000)  # a ~10,000-character result: over the default bound
+    summary = export_tasks(make_workdir(tmp_path, [long] + [make_task(i) for i in range(4, 14)]), "rl", out)
     c = summary["completion_tokens"]
     assert c["tasks"] == 11 and c["median"] <= c["p90"] <= c["max"] and c["results_cut"] == 1
+    assert c["tasks_with_needed_values_cut"] == 0  # nothing the reference sends later is past the cut
     card = (out / "README.md").read_text()
     assert "## Completion length" in card and f"median of **{c['median']:,}**" in card
     assert f"maximum of **{c['max']:,}**" in card and "max_completion_length" in card
