@@ -19,7 +19,8 @@ from typing import Any
 from clawloop_synth.sim import DEFAULT_MAX_STEPS, SimEnv
 from clawloop_synth.types import PlannedCall, Solution, TaskSpec
 
-__all__ = ["ReferenceRun", "needed_values", "openai_record", "prompt_messages", "run_reference", "sft_messages", "system_prompt"]
+__all__ = ["ReferenceRun", "needed_values", "openai_record", "prompt_messages", "run_reference", "sft_messages",
+           "system_prompt"]
 
 
 def system_prompt(task: TaskSpec) -> str:

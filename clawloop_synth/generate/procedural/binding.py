@@ -27,7 +27,7 @@ from typing import Any
 
 from clawloop_synth.sim.pack import DomainPack, State
 
-__all__ = ["Members", "aligned_list", "bound_arguments", "key_collection", "rebind", "unknown_value"]
+__all__ = ["Members", "aligned_list", "bound_arguments", "key_collection", "never_equal", "rebind", "unknown_value"]
 
 _DIGITS = re.compile(r"\d+")
 
@@ -176,3 +176,17 @@ def bound_arguments(state: State, args: dict[str, Any], entities: list[tuple[str
             value = aligned_list(name, [call[name] for call in recorded if name in call], records, rng) or value
         out[name] = rebind(value, members, reachable, rng)
     return out
+
+
+def never_equal(args: dict[str, Any], recorded: list[dict[str, Any]], least: int = 3) -> tuple[str, str] | None:
+    """Two drawn string arguments with the same value where every recorded call (``least`` or more, with
+    both) had them differ: a trip from a city to itself, a transfer from an account to itself."""
+    names = [name for name, value in args.items() if isinstance(value, str)]
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            if args[first] != args[second]:
+                continue
+            both = [call for call in recorded if first in call and second in call]
+            if len(both) >= least and all(call[first] != call[second] for call in both):
+                return first, second
+    return None

@@ -33,12 +33,24 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.generate.procedural import base as kit_base
 from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
-from clawloop_synth.generate.procedural.binding import Members, bound_arguments, key_collection, unknown_value
+from clawloop_synth.generate.procedural.binding import (
+    Members,
+    bound_arguments,
+    key_collection,
+    never_equal,
+    unknown_value,
+)
+from clawloop_synth.generate.procedural.repair import figure_repairs
 from clawloop_synth.generate.procedural.shares import REFUSALS_FOR, no_write_share, two_writes_share
-from clawloop_synth.generate.procedural.wording import RequestTemplate, request_templates, slot_values
+from clawloop_synth.generate.procedural.wording import (
+    RequestTemplate,
+    brief,
+    request_templates,
+    slot_values,
+    write_answer,
+)
 from clawloop_synth.sim.env import SimEnv, ToolResult
 from clawloop_synth.sim.handoff import handoff_tool
 from clawloop_synth.sim.pack import DomainPack, State
@@ -91,13 +103,13 @@ class GenericKit:
         templates = request_templates(pack, state, traces)
         # Lookups the traces made (with arguments to draw from), for the questions a lookup answers.
         looked = _recorded(traces, {tool.name for tool in pack.tools if not tool.writes})
-        questions = [tool for tool in pack.tools if tool.name in looked]
+        handoff = handoff_tool(tool for tool in pack.tools if not tool.writes)
+        questions = [tool for tool in pack.tools if tool.name in looked and tool is not handoff]  # asks, not handoffs
         asked = request_templates(pack, state, traces, reads=True)
         keys = {c: sorted(state.get(c, {}))[:_MAX_ENTITIES] if isinstance(state.get(c), dict) else []
                 for c in pack.collections}
         rules = RuleSet(pack_rules(pack))
         members = Members.of(state, list(pack.collections))
-        handoff = handoff_tool(tool for tool in pack.tools if not tool.writes)
         code = ctx.target_code
         if code in REFUSALS_FOR and not rules:
             # Without rules a forbidden write is one the handler refuses: complying changes nothing, so it is
@@ -144,8 +156,10 @@ class GenericKit:
     # --------------------------------------------------------------------------- arguments
 
     def _arguments(self, pack: DomainPack, state: State, tool: ToolSpec, recorded: list[dict[str, Any]],
-                   keys: dict[str, list[str]], rng: random.Random, members: Members | None = None
-                   ) -> dict[str, Any] | str:
+                   keys: dict[str, list[str]], rng: random.Random, members: Members | None = None,
+                   plausible: bool = True) -> dict[str, Any] | str:
+        """Drawn arguments; ``plausible``: none equal where every recorded call had them differ (a refusal
+        may ask for such a thing: the pack refusing it is the point)."""
         properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
         required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)]
         template = rng.choice(recorded) if recorded else {}
@@ -167,6 +181,9 @@ class GenericKit:
                 if drawn is None:
                     return f"generic kit, no value known for {tool.name}.{name}"
                 args[name] = drawn
+        clash = never_equal(args, recorded) if plausible else None
+        if clash:
+            return f"generic kit, {tool.name}.{clash[0]} drawn equal to {clash[1]}, which recorded calls never are"
         if members is None or not entities:
             return args
         return bound_arguments(state, args, entities, recorded, members, rng)
@@ -180,7 +197,7 @@ class GenericKit:
         call, _, instruction, given = tried
 
         def finish(results: list[Any]) -> tuple[str, list[str]]:
-            return _answer(tool, results[-1] if results else None, instruction)
+            return write_answer(tool, results[-1] if results else None, instruction)
 
         return Scenario(kind=f"generic:{tool.name}", writes=[call], given=given, instruction=instruction,
                         finish=finish)
@@ -207,7 +224,8 @@ class GenericKit:
         """A write the pack forbids (a rule flags it, or its handler refuses it): no write, say why."""
         pack, state = ctx.pack, ctx.state
         tool = rng.choice(writes)
-        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng, members)
+        args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng, members,
+                               plausible=False)
         if isinstance(args, str):
             return args
         call = PlannedCall(name=tool.name, arguments=args)
@@ -217,6 +235,9 @@ class GenericKit:
         if broken:
             reason, by_handler = broken[0].message, False
         elif result.is_error:
+            if any(not _tried(pack, state, tool, repaired)[1].is_error
+                   for repaired in figure_repairs(args, result.content)):
+                return f"generic kit, {tool.name} is refused only for a wrong figure"  # no forbidden request
             reason, by_handler = result.content.strip(), True
         else:
             return f"generic kit, {tool.name} is allowed on the drawn arguments"
@@ -242,7 +263,7 @@ class GenericKit:
         question = f"tell me the {field_name.replace('_', ' ')} of {subject}"
         reads = [read]
         if handoff is not None:
-            summary = f"The user asks for {tool.name.replace('_', ' ')} ({_brief(args)}), which cannot be done: " \
+            summary = f"The user asks for {tool.name.replace('_', ' ')} ({brief(args)}), which cannot be done: " \
                       f"{reason[:160]}"
             transfer_args = _handoff_arguments(handoff, summary)
             if transfer_args is None:
@@ -268,7 +289,7 @@ class GenericKit:
         if isinstance(tried, str):
             return tried
         call, result, instruction, given = tried
-        answer, outputs = _answer(tool, result.value, instruction)
+        answer, outputs = write_answer(tool, result.value, instruction)
         if not outputs:
             return f"generic kit, {tool.name}'s result says nothing the question does not"
         return Scenario(kind=f"generic answer:{tool.name}", writes=[], given=given, instruction=instruction,
@@ -280,7 +301,13 @@ class GenericKit:
         """The call tried on ``state`` (a reason when it errors), its request and the values the request gives."""
         call, result = _tried(pack, state, tool, args)
         if result.is_error:
-            return f"generic kit, {tool.name} errors on the drawn arguments"
+            for repaired in figure_repairs(args, result.content):  # a total the handler computed and said
+                call, result = _tried(pack, state, tool, repaired)
+                if not result.is_error:
+                    args = repaired
+                    break
+            else:
+                return f"generic kit, {tool.name} errors on the drawn arguments"
         instruction = self._wording(tool, args, slot_values(pack, state, args), templates, rng, ask=ask)
         given = {name: value for name, value in args.items() if isinstance(value, str | int | float)}
         return call, result, instruction, given
@@ -303,8 +330,10 @@ class GenericKit:
             text += " Details: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in missing) + "."
         structured = [name for name, value in args.items() if not isinstance(value, str | int | float)]
         if structured:
-            text += " " + "; ".join(f"{name.replace('_', ' ')}: {_brief(args[name])}" for name in structured) + "."
+            text += " " + "; ".join(f"{name.replace('_', ' ')}: {brief(args[name])}" for name in structured) + "."
         return text + ending
+
+
 
 
 def _joined(parts: list[Scenario | str]) -> Scenario | str:
@@ -351,22 +380,3 @@ def _handoff_arguments(tool: ToolSpec, summary: str) -> dict[str, Any] | None:
             return None
         args[name] = summary
     return args
-
-
-def _brief(value: Any) -> str:
-    return ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else \
-        "; ".join(_brief(v) for v in value) if isinstance(value, list) else str(value)
-
-
-def _answer(tool: ToolSpec, result: Any, instruction: str) -> tuple[str, list[str]]:
-    """The answer states the write's result; required outputs are result values the request did not say."""
-    scalars = [(k, v) for k, v in result.items() if isinstance(v, str | int | float) and not isinstance(v, bool)] \
-        if isinstance(result, dict) else []
-    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in scalars[:6]) if scalars else str(result)[:200]
-    answer = f"Done ({tool.name.replace('_', ' ')}): {shown}."
-    fresh = [str(v) for _, v in scalars if len(str(v)) >= 2 and str(v) not in instruction]
-    strings = [s for _, s in leaf_strings(result) if len(s) >= 3 and s not in instruction] if not fresh else []
-    # Two candidates: the kit drops a key the simulator generated (see ``generated_keys``), so the
-    # second is what stays when the first is a new entity's id.
-    outputs = (fresh or strings)[:2]
-    return answer, outputs

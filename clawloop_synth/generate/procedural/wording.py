@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from clawloop_synth.generate.graph import leaf_strings
 from clawloop_synth.sim.pack import DomainPack, State
-from clawloop_synth.types import Trace
+from clawloop_synth.types import ToolSpec, Trace
 
-__all__ = ["RequestTemplate", "request_templates", "slot_values"]
+__all__ = ["RequestTemplate", "brief", "request_templates", "slot_values", "write_answer"]
 
 _MIN_SLOT = 2  # shorter values (a "1", a "y") would be replaced inside ordinary words
 
@@ -100,3 +101,23 @@ def request_templates(pack: DomainPack, state: State, traces: list[Trace],
                 out.setdefault(step.call.name, []).append(template)
             break  # the first write is what the opening message asks for
     return out
+
+
+def brief(value: Any) -> str:
+    return ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else \
+        "; ".join(brief(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def write_answer(tool: ToolSpec, result: Any, instruction: str) -> tuple[str, list[str]]:
+    """The answer states the write's result; required outputs are result values the request did not say."""
+    scalars = [(k, v) for k, v in result.items() if isinstance(v, str | int | float) and not isinstance(v, bool)] \
+        if isinstance(result, dict) else []
+    fresh = [str(v) for _, v in scalars if len(str(v)) >= 2 and str(v) not in instruction]
+    strings = [s for _, s in leaf_strings(result) if len(s) >= 3 and s not in instruction] if not fresh else []
+    # Two candidates: the kit drops a key the simulator generated (see ``generated_keys``), so the
+    # second is what stays when the first is a new entity's id.
+    outputs = (fresh or strings)[:2]
+    # The first fields, and every output among the later ones: the answer states what it is checked for.
+    stated = scalars[:6] + [(k, v) for k, v in scalars[6:] if str(v) in outputs]
+    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stated) if scalars else str(result)[:200]
+    return f"Done ({tool.name.replace('_', ' ')}): {shown}.", outputs
