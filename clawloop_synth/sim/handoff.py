@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from clawloop_synth.types import ToolSpec
 
-__all__ = ["HANDOFF_NAME", "handoff_tool"]
+__all__ = ["HANDOFF_NAME", "handoff_arguments", "handoff_tool"]
 
 HANDOFF_NAME = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECASE)
 
@@ -20,3 +21,17 @@ HANDOFF_NAME = re.compile(r"transfer\w*_to_human|hand_?off|escalat", re.IGNORECA
 def handoff_tool(tools: Iterable[ToolSpec]) -> ToolSpec | None:
     """The first tool whose name says it hands off to a person, or None."""
     return next((tool for tool in tools if HANDOFF_NAME.search(tool.name)), None)
+
+
+def handoff_arguments(tool: ToolSpec, summary: str) -> dict[str, Any] | None:
+    """The handoff's required arguments: every required string gets the summary; other kinds cannot be filled."""
+    properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
+    required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)] \
+        if isinstance(tool.parameters, dict) else []
+    args: dict[str, Any] = {}
+    for name in required:
+        schema = properties.get(name, {}) if isinstance(properties, dict) else {}
+        if isinstance(schema, dict) and schema.get("type", "string") != "string":
+            return None
+        args[name] = summary
+    return args

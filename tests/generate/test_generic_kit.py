@@ -227,3 +227,19 @@ def test_a_rule_makes_refusals_and_a_handoff_tool_makes_transfers(tmp_path: Path
             assert "branch visit" in base.answer
         if base.kind.startswith("transfer"):
             assert base.calls[-1].name == "transfer_to_human_agents"
+
+
+def test_without_rules_an_extra_action_is_a_write_on_what_the_user_only_asked_about(
+        bank: tuple[DomainPack, dict, list[Trace]]) -> None:
+    pack, state, traces = bank  # no rules: a refusal's complying call errors, so it could not be an extra action
+    out = list(ProceduralGenerator().propose(_request("agent/action/extra_action", pack, state, traces, count=8),
+                                             lambda t: Verdict(True)))
+    tasks = [c.task for c in out if c.task is not None]
+    asked = [t for t in tasks if not any(c.name == "transfer_funds" for c in t.reference.calls)]
+    assert asked, [t.kind for t in tasks]
+    for task in asked:
+        assert verify(task).ok and "agent/action/extra_action" in mined_codes(task)
+        assert "please don't change anything" in task.instruction
+        (lookup,) = task.reference.calls
+        extra = task.failure_exemplar.calls[-1]
+        assert extra.name == "transfer_funds" and lookup.arguments["account_id"] in extra.arguments.values()

@@ -22,7 +22,7 @@ from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import Choice, PlannedCall, PolicyRule, Provenance, Solution, TaskSpec, ToolSpec, Trace
 
 __all__ = ["BaseTask", "DomainKit", "KitContext", "Scenario", "base_from_scenario", "candidate_reads", "generated_keys",
-           "plan_reads", "scratch_task"]
+           "joined", "plan_reads", "scratch_task"]
 
 _MAX_READS = 6
 
@@ -61,6 +61,7 @@ class Scenario:
     forbidden: PlannedCall | None = None
     complied: str = ""
     refused_by_handler: bool = False  # the forbidden call is one the pack's handler errors on (no rule needed)
+    unasked: bool = False  # the forbidden call is a write the user did not ask for (no rule needed either)
 
 
 @dataclass
@@ -240,7 +241,7 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
         # precondition of an induced handler), which is what the reference's answer reports.
         refused = scenario.refused_by_handler and \
             SimEnv(scratch_task(tools, copy_state(env.state))).step(scenario.forbidden).is_error
-        if not judged and not refused:
+        if not judged and not refused and not scenario.unasked:
             return f"refusal: no rule forbids {scenario.forbidden.name}"
     answer, outputs = scenario.finish(values)
     # An id the simulator made up for a new entity is the same in every task (the id generator is
@@ -253,3 +254,26 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
                     distractors=pack.count_distractors(sliced, ctx.state, used), persona=scenario.persona,
                     labels=dict(scenario.labels), constraints=list(scenario.constraints),
                     forbidden=scenario.forbidden, complied=scenario.complied)
+
+
+def joined(parts: list[Scenario | str]) -> Scenario | str:
+    """One scenario of one or two writes (two must be different calls); a string says why not."""
+    problem = next((p for p in parts if isinstance(p, str)), None)
+    if problem is not None:
+        return problem
+    chosen = [p for p in parts if isinstance(p, Scenario)]
+    if len(chosen) == 1:
+        return chosen[0]
+    first, second = chosen
+    if first.writes == second.writes:
+        return "generic kit, the two writes are the same call"
+    given = {**first.given, **{k: v for k, v in second.given.items() if k not in first.given}}
+
+    def finish(results: list[Any]) -> tuple[str, list[str]]:
+        answer_a, outputs_a = first.finish(results[:1])
+        answer_b, outputs_b = second.finish(results[1:])
+        return f"{answer_a} {answer_b}", list(dict.fromkeys(outputs_a + outputs_b))
+
+    text = second.instruction
+    return Scenario(kind=f"{first.kind} + {second.kind}", writes=first.writes + second.writes, given=given,
+                    instruction=f"{first.instruction} Also: {text[:1].lower()}{text[1:]}", finish=finish)

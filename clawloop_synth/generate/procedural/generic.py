@@ -31,10 +31,18 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from clawloop_synth.generate.procedural import base as kit_base
-from clawloop_synth.generate.procedural.base import BaseTask, KitContext, Scenario, base_from_scenario, scratch_task
+from clawloop_synth.generate.procedural.base import (
+    BaseTask,
+    KitContext,
+    Scenario,
+    base_from_scenario,
+    joined,
+    scratch_task,
+)
 from clawloop_synth.generate.procedural.binding import (
     Members,
     bound_arguments,
@@ -52,7 +60,7 @@ from clawloop_synth.generate.procedural.wording import (
     write_answer,
 )
 from clawloop_synth.sim.env import SimEnv, ToolResult
-from clawloop_synth.sim.handoff import handoff_tool
+from clawloop_synth.sim.handoff import handoff_arguments, handoff_tool
 from clawloop_synth.sim.pack import DomainPack, State
 from clawloop_synth.sim.rules import RuleSet, pack_rules
 from clawloop_synth.types import PlannedCall, ToolSpec, Trace
@@ -111,17 +119,19 @@ class GenericKit:
         rules = RuleSet(pack_rules(pack))
         members = Members.of(state, list(pack.collections))
         code = ctx.target_code
-        if code in REFUSALS_FOR and not rules:
-            # Without rules a forbidden write is one the handler refuses: complying changes nothing, so it is
-            # no extra action, and the gate would drop every such refusal.
-            code = None
+        # Without rules a forbidden write is one the handler refuses: complying changes nothing, so it is no
+        # extra action (the gate would drop every such refusal). The extra action shown instead is a write on
+        # what the user only asked about.
+        unasked = code in REFUSALS_FOR and not rules
+        if unasked and not questions:
+            code, unasked = None, False
         no_write = no_write_share(code, NO_WRITE_SHARE)
         two = two_writes_share(code, TWO_WRITES_SHARE)
-        only_refusals = not questions or code in REFUSALS_FOR
+        only_refusals = not unasked and (not questions or code in REFUSALS_FOR)
         while True:
             scenario: Scenario | str
             asks = rng.random() < no_write
-            if asks and (only_refusals or rng.random() < REFUSAL_SHARE):
+            if asks and not unasked and (only_refusals or rng.random() < REFUSAL_SHARE):
                 scenario = "generic kit, no forbidden request drawn"
                 for _ in range(_TRIES):
                     scenario = self._refusal(ctx, writes, recorded, templates, keys, members, rules,
@@ -133,6 +143,8 @@ class GenericKit:
                 args = self._arguments(pack, state, tool, looked[tool.name], keys, rng, members)
                 scenario = args if isinstance(args, str) else \
                     self._question(pack, state, tool, args, asked.get(tool.name, []), rng)
+                if unasked and isinstance(scenario, Scenario):
+                    scenario = self._unasked(pack, state, writes, recorded, keys, members, scenario, rng)
             else:
                 parts: list[Scenario | str] = []
                 first: dict[str, Any] = {}
@@ -147,7 +159,7 @@ class GenericKit:
                     if isinstance(part, str):
                         break
                     first = first or dict(part.writes[0].arguments)
-                scenario = _joined(parts)
+                scenario = joined(parts)
             if isinstance(scenario, str):
                 yield scenario
                 continue
@@ -157,19 +169,24 @@ class GenericKit:
 
     def _arguments(self, pack: DomainPack, state: State, tool: ToolSpec, recorded: list[dict[str, Any]],
                    keys: dict[str, list[str]], rng: random.Random, members: Members | None = None,
-                   plausible: bool = True) -> dict[str, Any] | str:
+                   plausible: bool = True, fixed: dict[str, str] | None = None) -> dict[str, Any] | str:
         """Drawn arguments; ``plausible``: none equal where every recorded call had them differ (a refusal
-        may ask for such a thing: the pack refusing it is the point)."""
+        may ask for such a thing: the pack refusing it is the point); ``fixed``: the entity key to take for a
+        parameter of that collection."""
         properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
         required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)]
         template = rng.choice(recorded) if recorded else {}
+        fixed = dict(fixed or {})
         args: dict[str, Any] = {}
         entities: list[tuple[str, str]] = []
         for name in dict.fromkeys([*required, *template]):
             schema = properties.get(name, {}) if isinstance(properties, dict) else {}
             seen = [call[name] for call in recorded if name in call]
             collection = key_collection(pack, state, name, seen)
-            if collection is not None and keys.get(collection):
+            if collection is not None and fixed and collection in fixed:
+                args[name] = fixed.pop(collection)  # the first such parameter: a transfer's source, not its target
+                entities.append((collection, args[name]))
+            elif collection is not None and keys.get(collection):
                 args[name] = rng.choice(keys[collection])
                 entities.append((collection, args[name]))
             elif isinstance(schema, dict) and isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -265,7 +282,7 @@ class GenericKit:
         if handoff is not None:
             summary = f"The user asks for {tool.name.replace('_', ' ')} ({brief(args)}), which cannot be done: " \
                       f"{reason[:160]}"
-            transfer_args = _handoff_arguments(handoff, summary)
+            transfer_args = handoff_arguments(handoff, summary)
             if transfer_args is None:
                 return f"generic kit, cannot fill the arguments of {handoff.name}"
             reads.append(PlannedCall(name=handoff.name, arguments=transfer_args))
@@ -281,6 +298,26 @@ class GenericKit:
                         finish=lambda results: (answer, [value]), reads=reads, forbidden=call,
                         complied=f"Done ({tool.name.replace('_', ' ')}): your request is complete.",
                         refused_by_handler=by_handler)
+
+    def _unasked(self, pack: DomainPack, state: State, writes: list[ToolSpec],
+                 recorded: dict[str, list[dict[str, Any]]], keys: dict[str, list[str]], members: Members,
+                 question: Scenario, rng: random.Random) -> Scenario | str:
+        """The question with a write on the entity asked about that the user did not ask for, which the
+        failure exemplar makes (the extra action of an agent that acts when it was only asked)."""
+        named = {collection: value for call in question.reads for value in call.arguments.values()
+                 if isinstance(value, str) for collection in pack.collections
+                 if isinstance(state.get(collection), dict) and value in state[collection]}
+        for _ in range(_TRIES if named else 0):
+            tool = rng.choice(writes)
+            args = self._arguments(pack, state, tool, recorded.get(tool.name, []), keys, rng, members, fixed=named)
+            if isinstance(args, str) or not any(value in args.values() for value in named.values()):
+                continue
+            call, result = _tried(pack, state, tool, args)
+            if not result.is_error:
+                return replace(question, instruction=f"{question.instruction} I'm only asking: please don't "
+                                                     "change anything.", forbidden=call,
+                               complied=write_answer(tool, result.value, question.instruction)[0], unasked=True)
+        return "generic kit, no write on the entity asked about goes through"
 
     def _question(self, pack: DomainPack, state: State, tool: ToolSpec, args: dict[str, Any],
                   templates: list[RequestTemplate], rng: random.Random) -> Scenario | str:
@@ -336,27 +373,6 @@ class GenericKit:
 
 
 
-def _joined(parts: list[Scenario | str]) -> Scenario | str:
-    """One scenario of one or two writes (two must be different calls); a string says why not."""
-    problem = next((p for p in parts if isinstance(p, str)), None)
-    if problem is not None:
-        return problem
-    chosen = [p for p in parts if isinstance(p, Scenario)]
-    if len(chosen) == 1:
-        return chosen[0]
-    first, second = chosen
-    if first.writes == second.writes:
-        return "generic kit, the two writes are the same call"
-    given = {**first.given, **{k: v for k, v in second.given.items() if k not in first.given}}
-
-    def finish(results: list[Any]) -> tuple[str, list[str]]:
-        answer_a, outputs_a = first.finish(results[:1])
-        answer_b, outputs_b = second.finish(results[1:])
-        return f"{answer_a} {answer_b}", list(dict.fromkeys(outputs_a + outputs_b))
-
-    text = second.instruction
-    return Scenario(kind=f"{first.kind} + {second.kind}", writes=first.writes + second.writes, given=given,
-                    instruction=f"{first.instruction} Also: {text[:1].lower()}{text[1:]}", finish=finish)
 
 
 def _record_fields(value: Any) -> list[tuple[str, Any]]:
@@ -366,17 +382,3 @@ def _record_fields(value: Any) -> list[tuple[str, Any]]:
     if not isinstance(value, dict):
         return []
     return [(k, v) for k, v in value.items() if isinstance(v, str | int | float) and not isinstance(v, bool)]
-
-
-def _handoff_arguments(tool: ToolSpec, summary: str) -> dict[str, Any] | None:
-    """The handoff's required arguments: every required string gets the summary; other kinds cannot be filled."""
-    properties = tool.parameters.get("properties", {}) if isinstance(tool.parameters, dict) else {}
-    required = [p for p in tool.parameters.get("required", []) if isinstance(p, str)] \
-        if isinstance(tool.parameters, dict) else []
-    args: dict[str, Any] = {}
-    for name in required:
-        schema = properties.get(name, {}) if isinstance(properties, dict) else {}
-        if isinstance(schema, dict) and schema.get("type", "string") != "string":
-            return None
-        args[name] = summary
-    return args
