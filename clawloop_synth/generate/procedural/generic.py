@@ -23,7 +23,11 @@ pack forbids: one a pack rule flags, or, in a pack without rules (an induced one
 (a failed precondition). The reference looks the entity up, makes no write, says why and answers a fallback
 question from the lookup ("if that can't be done, tell me ..."); the failure exemplar complies. When the
 pack has a handoff tool, some of those requests ask to be put through to a person instead, and the reference
-calls it.
+calls it. In a pack without rules, complying with a request its handler refuses changes nothing, so the extra
+action is shown another way: a question whose failure exemplar makes a write on the entity asked about.
+
+A drawn write the pack refuses with a figure it computed ("total price is 1064") is retried with that figure
+(``repair.py``); two drawn arguments equal where every recorded call had them differ are drawn again.
 """
 
 from __future__ import annotations
