@@ -146,6 +146,9 @@ class ArgFiller:
         for c in chunks:
             best[c.source] = max(best.get(c.source, 0), c.match)
         top = max(best.values())
+        top_hits: dict[str, int] = {}
+        for c in chunks:
+            top_hits[c.source] = max(top_hits.get(c.source, 0), len(c.hits))
         # the order the instruction names them in: a chunk's first mention of a value not every chunk of its
         # source shares, ranked among the chunks not taken yet
         pos = {i: c.mention(self.ep, chunks) for i, c in enumerate(chunks) if i not in taken}
@@ -165,6 +168,9 @@ class ArgFiller:
                 base += [f"samecall={c.call == last.call}", f"latercall={c.call > last.call}",
                          f"samesrc={c.where == last.where}"]
             base += [f"{b}|m={min(c.match, 6)}" for b in base[:3]]
+            # which of its keys the request names, and which it names another value for (the time asked for)
+            base += [f"hit={k}" for k in c.hits] + [f"miss={k}" for k in c.misses]
+            base += [f"nhit={min(len(c.hits), 6)}", f"hitgap={min(top_hits.get(c.source, 0) - len(c.hits), 3)}"]
             base += [f"w={w}|n={min(len(c.items), 4)}" for w in self.ep.instr_words]
             rows.append(cross(prefixes, hash_features(base)))
         return self.pick(rows, want) - 1

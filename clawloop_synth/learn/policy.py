@@ -110,6 +110,8 @@ class PolicyLearner:
         ids = {t for t in ep.instr_tokens if len(t) >= 5 and any(ch.isdigit() for ch in t)}
         unsent = min(sum(1 for t in ids if t not in sent), 3)
         unwritten = min(sum(1 for t in ids if t not in written), 3)
+        # the kinds of the instruction's ids no call has sent yet (a return date still to search)
+        unsent_shapes = sorted({shape(t) for t in ids if t not in sent})[:8]
         # what the results say in words (a cabin, a status, a yes/no): the facts a refusal turns on
         cats = sorted({f"{lf.key}={lf.value}" for lf in leaves if isinstance(lf.value, str) and len(lf.value) <= 24
                        and not lf.key.startswith("txt:") and not any(ch.isdigit() for ch in lf.value)})[:48]
@@ -140,6 +142,7 @@ class PolicyLearner:
             strs += [f"A|{c}|w={w}" for w in ep.instr_words] + [f"A|{c}|n={n}|w={w}" for w in ep.instr_words]
             strs += [f"A|{c}|ow={w}|wd={min(writes_done, 2)}" for w in open_list]
             strs += [f"A|{c}|cat={x}" for x in cats] + [f"A|kind={cw}|cat={x}" for x in cats]
+            strs += [f"A|{c}|us={x}" for x in unsent_shapes] + [f"A|{c}|us={x}|prev={prev}" for x in unsent_shapes]
             feats.append(hash_features(strs))
         return names, feats
 
