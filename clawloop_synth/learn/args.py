@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from clawloop_synth.learn.allowance import allowance_candidates, context_facts, unit_counts
 from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, shape
 from clawloop_synth.learn.items import MAX_ITEMS, Chunk, item_key, whole_items
 
@@ -42,6 +43,7 @@ class _Item:
     earlier_records: set[int] = field(default_factory=set)
     earlier_paths: dict[str, set[str]] = field(default_factory=dict)  # slot path -> result paths of those values
     paths: dict[str, set[str]] = field(default_factory=dict)
+    arrays: dict[str, int] = field(default_factory=dict)  # array slot path -> items filled (this call so far)
 
 
 class ArgFiller:
@@ -81,6 +83,7 @@ class ArgFiller:
                 raw = sub.get("items")
                 t = sub_target if sub_target is _NONE or isinstance(sub_target, list) else []
                 value = self._array(raw if isinstance(raw, dict) else {}, path + "[]", t, name in required)
+                item.arrays[path] = len(value)
                 if value or name in required:
                     out[name] = value
             else:
@@ -267,6 +270,11 @@ class ArgFiller:
             if numeric and is_num and spent and lf.ago <= 1 and lf.value > spent:
                 # what is left to pay once the earlier items' amounts are taken off a total
                 add(lf.value - spent, ["src=rest", f"restkey={lf.key}"])
+        if numeric and schema.get("type") == "integer" and any(
+                isinstance(v, int) and not isinstance(v, bool) for v in item.filled.values()):
+            units = unit_counts(ep, item.arrays)
+            for value, f in allowance_candidates(item.filled, units, context_facts(ep, item.filled)):
+                add(value, f)
         for value in list(self.consts.get(f"{self.tool}.{path}", [])) + list(enum or []):
             vparts = set(SPLIT.split(str(value).lower())) - {""}
             hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
