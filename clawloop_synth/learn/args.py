@@ -56,6 +56,7 @@ class ArgFiller:
         for _, args in ep.calls:
             for p, v in flatten_args(args).items():
                 self.used[item_key(v)] = p.split(".")[-1]
+        self._open = ep.open_tokens()
         self._order: dict[str, dict[str, int]] = {}  # shape -> instruction token -> its rank among that shape
         for tok in ep.instr_tokens:
             ranks = self._order.setdefault(shape(tok), {})
@@ -282,6 +283,7 @@ class ArgFiller:
         j = min(item.index, 3)
         prefixes = hash_features(["S", f"S|{pname}", f"S|{self.tool}.{path}", f"S|{pname}|j={j}"])
         earlier_vals = {item_key(v) for v in item.earlier.get(path, [])}
+        open_toks = self._open
         values: list[Any] = []
         feats: list[np.ndarray] = []
         bases: list[list[str]] = []
@@ -292,6 +294,10 @@ class ArgFiller:
                 base += ["used", f"usedsame={self.used[key] == pname}"]
             elif "src=leaf" in base:
                 base.append("unused_leaf")
+            if open_toks is not None and isinstance(value, str) and len(value) >= 3:
+                # after a first write: whether the value is named by a clause no write has served yet
+                named = value.lower() in open_toks
+                base += [f"open={named}", f"open={named}|ininstr={ep.in_instruction(value)}"]
             rs = recs.get(key, set())
             if item.records:
                 base.append(f"samerec={bool(rs & item.records)}")

@@ -138,10 +138,21 @@ class Episode:
         A clause naming ids is served by a write that sent one of them; a clause without ids by a write whose
         tool name shares a word with it that no other clause has (words every clause shares say nothing).
         """
+        return [self.clauses[i][0] for i in self._unserved()]
+
+    def open_tokens(self) -> set[str] | None:
+        """The (lowercased) tokens of the clauses no successful write has served yet; None before any write
+        (then every clause is open): a second request's ids, once the first is done."""
+        if not any(self.writes.get(c) and not err for (c, _), (_, _, err) in zip(self.calls, self.results,
+                                                                                 strict=True)):
+            return None
+        return set().union(*(self.clauses[i][1] for i in self._unserved()))
+
+    def _unserved(self) -> list[int]:
         done = [(set(SPLIT.split(c.lower())), json.dumps(a).lower()) for (c, a), (_, _, err)
                 in zip(self.calls, self.results, strict=True) if self.writes.get(c) and not err]
         if not done:
-            return [w for w, _ in self.clauses]
+            return list(range(len(self.clauses)))
         out = []
         for i, (words, toks) in enumerate(self.clauses):
             ids = {t for t in toks if any(ch.isdigit() for ch in t)}
@@ -151,7 +162,7 @@ class Episode:
                 own = words - set().union(*(w for j, (w, _) in enumerate(self.clauses) if j != i))
                 served = any(own & parts for parts, _ in done)
             if not served:
-                out.append(words)
+                out.append(i)
         return out
 
     def in_instruction(self, value: Any) -> bool:
