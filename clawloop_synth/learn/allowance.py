@@ -9,6 +9,7 @@ those facts, so a linear scorer can learn a lookup from facts to rate. Nothing h
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from clawloop_synth.learn.features import Episode
@@ -17,20 +18,23 @@ __all__ = ["MAX_RATE", "allowance_candidates", "context_facts", "unit_counts"]
 
 MAX_RATE = 4
 _MAX_FACTS = 16
+# a category is written as a lowercase word or snake_case code ("gold", "basic_economy"); names, places and
+# codes in capitals ("San Diego", "PHX") are not what a rate turns on, and crossing them only adds noise
+_CATEGORY = re.compile(r"^[a-z][a-z_]{1,23}$")
 
 
 def context_facts(ep: Episode, filled: dict[str, Any]) -> list[str]:
-    """Categorical facts an allowance may turn on: the short wordy values of the dialogue's results whose key
-    holds that one value only (a profile's tier, a booking's class; not the names of several people), and
-    the wordy values this call chose already (``slot=value``)."""
+    """Categorical facts an allowance may turn on: the category values of the dialogue's results whose key
+    holds that one value only (a profile's tier, a booking's class; not the statuses of several records), and
+    the category values this call chose already (``slot=value``)."""
     values: dict[str, set[str]] = {}
     for lf in ep.leaves():
         if lf.ago <= 6 and not lf.key.startswith("txt:"):
             values.setdefault(lf.key, set()).add(str(lf.value))
     facts = sorted(f"{k}={next(iter(vs))}" for k, vs in values.items() if len(vs) == 1
-                   and len(v := next(iter(vs))) <= 24 and not any(ch.isdigit() for ch in v))[:_MAX_FACTS]
+                   and _CATEGORY.match(next(iter(vs))))[:_MAX_FACTS]
     facts += sorted(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in filled.items() if isinstance(v, str)
-                    and len(v) <= 24 and not any(ch.isdigit() for ch in v))
+                    and _CATEGORY.match(v))
     return facts
 
 
