@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from clawloop_synth.learn.allowance import allowance_candidates, context_facts, unit_counts
 from clawloop_synth.learn.features import SPLIT, Episode, cross, fits_type, flatten_args, hash_features, shape
 from clawloop_synth.learn.items import MAX_ITEMS, Chunk, item_key, whole_items
 
@@ -42,6 +43,7 @@ class _Item:
     earlier_records: set[int] = field(default_factory=set)
     earlier_paths: dict[str, set[str]] = field(default_factory=dict)  # slot path -> result paths of those values
     paths: dict[str, set[str]] = field(default_factory=dict)
+    arrays: dict[str, int] = field(default_factory=dict)  # array slot path -> items filled (this call so far)
 
 
 class ArgFiller:
@@ -54,6 +56,7 @@ class ArgFiller:
         for _, args in ep.calls:
             for p, v in flatten_args(args).items():
                 self.used[item_key(v)] = p.split(".")[-1]
+        self._open = ep.open_tokens()
         self._order: dict[str, dict[str, int]] = {}  # shape -> instruction token -> its rank among that shape
         for tok in ep.instr_tokens:
             ranks = self._order.setdefault(shape(tok), {})
@@ -81,6 +84,7 @@ class ArgFiller:
                 raw = sub.get("items")
                 t = sub_target if sub_target is _NONE or isinstance(sub_target, list) else []
                 value = self._array(raw if isinstance(raw, dict) else {}, path + "[]", t, name in required)
+                item.arrays[path] = len(value)
                 if value or name in required:
                     out[name] = value
             else:
@@ -146,6 +150,9 @@ class ArgFiller:
         for c in chunks:
             best[c.source] = max(best.get(c.source, 0), c.match)
         top = max(best.values())
+        top_hits: dict[str, int] = {}
+        for c in chunks:
+            top_hits[c.source] = max(top_hits.get(c.source, 0), len(c.hits))
         # the order the instruction names them in: a chunk's first mention of a value not every chunk of its
         # source shares, ranked among the chunks not taken yet
         pos = {i: c.mention(self.ep, chunks) for i, c in enumerate(chunks) if i not in taken}
@@ -165,6 +172,9 @@ class ArgFiller:
                 base += [f"samecall={c.call == last.call}", f"latercall={c.call > last.call}",
                          f"samesrc={c.where == last.where}"]
             base += [f"{b}|m={min(c.match, 6)}" for b in base[:3]]
+            # which of its keys the request names, and which it names another value for (the time asked for)
+            base += [f"hit={k}" for k in c.hits] + [f"miss={k}" for k in c.misses]
+            base += [f"nhit={min(len(c.hits), 6)}", f"hitgap={min(top_hits.get(c.source, 0) - len(c.hits), 3)}"]
             base += [f"w={w}|n={min(len(c.items), 4)}" for w in self.ep.instr_words]
             rows.append(cross(prefixes, hash_features(base)))
         return self.pick(rows, want) - 1
@@ -261,6 +271,11 @@ class ArgFiller:
             if numeric and is_num and spent and lf.ago <= 1 and lf.value > spent:
                 # what is left to pay once the earlier items' amounts are taken off a total
                 add(lf.value - spent, ["src=rest", f"restkey={lf.key}"])
+        if numeric and schema.get("type") == "integer" and any(
+                isinstance(v, int) and not isinstance(v, bool) for v in item.filled.values()):
+            units = unit_counts(ep, item.arrays)
+            for value, f in allowance_candidates(item.filled, units, context_facts(ep, item.filled)):
+                add(value, f)
         for value in list(self.consts.get(f"{self.tool}.{path}", [])) + list(enum or []):
             vparts = set(SPLIT.split(str(value).lower())) - {""}
             hit = len(vparts & ep.instr_parts) / max(len(vparts), 1)
@@ -268,6 +283,7 @@ class ArgFiller:
         j = min(item.index, 3)
         prefixes = hash_features(["S", f"S|{pname}", f"S|{self.tool}.{path}", f"S|{pname}|j={j}"])
         earlier_vals = {item_key(v) for v in item.earlier.get(path, [])}
+        open_toks = self._open
         values: list[Any] = []
         feats: list[np.ndarray] = []
         bases: list[list[str]] = []
@@ -278,6 +294,10 @@ class ArgFiller:
                 base += ["used", f"usedsame={self.used[key] == pname}"]
             elif "src=leaf" in base:
                 base.append("unused_leaf")
+            if open_toks is not None and isinstance(value, str) and len(value) >= 3:
+                # after a first write: whether the value is named by a clause no write has served yet
+                named = value.lower() in open_toks
+                base += [f"open={named}", f"open={named}|ininstr={ep.in_instruction(value)}"]
             rs = recs.get(key, set())
             if item.records:
                 base.append(f"samerec={bool(rs & item.records)}")

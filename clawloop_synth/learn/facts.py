@@ -33,26 +33,27 @@ def sums(leaves: list[Leaf]) -> list[Leaf]:
 
 def extreme_records(leaves: list[Leaf]) -> dict[int, list[str]]:
     """For each record, the numeric (or calendar-date) result paths of two or more records in one result whose
-    least or most value it holds (the cheapest fare; the earliest flight of a trip)."""
-    groups: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    least or most value it holds (the cheapest fare; the earliest flight of a trip), as ``min:num=<path>``,
+    ``max:date=<path>`` and so on."""
+    groups: dict[tuple[int, str, str], list[tuple[float, int]]] = {}
     for lf in leaves:
         if lf.key.startswith("txt:"):
             continue
         if isinstance(lf.value, (int, float)) and not isinstance(lf.value, bool):
-            num = float(lf.value)
+            num, kind = float(lf.value), "num"
         elif isinstance(lf.value, str) and _DATE.match(lf.value):
-            num = float(lf.value.replace("-", ""))
+            num, kind = float(lf.value.replace("-", "")), "date"
         else:
             continue
-        groups.setdefault((lf.ago, f"{lf.tool}{lf.path}"), []).append((num, lf.record))
+        groups.setdefault((lf.ago, kind, f"{lf.tool}{lf.path}"), []).append((num, lf.record))
     out: dict[int, list[str]] = {}
-    for (_, path), vals in groups.items():
+    for (_, kind, path), vals in groups.items():
         if len({r for _, r in vals}) < 2 or len({v for v, _ in vals}) < 2:
             continue
         lo, hi = min(vals)[0], max(vals)[0]
         for v, r in vals:
             if v == lo:
-                out.setdefault(r, []).append(f"min={path}")
+                out.setdefault(r, []).append(f"min:{kind}={path}")
             if v == hi:
-                out.setdefault(r, []).append(f"max={path}")
+                out.setdefault(r, []).append(f"max:{kind}={path}")
     return out

@@ -112,6 +112,8 @@ class Episode:
             before = _WORD.findall(self.instr_l[max(0, m.start() - 24): m.start()])
             self.instr_prev.setdefault(m.group(), before[-1] if before else "<bos>")
         self.instr_words = sorted(set(_WORD.findall(self.instr_l)))[:80]
+        self.instr_toks_l = {t.lower() for t in self.instr_tokens}
+        self.instr_shapes = {shape(t) for t in self.instr_toks_l}
         self.instr_parts = set(SPLIT.split(self.instr_l))
         # the request's clauses (sentences, and parts joined by "also" / "then"): after a write, the clauses no
         # write has served yet say whether a second request remains and which words it turns on
@@ -136,10 +138,21 @@ class Episode:
         A clause naming ids is served by a write that sent one of them; a clause without ids by a write whose
         tool name shares a word with it that no other clause has (words every clause shares say nothing).
         """
+        return [self.clauses[i][0] for i in self._unserved()]
+
+    def open_tokens(self) -> set[str] | None:
+        """The (lowercased) tokens of the clauses no successful write has served yet; None before any write
+        (then every clause is open): a second request's ids, once the first is done."""
+        if not any(self.writes.get(c) and not err for (c, _), (_, _, err) in zip(self.calls, self.results,
+                                                                                 strict=True)):
+            return None
+        return set().union(*(self.clauses[i][1] for i in self._unserved()))
+
+    def _unserved(self) -> list[int]:
         done = [(set(SPLIT.split(c.lower())), json.dumps(a).lower()) for (c, a), (_, _, err)
                 in zip(self.calls, self.results, strict=True) if self.writes.get(c) and not err]
         if not done:
-            return [w for w, _ in self.clauses]
+            return list(range(len(self.clauses)))
         out = []
         for i, (words, toks) in enumerate(self.clauses):
             ids = {t for t in toks if any(ch.isdigit() for ch in t)}
@@ -149,7 +162,7 @@ class Episode:
                 own = words - set().union(*(w for j, (w, _) in enumerate(self.clauses) if j != i))
                 served = any(own & parts for parts, _ in done)
             if not served:
-                out.append(words)
+                out.append(i)
         return out
 
     def in_instruction(self, value: Any) -> bool:
@@ -161,6 +174,12 @@ class Episode:
         parts = [p for p in SPLIT.split(v) if p]
         # "06:00:00" against "06:00": a value whose leading parts appear together
         return len(parts) >= 3 and ":".join(parts[:-1]) in self.instr_l
+
+    def names(self, value: Any) -> tuple[bool, bool]:
+        """(the instruction names ``value`` as a whole token, it names some value of the same shape): a leaf
+        the request could have named but did not ("the 13:00 flight" against a departure at 01:00:00)."""
+        forms = _forms(value)
+        return (any(f in self.instr_toks_l for f in forms), any(shape(f) in self.instr_shapes for f in forms))
 
     def leaves(self) -> list[Leaf]:
         if self._leaves is None:
@@ -178,6 +197,17 @@ class Episode:
                         out.append(Leaf(val, key, path, tool, n - 1 - i, rid))
             self._leaves = out
         return self._leaves
+
+
+@functools.lru_cache(maxsize=65536)
+def _forms_of(text: str) -> tuple[str, ...]:
+    parts = [p for p in SPLIT.split(text) if p]
+    # "06:00:00" is named as "06:00" too (as in Episode.in_instruction)
+    return (text, ":".join(parts[:-1])) if len(parts) >= 3 else (text,)
+
+
+def _forms(value: Any) -> tuple[str, ...]:
+    return _forms_of(str(value).lower())
 
 
 def _text_records(text: str) -> list[list[tuple[Any, str, str]]]:

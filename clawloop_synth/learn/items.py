@@ -36,6 +36,8 @@ class Chunk:
     whole: bool  # the whole list, not one of its elements
     match: int  # how many of its leaves the instruction names
     raw: list[Any] = field(default_factory=list)
+    hits: list[str] = field(default_factory=list)  # keys whose value the instruction names as a token
+    misses: list[str] = field(default_factory=list)  # keys it names a value of that shape for, but not this one
 
     @property
     def source(self) -> str:
@@ -94,10 +96,21 @@ def whole_items(ep: Episode, schema: dict[str, Any], tool: str, path: str) -> li
     def match(raw: list[Any]) -> int:
         return sum(1 for r in raw for v, _, _ in _scalar_leaves(r) if ep.in_instruction(v))
 
+    def named(raw: list[Any]) -> tuple[list[str], list[str]]:
+        hits, misses = set(), set()
+        for r in raw:
+            for v, key, _ in _scalar_leaves(r):
+                hit, could = ep.names(v)
+                if hit:
+                    hits.add(key)
+                elif could:
+                    misses.add(key)
+        return sorted(hits), sorted(misses - hits)
+
     def offer(items: list[dict[str, Any]], raw: list[Any], call: int, res_tool: str, where: str, whole: bool) -> None:
         if not items or len(items) > MAX_ITEMS:
             return
-        c = Chunk(items, res_tool, where, call, n - 1 - call, whole, match(raw), raw)
+        c = Chunk(items, res_tool, where, call, n - 1 - call, whole, match(raw), raw, *named(raw))
         k = item_key(items)
         if k not in out or out[k].match < c.match:
             out[k] = c

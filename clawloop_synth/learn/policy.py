@@ -110,6 +110,8 @@ class PolicyLearner:
         ids = {t for t in ep.instr_tokens if len(t) >= 5 and any(ch.isdigit() for ch in t)}
         unsent = min(sum(1 for t in ids if t not in sent), 3)
         unwritten = min(sum(1 for t in ids if t not in written), 3)
+        # the kinds of the instruction's ids no call has sent yet (a return date still to search)
+        unsent_shapes = sorted({shape(t) for t in ids if t not in sent})[:8]
         # what the results say in words (a cabin, a status, a yes/no): the facts a refusal turns on
         cats = sorted({f"{lf.key}={lf.value}" for lf in leaves if isinstance(lf.value, str) and len(lf.value) <= 24
                        and not lf.key.startswith("txt:") and not any(ch.isdigit() for ch in lf.value)})[:48]
@@ -140,37 +142,47 @@ class PolicyLearner:
             strs += [f"A|{c}|w={w}" for w in ep.instr_words] + [f"A|{c}|n={n}|w={w}" for w in ep.instr_words]
             strs += [f"A|{c}|ow={w}|wd={min(writes_done, 2)}" for w in open_list]
             strs += [f"A|{c}|cat={x}" for x in cats] + [f"A|kind={cw}|cat={x}" for x in cats]
+            strs += [f"A|{c}|us={x}" for x in unsent_shapes] + [f"A|{c}|us={x}|prev={prev}" for x in unsent_shapes]
             feats.append(hash_features(strs))
         return names, feats
 
     def _answer_feats(self, ep: Episode) -> tuple[list[Any], list[np.ndarray], list[Leaf]]:
-        seen: set[str] = set()
-        values, feats, kept = [], [], []
+        """One candidate per distinct value; a value listed in several places (a total an error stated and the
+        write's result repeats, the cheapest fare beside an unrelated count) has the features of them all."""
+        merged: dict[str, tuple[Any, set[str], Leaf]] = {}
         extremes = extreme_records(ep.leaves())
         words = ep.instr_parts
         for lf in ep.leaves() + sums(ep.leaves()):
-            key = json.dumps(lf.value)
             writes = ep.writes.get(lf.tool, False)
             # free text (errors) is not a fact to report, but for a number it names (a total the system computed);
             # reads from long ago are stale, but what a write returned stays news (a first request's outcome)
-            if key in seen or lf.ago > 3 and not writes or lf.key.startswith("txt:") and not isinstance(lf.value, int):
+            if lf.ago > 3 and not writes or lf.key.startswith("txt:") and not isinstance(lf.value, int):
                 continue
-            seen.add(key)
             base = [f"key={lf.key}", f"path={lf.tool}{lf.path}", f"ago={lf.ago}", f"write={writes}",
                     f"ininstr={ep.in_instruction(lf.value)}", f"shape={shape(lf.value)}",
                     f"write={writes}|key={lf.key}", f"ago={lf.ago}|key={lf.key}"]
             strs = [f"R|{b}" for b in base] + [f"R|w={w}|key={lf.key}" for w in ep.instr_words]
             for ext in extremes.get(lf.record, ()):  # the record holding the least / most of some number
-                strs += [f"R|{ext}|key={lf.key}", f"R|{ext}"] + [f"R|w={w}|{ext}" for w in ep.instr_words]
-                # whether the instruction names the number's key ("the cheapest economy fare": min of .economy)
+                # whether the instruction names the number's key ("the cheapest economy fare": min of .economy);
+                # an extreme of a key it does not name is a coincidence, kept apart and not told by path
                 side, _, where = ext.partition("=")
                 named = bool(set(SPLIT.split(where.rsplit(".", 1)[-1].lower())) - {""} <= words)
+                # whether this leaf is the extreme value itself (its full path), not a namesake elsewhere in the record
+                own = where == f"{lf.tool}{lf.path}"
+                if named:
+                    strs += [f"R|{ext}|key={lf.key}", f"R|{ext}"] + [f"R|w={w}|{ext}" for w in ep.instr_words]
                 strs += [f"R|{side}|extin={named}", f"R|{side}|extin={named}|key={lf.key}",
-                         f"R|{side}|extin={named}|self={where.endswith('.' + lf.key)}"]
+                         f"R|{side}|extin={named}|self={own}"]
                 strs += [f"R|w={w}|{side}|extin={named}" for w in ep.instr_words]
-            values.append(lf.value)
-            feats.append(hash_features(strs))
-            kept.append(lf)
+                strs += [f"R|w={w}|{side}|extin={named}|self={own}" for w in ep.instr_words]
+            key = json.dumps(lf.value)
+            if key in merged:
+                merged[key][1].update(strs)
+            else:
+                merged[key] = (lf.value, set(strs), lf)
+        values = [v for v, _, _ in merged.values()]
+        feats = [hash_features(sorted(strs)) for _, strs, _ in merged.values()]
+        kept = [lf for _, _, lf in merged.values()]
         return values, feats, kept
 
     # ---------------------------------------------------------------------------------------- episode
