@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from operator import itemgetter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from clawloop_synth.types import Rollout, TaskSpec
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
 
-__all__ = ["RolloutStats", "load_rollouts", "load_tasks", "run_rollouts"]
+__all__ = ["RolloutStats", "load_rollouts", "load_tasks", "rollout_outcomes", "run_rollouts"]
 
 
 def load_tasks(workdir: Path) -> list[TaskSpec]:
@@ -38,6 +38,18 @@ def load_rollouts(workdir: Path) -> Iterator[Rollout]:
 
     require_records(workdir / "rollouts", "rollouts")
     return load_records(workdir / "rollouts", Rollout)
+
+
+def rollout_outcomes(workdir: Path) -> Iterator[tuple[str, str | None, float | None]]:
+    """Each rollout's (agent, task id, reward), in order, from the dataset's browse columns (no record is
+    parsed); from the records when the columns are not there."""
+    from clawloop_synth.store import load_columns
+
+    require_records(workdir / "rollouts", "rollouts")
+    columns = load_columns(workdir / "rollouts", ("agent", "task_id", "reward"))
+    if columns is not None:
+        return columns
+    return ((r.agent, r.task_id, r.reward) for r in load_rollouts(workdir))
 
 
 class RolloutStats:
