@@ -3,24 +3,27 @@
 With one process (``processes=1``, or ``CLAWLOOP_SYNTH_PROCESSES=1``) every call runs here, one after another.
 With more (the default: one per CPU), :meth:`LocalEngine.map_ordered` hands a stage's independent,
 CPU-bound pieces (the gate's candidates per cluster, rollout episodes, ``sim verify``'s tasks) to a fork
-pool of that many processes (:func:`~clawloop_synth.engine.pool.pool_map_ordered`); results still come
-back in input order, so the output is the same as the one-process run's. ``submit`` always runs here:
+pool of that many processes (:func:`~clawloop_synth.engine.pool.pool_map_ordered`) once the first pieces,
+run here, took ``PROBE_SECONDS`` (a small stage stays in this process: the pool's start would cost more
+than it saves); results still come back in input order, so the output is the same as the one-process run's. ``submit`` always runs here:
 the LLM paths that use it keep their own overlap (an event loop and the gate's worker process).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-__all__ = ["PROCESSES_ENV", "LocalEngine", "default_processes"]
+__all__ = ["PROBE_SECONDS", "PROCESSES_ENV", "LocalEngine", "default_processes"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 PROCESSES_ENV = "CLAWLOOP_SYNTH_PROCESSES"
+PROBE_SECONDS = 1.0  # work run here before a pool is started for the rest: less than this never starts one
 
 
 def default_processes() -> int:
@@ -60,11 +63,25 @@ class LocalEngine:
             if context is None:
                 return map(fn, items)
             return (fn(context, item) for item in items)
-        from clawloop_synth.engine.pool import pool_map_ordered
-
         if context is None:
             fn, context = _call, fn  # type: ignore[assignment]
-        return pool_map_ordered(fn, items, context, self.processes, batch=max(1, batch), affinity=affinity)
+        return self._then_pool(fn, items, context, max(1, batch), affinity)
+
+    def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int,
+                   affinity: Callable[[T], int] | None) -> Iterator[R]:
+        """The first items here, for up to ``PROBE_SECONDS``; the rest (if any) on the pool. A stage whose
+        whole work takes less never pays for a pool's start (the workers' imports, the context copied)."""
+        from clawloop_synth.engine.pool import pool_map_ordered
+
+        source = iter(items)
+        started = time.perf_counter()
+        for item in source:
+            yield fn(context, item)
+            if time.perf_counter() - started >= PROBE_SECONDS:
+                break
+        else:
+            return
+        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch, affinity=affinity)
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
         """Runs ``fn`` now, in this process; the future is done when this returns."""

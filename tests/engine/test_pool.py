@@ -11,6 +11,15 @@ from typer.testing import CliRunner
 from tests.engine.compare import differences
 
 
+@pytest.fixture(autouse=True)
+def pool_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool takes over after the first piece of each stage's work (by default only work that takes
+    more than a second here starts one, and these runs are small)."""
+    from clawloop_synth.engine import local
+
+    monkeypatch.setattr(local, "PROBE_SECONDS", 0.0)
+
+
 def cli(*args: str) -> str:
     from clawloop_synth.cli import app
 
