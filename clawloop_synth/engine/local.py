@@ -5,8 +5,9 @@ With more (the default: one per CPU), :meth:`LocalEngine.map_ordered` hands a st
 CPU-bound pieces (the gate's candidates per cluster, rollout episodes, ``sim verify``'s tasks) to a fork
 pool of that many processes (:func:`~clawloop_synth.engine.pool.pool_map_ordered`) once the first pieces,
 run here, took ``PROBE_SECONDS`` (a small stage stays in this process: the pool's start would cost more
-than it saves); results still come back in input order, so the output is the same as the one-process run's. ``submit`` always runs here:
-the LLM paths that use it keep their own overlap (an event loop and the gate's worker process).
+than it saves). Results still come back in input order, so the output is the one-process run's.
+``submit`` always runs here: the LLM paths that use it keep their own overlap (an event loop and the
+gate's worker process).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class LocalEngine:
                 return map(fn, items)
             return (fn(context, item) for item in items)
         if context is None:
-            fn, context = _call, fn  # type: ignore[assignment]
+            fn, context = _call, fn
         return self._then_pool(fn, items, context, max(1, batch), affinity)
 
     def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int,

@@ -12,6 +12,9 @@ driver and see the candidates in the local engine's order, so the accepted set i
   candidate's checks go to a worker (:class:`EngineExaminer` stands in for the gate's worker process), and
   every request is reserved in the engine's shared budget actor, the same ledger the rollout workers use.
 - Any other generator runs as on the local engine (``fallback``).
+
+The local engine with more than one process uses :func:`run_proposers` too (its fork pool; ``stage.py``);
+its LLM generators keep their own gate worker process.
 """
 
 from __future__ import annotations
