@@ -14,7 +14,7 @@ schema. Writing goes through a staging folder so a crash never leaves half a dat
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from clawloop_synth.errors import InputError
 from clawloop_synth.workdir import staging_dir
 
-__all__ = ["arrow_shard", "count_records", "load_records", "load_rows", "require_records", "save_records",
-           "save_shards"]
+__all__ = ["arrow_shard", "count_records", "load_columns", "load_records", "load_rows", "require_records",
+           "save_records", "save_shards"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -235,6 +235,26 @@ def _column_batches(path: Path, column: str) -> Iterator[list[Any]]:
             values = batch.column(column)
             for start in range(0, len(values), _BATCH):
                 yield values.slice(start, _BATCH).to_pylist()
+
+
+def load_columns(path: Path, names: Sequence[str]) -> Iterator[tuple[Any, ...]] | None:
+    """Stream the rows' values of the browse columns ``names`` (as tuples) without parsing a record; None
+    when the dataset was not laid out by :func:`save_records` or lacks one of them."""
+    import pyarrow as pa
+
+    file = path / "data" / _ARROW_FILE
+    if not file.is_file():
+        return None
+    with pa.OSFile(str(file)) as source:
+        if not set(names) <= set(pa.ipc.open_stream(source).schema.names):
+            return None
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        with pa.OSFile(str(file)) as source:
+            for batch in pa.ipc.open_stream(source):
+                yield from zip(*(batch.column(name).to_pylist() for name in names), strict=True)
+
+    return rows()
 
 
 def load_records(path: Path, model: type[M]) -> Iterator[M]:

@@ -7,7 +7,9 @@
 
 Each run is its own process (``--one``), started the way the command line starts, so the import time
 counts: it is the ``startup`` row (process start to the first stage). The other rows are the stages
-``pipeline.run_pipeline`` runs, each timed inside its ``around`` hook; ``peak MiB`` is the process's
+``pipeline.run_pipeline`` runs, each timed inside its ``around`` hook; ``cpu s`` is this process's CPU
+time in the stage and ``workers`` that of the child processes that ended in it (the local engine's pool
+of one process per CPU, sandbox workers); ``peak MiB`` is the process's
 peak resident memory during that stage (Linux: ``/proc/self/clear_refs`` resets it at each stage start).
 Sandbox worker processes are not in it.
 
@@ -106,6 +108,14 @@ def _peak_mib() -> float:
     return float("nan")
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the local engine's pool workers, sandbox workers)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _reset_peak() -> None:
     with suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
@@ -158,10 +168,10 @@ def one(which: str, inputs: Path | None, workdir: Path, started: float) -> dict[
             first.append(time.perf_counter())
             rows["startup"] = {"seconds": first[0] - started, "cpu": time.process_time(), "peak_mib": _peak_mib()}
         _reset_peak()
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, workers = time.perf_counter(), time.process_time(), _children_cpu()
         yield
         rows[stage] = {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-                       "peak_mib": _peak_mib()}
+                       "workers_cpu": _children_cpu() - workers, "peak_mib": _peak_mib()}
 
     results = run_pipeline(workdir, config, around=around)
     total = time.perf_counter() - started
@@ -195,7 +205,7 @@ def spawn(which: str, times: int, scratch: Path, run_index: int) -> dict[str, An
 def stage_table(which: str, runs: list[dict[str, Any]]) -> str:
     lines = [f"{which}: {runs[0]['traces']} traces, {runs[0]['accepted']} tasks accepted; "
              f"median of {len(runs)} (load at each run's end: {'; '.join(r['load'] for r in runs)})",
-             f"  {'stage':<11} {'seconds':>8} {'runs':>22} {'cpu s':>7} {'peak MiB':>9}"]
+             f"  {'stage':<11} {'seconds':>8} {'runs':>22} {'cpu s':>7} {'workers':>7} {'peak MiB':>9}"]
     for stage in STAGES:
         values = [r["rows"][stage]["seconds"] for r in runs if stage in r["rows"]]
         if not values:
@@ -203,7 +213,9 @@ def stage_table(which: str, runs: list[dict[str, Any]]) -> str:
         peak = max(r["rows"][stage]["peak_mib"] for r in runs if stage in r["rows"])
         spread = " ".join(f"{v:.2f}" for v in values)
         cpu = statistics.median(r["rows"][stage]["cpu"] for r in runs if stage in r["rows"])
-        lines.append(f"  {stage:<11} {statistics.median(values):>8.2f} {spread:>22} {cpu:>7.2f} {peak:>9.0f}")
+        workers = statistics.median(r["rows"][stage].get("workers_cpu", 0.0) for r in runs if stage in r["rows"])
+        lines.append(f"  {stage:<11} {statistics.median(values):>8.2f} {spread:>22} {cpu:>7.2f} {workers:>7.2f} "
+                     f"{peak:>9.0f}")
     totals = [r["total"] for r in runs]
     lines.append(f"  {'total':<11} {statistics.median(totals):>8.2f} {' '.join(f'{v:.2f}' for v in totals):>22}")
     return "\n".join(lines)

@@ -67,9 +67,15 @@ def _probe(plan: Plan, prefix: int, call: PlannedCall) -> ToolResult:
     known = plan.probes.get(key)
     if known is not None:
         return known
-    env = SimEnv(plan.task, max_steps=prefix + 1)
-    for earlier in plan.calls[:prefix]:
-        env.step(earlier)
+    snapshot = plan.prefixes.get(prefix) if prefix else None
+    if snapshot is not None:  # what a call returns depends on the state alone: the prefix is not replayed
+        env = SimEnv(plan.task, max_steps=prefix + 1, resume=(snapshot, prefix))
+    else:
+        env = SimEnv(plan.task, max_steps=prefix + 1)
+        for earlier in plan.calls[:prefix]:
+            env.step(earlier)
+        if prefix:
+            plan.prefixes[prefix] = env.snapshot()
     result = env.step(call)
     # The live value may share objects with the scratch state; keep only the text.
     plan.probes[key] = kept = ToolResult(content=result.content, is_error=result.is_error, crashed=result.crashed,

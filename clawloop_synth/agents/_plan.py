@@ -42,6 +42,9 @@ class Plan:
     # Scratch runs already made on this plan (``_flaws._probe``): results are deterministic for the same
     # calls, and every agent and attempt on the task shares the plan.
     probes: dict[tuple[int, str, bytes], ToolResult] = field(default_factory=dict, compare=False, repr=False)
+    # The state the reference's first n calls leave, as SimEnv snapshots (None: marshal cannot hold it), so
+    # a probe after a prefix does not replay it.
+    prefixes: dict[int, bytes | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def write_indices(self) -> list[int]:

@@ -21,7 +21,9 @@ AddressOption = Annotated[str | None, typer.Option(
                       "machine) or ray://HOST:PORT (Ray Client). Default: a new local Ray instance.")]
 
 WorkersOption = Annotated[int | None, typer.Option(
-    "--workers", help="With --engine ray: calls run at once (default: one per CPU of the cluster).")]
+    "--workers", help="Calls run at once: with --engine local, processes on this machine (default: one per "
+                      "CPU, or CLAWLOOP_SYNTH_PROCESSES; 1: this process only); with --engine ray, tasks on the "
+                      "cluster (default: one per CPU of the cluster). The output is the same.")]
 
 
 @contextmanager

@@ -64,19 +64,19 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _observations(workdir: Path, known: set[str]) -> tuple[list[str], list[str], list[float], dict[str, int]]:
-    from clawloop_synth.rollout.stage import load_rollouts
+    from clawloop_synth.rollout.stage import rollout_outcomes
 
     agents, task_ids, rewards = [], [], []
     skipped = {"no_reward": 0, "unknown_task": 0}
-    for r in load_rollouts(workdir):
-        if r.reward is None:
+    for agent, task_id, reward in rollout_outcomes(workdir):
+        if reward is None:
             skipped["no_reward"] += 1
-        elif r.task_id not in known:
+        elif task_id not in known:
             skipped["unknown_task"] += 1
         else:
-            agents.append(r.agent)
-            task_ids.append(str(r.task_id))
-            rewards.append(float(r.reward))
+            agents.append(agent)
+            task_ids.append(str(task_id))
+            rewards.append(float(reward))
     return agents, task_ids, rewards, skipped
 
 

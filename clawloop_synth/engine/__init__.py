@@ -1,4 +1,5 @@
-"""Where the work of a stage runs: in this process (``local``, the default) or on a Ray cluster (``ray``).
+"""Where the work of a stage runs: on this machine (``local``, the default: this process plus a fork pool of
+one process per CPU for the stages' CPU-bound pieces) or on a Ray cluster (``ray``).
 
 A stage hands its independent pieces of work (files, traces, embedding batches, episodes, tasks, clusters'
 candidates, tools' handler fits) to ``engine.map_ordered(fn, items, context=...)`` and gets the results back
@@ -37,9 +38,11 @@ class Engine(Protocol):
         ...
 
     def map_ordered(self, fn: Callable[..., R], items: Iterable[T], *, context: Any = None,
-                    batch: int = 1) -> Iterator[R]:
+                    batch: int = 1, affinity: Callable[[T], int] | None = None) -> Iterator[R]:
         """``fn(item)`` (or ``fn(context, item)`` when ``context`` is given) for every item, in input order;
-        ``batch`` items go to a worker together (fewer, larger messages)."""
+        ``batch`` items go to a worker together (fewer, larger messages). Items of one ``affinity(item)``
+        go to one worker where the engine can place them (the local pool; Ray ignores it): for items
+        that share a setup the worker keeps."""
         ...
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
@@ -61,27 +64,28 @@ class Engine(Protocol):
         ...
 
 
-def local_engine() -> LocalEngine:
-    """The default: everything in this process, in order."""
-    return LocalEngine()
+def local_engine(processes: int | None = None) -> LocalEngine:
+    """The default: this machine, ``processes`` processes (default one per CPU; 1: this process alone)."""
+    return LocalEngine(processes)
 
 
 def make_engine(name: str = "local", address: str | None = None, workers: int | None = None) -> Engine:
-    """``local``, or ``ray`` on the cluster at ``address`` (``auto``: the one ``ray start`` runs on this machine;
-    ``ray://HOST:PORT``: a remote one through Ray Client; None: a new local Ray instance), ``workers`` calls at
-    once (default: one per CPU of the cluster)."""
+    """``local`` (``workers`` processes on this machine, default one per CPU or ``CLAWLOOP_SYNTH_PROCESSES``;
+    1: everything in this process), or ``ray`` on the cluster at ``address`` (``auto``: the one ``ray start``
+    runs on this machine; ``ray://HOST:PORT``: a remote one through Ray Client; None: a new local Ray
+    instance), ``workers`` calls at once (default: one per CPU of the cluster)."""
     from clawloop_synth.errors import InputError
 
+    if workers is not None and workers < 1:
+        raise InputError("--workers must be at least 1", field="workers")
     if name == "local":
-        if address is not None or workers is not None:
-            raise InputError("--address and --workers need --engine ray", field="engine")
-        return LocalEngine()
+        if address is not None:
+            raise InputError("--address needs --engine ray", field="engine")
+        return LocalEngine(workers)
     if name == "ray":
         try:
             from clawloop_synth.engine.ray import RayEngine
         except ImportError:
             raise InputError("the ray engine needs Ray: pip install 'clawloop-synth[ray]'", field="engine") from None
-        if workers is not None and workers < 1:
-            raise InputError("--workers must be at least 1", field="workers")
         return RayEngine(address, workers=workers)
     raise InputError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}", field="engine")

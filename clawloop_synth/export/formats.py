@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clawloop_synth.export.conversation import ReferenceRun, openai_record, prompt_messages, sft_messages
-from clawloop_synth.export.rows import features_for, from_row, json_feature, to_row
+from clawloop_synth.export.rows import features_for, from_row, json_feature, row_features, to_row
 from clawloop_synth.types import TaskSpec
 
 __all__ = ["features", "openai_line", "row", "tasks_from_dataset"]
@@ -78,7 +78,7 @@ def row(fmt: str, task: TaskSpec, run: Any = None) -> dict[str, Any]:
     ``chosen`` = the reference's assistant and tool turns, ``rejected`` = the failure exemplar's, and
     ``tools`` = the tools' JSON schemas."""
     if fmt in ("hf", "verifiers", "openenv"):
-        return to_row(task, features_for(TaskSpec))
+        return to_row(task, row_features(TaskSpec))
     if fmt == "rl":
         return {**_browse_values(task), "prompt": prompt_messages(task), "task": task.model_dump_json()}
     if fmt == "sft":
@@ -102,5 +102,5 @@ def openai_line(run: ReferenceRun) -> dict[str, Any]:
 
 def tasks_from_dataset(dataset: Any) -> list[TaskSpec]:
     """The TaskSpecs in an hf-format split (from ``load_from_disk`` or ``load_dataset``)."""
-    feats = features_for(TaskSpec)
+    feats = row_features(TaskSpec)
     return [from_row(r, TaskSpec, feats) for r in dataset]

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["features_for", "from_row", "json_feature", "json_storage", "to_row"]
+__all__ = ["features_for", "from_row", "json_feature", "json_storage", "row_features", "to_row"]
 
 _SCALARS: dict[type, str] = {str: "string", bool: "bool", int: "int64", float: "float64"}
 
@@ -92,6 +92,13 @@ def features_for(model: type[BaseModel], extra: dict[str, Any] | None = None) ->
     hints = _hints(model)
     fields = {name: _feature(hints[name]) for name in model.model_fields}
     return Features({**(extra or {}), **fields})
+
+
+@functools.lru_cache(maxsize=8)
+def row_features(model: type[BaseModel]) -> Any:
+    """:func:`features_for` ``model``, made once: what :func:`to_row` and :func:`from_row` read for every row
+    (making it per row was most of the cost of an export). Only read: never change the result."""
+    return features_for(model)
 
 
 def _encode(value: Any, feature: Any) -> Any:

@@ -12,6 +12,9 @@ driver and see the candidates in the local engine's order, so the accepted set i
   candidate's checks go to a worker (:class:`EngineExaminer` stands in for the gate's worker process), and
   every request is reserved in the engine's shared budget actor, the same ledger the rollout workers use.
 - Any other generator runs as on the local engine (``fallback``).
+
+The local engine with more than one process uses :func:`run_proposers` too (its fork pool; ``stage.py``);
+its LLM generators keep their own gate worker process.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
     from clawloop_synth.generate.run import GenerateRun
 
-__all__ = ["EngineExaminer", "run_on_engine"]
+__all__ = ["EngineExaminer", "run_on_engine", "run_proposers"]
 
 Proposed = tuple[list[tuple[int, Candidate, Verdict | None]], bool]
 
@@ -61,8 +64,9 @@ def propose_examined(context: tuple[Any, list[GenerationRequest]], item: tuple[i
     return out, False
 
 
-def _run_proposers(run: GenerateRun, generator: Any, engine: Engine) -> None:
-    """The local ``_run_sync`` loop over candidates proposed and examined on the engine's workers."""
+def run_proposers(run: GenerateRun, generator: Any, engine: Engine) -> None:
+    """The local ``_run_sync`` loop over candidates proposed and examined on the engine's workers (a Ray
+    cluster's, or the local engine's fork pool)."""
     context = (generator, run.requests)
     todo = [i for i, request in enumerate(run.requests) if not run.finished(request)]
     items = [(i, 0, run.remaining(run.requests[i])) for i in todo]
@@ -184,7 +188,7 @@ def run_on_engine(run: GenerateRun, generator: Any, engine: Engine, llm: Any, co
             stopped: str | None = generator.run_async(run)
         return stopped
     if getattr(generator, "proposes_alone", False):
-        _run_proposers(run, generator, engine)
+        run_proposers(run, generator, engine)
     else:
         fallback(run, generator)
     return None

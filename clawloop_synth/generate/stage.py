@@ -205,6 +205,10 @@ def run_generate(workdir: Path, config: GenerateConfig, progress: Progress | Non
             from clawloop_synth.generate.on_engine import run_on_engine
 
             stopped = run_on_engine(run, generator, engine, llm, config, fallback=_run_sync)
+        elif engine is not None and engine.workers() > 1 and getattr(generator, "proposes_alone", False):
+            from clawloop_synth.generate.on_engine import run_proposers
+
+            run_proposers(run, generator, engine)  # clusters on the local engine's processes, same output
         elif hasattr(generator, "run_async"):
             stopped = generator.run_async(run)
         else:

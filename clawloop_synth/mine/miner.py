@@ -161,7 +161,7 @@ def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | No
         results = pool_map_ordered(mine_row, rows[0], (ctx, rows[1]), processes, batch=_BATCH)
     elif engine is not None and rows is not None:
         results = engine.map_ordered(mine_row, rows[0], context=(ctx, rows[1]), batch=_BATCH)
-    elif engine is not None:
+    elif engine is not None and not engine.in_process:
         results = engine.map_ordered(mine_one, traces, context=ctx, batch=_BATCH)
     else:
         results = (mine_one(ctx, trace) for trace in traces)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from clawloop_synth.types import Rollout, TaskSpec
 if TYPE_CHECKING:
     from clawloop_synth.engine import Engine
 
-__all__ = ["RolloutStats", "load_rollouts", "load_tasks", "run_rollouts"]
+__all__ = ["RolloutStats", "load_rollouts", "load_tasks", "rollout_outcomes", "run_rollouts"]
 
 
 def load_tasks(workdir: Path) -> list[TaskSpec]:
@@ -39,6 +40,18 @@ def load_rollouts(workdir: Path) -> Iterator[Rollout]:
     return load_records(workdir / "rollouts", Rollout)
 
 
+def rollout_outcomes(workdir: Path) -> Iterator[tuple[str, str | None, float | None]]:
+    """Each rollout's (agent, task id, reward), in order, from the dataset's browse columns (no record is
+    parsed); from the records when the columns are not there."""
+    from clawloop_synth.store import load_columns
+
+    require_records(workdir / "rollouts", "rollouts")
+    columns = load_columns(workdir / "rollouts", ("agent", "task_id", "reward"))
+    if columns is not None:
+        return columns
+    return ((r.agent, r.task_id, r.reward) for r in load_rollouts(workdir))
+
+
 class RolloutStats:
     """Counts and rewards per agent, gathered while the rollouts stream to disk."""
 
@@ -47,17 +60,19 @@ class RolloutStats:
             a: {"rollouts": 0, "errors": 0, "reward_sum": 0.0, "passed": 0} for a in agents}
         self.stops: dict[str, int] = {}
 
+    def add(self, agent: str, reward: float | None, stop: str) -> None:
+        row = self.per_agent[agent]
+        row["rollouts"] += 1
+        if reward is None:
+            row["errors"] += 1
+        else:
+            row["reward_sum"] += reward
+            row["passed"] += reward >= 0.5
+        self.stops[stop] = self.stops.get(stop, 0) + 1
+
     def watch(self, rollouts: Iterable[Rollout]) -> Iterator[Rollout]:
         for r in rollouts:
-            row = self.per_agent[r.agent]
-            row["rollouts"] += 1
-            if r.reward is None:
-                row["errors"] += 1
-            else:
-                row["reward_sum"] += r.reward
-                row["passed"] += r.reward >= 0.5
-            stop = str(r.metadata.get("stop", "script"))
-            self.stops[stop] = self.stops.get(stop, 0) + 1
+            self.add(*_brief(r))
             yield r
 
     def summary(self) -> dict[str, Any]:
@@ -70,27 +85,62 @@ class RolloutStats:
         return {"agents": agents, "stops": dict(sorted(self.stops.items()))}
 
 
+def _brief(rollout: Rollout) -> tuple[str, float | None, str]:
+    """What :class:`RolloutStats` counts of one rollout."""
+    return rollout.agent, rollout.reward, str(rollout.metadata.get("stop", "script"))
+
+
+def _columns(rollout: Rollout) -> dict[str, Any]:
+    return {"agent": rollout.agent, "task_id": rollout.task_id, "attempt": rollout.attempt, "reward": rollout.reward}
+
+
+_COLUMN_TYPES: dict[str, type] = {"agent": str, "task_id": str, "attempt": int, "reward": float}
 _EPISODES_PER_BATCH = 16
+Shard = tuple[bytes | None, list[tuple[str, float | None, str]]]
 
 
-def _run_batch(concurrency: int, jobs: list[Any]) -> list[Rollout]:
-    """A worker's share: its episodes run as in one process (threads, the LLM agents' calls overlapping)."""
+def _run_batch(context: tuple[int, Sequence[Any]], span: tuple[int, int, int]) -> Shard:
+    """A worker's share, jobs ``span[0]:span[1]``: its episodes run as in one process (threads, the LLM agents' calls
+    overlapping), handed back as the dataset rows they make (an Arrow shard) and what the stats count, so
+    the driver only writes. The jobs come once per worker in the context: a task's setup (compiled tools,
+    the agents' plans) is built once per worker, not once per batch."""
     from clawloop_synth.rollout.runner import iter_rollouts
+    from clawloop_synth.store import arrow_shard
 
-    return list(iter_rollouts(jobs, concurrency))
+    concurrency, jobs = context
+    rollouts = list(iter_rollouts(jobs[span[0]:span[1]], concurrency))
+    return arrow_shard(rollouts, _columns, _COLUMN_TYPES), [_brief(r) for r in rollouts]
 
 
-def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int,
-               tick: Callable[[], None] | None) -> Iterator[Rollout]:
-    """The episodes in batches on the engine's workers, yielded in job order. Batches are small enough that
+def _spans(jobs: Sequence[Any], size: int) -> list[tuple[int, int, int]]:
+    """Runs of at most ``size`` jobs of one agent, each with its place in the agent's jobs (the jobs are
+    agent-major, every agent on the same tasks): runs of one place hold the same tasks, so they go to
+    one worker, which builds those tasks' setup once."""
+    spans: list[tuple[int, int, int]] = []
+    first = 0  # where the current agent's jobs start
+    for i, job in enumerate(jobs):
+        if i and job.agent is not jobs[i - 1].agent:
+            first = i
+        if (i - first) % size == 0:
+            spans.append((i, i + 1, (i - first) // size))
+        else:
+            spans[-1] = (spans[-1][0], i + 1, spans[-1][2])
+    return spans
+
+
+def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int, stats: RolloutStats,
+               tick: Callable[[], None] | None) -> Iterator[tuple[bytes | None, dict[int, str]]]:
+    """The episodes in batches on the engine's workers (a Ray cluster's or the local engine's processes),
+    their shards in job order for :func:`~clawloop_synth.store.save_shards`. Batches are small enough that
     every worker gets a few (a batch's episodes still overlap inside it), at most 16 episodes."""
     size = max(1, min(_EPISODES_PER_BATCH, -(-len(jobs) // (2 * engine.workers()))))
-    batches = [list(jobs[start:start + size]) for start in range(0, len(jobs), size)]
-    for done in engine.map_ordered(_run_batch, batches, context=concurrency):
-        for episode in done:
+    for shard, briefs in engine.map_ordered(_run_batch, _spans(jobs, size), context=(concurrency, list(jobs)),
+                                            affinity=itemgetter(2)):
+        for brief in briefs:
+            stats.add(*brief)
             if tick is not None:
                 tick()
-            yield episode
+        yield shard, {}
 
 
 def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k: int = 1, concurrency: int = 8,
@@ -104,7 +154,7 @@ def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k
     LLM budget and concurrency limit then held by one owner for every worker."""
     from clawloop_synth.rollout.runner import iter_rollouts, make_jobs
     from clawloop_synth.rollout.spec import parse_agents
-    from clawloop_synth.store import save_records
+    from clawloop_synth.store import save_records, save_shards
     from clawloop_synth.workdir import Manifest, write_json
 
     if k < 1:
@@ -125,12 +175,15 @@ def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k
     jobs = make_jobs(agents, tasks, k)
     stats = RolloutStats([a.name for a in agents])
     started = time.perf_counter()
-    episodes = (iter_rollouts(jobs, concurrency, tick) if engine is None or engine.in_process
-                else _on_engine(engine, jobs, concurrency, tick))
-    count = save_records(
-        workdir / "rollouts", stats.watch(episodes),
-        columns=lambda r: {"agent": r.agent, "task_id": r.task_id, "attempt": r.attempt, "reward": r.reward},
-        column_types={"agent": str, "task_id": str, "attempt": int, "reward": float})
+    remote = engine is not None and not engine.in_process
+    # the local engine's processes take scripted agents' episodes; an LLM agent's budget lives in this process
+    pooled = (engine is not None and engine.in_process and engine.workers() > 1
+              and not any(hasattr(agent, "config") for agent in agents))
+    if engine is not None and (remote or pooled):
+        count = save_shards(workdir / "rollouts", _on_engine(engine, jobs, concurrency, stats, tick))
+    else:
+        count = save_records(workdir / "rollouts", stats.watch(iter_rollouts(jobs, concurrency, tick)),
+                             columns=_columns, column_types=_COLUMN_TYPES)
     seconds = time.perf_counter() - started
     usage = {a.name: shared[a.name].summary() if a.name in shared else a.usage_summary()
              for a in agents if hasattr(a, "usage_summary")}

@@ -126,6 +126,28 @@ class _Positions:
 _POSITIONS = _Positions()
 
 
+class _Fixed:
+    """What the entities and calls of a *fixed* state touch, remembered per state: the pack's database as
+    loaded, which every candidate task is sliced from three times (so the same entities' links and the
+    same searches were found again and again). Kept for the last few states, held by reference (an id
+    is not reused while its entry lives). Only for states that nothing edits while they are remembered."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.kept: dict[int, tuple[State, dict[Any, Refs]]] = {}
+
+    def of(self, state: State) -> dict[Any, Refs]:
+        hit = self.kept.get(id(state))
+        if hit is None or hit[0] is not state:
+            if len(self.kept) >= self.size:
+                self.kept.pop(next(iter(self.kept)))
+            hit = self.kept[id(state)] = (state, {})
+        return hit[1]
+
+
+_FIXED = _Fixed()
+
+
 def _read_json(path: Path, what: str, pack: str) -> Any:
     try:
         return orjson.loads(path.read_bytes())
@@ -204,16 +226,30 @@ class DomainPack:
 
     # ---------------------------------------------------------------------------- touching
 
-    def call_refs(self, state: State, name: str, args: Mapping[str, Any]) -> Refs:
-        """Entities one call names directly (argument strings that are keys) or could find (searches)."""
+    def call_refs(self, state: State, name: str, args: Mapping[str, Any], fixed: bool = False) -> Refs:
+        """Entities one call names directly (argument strings that are keys) or could find (searches).
+        ``fixed``: ``state`` is not edited while this process runs (the answer is remembered)."""
+        memo = _FIXED.of(state) if fixed else None
+        if memo is not None:
+            try:
+                memo_key: Any = ("call", name, orjson.dumps(dict(args), option=orjson.OPT_SORT_KEYS))
+            except TypeError:  # not JSON: worked out every time
+                memo = None
+            else:
+                if memo_key in memo:
+                    return {table: set(keys) for table, keys in memo[memo_key].items()}
         refs = find_keys(state, dict(args), self.collections)
         for search in self.searches:
             if search.tool == name:
                 _merge(refs, search_refs(state, search, args))
+        if memo is not None:
+            memo[memo_key] = {table: set(keys) for table, keys in refs.items()}
         return refs
 
-    def linked(self, state: State, refs: Refs, depth: int | None = None) -> Refs:
-        """``refs`` plus the entities they name, followed ``depth`` hops (default ``link_depth``)."""
+    def linked(self, state: State, refs: Refs, depth: int | None = None, fixed: bool = False) -> Refs:
+        """``refs`` plus the entities they name, followed ``depth`` hops (default ``link_depth``).
+        ``fixed``: as in :meth:`call_refs`."""
+        memo = _FIXED.of(state) if fixed else None
         closed: Refs = {name: set(keys) for name, keys in refs.items()}
         frontier = closed
         for _ in range(self.link_depth if depth is None else depth):
@@ -221,8 +257,15 @@ class DomainPack:
             for name, keys in frontier.items():
                 table = state.get(name, {})
                 for key in keys:
-                    if key in table:
+                    if key not in table:
+                        continue
+                    if memo is None:
                         _merge(found, find_keys(state, table[key], self.collections))
+                        continue
+                    names = memo.get(("entity", name, key))
+                    if names is None:
+                        names = memo[("entity", name, key)] = find_keys(state, table[key], self.collections)
+                    _merge(found, names)  # read, never changed: _merge copies into ``found``
             frontier = {
                 name: keys - closed.get(name, set()) for name, keys in found.items() if keys - closed.get(name, set())
             }
@@ -231,12 +274,13 @@ class DomainPack:
             _merge(closed, frontier)
         return closed
 
-    def touched(self, state: State, calls: Iterable[Call], depth: int | None = None) -> Refs:
-        """Every entity the calls name, with their links: what a run of them may read or write."""
+    def touched(self, state: State, calls: Iterable[Call], depth: int | None = None, fixed: bool = False) -> Refs:
+        """Every entity the calls name, with their links: what a run of them may read or write.
+        ``fixed``: as in :meth:`call_refs`."""
         refs: Refs = {}
         for name, args in calls:
-            _merge(refs, self.call_refs(state, name, args))
-        return self.linked(state, refs, depth)
+            _merge(refs, self.call_refs(state, name, args, fixed))
+        return self.linked(state, refs, depth, fixed)
 
     def working_copy(self, base: State, refs: Refs) -> State:
         """A state that shares every entity with ``base`` except those in ``refs``, which are copied.
@@ -270,6 +314,7 @@ class DomainPack:
         distractors: int | Mapping[str, int] = 3,
         seed: str = "",
         copy: bool = True,
+        fixed: bool = False,
     ) -> State:
         """A small, self-contained state for a task: what ``calls`` touch plus a few distractors.
 
@@ -279,10 +324,11 @@ class DomainPack:
         ids. Key order follows ``state``. Globals are kept whole.
 
         ``copy=False``: the slice shares its entities with ``state`` (no deep copy), for a caller that
-        only reads it or hands it to ``SimEnv``, which runs on a copy of its own.
+        only reads it or hands it to ``SimEnv``, which runs on a copy of its own. ``fixed``: ``state`` is
+        not edited while this process runs (the pack's database as loaded; see :meth:`call_refs`).
         """
         calls = list(calls)
-        keep = self.touched(state, calls, depth=self.slice_depth)
+        keep = self.touched(state, calls, depth=self.slice_depth, fixed=fixed)
         extra: Refs = {}
         for name in self.collections:
             count = distractors.get(name, 0) if isinstance(distractors, Mapping) else distractors
@@ -294,7 +340,7 @@ class DomainPack:
             picked = set(islice(pool, count))
             if picked:
                 extra[name] = picked
-        _merge(keep, self.linked(state, extra, depth=1))
+        _merge(keep, self.linked(state, extra, depth=1, fixed=fixed))
         sliced: State = {}
         for name in self.collections:
             table = state.get(name, {})
@@ -313,7 +359,7 @@ class DomainPack:
             trim_dates(sliced, window, calls)
         return copy_state(sliced) if copy else sliced
 
-    def count_distractors(self, sliced: State, state: State, calls: Iterable[Call]) -> int:
-        """How many entities of ``sliced`` the calls do not touch."""
-        touched = self.touched(state, calls, depth=self.slice_depth)
+    def count_distractors(self, sliced: State, state: State, calls: Iterable[Call], fixed: bool = False) -> int:
+        """How many entities of ``sliced`` the calls do not touch (``fixed``: as in :meth:`slice_state`)."""
+        touched = self.touched(state, calls, depth=self.slice_depth, fixed=fixed)
         return sum(len(set(sliced.get(name, {})) - touched.get(name, set())) for name in self.collections)

@@ -124,8 +124,9 @@ class SimEnv:
     (built once per task object, see ``_setup``); the state is this episode's own copy."""
 
     def __init__(self, task: TaskSpec, max_steps: int = DEFAULT_MAX_STEPS, limits: Limits | None = None,
-                 rewindable: bool = False) -> None:
-        """``rewindable``: keep what :meth:`rewind` needs (the fresh state's marshal bytes, one dump per start)."""
+                 rewindable: bool = False, resume: tuple[bytes, int] | None = None) -> None:
+        """``rewindable``: keep what :meth:`rewind` needs (the fresh state's marshal bytes, one dump per start).
+        ``resume``: start from a :meth:`snapshot` taken after that many calls (see :meth:`resume`)."""
         self.task = task
         self._rewindable = rewindable
         self._clean: bytes | None = None  # the fresh state's marshal bytes (rewindable episodes only)
@@ -140,7 +141,10 @@ class SimEnv:
         self.steps = 0
         self.over = False
         self.answer: str | None = None
-        self._restart()
+        if resume is None:
+            self._restart()
+        else:
+            self.resume(*resume)
 
     @property
     def state(self) -> Any:
@@ -176,6 +180,22 @@ class SimEnv:
             self._restart()
         else:
             self._begin()
+
+    def snapshot(self) -> bytes | None:
+        """The live state as marshal bytes, for :meth:`resume` (None when marshal cannot hold it)."""
+        try:
+            return marshal.dumps(self._state)
+        except ValueError:
+            return None
+
+    def resume(self, snapshot: bytes, steps: int) -> None:
+        """Go on from a state :meth:`snapshot` took after ``steps`` calls, as if they had just run (their
+        records and policy violations are not kept): a scratch run after a prefix without replaying it."""
+        self._state = marshal.loads(snapshot)
+        self._clean = None
+        self._begin()
+        self._ran = True
+        self.steps = steps
 
     def _unchanged(self) -> bool:
         if self._clean is None:

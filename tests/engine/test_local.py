@@ -1,13 +1,16 @@
-"""The engine seam without Ray: the local engine is a lazy, ordered map; Ray is never imported for it."""
+"""The engine seam without Ray: the local engine is a lazy, ordered map, in this process or over a fork pool of
+local processes (the same results either way); Ray is never imported for it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from clawloop_synth.engine import local_engine, make_engine
+from clawloop_synth.engine import local, local_engine, make_engine
+from clawloop_synth.engine.local import PROCESSES_ENV, default_processes
 from clawloop_synth.errors import InputError
 from tests.conftest import REPO
 
@@ -20,8 +23,12 @@ def _plus(offset: int, x: int) -> int:
     return offset + x
 
 
+def _pid(_: int, x: int) -> tuple[int, int]:
+    return x, os.getpid()
+
+
 def test_the_local_engine_maps_lazily_in_input_order() -> None:
-    engine = local_engine()
+    engine = local_engine(1)
     seen: list[int] = []
 
     def source() -> object:
@@ -36,11 +43,73 @@ def test_the_local_engine_maps_lazily_in_input_order() -> None:
     assert engine.shared_budget(1.0, 10, 4) is None
 
 
+@pytest.fixture
+def pool_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No probe: the pool takes over after the first item (the default waits for a second of work here)."""
+    monkeypatch.setattr(local, "PROBE_SECONDS", 0.0)
+
+
+def test_a_small_map_stays_in_this_process() -> None:
+    assert {pid for _, pid in local_engine(2).map_ordered(_pid, list(range(50)), context=0)} == {os.getpid()}
+
+
+def test_the_pooled_local_engine_gives_the_one_process_results(pool_at_once: None) -> None:
+    pooled, alone = local_engine(2), local_engine(1)
+    items = list(range(50))
+    assert list(pooled.map_ordered(_plus, items, context=7, batch=3)) == list(alone.map_ordered(_plus, items,
+                                                                                                context=7))
+    assert list(pooled.map_ordered(_twice, iter(items), batch=4)) == [2 * x for x in items]
+    # the work really left this process, on two workers
+    pids = [pid for _, pid in pooled.map_ordered(_pid, items, context=0, batch=2)]
+    assert pids[0] == os.getpid() and os.getpid() not in pids[1:] and len(set(pids[1:])) == 2
+    # items that fit in one batch stay here: a pool would only add its start-up
+    assert {pid for _, pid in pooled.map_ordered(_pid, [1, 2], context=0, batch=2)} == {os.getpid()}
+
+
+def test_items_of_one_affinity_go_to_one_worker(pool_at_once: None) -> None:
+    results = list(local_engine(2).map_ordered(_pid, list(range(40)), context=0, affinity=lambda x: x % 4))
+    assert [x for x, _ in results] == list(range(40))
+    by_key: dict[int, set[int]] = {}
+    for x, pid in results[1:]:  # the first ran here, before the pool started
+        by_key.setdefault(x % 4, set()).add(pid)
+    assert all(len(pids) == 1 for pids in by_key.values())
+    assert by_key[0] == by_key[2] != by_key[1] == by_key[3]  # keys modulo the two workers
+
+
+def test_the_pool_is_lazy_and_stops_when_the_caller_does(pool_at_once: None) -> None:
+    seen: list[int] = []
+
+    def source() -> object:
+        for i in range(1000):
+            seen.append(i)
+            yield i
+
+    results = local_engine(2).map_ordered(_twice, source(), batch=5)
+    assert seen == []
+    it = iter(results)
+    assert next(it) == 0 and seen == [0]  # the first item runs here
+    assert next(it) == 2
+    assert len(seen) <= 1 + 2 * 2 * 5  # a bounded read-ahead: at most 2 batches per worker in flight
+    it.close()  # type: ignore[attr-defined]
+
+
+def test_the_process_count_comes_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PROCESSES_ENV, "1")
+    assert make_engine("local").workers() == 1 and make_engine("local", workers=3).workers() == 3
+    monkeypatch.setenv(PROCESSES_ENV, "zero")
+    with pytest.raises(InputError, match=PROCESSES_ENV):
+        default_processes()
+    monkeypatch.delenv(PROCESSES_ENV)
+    assert make_engine("local").workers() == len(os.sched_getaffinity(0))
+
+
 def test_engine_options_are_checked() -> None:
     with pytest.raises(InputError, match="unknown engine 'spark'"):
         make_engine("spark")
-    with pytest.raises(InputError, match="need --engine ray"):
+    with pytest.raises(InputError, match="--address needs --engine ray"):
         make_engine("local", "auto")
+    with pytest.raises(InputError, match="at least 1"):
+        make_engine("local", workers=0)
 
 
 def test_help_and_the_local_engine_never_import_ray() -> None:

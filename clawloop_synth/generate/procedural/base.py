@@ -212,8 +212,9 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     # Slice generously first (reads may touch what the writes name), then plan and run on the slice.
     candidates = candidate_reads(pack, ctx.graph, ctx.state, scenario.writes, scenario.given)
     # Only read here and run in SimEnv (which copies it), so the slice need not be a copy of its own.
+    # ctx.state is the pack's database as loaded, never edited: what its entities touch is remembered.
     sliced = pack.slice_state(ctx.state, probe_calls + [(c.name, c.arguments) for c in candidates],
-                              distractors=distractors, seed=seed, copy=False)
+                              distractors=distractors, seed=seed, copy=False, fixed=True)
     env = SimEnv(scratch_task(tools, sliced))
     for read in scenario.reads:
         env.step(read)
@@ -221,7 +222,8 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     calls = scenario.reads + [r for r in planned if r not in scenario.reads] + scenario.writes
     # Re-slice around the calls actually kept: reads that were dropped should not widen the state.
     kept = calls + ([scenario.forbidden] if scenario.forbidden else [])
-    sliced = pack.slice_state(ctx.state, [(c.name, c.arguments) for c in kept], distractors=distractors, seed=seed)
+    sliced = pack.slice_state(ctx.state, [(c.name, c.arguments) for c in kept], distractors=distractors, seed=seed,
+                              fixed=True)
     rules = pack_rules(pack)
     env = SimEnv(scratch_task(tools, sliced, rules=rules))
     values: list[Any] = []
@@ -251,7 +253,7 @@ def base_from_scenario(ctx: KitContext, scenario: Scenario, distractors: int, se
     used = [(c.name, c.arguments) for c in calls]
     return BaseTask(kind=scenario.kind, instruction=scenario.instruction, state=sliced, tools=tools, calls=calls,
                     answer=answer, outputs=outputs, writes=pack.write_tools,
-                    distractors=pack.count_distractors(sliced, ctx.state, used), persona=scenario.persona,
+                    distractors=pack.count_distractors(sliced, ctx.state, used, fixed=True), persona=scenario.persona,
                     labels=dict(scenario.labels), constraints=list(scenario.constraints),
                     forbidden=scenario.forbidden, complied=scenario.complied)
 
