@@ -9,7 +9,9 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-__all__ = ["datasets_of", "differences"]
+from typer.testing import CliRunner
+
+__all__ = ["cli", "datasets_of", "differences"]
 
 # What may differ between two runs of the same input: how long they took, and where they ran (the size of a
 # page that names its work directory).
@@ -98,3 +100,12 @@ def differences(left: Path, right: Path, only: tuple[str, ...] | None = None) ->
         if first is not None:
             out.append(f"{folder}: {counts[0]} vs {counts[1]} rows, first difference at row {first}")
     return out
+
+
+def cli(*args: str) -> str:
+    """Run the command line in this process; its output (the command must succeed)."""
+    from clawloop_synth.cli import app
+
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.engine.compare import differences
+from tests.engine.compare import cli, differences
 
 
 @pytest.fixture(autouse=True)
@@ -18,14 +17,6 @@ def pool_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from clawloop_synth.engine import local
 
     monkeypatch.setattr(local, "PROBE_SECONDS", 0.0)
-
-
-def cli(*args: str) -> str:
-    from clawloop_synth.cli import app
-
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")

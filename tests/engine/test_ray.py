@@ -17,16 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.engine.compare import differences
+from tests.engine.compare import cli, differences
 from tests.fake_openai import FakeOpenAI, calls
-
-
-def cli(*args: str) -> str:
-    from clawloop_synth.cli import app
-
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from clawloop_synth.generate.procedural.mutate import Path, get_at, leaves
+
 __all__ = ["figure_repairs"]
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 _FIGURES = 3  # numbers of one message tried (the first ones: the computed figure usually comes first)
-
-Path = tuple[str | int, ...]
 
 
 def _number(text: str) -> int | float:
@@ -30,32 +30,19 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def _numeric_leaves(value: Any, path: Path = ()) -> Iterator[Path]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _numeric_leaves(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _numeric_leaves(item, (*path, index))
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        yield path
-
-
-def _at(value: Any, path: Path) -> Any:
-    for step in path:
-        value = value[step]
-    return value
+def _numeric_leaves(value: Any) -> list[Path]:
+    return [path for path, leaf in leaves(value) if isinstance(leaf, int | float) and not isinstance(leaf, bool)]
 
 
 def _variants(args: dict[str, Any], path: Path, figure: int | float) -> Iterator[dict[str, Any]]:
     """``args`` with the leaf at ``path`` set to ``figure`` (and its list's other items made to fit)."""
     new = copy.deepcopy(args)
     *head, last = path
-    _at(new, tuple(head))[last] = figure
+    get_at(new, tuple(head))[last] = figure
     yield new
     if len(head) < 2 or not isinstance(head[-1], int):
         return
-    items = _at(args, tuple(head[:-1]))
+    items = get_at(args, tuple(head[:-1]))
     if not isinstance(items, list) or len(items) < 2:
         return
     index = head[-1]
@@ -64,24 +51,24 @@ def _variants(args: dict[str, Any], path: Path, figure: int | float) -> Iterator
     if len(others) != len(items) - 1:
         return
     alone = copy.deepcopy(args)
-    _at(alone, tuple(head[:-1]))[:] = [copy.deepcopy(items[index]) | {last: figure}]
+    get_at(alone, tuple(head[:-1]))[:] = [copy.deepcopy(items[index]) | {last: figure}]
     yield alone
     rest = figure - sum(item[last] for item in others)
     if rest > 0:
         shared = copy.deepcopy(args)
-        _at(shared, tuple(head))[last] = _number(str(round(rest, 2)))
+        get_at(shared, tuple(head))[last] = _number(str(round(rest, 2)))
         yield shared
 
 
 def figure_repairs(args: dict[str, Any], message: str) -> Iterator[dict[str, Any]]:
     """Copies of ``args`` with a figure the error ``message`` states in one numeric argument leaf."""
-    leaves = list(_numeric_leaves(args))
-    current = {_at(args, path) for path in leaves}
+    paths = _numeric_leaves(args)
+    current = {get_at(args, path) for path in paths}
     seen: set[str] = set()
     for text in _NUMBER.findall(message)[:_FIGURES]:
         figure = _number(text)
         if figure in current or text in seen:
             continue  # a figure the call already sends (the "paid" half of the message) repairs nothing
         seen.add(text)
-        for path in leaves:
+        for path in paths:
             yield from _variants(args, path, figure)
