@@ -38,11 +38,9 @@ class Engine(Protocol):
         ...
 
     def map_ordered(self, fn: Callable[..., R], items: Iterable[T], *, context: Any = None,
-                    batch: int = 1, affinity: Callable[[T], int] | None = None) -> Iterator[R]:
+                    batch: int = 1) -> Iterator[R]:
         """``fn(item)`` (or ``fn(context, item)`` when ``context`` is given) for every item, in input order;
-        ``batch`` items go to a worker together (fewer, larger messages). Items of one ``affinity(item)``
-        go to one worker where the engine can place them (the local pool; Ray ignores it): for items
-        that share a setup the worker keeps."""
+        ``batch`` items go to a worker together (fewer, larger messages)."""
         ...
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:

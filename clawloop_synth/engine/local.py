@@ -59,17 +59,16 @@ class LocalEngine:
         return self.processes
 
     def map_ordered(self, fn: Callable[..., R], items: Iterable[T], *, context: Any = None,
-                    batch: int = 1, affinity: Callable[[T], int] | None = None) -> Iterator[R]:
+                    batch: int = 1) -> Iterator[R]:
         if self.processes <= 1 or (isinstance(items, Sized) and len(items) <= max(1, batch)):
             if context is None:
                 return map(fn, items)
             return (fn(context, item) for item in items)
         if context is None:
             fn, context = _call, fn
-        return self._then_pool(fn, items, context, max(1, batch), affinity)
+        return self._then_pool(fn, items, context, max(1, batch))
 
-    def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int,
-                   affinity: Callable[[T], int] | None) -> Iterator[R]:
+    def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int) -> Iterator[R]:
         """The first items here, for up to ``PROBE_SECONDS``; the rest (if any) on the pool. A stage whose
         whole work takes less never pays for a pool's start (the workers' imports, the context copied)."""
         from clawloop_synth.engine.pool import pool_map_ordered
@@ -82,7 +81,7 @@ class LocalEngine:
                 break
         else:
             return
-        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch, affinity=affinity)
+        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch)
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
         """Runs ``fn`` now, in this process; the future is done when this returns."""

@@ -1,5 +1,5 @@
 """Ordered map over a few local processes: the local engine's way to use more than one core on CPU-bound,
-deterministic per-item work (mine's traces, the gate's clusters, rollout episodes).
+deterministic per-item work (mine's traces, the gate's clusters, `sim verify`'s tasks).
 
 The shared context is pickled once in the parent and unpickled once per worker (as the ray engine's
 workers read it), so a worker never uses an object the parent opened (an SQLite connection) across the
@@ -7,9 +7,6 @@ fork. At most ``2 * processes`` batches are in flight, so the parent holds a bou
 results however long the input is; results come back in input order, so the output is the same as a
 plain ``map``'s.
 
-``affinity`` sends every item with the same key to the same worker (one single-process pool per worker):
-for items that share a costly setup a worker keeps between items (the episodes of one task), built once
-rather than on every worker.
 """
 
 from __future__ import annotations
@@ -40,28 +37,23 @@ def _run_batch(items: list[Any]) -> list[Any]:
 
 
 def pool_map_ordered(fn: Callable[[Any, T], R], items: Iterable[T], context: Any, processes: int,
-                     batch: int = 64, affinity: Callable[[T], int] | None = None) -> Iterator[R]:
+                     batch: int = 64) -> Iterator[R]:
     """``fn(context, item)`` for every item on ``processes`` worker processes, in input order (``processes``
-    <= 1: in this process). ``fn`` must be a module-level function; ``affinity(item)`` (a batch goes by its
-    first item's): which worker, modulo ``processes``."""
+    <= 1: in this process). ``fn`` must be a module-level function."""
     if processes <= 1:
         yield from (fn(context, item) for item in items)
         return
     # fork: the workers start at once and share the parent's imported modules; spawn would re-import them.
     start = multiprocessing.get_context("fork")
-    initargs = (fn, pickle.dumps(context))
-    pools = ([start.Pool(1, _init, initargs) for _ in range(processes)] if affinity is not None
-             else [start.Pool(processes, _init, initargs)])
+    pool = start.Pool(processes, _init, (fn, pickle.dumps(context)))
     try:
         source = iter(items)
         in_flight: deque[Any] = deque()
         while True:
             while len(in_flight) < 2 * processes and (chunk := list(islice(source, batch))):
-                pool = pools[affinity(chunk[0]) % processes] if affinity is not None else pools[0]
                 in_flight.append(pool.apply_async(_run_batch, (chunk,)))
             if not in_flight:
                 return
             yield from in_flight.popleft().get()
     finally:
-        for pool in pools:
-            pool.terminate()
+        pool.terminate()

@@ -106,8 +106,7 @@ class RayEngine:
         return self._workers
 
     def map_ordered(self, fn: Callable[..., R], items: Iterable[T], *, context: Any = None,
-                    batch: int = 1, affinity: Callable[[T], int] | None = None) -> Iterator[R]:
-        # ``affinity`` is not used: Ray schedules each task where a CPU is free
+                    batch: int = 1) -> Iterator[R]:
         holder = [ray.put(context)] if context is not None else None
         kill_once = os.environ.get(KILL_ONCE_ENV) or None
         window = self.workers() * _IN_FLIGHT_PER_WORKER

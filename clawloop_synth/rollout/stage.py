@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,12 +129,11 @@ def _spans(jobs: Sequence[Any], size: int) -> list[tuple[int, int, int]]:
 
 def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int, stats: RolloutStats,
                tick: Callable[[], None] | None) -> Iterator[tuple[bytes | None, dict[int, str]]]:
-    """The episodes in batches on the engine's workers (a Ray cluster's or the local engine's processes),
+    """The episodes in batches on a remote engine's workers (a Ray cluster's),
     their shards in job order for :func:`~clawloop_synth.store.save_shards`. Batches are small enough that
     every worker gets a few (a batch's episodes still overlap inside it), at most 16 episodes."""
     size = max(1, min(_EPISODES_PER_BATCH, -(-len(jobs) // (2 * engine.workers()))))
-    for shard, briefs in engine.map_ordered(_run_batch, _spans(jobs, size), context=(concurrency, list(jobs)),
-                                            affinity=itemgetter(2)):
+    for shard, briefs in engine.map_ordered(_run_batch, _spans(jobs, size), context=(concurrency, list(jobs))):
         for brief in briefs:
             stats.add(*brief)
             if tick is not None:

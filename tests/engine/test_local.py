@@ -66,16 +66,6 @@ def test_the_pooled_local_engine_gives_the_one_process_results(pool_at_once: Non
     assert {pid for _, pid in pooled.map_ordered(_pid, [1, 2], context=0, batch=2)} == {os.getpid()}
 
 
-def test_items_of_one_affinity_go_to_one_worker(pool_at_once: None) -> None:
-    results = list(local_engine(2).map_ordered(_pid, list(range(40)), context=0, affinity=lambda x: x % 4))
-    assert [x for x, _ in results] == list(range(40))
-    by_key: dict[int, set[int]] = {}
-    for x, pid in results[1:]:  # the first ran here, before the pool started
-        by_key.setdefault(x % 4, set()).add(pid)
-    assert all(len(pids) == 1 for pids in by_key.values())
-    assert by_key[0] == by_key[2] != by_key[1] == by_key[3]  # keys modulo the two workers
-
-
 def test_the_pool_is_lazy_and_stops_when_the_caller_does(pool_at_once: None) -> None:
     seen: list[int] = []
 
