@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -24,6 +25,11 @@ def _plus(offset: int, x: int) -> int:
 
 
 def _pid(_: int, x: int) -> tuple[int, int]:
+    return x, os.getpid()
+
+
+def _slow_pid(_: int, x: int) -> tuple[int, int]:
+    time.sleep(0.02)  # long enough that an idle worker takes the next batch: both workers get some
     return x, os.getpid()
 
 
@@ -60,7 +66,7 @@ def test_the_pooled_local_engine_gives_the_one_process_results(pool_at_once: Non
                                                                                                 context=7))
     assert list(pooled.map_ordered(_twice, iter(items), batch=4)) == [2 * x for x in items]
     # the work really left this process, on two workers
-    pids = [pid for _, pid in pooled.map_ordered(_pid, items, context=0, batch=2)]
+    pids = [pid for _, pid in pooled.map_ordered(_slow_pid, items, context=0, batch=2)]
     assert pids[0] == os.getpid() and os.getpid() not in pids[1:] and len(set(pids[1:])) == 2
     # items that fit in one batch stay here: a pool would only add its start-up
     assert {pid for _, pid in pooled.map_ordered(_pid, [1, 2], context=0, batch=2)} == {os.getpid()}
