@@ -2,7 +2,7 @@
 
 With one process (``processes=1``, or ``CLAWLOOP_SYNTH_PROCESSES=1``) every call runs here, one after another.
 With more (the default: one per CPU), :meth:`LocalEngine.map_ordered` hands a stage's independent,
-CPU-bound pieces (the gate's candidates per cluster, rollout episodes, ``sim verify``'s tasks) to a fork
+CPU-bound pieces (the gate's candidates per cluster, ``sim verify``'s tasks) to a fork
 pool of that many processes (:func:`~clawloop_synth.engine.pool.pool_map_ordered`) once the first pieces,
 run here, took ``PROBE_SECONDS`` (a small stage stays in this process: the pool's start would cost more
 than it saves). Results still come back in input order, so the output is the one-process run's.

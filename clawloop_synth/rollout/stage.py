@@ -98,11 +98,10 @@ _EPISODES_PER_BATCH = 16
 Shard = tuple[bytes | None, list[tuple[str, float | None, str]]]
 
 
-def _run_batch(context: tuple[int, Sequence[Any]], span: tuple[int, int, int]) -> Shard:
+def _run_batch(context: tuple[int, Sequence[Any]], span: tuple[int, int]) -> Shard:
     """A worker's share, jobs ``span[0]:span[1]``: its episodes run as in one process (threads, the LLM agents' calls
     overlapping), handed back as the dataset rows they make (an Arrow shard) and what the stats count, so
-    the driver only writes. The jobs come once per worker in the context: a task's setup (compiled tools,
-    the agents' plans) is built once per worker, not once per batch."""
+    the driver only writes. The jobs reach each worker once, in the context, not with every batch."""
     from clawloop_synth.rollout.runner import iter_rollouts
     from clawloop_synth.store import arrow_shard
 
@@ -111,29 +110,14 @@ def _run_batch(context: tuple[int, Sequence[Any]], span: tuple[int, int, int]) -
     return arrow_shard(rollouts, _columns, _COLUMN_TYPES), [_brief(r) for r in rollouts]
 
 
-def _spans(jobs: Sequence[Any], size: int) -> list[tuple[int, int, int]]:
-    """Runs of at most ``size`` jobs of one agent, each with its place in the agent's jobs (the jobs are
-    agent-major, every agent on the same tasks): runs of one place hold the same tasks, so they go to
-    one worker, which builds those tasks' setup once."""
-    spans: list[tuple[int, int, int]] = []
-    first = 0  # where the current agent's jobs start
-    for i, job in enumerate(jobs):
-        if i and job.agent is not jobs[i - 1].agent:
-            first = i
-        if (i - first) % size == 0:
-            spans.append((i, i + 1, (i - first) // size))
-        else:
-            spans[-1] = (spans[-1][0], i + 1, spans[-1][2])
-    return spans
-
-
 def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int, stats: RolloutStats,
                tick: Callable[[], None] | None) -> Iterator[tuple[bytes | None, dict[int, str]]]:
     """The episodes in batches on a remote engine's workers (a Ray cluster's),
     their shards in job order for :func:`~clawloop_synth.store.save_shards`. Batches are small enough that
     every worker gets a few (a batch's episodes still overlap inside it), at most 16 episodes."""
     size = max(1, min(_EPISODES_PER_BATCH, -(-len(jobs) // (2 * engine.workers()))))
-    for shard, briefs in engine.map_ordered(_run_batch, _spans(jobs, size), context=(concurrency, list(jobs))):
+    spans = [(start, min(start + size, len(jobs))) for start in range(0, len(jobs), size)]
+    for shard, briefs in engine.map_ordered(_run_batch, spans, context=(concurrency, list(jobs))):
         for brief in briefs:
             stats.add(*brief)
             if tick is not None:
