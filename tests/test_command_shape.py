@@ -80,3 +80,12 @@ def test_a_missing_or_doubled_work_directory_is_a_usage_error(tmp_path: Path, ar
     code, out, err = invoke(*args)
     assert code == 2 and words in " ".join(err.split()), err
     assert not (tmp_path / "W").exists() and not (tmp_path / "A").exists()
+
+
+def test_help_shows_bracketed_text_as_written() -> None:
+    """TOML table names and defaults in brackets survive: no markup layer eats them."""
+    code, out, _ = invoke("run", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "([generate], [mine], ...)" in text
+    assert "Work directory [default: runs/default]." in text

@@ -26,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help texts name TOML tables ([generate]) and defaults ([default: ...]); rich markup would eat them.
+    rich_markup_mode=None,
 )
 
 

@@ -11,7 +11,8 @@ from clawloop_synth.cli import app
 
 __all__ = ["pack_app"]
 
-pack_app = typer.Typer(help="Domain packs: folders of tools, handlers, policy and state.", no_args_is_help=True)
+pack_app = typer.Typer(help="Domain packs: folders of tools, handlers, policy and state.", no_args_is_help=True,
+                       rich_markup_mode=None)
 app.add_typer(pack_app, name="pack")
 
 

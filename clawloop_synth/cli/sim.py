@@ -16,6 +16,7 @@ __all__ = ["load_tasks", "sim_app"]
 sim_app = typer.Typer(
     help="Run tasks in the sandboxed simulator: verify them, replay traces.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(sim_app, name="sim")
 
