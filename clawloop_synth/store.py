@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from clawloop_synth.errors import InputError
 from clawloop_synth.workdir import staging_dir
 
-__all__ = ["arrow_shard", "count_records", "load_columns", "load_records", "load_rows", "require_records",
-           "save_records", "save_shards"]
+__all__ = ["arrow_shard", "count_records", "load_columns", "load_records", "load_rows", "load_shared",
+           "require_records", "save_records", "save_shards"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -262,6 +262,36 @@ def load_records(path: Path, model: type[M]) -> Iterator[M]:
     for blobs in _column_batches(path, "json"):
         for blob in blobs:
             yield model.model_validate_json(blob)
+
+
+_SHARED: dict[tuple[str, type], tuple[tuple[int, int, int], list[Any]]] = {}
+_SHARED_SIZE = 2
+
+
+def load_shared(path: Path, model: type[M]) -> list[M]:
+    """The records of ``path``, parsed once per process while the dataset's file stays the same one.
+
+    A run's later stages (coverage, rollout, difficulty, export, report) all read the accepted tasks,
+    about 70 KB of JSON each; parsing them once instead of five times is a second of an airline run.
+    The records are shared between callers, which must not edit them (the simulator's per-task caches
+    assume the same). A dataset written again is a new file (:func:`save_records` renames a staged
+    folder into place), so its inode, size or modification time tells a stale entry."""
+    file = path / "data" / _ARROW_FILE
+    try:
+        info = file.stat()
+    except OSError:
+        return list(load_records(path, model))
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+    key = (str(path.resolve()), model)
+    hit = _SHARED.get(key)
+    if hit is not None and hit[0] == stamp:
+        return list(hit[1])
+    records = list(load_records(path, model))
+    _SHARED.pop(key, None)
+    if len(_SHARED) >= _SHARED_SIZE:
+        _SHARED.pop(next(iter(_SHARED)))
+    _SHARED[key] = (stamp, records)
+    return list(records)
 
 
 def load_rows(path: Path) -> Iterator[str]:

@@ -32,11 +32,13 @@ _INPUTS: dict[str, Any] = {"traces": Trace, "failures": Failure, "clusters": Fai
 
 
 def _load(workdir: Path, name: str) -> list[Any]:
-    from clawloop_synth.store import load_records, require_records
+    from clawloop_synth.store import load_records, load_shared, require_records
 
     folder = workdir / name
     require_records(folder, name, "the coverage stage needs traces, failures, clusters and tasks "
                                   "(run ingest, mine, cluster and generate first)")
+    if name == "tasks":  # the later stages read them too
+        return load_shared(folder, TaskSpec)
     return list(load_records(folder, _INPUTS[name]))
 
 

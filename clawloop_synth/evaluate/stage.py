@@ -78,11 +78,11 @@ def _summary(workdir: Path, name: str) -> dict[str, Any]:
 def evaluate_workdir(workdir: Path, min_side: int = MIN_SIDE, rules: list[PolicyRule] | None = None
                      ) -> dict[str, Any]:
     """The figures of one work directory's accepted tasks (``tasks/``) and its stage summaries."""
-    from clawloop_synth.store import load_records, require_records
+    from clawloop_synth.store import load_shared, require_records
 
     workdir = Path(workdir)
     require_records(workdir / "tasks", "accepted tasks", "run the generate stage first")
-    tasks = list(load_records(workdir / "tasks", TaskSpec))
+    tasks = load_shared(workdir / "tasks", TaskSpec)
     out: dict[str, Any] = {"workdir": str(workdir), **evaluate_tasks(tasks, min_side, rules)}
     coverage = _summary(workdir, "coverage")
     out["coverage"] = {k: coverage.get(k) for k in ("precision", "recall", "density", "coverage")} \

@@ -73,12 +73,12 @@ def read_workdir(workdir: Path) -> tuple[list[TaskSpec], list[FailureCluster], d
     """The accepted tasks, the clusters (if any) and the stage summaries (``*.json``) of ``workdir``."""
     from pydantic import ValidationError
 
-    from clawloop_synth.store import load_records
+    from clawloop_synth.store import load_records, load_shared
 
     folder = workdir / "tasks"
     require_records(folder, "accepted tasks", "run the generate stage first")
     try:
-        tasks = list(load_records(folder, TaskSpec))
+        tasks = load_shared(folder, TaskSpec)
         has_clusters = (workdir / "clusters" / "data").is_dir()
         clusters = list(load_records(workdir / "clusters", FailureCluster)) if has_clusters else []
     except ValidationError as exc:

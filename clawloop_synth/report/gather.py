@@ -34,10 +34,12 @@ def summaries(workdir: Path) -> dict[str, Any]:
 
 
 def _records(workdir: Path, name: str, model: Any) -> list[Any] | None:
-    from clawloop_synth.store import load_records
+    from clawloop_synth.store import load_records, load_shared
 
     if not (workdir / name / "data").is_dir():
         return None
+    if model is TaskSpec:  # read by the stages before it too
+        return load_shared(workdir / name, model)
     return list(load_records(workdir / name, model))
 
 

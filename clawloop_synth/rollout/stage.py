@@ -19,10 +19,10 @@ __all__ = ["RolloutStats", "load_rollouts", "load_tasks", "rollout_outcomes", "r
 
 def load_tasks(workdir: Path) -> list[TaskSpec]:
     """The accepted tasks in WORKDIR/tasks."""
-    from clawloop_synth.store import load_records
+    from clawloop_synth.store import load_shared
 
     require_records(workdir / "tasks", "tasks")
-    tasks = list(load_records(workdir / "tasks", TaskSpec))
+    tasks = load_shared(workdir / "tasks", TaskSpec)
     seen: set[str] = set()
     for task in tasks:
         if task.id in seen:
