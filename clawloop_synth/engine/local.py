@@ -59,29 +59,37 @@ class LocalEngine:
         return self.processes
 
     def map_ordered(self, fn: Callable[..., R], items: Iterable[T], *, context: Any = None,
-                    batch: int = 1) -> Iterator[R]:
+                    batch: int = 1, inherit: bool = False) -> Iterator[R]:
+        """As :meth:`Engine.map_ordered`; ``inherit``: the pool's workers use ``context`` as the fork left it
+        (:func:`~clawloop_synth.engine.pool.pool_map_ordered`), and the pool starts sooner, as it then
+        costs only the fork."""
         if self.processes <= 1 or (isinstance(items, Sized) and len(items) <= max(1, batch)):
             if context is None:
                 return map(fn, items)
             return (fn(context, item) for item in items)
+        if inherit:
+            return self._then_pool(fn, items, context, max(1, batch), inherit=True)
         if context is None:
             fn, context = _call, fn
         return self._then_pool(fn, items, context, max(1, batch))
 
-    def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int) -> Iterator[R]:
-        """The first items here, for up to ``PROBE_SECONDS``; the rest (if any) on the pool. A stage whose
-        whole work takes less never pays for a pool's start (the workers' imports, the context copied)."""
+    def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int,
+                   inherit: bool = False) -> Iterator[R]:
+        """The first items here, for up to ``PROBE_SECONDS`` (a fifth of it for an inherited context); the
+        rest (if any) on the pool. A stage whose whole work takes less never pays for a pool's start (the
+        workers' imports, the context copied)."""
         from clawloop_synth.engine.pool import pool_map_ordered
 
+        probe = PROBE_SECONDS / 5 if inherit else PROBE_SECONDS
         source = iter(items)
         started = time.perf_counter()
         for item in source:
             yield fn(context, item)
-            if time.perf_counter() - started >= PROBE_SECONDS:
+            if time.perf_counter() - started >= probe:
                 break
         else:
             return
-        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch)
+        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch, inherit=inherit)
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
         """Runs ``fn`` now, in this process; the future is done when this returns."""

@@ -37,15 +37,23 @@ def _run_batch(items: list[Any]) -> list[Any]:
 
 
 def pool_map_ordered(fn: Callable[[Any, T], R], items: Iterable[T], context: Any, processes: int,
-                     batch: int = 64) -> Iterator[R]:
+                     batch: int = 64, inherit: bool = False) -> Iterator[R]:
     """``fn(context, item)`` for every item on ``processes`` worker processes, in input order (``processes``
-    <= 1: in this process). ``fn`` must be a module-level function."""
+    <= 1: in this process). ``fn`` must be a module-level function.
+
+    ``inherit``: the workers use the parent's ``context`` object as the fork left it, not a pickled copy,
+    for a context that holds nothing tied to the parent (no open connection) and whose objects key caches
+    by identity (tasks: their compiled setups and episode memos), or is slow to pickle."""
     if processes <= 1:
         yield from (fn(context, item) for item in items)
         return
     # fork: the workers start at once and share the parent's imported modules; spawn would re-import them.
     start = multiprocessing.get_context("fork")
-    pool = start.Pool(processes, _init, (fn, pickle.dumps(context)))
+    if inherit:
+        _worker.update(fn=fn, context=context)  # the workers are forked in Pool() (and any replacement later)
+        pool = start.Pool(processes)
+    else:
+        pool = start.Pool(processes, _init, (fn, pickle.dumps(context)))
     try:
         source = iter(items)
         in_flight: deque[Any] = deque()
@@ -57,3 +65,5 @@ def pool_map_ordered(fn: Callable[[Any, T], R], items: Iterable[T], context: Any
             yield from in_flight.popleft().get()
     finally:
         pool.terminate()
+        if inherit:
+            _worker.clear()

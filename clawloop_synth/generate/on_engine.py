@@ -67,10 +67,16 @@ def propose_examined(context: tuple[Any, list[GenerationRequest]], item: tuple[i
 def run_proposers(run: GenerateRun, generator: Any, engine: Engine) -> None:
     """The local ``_run_sync`` loop over candidates proposed and examined on the engine's workers (a Ray
     cluster's, or the local engine's fork pool)."""
+    from clawloop_synth.engine.local import LocalEngine
+
     context = (generator, run.requests)
+    # The local pool's workers may use the parent's generator and requests as forked (the pack, state and
+    # traces are not pickled again), which also lets the pool start sooner.
+    forked = {"inherit": True} if isinstance(engine, LocalEngine) else {}
     todo = [i for i, request in enumerate(run.requests) if not run.finished(request)]
     items = [(i, 0, run.remaining(run.requests[i])) for i in todo]
-    for i, (batch, more) in zip(todo, engine.map_ordered(propose_examined, items, context=context), strict=True):
+    for i, (batch, more) in zip(todo, engine.map_ordered(propose_examined, items, context=context, **forked),
+                                strict=True):
         request = run.requests[i]
         proposed, stop = 0, False
         while True:

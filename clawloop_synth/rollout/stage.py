@@ -71,7 +71,7 @@ class RolloutStats:
 
     def watch(self, rollouts: Iterable[Rollout]) -> Iterator[Rollout]:
         for r in rollouts:
-            self.add(*_brief(r))
+            self.add(*brief(r))
             yield r
 
     def summary(self) -> dict[str, Any]:
@@ -84,16 +84,16 @@ class RolloutStats:
         return {"agents": agents, "stops": dict(sorted(self.stops.items()))}
 
 
-def _brief(rollout: Rollout) -> tuple[str, float | None, str]:
+def brief(rollout: Rollout) -> tuple[str, float | None, str]:
     """What :class:`RolloutStats` counts of one rollout."""
     return rollout.agent, rollout.reward, str(rollout.metadata.get("stop", "script"))
 
 
-def _columns(rollout: Rollout) -> dict[str, Any]:
+def row_columns(rollout: Rollout) -> dict[str, Any]:
     return {"agent": rollout.agent, "task_id": rollout.task_id, "attempt": rollout.attempt, "reward": rollout.reward}
 
 
-_COLUMN_TYPES: dict[str, type] = {"agent": str, "task_id": str, "attempt": int, "reward": float}
+COLUMN_TYPES: dict[str, type] = {"agent": str, "task_id": str, "attempt": int, "reward": float}
 _EPISODES_PER_BATCH = 16
 Shard = tuple[bytes | None, list[tuple[str, float | None, str]]]
 
@@ -107,7 +107,7 @@ def _run_batch(context: tuple[int, Sequence[Any]], span: tuple[int, int]) -> Sha
 
     concurrency, jobs = context
     rollouts = list(iter_rollouts(jobs[span[0]:span[1]], concurrency))
-    return arrow_shard(rollouts, _columns, _COLUMN_TYPES), [_brief(r) for r in rollouts]
+    return arrow_shard(rollouts, row_columns, COLUMN_TYPES), [brief(r) for r in rollouts]
 
 
 def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int, stats: RolloutStats,
@@ -118,8 +118,8 @@ def _on_engine(engine: Engine, jobs: Sequence[Any], concurrency: int, stats: Rol
     size = max(1, min(_EPISODES_PER_BATCH, -(-len(jobs) // (2 * engine.workers()))))
     spans = [(start, min(start + size, len(jobs))) for start in range(0, len(jobs), size)]
     for shard, briefs in engine.map_ordered(_run_batch, spans, context=(concurrency, list(jobs))):
-        for brief in briefs:
-            stats.add(*brief)
+        for row in briefs:
+            stats.add(*row)
             if tick is not None:
                 tick()
         yield shard, {}
@@ -134,6 +134,7 @@ def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k
     write WORKDIR/rollouts and WORKDIR/rollout.json; returns the summary. ``max_requests`` / ``max_cost``:
     the hard budget of each LLM agent; ``engine``: where the episodes run (default: this process), the
     LLM budget and concurrency limit then held by one owner for every worker."""
+    from clawloop_synth.engine.local import LocalEngine
     from clawloop_synth.rollout.runner import iter_rollouts, make_jobs
     from clawloop_synth.rollout.spec import parse_agents
     from clawloop_synth.store import save_records, save_shards
@@ -157,15 +158,16 @@ def run_rollouts(workdir: Path, agents_spec: str | Sequence[str] = "scripted", k
     jobs = make_jobs(agents, tasks, k)
     stats = RolloutStats([a.name for a in agents])
     started = time.perf_counter()
-    # Only a remote engine takes the episodes: on the local engine's fork pool the airline rollout took 6.4 s
-    # against 4.6 s in this process (quiet, evals/bench_run.py): scripted episodes are too short to pay for
-    # shipping tasks and results between processes.
     remote = engine is not None and not engine.in_process
     if engine is not None and remote:
         count = save_shards(workdir / "rollouts", _on_engine(engine, jobs, concurrency, stats, tick))
+    elif isinstance(engine, LocalEngine) and engine.workers() > 1 and not any(hasattr(a, "arun") for a in agents):
+        from clawloop_synth.rollout.forked import save_forked
+
+        count = save_forked(engine, jobs, workdir / "rollouts", stats.add, tick)
     else:
         count = save_records(workdir / "rollouts", stats.watch(iter_rollouts(jobs, concurrency, tick)),
-                             columns=_columns, column_types=_COLUMN_TYPES)
+                             columns=row_columns, column_types=COLUMN_TYPES)
     seconds = time.perf_counter() - started
     usage = {a.name: shared[a.name].summary() if a.name in shared else a.usage_summary()
              for a in agents if hasattr(a, "usage_summary")}
