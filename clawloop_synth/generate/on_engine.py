@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EngineExaminer", "run_on_engine", "run_proposers"]
 
-Proposed = tuple[list[tuple[int, Candidate, Verdict | None]], bool]
+# A cluster's examined candidates, whether the generator may have more, and the verifications run for them
+Proposed = tuple[list[tuple[int, Candidate, Verdict | None]], bool, dict[bytes, Any]]
 
 
 def _no_judge(task: Any) -> Verdict:
@@ -46,28 +47,32 @@ def propose_examined(context: tuple[Any, list[GenerationRequest]], item: tuple[i
     verdict, until ``limit`` of them pass (or ``request.count`` were proposed). Returns them and whether the
     generator may have more."""
     from clawloop_synth.generate.gate import examine
+    from clawloop_synth.sim import recorded_reports
 
     generator, requests = context
     index, skip, limit = item
     request = requests[index]
     out: list[tuple[int, Candidate, Verdict | None]] = []
-    passed = 0
-    for n, candidate in enumerate(generator.propose(request, _no_judge)):
-        if n >= skip:
-            examined = examine(candidate.task, request.target_code) if candidate.task is not None else None
-            out.append((n, candidate, examined))
-            passed += examined is not None and examined.accepted
-        if n + 1 >= request.count:
-            return out, False
-        if passed >= limit:
-            return out, True
-    return out, False
+    passed, more = 0, False
+    with recorded_reports() as reports:
+        for n, candidate in enumerate(generator.propose(request, _no_judge)):
+            if n >= skip:
+                examined = examine(candidate.task, request.target_code) if candidate.task is not None else None
+                out.append((n, candidate, examined))
+                passed += examined is not None and examined.accepted
+            if n + 1 >= request.count:
+                break
+            if passed >= limit:
+                more = True
+                break
+    return out, more, reports
 
 
 def run_proposers(run: GenerateRun, generator: Any, engine: Engine) -> None:
     """The local ``_run_sync`` loop over candidates proposed and examined on the engine's workers (a Ray
     cluster's, or the local engine's fork pool)."""
     from clawloop_synth.engine.local import LocalEngine
+    from clawloop_synth.sim import adopt_reports
 
     context = (generator, run.requests)
     # The local pool's workers may use the parent's generator and requests as forked (the pack, state and
@@ -75,8 +80,9 @@ def run_proposers(run: GenerateRun, generator: Any, engine: Engine) -> None:
     forked = {"inherit": True} if isinstance(engine, LocalEngine) else {}
     todo = [i for i, request in enumerate(run.requests) if not run.finished(request)]
     items = [(i, 0, run.remaining(run.requests[i])) for i in todo]
-    for i, (batch, more) in zip(todo, engine.map_ordered(propose_examined, items, context=context, **forked),
-                                strict=True):
+    for i, (batch, more, reports) in zip(todo, engine.map_ordered(propose_examined, items, context=context,
+                                                                  **forked), strict=True):
+        adopt_reports(reports)  # export and report verify the accepted tasks again: here, not on the workers
         request = run.requests[i]
         proposed, stop = 0, False
         while True:
@@ -89,8 +95,9 @@ def run_proposers(run: GenerateRun, generator: Any, engine: Engine) -> None:
             if stop or not more:
                 break
             # near-duplicates of accepted tasks took some: the cluster's next candidates
-            [(batch, more)] = engine.map_ordered(propose_examined, [(i, proposed, run.remaining(request))],
-                                                 context=context)
+            [(batch, more, reports)] = engine.map_ordered(propose_examined, [(i, proposed, run.remaining(request))],
+                                                          context=context)
+            adopt_reports(reports)
         run.journal.finish_cluster(request.cluster.id, {"wanted": run.wanted(request), "proposed": proposed,
                                                         "exhausted": run.remaining(request) > 0})
 

@@ -6,7 +6,8 @@ Public API (stable; other stages code against it):
   :class:`HandlerError` (``sandbox``)
 - :class:`SimEnv`, :class:`ToolResult`, :class:`StepRecord` (``env``)
 - :func:`run_checks`, :func:`reward_of`, :func:`reference_state`, :func:`normalize_text` (``checks``)
-- :func:`verify`, :func:`verify_once` (once per task content), :func:`run_solution`, :data:`RULES` (``verify``)
+- :func:`verify`, :func:`verify_once` (once per task content; :func:`recorded_reports` and :func:`adopt_reports`
+  carry its reports from pool workers to the driver), :func:`run_solution`, :data:`RULES` (``verify``)
 - :func:`copy_state`, :func:`diff_paths` (``state``)
 """
 
@@ -16,7 +17,7 @@ from clawloop_synth.sim.env import DEFAULT_MAX_STEPS, SimEnv, StepRecord, ToolRe
 from clawloop_synth.sim.errors import HandlerError, SandboxError
 from clawloop_synth.sim.sandbox import Handler, Limits, compile_handler, use_isolation
 from clawloop_synth.sim.state import copy_state, diff_paths
-from clawloop_synth.sim.verify import RULES, run_solution, verify, verify_once
+from clawloop_synth.sim.verify import RULES, adopt_reports, recorded_reports, run_solution, verify, verify_once
 
 # Lower modules call higher ones through these (checks plays references in SimEnv; the sandbox runs
 # isolated handlers in the worker pool), so that neither imports a module that imports it back.
@@ -33,10 +34,12 @@ __all__ = [
     "SimEnv",
     "StepRecord",
     "ToolResult",
+    "adopt_reports",
     "compile_handler",
     "copy_state",
     "diff_paths",
     "normalize_text",
+    "recorded_reports",
     "reference_state",
     "reward_of",
     "run_checks",

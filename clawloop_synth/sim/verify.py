@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from clawloop_synth.sim import trust
 from clawloop_synth.sim.checks import remember_reference, reward_of, run_checks
@@ -29,7 +31,7 @@ from clawloop_synth.sim.env import DEFAULT_MAX_STEPS, SimEnv, ToolResult
 from clawloop_synth.sim.state import copy_state
 from clawloop_synth.types import CheckResult, RuleResult, Solution, TaskSpec, VerifyReport
 
-__all__ = ["RULES", "run_solution", "verify", "verify_once"]
+__all__ = ["RULES", "adopt_reports", "recorded_reports", "run_solution", "verify", "verify_once"]
 
 RULES = ("reference_passes", "empty_run_fails", "prefixes_fail", "exemplar_fails", "handlers_sound",
          "reference_follows_policy")
@@ -123,7 +125,38 @@ def verify_once(task: TaskSpec) -> VerifyReport:
             _once[key] = kept
             while len(_once) > _ONCE_SIZE:
                 _once.popitem(last=False)
+            for recorder in _recorders:
+                recorder[key] = kept
     return kept.model_copy(deep=True)
+
+
+_recorders: list[dict[bytes, VerifyReport]] = []
+
+
+@contextmanager
+def recorded_reports() -> Iterator[dict[bytes, VerifyReport]]:
+    """The reports :func:`verify_once` makes inside the block, by content key: what a pool worker hands
+    back with its results, so that the driver's later stages (export, report) find the verifications the
+    gate ran elsewhere (:func:`adopt_reports`)."""
+    recorder: dict[bytes, VerifyReport] = {}
+    with _once_lock:
+        _recorders.append(recorder)
+    try:
+        yield recorder
+    finally:
+        with _once_lock:
+            _recorders.remove(recorder)
+
+
+def adopt_reports(reports: Mapping[bytes, VerifyReport]) -> None:
+    """Keep reports another process's :func:`verify_once` made (keyed on the task's content and the
+    isolation mode, so they hold here too)."""
+    with _once_lock:
+        for key, report in reports.items():
+            _once[key] = report
+            _once.move_to_end(key)
+        while len(_once) > _ONCE_SIZE:
+            _once.popitem(last=False)
 
 
 def _verify(task: TaskSpec) -> list[RuleResult]:

@@ -126,3 +126,25 @@ def test_verify_once_verifies_again_when_the_isolation_mode_changes(monkeypatch)
     monkeypatch.setattr(trust, "_isolate_all", not trust.mode()[0])  # as isolate_everything() sets it
     module.verify_once(task)
     assert len(runs) == 2
+
+
+def test_reports_recorded_in_one_process_are_not_verified_again_in_another(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+    import sys
+
+    module = sys.modules["clawloop_synth.sim.verify"]
+    runs: list[str] = []
+    real = module.verify
+    monkeypatch.setattr(module, "verify", lambda task: runs.append(task.id) or real(task))
+    monkeypatch.setattr(module, "_once", OrderedDict())
+    task, known = make_task(), make_task(reference=Solution(calls=[look()], answer=""))
+    module.verify_once(known)  # verified before the block: not handed back again
+    with module.recorded_reports() as reports:
+        module.verify_once(task)
+        module.verify_once(known)
+    assert len(reports) == 1 and runs == [known.id, task.id]
+    shipped = pickle.loads(pickle.dumps(reports))  # as a pool worker's result travels
+    monkeypatch.setattr(module, "_once", OrderedDict())  # the driver's own, empty cache
+    module.adopt_reports(shipped)
+    read_back = TaskSpec.model_validate_json(task.model_dump_json())
+    assert module.verify_once(read_back).ok and runs == [known.id, task.id]
