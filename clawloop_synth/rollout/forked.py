@@ -42,7 +42,7 @@ def _run_piece(context: Context, item: tuple[int, tuple[int, int]]) -> list[list
     """Every episode of tasks ``span``, one shard per agent in the scratch folder; returns what the stats
     count of them, per agent."""
     from clawloop_synth.agents import run_agent
-    from clawloop_synth.rollout.stage import COLUMN_TYPES, brief, row_columns
+    from clawloop_synth.rollout.rows import COLUMN_TYPES, brief, row_columns
     from clawloop_synth.store import arrow_shard
 
     agents, tasks, k, scratch = context

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.rollout.rows import COLUMN_TYPES, brief, row_columns
 from clawloop_synth.store import require_records
 from clawloop_synth.types import Rollout, TaskSpec
 
@@ -84,16 +85,6 @@ class RolloutStats:
         return {"agents": agents, "stops": dict(sorted(self.stops.items()))}
 
 
-def brief(rollout: Rollout) -> tuple[str, float | None, str]:
-    """What :class:`RolloutStats` counts of one rollout."""
-    return rollout.agent, rollout.reward, str(rollout.metadata.get("stop", "script"))
-
-
-def row_columns(rollout: Rollout) -> dict[str, Any]:
-    return {"agent": rollout.agent, "task_id": rollout.task_id, "attempt": rollout.attempt, "reward": rollout.reward}
-
-
-COLUMN_TYPES: dict[str, type] = {"agent": str, "task_id": str, "attempt": int, "reward": float}
 _EPISODES_PER_BATCH = 16
 Shard = tuple[bytes | None, list[tuple[str, float | None, str]]]
 
