@@ -76,36 +76,90 @@ class Cells:
 
     def search(self, queries: np.ndarray, lists: np.ndarray, k: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """faiss-style (scores, ids) of the ``k`` nearest stored vectors of each query, among the
-        vectors of the ``count`` probes of its list ``lists[i]`` (``list_of`` of the index's own rows):
-        the queries of one list in one dense product."""
+        vectors of the ``count`` probes of its list ``lists[i]`` (``list_of`` of the index's own rows)."""
+        return self.search_probes(queries, self.probes(count)[lists], k)
+
+    def search_probes(self, queries: np.ndarray, probes: np.ndarray, k: int, *,
+                      chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+        """faiss-style (scores, ids) of the ``k`` nearest stored vectors of each query among the lists
+        ``probes[i]`` (-1: none), list by list: each stored list meets every query that probes it in one
+        dense product, and each query's best ``k`` are merged from its lists' best ``k`` at the end.
+
+        Going by stored list instead of by query group copies the queries, not the probed lists' vectors:
+        a search of a few rows per list (the radii a coverage run needs) would otherwise concatenate
+        every probed list's vectors for each group, more bytes than the products themselves."""
         import faiss
 
         descending = self.metric_type == faiss.METRIC_INNER_PRODUCT
-        scores = np.full((len(queries), k), -np.inf if descending else np.inf, dtype=np.float32)
+        worst = -np.inf if descending else np.inf
+        scores = np.full((len(queries), k), worst, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
-        if not len(queries):
-            return scores, ids
-        table = self.probes(count)
-        order = np.argsort(lists, kind="stable")
-        ranked = lists[order]
-        starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+        width = probes.shape[1] if probes.ndim == 2 else 0
+        for start in range(0, len(queries), chunk):
+            q = queries[start:start + chunk]
+            flat = probes[start:start + chunk].ravel()
+            cand_s = np.full((len(flat), k), worst, dtype=np.float32)  # one row per (query, probe) slot
+            cand_i = np.full((len(flat), k), -1, dtype=np.int64)
+            order = np.argsort(flat, kind="stable")
+            order = order[flat[order] >= 0]
+            ranked = flat[order]
+            starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if len(order) else np.zeros(0, int)
+
+            def one(span: tuple[int, int], q: np.ndarray = q, order: np.ndarray = order, ranked: np.ndarray = ranked,
+                    cand_s: np.ndarray = cand_s, cand_i: np.ndarray = cand_i) -> None:
+                slots = order[span[0]:span[1]]
+                lst = int(ranked[span[0]])
+                base = self.vectors[lst]
+                top = min(k, len(base))
+                if not top:
+                    return
+                found, where = faiss.knn(np.ascontiguousarray(q[slots // width]), base, top, metric=self.metric_type)
+                cand_s[slots, :top] = found  # slots of one list: no other call writes them
+                cand_i[slots, :top] = np.where(where >= 0, self.ids[lst][np.maximum(where, 0)], -1)
+
+            spans = list(zip(starts.tolist(), np.r_[starts[1:], len(order)].tolist(), strict=True))
+            _on_threads(one, spans)
+            cand_s = cand_s.reshape(len(q), width * k)
+            cand_i = cand_i.reshape(len(q), width * k)
+            key = -cand_s if descending else cand_s
+            if width > 1:
+                pick = np.argpartition(key, k - 1, axis=1)[:, :k]
+                key = np.take_along_axis(key, pick, axis=1)
+                cand_s, cand_i = np.take_along_axis(cand_s, pick, axis=1), np.take_along_axis(cand_i, pick, axis=1)
+            best = np.argsort(key, axis=1, kind="stable")
+            scores[start:start + len(q)] = np.take_along_axis(cand_s, best, axis=1)
+            ids[start:start + len(q)] = np.take_along_axis(cand_i, best, axis=1)
+        return scores, ids
+
+    def own_list_kth(self, k: int, keep: np.ndarray | None = None, *, chunk: int = 2048) -> np.ndarray:
+        """Per indexed row, the (k+1)-th smallest squared distance (itself included) to the rows of its
+        own list where ``keep`` holds (every row when None); inf where the list has too few. The self-join
+        probes a row's own list first, so its k-NN radius can only be smaller: this is an upper bound
+        of it, from one product per list instead of ``count``. Squared distances assume unit vectors
+        for inner products (``2 - 2 x.y``), float32 (callers add the error band)."""
+        import faiss
+
+        inner = self.metric_type == faiss.METRIC_INNER_PRODUCT
+        out = np.full(len(self.list_of), np.inf)
+        spans = [(lst, start) for lst, ids in enumerate(self.ids) for start in range(0, len(ids), chunk)]
 
         def one(span: tuple[int, int]) -> None:
-            start, stop = span
-            at = order[start:stop]
-            probed = table[ranked[start]]
-            base = np.concatenate([self.vectors[p] for p in probed])
-            base_ids = np.concatenate([self.ids[p] for p in probed])
-            top = min(k, len(base))
-            if not top:
+            lst, start = span
+            ids, base = self.ids[lst], self.vectors[lst]
+            if keep is not None:
+                base = base[keep[ids]]
+            if len(base) <= k:
                 return
-            found, where = faiss.knn(np.ascontiguousarray(queries[at]), base, top, metric=self.metric_type)
-            scores[at, :top] = found  # rows of one list: no other call writes them
-            ids[at, :top] = np.where(where >= 0, base_ids[np.maximum(where, 0)], -1)
+            rows = self.vectors[lst][start:start + chunk]
+            dots = rows @ base.T
+            if inner:
+                d2 = 2.0 - 2.0 * dots
+            else:
+                d2 = np.einsum("ij,ij->i", rows, rows)[:, None] + np.einsum("ij,ij->i", base, base)[None, :] - 2 * dots
+            out[ids[start:start + chunk]] = np.maximum(np.partition(d2, k, axis=1)[:, k], 0.0)
 
-        spans = list(zip(starts.tolist(), np.r_[starts[1:], len(order)].tolist(), strict=True))
         _on_threads(one, spans)
-        return scores, ids
+        return out
 
 
 def _on_threads(run: Any, spans: list[tuple[int, int]], threads: int = 2) -> None:

@@ -101,12 +101,24 @@ PHASES = (
     ("float64 boundary checks", "geometry.py", "pair_sq_dists"),
     ("Vendi scores", "diversity.py", "vendi"),
 )
+# The same for the million part, by the step of evaluate() each call serves.
+MILLION_PHASES = (
+    ("trace->trace self-join", "index.py", "search_own"),
+    ("task->trace search", "geometry.py", "refined_neighbours"),
+    ("own-list radius bounds", "_cells.py", "own_list_kth"),
+    ("k-NN radii", "approximate.py", "radii"),
+    ("cross figures", "approximate.py", "_cross"),
+    ("  of which range searches", "index.py", "range_prepared"),
+    ("gap-fill ball counts", "geometry.py", "ball_counts_from_candidates"),
+    ("float64 boundary checks", "geometry.py", "pair_sq_dists"),
+    ("Vendi scores", "diversity.py", "vendi"),
+)
 
 
-def phase_times(stats: pstats.Stats) -> list[tuple[str, float, int]]:
+def phase_times(stats: pstats.Stats, phases: tuple = PHASES) -> list[tuple[str, float, int]]:
     raw: dict = stats.stats  # type: ignore[attr-defined]
     out = []
-    for label, file, func in PHASES:
+    for label, file, func in phases:
         rows = [(v[3], v[1]) for (f, _, fn), v in raw.items() if f.endswith(file) and fn == func]
         out.append((label, sum(r[0] for r in rows), sum(r[1] for r in rows)))
     return out
@@ -213,7 +225,10 @@ def million(workdir: Path, n_real: int = 1_000_000, n_synth: int = 50_000, sampl
     built, built_cpu = time.perf_counter() - start, time.process_time() - cpu
     print(f"  real index built: {built:.1f} s wall, {built_cpu:.1f} s CPU; {json.dumps(index.describe())}; "
           f"load {_load_avg()}", flush=True)
+    profile = cProfile.Profile()
+    profile.enable()
     result = evaluate(real, synth, config, real_index=index)
+    profile.disable()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     summary = result.summary()
@@ -221,6 +236,9 @@ def million(workdir: Path, n_real: int = 1_000_000, n_synth: int = 50_000, sampl
           f"{cpu:.1f} s CPU, peak RSS {peak:.2f} GiB (inputs included); load {_load_avg()}")
     print(f"  {figures(summary)} vendi {json.dumps(summary['vendi'])} gap-fill {json.dumps(summary['gap_fill'])}")
     print(f"  indexes {json.dumps(summary['indexes'])}", flush=True)
+    print("  where evaluate's wall time goes (cumulative, overlapping rows indented):")
+    for label, total, calls in phase_times(pstats.Stats(profile), MILLION_PHASES):
+        print(f"    {label:<30} {total:6.1f} s  ({calls} calls)")
     # Recall@10 of the searches evaluate() ran, on fresh sampled queries against flat search: traces
     # among traces by the list-by-list self-join (search_own, the query itself excluded), tasks among
     # traces by faiss's IVF search at the outside-query probe count.

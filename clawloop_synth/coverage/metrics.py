@@ -20,7 +20,8 @@ that resampling real data would give).
 
 Every k-NN goes through :class:`~clawloop_synth.index.VectorIndex`: exact below its size threshold
 (and then the metrics are exact), IVF above it (then ball membership looks at ``candidates``
-neighbours per point; ``exact`` in the result says which).
+neighbours per point, and a real radius is searched only where a ball test needs it: see
+``approximate.py``; ``exact`` in the result says which).
 """
 
 from __future__ import annotations
@@ -30,18 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from clawloop_synth.coverage.approximate import ball_figures
 from clawloop_synth.coverage.blocked import cross_pass, self_radii
 from clawloop_synth.coverage.diversity import vendi
-from clawloop_synth.coverage.geometry import (
-    ball_counts_exact,
-    ball_counts_from_candidates,
-    error_band,
-    own_neighbours,
-    pair_sq_dists,
-    pairs_within,
-    refined_neighbours,
-    within,
-)
+from clawloop_synth.coverage.geometry import ball_counts_exact, pair_sq_dists, refined_neighbours
 from clawloop_synth.index import IndexConfig, Metric, VectorIndex
 
 __all__ = [
@@ -73,6 +66,7 @@ class GapFill:
     n_holdout: int
     n_sparse_balls: int
     sparse_radius: float
+    estimate: dict[str, Any] | None = None  # sample sizes and error bounds when shares were sampled
 
     @property
     def lift(self) -> float | None:
@@ -117,8 +111,7 @@ class CoverageResult:
                 "mean": float(nov.mean()) if len(nov) else None,
                 "median": float(np.median(nov)) if len(nov) else None,
                 "p90": float(np.quantile(nov, 0.9)) if len(nov) else None,
-                "share_beyond_real_radius": float(
-                    np.mean(nov > _distance(np.median(self.real_radii) ** 2, self.metric))) if len(nov) else None,
+                "share_beyond_real_radius": float(np.mean(nov > np.median(self.real_radii))) if len(nov) else None,
             },
             "vendi": {"synthetic": self.vendi_synthetic, "real": self.vendi_real,
                       **({"bounds": self.vendi_bounds} if self.vendi_bounds else {})},
@@ -129,6 +122,7 @@ class CoverageResult:
                 "n_holdout": gap.n_holdout,
                 "n_sparse_balls": gap.n_sparse_balls,
                 "sparse_radius": gap.sparse_radius,
+                **({"estimate": gap.estimate} if gap.estimate else {}),
             },
             "indexes": self.indexes,
         }
@@ -137,40 +131,6 @@ class CoverageResult:
 def _distance(d2: np.ndarray | float, metric: Metric) -> Any:
     """Reported distance: cosine distance (1 - cos) for unit vectors, Euclidean otherwise."""
     return np.asarray(d2) / 2.0 if metric == "cosine" else np.sqrt(d2)
-
-
-def _kth_from_sorted(d2: np.ndarray, ids: np.ndarray, keep: np.ndarray | None,
-                     k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, the id at the (k+1)-th smallest distance among kept ids (self included), its squared
-    distance, and whether there were enough; NaN / -1 where not."""
-    valid = ids >= 0
-    if keep is not None:
-        valid &= keep[np.where(ids >= 0, ids, 0)]
-    rank = np.cumsum(valid, axis=1)
-    hit = valid & (rank == k + 1)
-    enough = hit.any(axis=1)
-    col = hit.argmax(axis=1)
-    rows = np.arange(len(d2))
-    return (np.where(enough, d2[rows, col], np.nan), np.where(enough, ids[rows, col], -1), enough)
-
-
-def _radii(index: VectorIndex, k: int, search_k: int, keep: np.ndarray | None = None,
-           rows: np.ndarray | None = None, table: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Squared k-NN radius of each indexed row (or ``rows``) among rows where ``keep`` holds."""
-    rows = np.arange(len(index)) if rows is None else rows
-    ids, d2 = table if table is not None else own_neighbours(index, rows, search_k)
-    _, kth, enough = _kth_from_sorted(d2, ids, keep, k)
-    wider = search_k
-    while not enough.all() and wider < len(index):
-        # Too many held-out rows among the neighbours: search those rows again, wider.
-        wider = min(len(index), wider * 2)
-        missing = np.flatnonzero(~enough)
-        ids2, d22 = own_neighbours(index, rows[missing], wider)
-        _, kth[missing], enough[missing] = _kth_from_sorted(d22, ids2, keep, k)
-    # The radius itself in float64 (exactly 0 for a repeated vector), whatever the index computed.
-    radii2 = np.full(len(rows), np.nan)
-    radii2[enough] = pair_sq_dists(index.vectors, index.vectors, rows[enough], kth[enough])
-    return radii2
 
 
 def real_index_for(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | None = None) -> VectorIndex:
@@ -197,7 +157,6 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
                          f"{config.metric} real items")
     synth_index = VectorIndex.build(synthetic, metric=config.metric, config=config.index)
     rx, sx = real_index.vectors, synth_index.vectors
-    wide = config.candidates
 
     # Holdout for gap-filling: drawn once, used only by the gap-filling figures.
     rng = np.random.default_rng(config.seed)
@@ -208,60 +167,34 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
     held[rng.choice(len(rx), size=n_hold, replace=False)] = True
 
     exact = real_index.exact and synth_index.exact
-    kept_r2 = np.full(len(rx), np.nan)
-    kept = ~held
-    kept_rows = np.flatnonzero(kept)
+    estimate = None
     if exact:
-        # Both sets small: the radii from one pass over each set's upper triangle (no faiss search).
+        # Both sets small: the radii from one pass over each set's upper triangle (no faiss search),
+        # then one exact blocked pass over the pairs gives every ball figure.
+        kept = ~held
         real_r2, kept_all = self_radii(rx, k, kept if n_hold else None)
         synth_r2, _ = self_radii(sx, k)
-        if kept_all is not None:
-            kept_r2 = kept_all
-    else:
-        # Real-real neighbours serve the radii and the held-out radii: a self-join at the index's
-        # own (small) probe count, with more neighbours than k + 1 so that held-out rows can be skipped.
-        rr_k = 2 * (k + 1) + 4
-        rr = own_neighbours(real_index, np.arange(len(rx)), rr_k)
-        real_r2 = _radii(real_index, k, rr_k, table=rr)
-        synth_r2 = _radii(synth_index, k, k + 3)
+        kept_r2 = kept_all if kept_all is not None else np.full(len(rx), np.nan)
+        cut, sparse = np.nan, np.zeros(len(rx), dtype=bool)
         if n_hold:
-            kept_r2[kept_rows] = _radii(real_index, k, rr_k, keep=kept, rows=kept_rows,
-                                        table=(rr[0][kept_rows], rr[1][kept_rows]))
-
-    sparse = np.zeros(len(rx), dtype=bool)
-    cut = np.nan
-    if n_hold:
-        cut = float(np.quantile(kept_r2[kept_rows], config.sparse_quantile))
-        sparse = kept & (np.nan_to_num(kept_r2, nan=-1.0) > cut)
-    gap_r2 = np.where(sparse, kept_r2, np.nan)
-
-    if exact:
-        # Both sets small: one exact blocked pass over the pairs gives every ball figure.
-        cross = cross_pass(sx, rx, real_r2, synth_r2, gap_r2)
+            cut = float(np.quantile(kept_r2[kept], config.sparse_quantile))
+            sparse = kept & (np.nan_to_num(kept_r2, nan=-1.0) > cut)
+        cross = cross_pass(sx, rx, real_r2, synth_r2, np.where(sparse, kept_r2, np.nan))
         in_real, covered, in_synth = cross.in_real, cross.covered, cross.in_synth
         novelty_d2, nearest, s_gap = cross.nearest_d2, cross.nearest, cross.in_gap
         rows = np.flatnonzero(sparse)
         h_gap = ball_counts_exact(rx[rows], kept_r2[rows], rx[held]) > 0
+        n_sparse = int(sparse.sum())
     else:
-        cand = _cross_candidates(real_index, sx, real_r2, synth_r2, wide)
-        nearest, covered, in_synth = cand.nearest, cand.covered, cand.in_synth
-        novelty_d2 = pair_sq_dists(sx, rx, np.arange(len(sx)), nearest)
-        rows = np.flatnonzero(sparse)
-        if real_index.exact:
-            in_real = ball_counts_exact(rx, real_r2, sx)
-            s_gap = ball_counts_exact(rx[rows], kept_r2[rows], sx) > 0
-            h_gap = ball_counts_exact(rx[rows], kept_r2[rows], rx[held]) > 0
-        else:
-            in_real = cand.in_real
-            s_gap = ball_counts_from_candidates(sx, rx, cand.ids, cand.d2, kept_r2, sparse) > 0
-            # Held-out rows are real points: the self-join probe count serves them.
-            hh = own_neighbours(real_index, np.flatnonzero(held), wide)
-            h_gap = ball_counts_from_candidates(rx[held], rx, hh[0], hh[1], kept_r2, sparse) > 0
+        balls = ball_figures(real_index, synth_index, held, k, config.candidates, config.sparse_quantile, rng)
+        in_real, covered, in_synth = balls.in_real, balls.covered, balls.in_synth
+        novelty_d2, nearest, s_gap, h_gap = balls.novelty_d2, balls.nearest, balls.s_gap, balls.h_gap
+        real_r2, cut, n_sparse, estimate = balls.real_r2, balls.cut, balls.n_sparse, balls.estimate
 
     gap = None
     if n_hold:
-        gap = GapFill(float(s_gap.mean()), float(h_gap.mean()), n_hold, int(sparse.sum()),
-                      float(_distance(cut, config.metric)))
+        gap = GapFill(float(s_gap.mean()), float(h_gap.mean()), n_hold, n_sparse,
+                      float(_distance(cut, config.metric)), estimate)
 
     vendis = {"synthetic": vendi(sx), "real": vendi(rx)}
     return CoverageResult(
@@ -280,47 +213,6 @@ def evaluate(real: np.ndarray, synthetic: np.ndarray, config: CoverageConfig | N
         indexes={"real": real_index.describe(), "synthetic": synth_index.describe()},
         vendi_bounds={name: [v.low, v.high] for name, v in vendis.items() if not v.exact},
     )
-
-
-@dataclass
-class _Candidates:
-    ids: np.ndarray  # per synthetic item: candidate real rows, nearest first (-1 when missing)
-    d2: np.ndarray
-    nearest: np.ndarray
-    in_real: np.ndarray  # per synthetic item: candidate real balls holding it
-    covered: np.ndarray  # per real item: its ball holds some synthetic item (among candidates)
-    in_synth: np.ndarray  # per real item: held by some synthetic ball
-
-
-def _cross_candidates(real_index: VectorIndex, sx: np.ndarray, real_r2: np.ndarray, synth_r2: np.ndarray,
-                      wide: int) -> _Candidates:
-    """Every cross figure from one search of the synthetic items among the real ones.
-
-    A pair (synthetic j, real i) inside real ball i serves precision, density and coverage; inside
-    synthetic ball j it serves recall. Both are read off the ``wide`` real candidates of j, so no
-    search of the (larger) real set among the synthetic one is needed. A synthetic ball that holds
-    all of its candidates may hold more real items: those balls get a range search of their own.
-    """
-    rx = real_index.vectors
-    ids, d2 = refined_neighbours(real_index, sx, min(wide, len(rx)))
-    valid = ids >= 0
-    safe = np.where(valid, ids, 0)
-    band = error_band(sx, rx)
-    real_limit = np.where(valid, np.nan_to_num(real_r2[safe], nan=-np.inf), -np.inf)
-    in_real_pair = valid & within(sx, rx, safe, d2, real_limit, band)
-    covered = np.zeros(len(rx), dtype=bool)
-    covered[safe[in_real_pair]] = True
-    synth_lim = np.nan_to_num(synth_r2, nan=-np.inf)
-    in_synth_pair = valid & within(sx, rx, safe, d2, np.broadcast_to(synth_lim[:, None], ids.shape), band)
-    in_synth = np.zeros(len(rx), dtype=bool)
-    in_synth[safe[in_synth_pair]] = True
-    full = np.flatnonzero(in_synth_pair[:, -1]) if ids.shape[1] < len(rx) else np.zeros(0, np.int64)
-    if len(full):
-        radii2 = np.full(len(sx), np.nan)
-        radii2[full] = synth_r2[full]
-        _, held = pairs_within(real_index, sx, radii2)
-        in_synth[held] = True
-    return _Candidates(ids, d2, ids[:, 0], in_real_pair.sum(axis=1), covered, in_synth)
 
 
 def prdc_metrics(real: np.ndarray, synthetic: np.ndarray, k: int = 5, *, metric: Metric = "l2",

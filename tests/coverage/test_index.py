@@ -138,3 +138,22 @@ def test_self_join_probes_survive_save_and_load(tmp_path: Path) -> None:
     assert again.cell_probes == index.cell_probes
     rows = np.arange(0, 3000, 11)
     assert np.array_equal(again.search_own(rows, 5)[1], index.search_own(rows, 5)[1])
+
+
+def test_outside_search_by_list_finds_what_faiss_probing_finds() -> None:
+    for metric in ("cosine", "l2"):
+        x = clustered(5000, seed=7) * (1.0 if metric == "cosine" else 2.0)
+        index = VectorIndex.build(x, metric=metric, config=IndexConfig(exact_below=1000))  # type: ignore[arg-type]
+        queries = index.prepare(clustered(700, seed=8))
+        for k in (1, 10, 300):  # 300: more than some lists hold
+            want_scores, want_ids = index._search(queries, k, index.nprobe_cross)  # faiss's own IVF scan
+            scores, ids = index.search_prepared(queries, k)
+            found = want_ids >= 0  # faiss marks a missing result with id -1 and score -+FLT_MAX
+            assert np.array_equal(ids >= 0, found), (metric, k)
+            assert np.allclose(scores[found], want_scores[found], rtol=1e-4, atol=1e-4), (metric, k)
+            same = np.mean([len(set(a) & set(b)) / max(1, (b >= 0).sum())
+                            for a, b in zip(ids, want_ids, strict=True)])
+            assert same > 0.995, (metric, k)
+            sign = -1.0 if metric == "cosine" else 1.0  # best first: descending products, ascending distances
+            assert all((np.diff(sign * row[:n]) >= -1e-6).all()
+                       for row, n in zip(scores, found.sum(axis=1), strict=True))
