@@ -29,10 +29,12 @@ k-means and the coarse assignment of every point, which grow with n x nlist. Mea
 points (k = 16) 18.6 s through faiss at 12 probes, 25.8 s by list at 24 probes per list (faiss's
 thread pool then still on, spinning); 2 sqrt(n) =
 632 lists: build 14.4 s, self-join 21.3 s through faiss (5 probes), 8.2 s by list (8 probes per list,
-recall@10 0.977 on 1,000 sampled points); 3 sqrt(n): 9.5 s by list. Outside queries (5,000 tasks
-among traces, k = 64) stay with faiss's search, whose probes follow each query: 3.2 s at 2 sqrt(n)
-against 2.7 s at 6 sqrt(n). Shared probes for outside queries were tried and dropped: tasks far from
-the lists' centroids needed 112 probes per list for the same recall.
+recall@10 0.977 on 1,000 sampled points); 3 sqrt(n): 9.5 s by list. Outside queries keep their own
+probes, each query's nearest centroids as faiss picks them (shared probes were tried and dropped: tasks
+far from the lists' centroids needed 112 probes per list for the same recall), but the probed lists are
+then searched by stored list in dense products (``Cells.search_probes``), the same candidates as
+faiss's scan: 10,000 tasks among 1,000,000 traces at 32 probes, k = 64, took 29-31 s through faiss and
+8.6-9.1 s by list (load 4-5, ``evals/bench_coverage.py --part million`` data).
 
 Why IVF and not HNSW: on 2 shared cores HNSW (M=32, efConstruction=40) took 110 s to build over
 200,000 x 384 vectors, the whole budget of a run.
