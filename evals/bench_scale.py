@@ -199,6 +199,8 @@ def main() -> None:
     if args.child:
         child(*args.child, processes=args.processes)
         return
+    if args.tmp:
+        args.tmp.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         print(f"mine on {args.processes} process(es); {os.cpu_count()} CPUs; load {_load()}", flush=True)
         results = [*_rows("demo", sorted(args.demo), Path(tmp), args.processes),
