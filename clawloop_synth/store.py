@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from clawloop_synth.errors import InputError
 from clawloop_synth.workdir import staging_dir
 
-__all__ = ["arrow_shard", "count_records", "load_columns", "load_records", "load_rows", "load_shared",
-           "require_records", "save_records", "save_shards"]
+__all__ = ["arrow_shard", "count_records", "load_batches", "load_columns", "load_records", "load_rows",
+           "load_shared", "require_records", "save_records", "save_shards"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -221,8 +221,6 @@ def _column_batches(path: Path, column: str) -> Iterator[list[Any]]:
     """The values of ``column``, a batch of rows at a time. The Arrow file is read with plain reads, not
     memory-mapped as ``datasets`` does: every page of a map that was read stays in this process's resident
     memory until the kernel needs it back, so a stage streaming a 7 GB dataset would show 7 GB resident."""
-    import pyarrow as pa
-
     file = path / "data" / _ARROW_FILE
     if not file.is_file():  # not laid out by save_records: datasets knows how to read it
         from datasets import load_from_disk
@@ -230,11 +228,25 @@ def _column_batches(path: Path, column: str) -> Iterator[list[Any]]:
         for batch in load_from_disk(str(path / "data")).iter(batch_size=_BATCH):
             yield batch[column]
         return
+    for batch in load_batches(path):
+        values = batch.column(column)
+        for start in range(0, len(values), _BATCH):
+            yield values.slice(start, _BATCH).to_pylist()
+
+
+def load_batches(path: Path) -> Iterator[Any]:
+    """The dataset's Arrow record batches in row order, read with plain reads (see :func:`_column_batches`):
+    what is resident is the batch at hand, whatever the dataset's size."""
+    import pyarrow as pa
+
+    file = path / "data" / _ARROW_FILE
+    if not file.is_file():  # not laid out by save_records (memory-mapped by datasets)
+        from datasets import load_from_disk
+
+        yield from load_from_disk(str(path / "data")).data.to_batches()
+        return
     with pa.OSFile(str(file)) as source:
-        for batch in pa.ipc.open_stream(source):
-            values = batch.column(column)
-            for start in range(0, len(values), _BATCH):
-                yield values.slice(start, _BATCH).to_pylist()
+        yield from pa.ipc.open_stream(source)
 
 
 def load_columns(path: Path, names: Sequence[str]) -> Iterator[tuple[Any, ...]] | None:

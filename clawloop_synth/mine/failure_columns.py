@@ -1,25 +1,26 @@
-"""What clustering needs of every failure, held as small integer columns: a million failures fit in a few MB.
+"""What clustering needs of every failure, held as small columns: a million failures fit in about 50 MB.
 
 The cluster stage groups failures by card and names each group from its members' codes, tools and
 cards. Holding every Failure record for that takes about 2 KB a failure; here each failure is three
-integers (its card, code and tool, each distinct string held once), read in one pass over the stored
-JSON. Ids and whole records are read back from the dataset only for the rows that are asked for (a
-cluster's members, the exemplars).
+integers (its card, code and tool, each distinct string held once) and its id in one Arrow array, read
+in one pass over the stored JSON. A cluster's members are read through views that make each one when it
+is read; whole records are read back from the dataset (streamed, not memory-mapped: the pages of a map
+stay resident) only for the rows that are asked for (the exemplars).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 import orjson
 
 from clawloop_synth.types import Failure
 
-__all__ = ["FailureColumns", "Member"]
+__all__ = ["FailureColumns", "Member", "RowView"]
 
 
 class Member(NamedTuple):
@@ -30,9 +31,40 @@ class Member(NamedTuple):
     card: str
 
 
+T = TypeVar("T")
+
+
+class RowView(Sequence[T]):
+    """The values ``make(i)`` of the rows at ``indices``, made when read: a cluster of half a million
+    failures is read as a sequence without holding half a million objects."""
+
+    def __init__(self, indices: Sequence[int] | np.ndarray, make: Callable[[int], T]) -> None:
+        self._indices = indices
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> RowView[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | RowView[T]:
+        if isinstance(i, slice):
+            return RowView(self._indices[i], self._make)
+        return self._make(int(self._indices[i]))
+
+    def __iter__(self) -> Iterator[T]:
+        make = self._make
+        return (make(int(i)) for i in self._indices)
+
+
 @dataclass
 class FailureColumns:
-    """Per failure (in stored order) the index of its card, code and tool in ``cards``, ``codes``, ``tools``."""
+    """Per failure (in stored order) the index of its card, code and tool in ``cards``, ``codes``, ``tools``,
+    and its id (``id_column``, one Arrow string array: about 30 bytes a failure)."""
 
     path: Path
     cards: list[str] = field(default_factory=list)
@@ -41,53 +73,76 @@ class FailureColumns:
     card: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     tool: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    id_column: Any = None
 
     @classmethod
     def read(cls, path: Path) -> FailureColumns:
         """One pass over the failures dataset at ``path`` (written by the mine stage)."""
         from array import array
 
-        from clawloop_synth.store import load_rows
+        import pyarrow as pa
+
+        from clawloop_synth.store import load_batches
 
         index: dict[str, dict[str | None, int]] = {"card": {}, "code": {}, "tool": {}}
         columns = {"card": array("q"), "code": array("i"), "tool": array("i")}
-        for row in load_rows(path):
-            record = orjson.loads(row)
-            for name in ("card", "code", "tool"):
-                seen = index[name]
-                value = record.get(name)
-                columns[name].append(seen.setdefault(value, len(seen)))
+        ids: list[Any] = []
+        for batch in load_batches(path):
+            # Copied out of the batch: a slice of it would keep the whole batch (its JSON) alive.
+            ids.append(pa.array(batch.column("id").to_pylist(), type=pa.string()))
+            for row in batch.column("json").to_pylist():
+                record = orjson.loads(row)
+                for name in ("card", "code", "tool"):
+                    seen = index[name]
+                    value = record.get(name)
+                    columns[name].append(seen.setdefault(value, len(seen)))
         out = cls(path, [str(c) for c in index["card"]], [str(c) for c in index["code"]], list(index["tool"]))
         out.card = np.frombuffer(columns["card"], dtype=np.int64).copy()
         out.code = np.frombuffer(columns["code"], dtype=np.int32).copy()
         out.tool = np.frombuffer(columns["tool"], dtype=np.int32).copy()
+        out.id_column = pa.concat_arrays(ids) if ids else pa.array([], type=pa.string())
         return out
 
     def __len__(self) -> int:
         return len(self.card)
 
-    def members(self, indices: Sequence[int] | np.ndarray) -> list[Member]:
-        """The failures at ``indices`` as :class:`Member` (their strings shared, not copied)."""
-        return [Member(self.codes[self.code[i]], self.tools[self.tool[i]], self.cards[self.card[i]]) for i in indices]
+    def member(self, i: int) -> Member:
+        """Failure ``i`` as a :class:`Member` (its strings shared, not copied)."""
+        return Member(self.codes[self.code[i]], self.tools[self.tool[i]], self.cards[self.card[i]])
 
-    def _table(self):  # type: ignore[no-untyped-def]
-        from datasets import load_from_disk
+    def members(self, indices: Sequence[int] | np.ndarray) -> RowView[Member]:
+        """The failures at ``indices`` as :class:`Member`, made as they are read."""
+        return RowView(indices, self.member)
 
-        return load_from_disk(str(self.path / "data")).data  # memory-mapped: only the rows taken are read
+    def card_texts(self, indices: Sequence[int] | np.ndarray) -> RowView[str]:
+        """The cards of the failures at ``indices``, looked up as they are read."""
+        cards, card = self.cards, self.card
+        return RowView(indices, lambda i: cards[card[i]])
 
     def ids(self, indices: np.ndarray) -> list[str]:
         """The ids of the failures at ``indices``, in that order."""
         import pyarrow as pa
 
-        return [str(i) for i in self._table().column("id").take(pa.array(indices, type=pa.int64())).to_pylist()]
+        return [str(i) for i in self.id_column.take(pa.array(indices, type=pa.int64())).to_pylist()]
 
     def records_by_id(self, ids: Iterable[str]) -> dict[str, Failure]:
-        """The whole records of the failures with these ids (a scan of the id column, then only their rows)."""
+        """The whole records of the failures with these ids, in stored order (their rows found in the id
+        column, then read in one streaming pass: the dataset is never memory-mapped)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        table = self._table()
+        from clawloop_synth.store import load_batches
+
         wanted = pa.array(sorted(set(ids)), type=pa.string())
-        at = pc.indices_nonzero(pc.is_in(table.column("id"), value_set=wanted))
-        records = (Failure.model_validate_json(row) for row in table.column("json").take(at).to_pylist())
-        return {f.id: f for f in records}
+        at = pc.indices_nonzero(pc.is_in(self.id_column, value_set=wanted)).to_numpy()
+        found: dict[str, Failure] = {}
+        offset = 0
+        for batch in load_batches(self.path):
+            if len(found) == len(at):
+                break
+            mine = at[(at >= offset) & (at < offset + batch.num_rows)] - offset
+            offset += batch.num_rows
+            for row in batch.column("json").take(pa.array(mine, type=pa.int64())).to_pylist():
+                record = Failure.model_validate_json(row)
+                found[record.id] = record
+        return found

@@ -158,7 +158,9 @@ def mine_traces(traces: Iterable[Trace], ctx: MineContext, stats: MineStats | No
     if processes > 1 and rows is not None and (engine is None or engine.in_process):
         from clawloop_synth.engine.pool import pool_map_ordered
 
-        results = pool_map_ordered(mine_row, rows[0], (ctx, rows[1]), processes, batch=_BATCH)
+        # The workers use the context as forked (its runs by task are a file they reopen: see
+        # mine.task_runs), so the driver never holds a pickled copy that grows with the traces.
+        results = pool_map_ordered(mine_row, rows[0], (ctx, rows[1]), processes, batch=_BATCH, inherit=True)
     elif engine is not None and rows is not None:
         results = engine.map_ordered(mine_row, rows[0], context=(ctx, rows[1]), batch=_BATCH)
     elif engine is not None and not engine.in_process:

@@ -79,12 +79,26 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     return summary
 
 
+_GATHER_FLOATS = 1 << 23  # member vectors (32 MB of float32) scored as gathered; past it, per distinct card
+
+
+def _member_scores(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each member's similarity to the centroid. A big cluster's members are scored per distinct card (row
+    of ``x``) and the scores read per member: gathering their vectors would take 2 KB a failure (600 MB for
+    a cluster of 300,000). A smaller one's vectors are gathered and scored as every earlier run did: the
+    product's rounding differs in the last bits between the two ways (it depends on a row's place in the
+    matrix), which can reorder members of equal cards, so small runs keep their exemplars exactly."""
+    if len(indices) * x.shape[1] <= _GATHER_FLOATS:
+        return x[rows[indices]] @ centroid
+    return (x @ centroid)[rows[indices]]
+
+
 def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, rows: np.ndarray,
                n: int = 3) -> list[int]:
     """Members nearest the centroid, preferring distinct cards (failure i's card and vector are row
     ``rows[i]`` of ``x``)."""
-    vectors = x[rows[indices]]
-    order = indices if centroid is None else indices[np.argsort(-(vectors @ centroid), kind="stable")]
+    order = indices if centroid is None else indices[np.argsort(-_member_scores(indices, x, centroid, rows),
+                                                                 kind="stable")]
     picked: list[int] = []
     seen: set[int] = set()
     for i in order:
@@ -110,7 +124,7 @@ def build_clusters(failures: FailureColumns, labels: np.ndarray, x: np.ndarray,
     rows = np.arange(len(failures)) if rows is None else rows
     ids = sorted({int(c) for c in labels}, key=lambda c: (c < 0, c))
     groups = [np.flatnonzero(labels == c) for c in ids]
-    keywords = ctfidf_keywords([[failures.cards[j] for j in failures.card[g]] for g in groups])
+    keywords = ctfidf_keywords([failures.card_texts(g) for g in groups])
     for cid, group, words in zip(ids, groups, keywords, strict=True):
         members = failures.members(group)
         codes = cluster_codes(members)
