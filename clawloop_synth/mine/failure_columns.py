@@ -20,7 +20,7 @@ import orjson
 
 from clawloop_synth.types import Failure
 
-__all__ = ["FailureColumns", "Member", "RowView"]
+__all__ = ["FailureColumns", "IdColumn", "Member", "RowView"]
 
 
 class Member(NamedTuple):
@@ -61,19 +61,61 @@ class RowView(Sequence[T]):
         return (make(int(i)) for i in self._indices)
 
 
+class IdColumn:
+    """Strings by row, held as the Arrow arrays they were read in (about 25 bytes a short id). Taken chunk by
+    chunk: Arrow's take over chunks would first concatenate them all, a second copy of the column."""
+
+    def __init__(self, chunks: Sequence[Any] = ()) -> None:
+        self._chunks = list(chunks)
+        self._starts = np.cumsum([0, *(len(c) for c in self._chunks)], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self._chunks)
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> list[str]:
+        """The values at ``indices``, in that order."""
+        import pyarrow as pa
+
+        indices = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(indices, kind="stable")
+        ranked = indices[order]
+        bounds = np.searchsorted(ranked, self._starts)  # where each chunk's rows begin among the sorted ones
+        values: list[str] = []
+        for k in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            local = ranked[bounds[k]:bounds[k + 1]] - self._starts[k]
+            values += self._chunks[k].take(pa.array(local, type=pa.int64())).to_pylist()
+        out = np.empty(len(indices), dtype=object)
+        out[order] = values
+        return [str(v) for v in out]
+
+    def positions(self, wanted: Iterable[str]) -> np.ndarray:
+        """The rows (ascending) whose value is one of ``wanted``."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(sorted(set(wanted)), type=pa.string())
+        found = [pc.indices_nonzero(pc.is_in(chunk, value_set=values)).to_numpy() + start
+                 for chunk, start in zip(self._chunks, self._starts, strict=False)]
+        return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class FailureColumns:
     """Per failure (in stored order) the index of its card, code and tool in ``cards``, ``codes``, ``tools``,
-    and its id (``id_column``, one Arrow string array: about 30 bytes a failure)."""
+    and its id (``id_column``)."""
 
     path: Path
     cards: list[str] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
     tools: list[str | None] = field(default_factory=list)
-    card: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    card: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     tool: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    id_column: Any = None
+    id_column: IdColumn = field(default_factory=IdColumn)
 
     @classmethod
     def read(cls, path: Path) -> FailureColumns:
@@ -85,7 +127,7 @@ class FailureColumns:
         from clawloop_synth.store import load_batches
 
         index: dict[str, dict[str | None, int]] = {"card": {}, "code": {}, "tool": {}}
-        columns = {"card": array("q"), "code": array("i"), "tool": array("i")}
+        columns = {"card": array("i"), "code": array("i"), "tool": array("i")}
         ids: list[Any] = []
         for batch in load_batches(path):
             # Copied out of the batch: a slice of it would keep the whole batch (its JSON) alive.
@@ -97,10 +139,9 @@ class FailureColumns:
                     value = record.get(name)
                     columns[name].append(seen.setdefault(value, len(seen)))
         out = cls(path, [str(c) for c in index["card"]], [str(c) for c in index["code"]], list(index["tool"]))
-        out.card = np.frombuffer(columns["card"], dtype=np.int64).copy()
-        out.code = np.frombuffer(columns["code"], dtype=np.int32).copy()
-        out.tool = np.frombuffer(columns["tool"], dtype=np.int32).copy()
-        out.id_column = pa.concat_arrays(ids) if ids else pa.array([], type=pa.string())
+        for name in ("card", "code", "tool"):
+            setattr(out, name, np.frombuffer(columns[name], dtype=np.int32).copy())
+        out.id_column = IdColumn(ids)
         return out
 
     def __len__(self) -> int:
@@ -121,20 +162,16 @@ class FailureColumns:
 
     def ids(self, indices: np.ndarray) -> list[str]:
         """The ids of the failures at ``indices``, in that order."""
-        import pyarrow as pa
-
-        return [str(i) for i in self.id_column.take(pa.array(indices, type=pa.int64())).to_pylist()]
+        return self.id_column.take(indices)
 
     def records_by_id(self, ids: Iterable[str]) -> dict[str, Failure]:
         """The whole records of the failures with these ids, in stored order (their rows found in the id
         column, then read in one streaming pass: the dataset is never memory-mapped)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         from clawloop_synth.store import load_batches
 
-        wanted = pa.array(sorted(set(ids)), type=pa.string())
-        at = pc.indices_nonzero(pc.is_in(self.id_column, value_set=wanted)).to_numpy()
+        at = self.id_column.positions(ids)
         found: dict[str, Failure] = {}
         offset = 0
         for batch in load_batches(self.path):

@@ -122,7 +122,7 @@ def build_clusters(failures: FailureColumns, labels: np.ndarray, x: np.ndarray,
     from clawloop_synth.mine.labels import cluster_codes, offline_label
 
     rows = np.arange(len(failures)) if rows is None else rows
-    ids = sorted({int(c) for c in labels}, key=lambda c: (c < 0, c))
+    ids = sorted((int(c) for c in np.unique(labels)), key=lambda c: (c < 0, c))
     groups = [np.flatnonzero(labels == c) for c in ids]
     keywords = ctfidf_keywords([failures.card_texts(g) for g in groups])
     for cid, group, words in zip(ids, groups, keywords, strict=True):

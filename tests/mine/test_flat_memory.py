@@ -142,3 +142,25 @@ def test_big_clusters_are_scored_per_card_without_gathering_member_vectors(monke
     assert [rows[i] for i in big] == [rows[i] for i in small]
     assert big == [int(np.flatnonzero(rows == rows[i])[0]) for i in big]
     assert len(set(rows[big])) == 3
+
+
+def test_id_column_takes_chunk_by_chunk_without_concatenating() -> None:
+    import pyarrow as pa
+
+    from clawloop_synth.mine.failure_columns import IdColumn
+
+    small = IdColumn([pa.array(["a", "b", "c"]), pa.array([], type=pa.string()), pa.array(["d", "e", "f", "g", "h"]),
+                      pa.array(["i", "j"])])
+    assert len(small) == 10 and small.take([9, 0, 4, 4, 3, 7]) == ["j", "a", "e", "e", "d", "h"]
+    assert small.take([]) == [] and small.positions(["h", "a", "zz"]).tolist() == [0, 7]
+    chunks = [pa.array([f"trace-{j}-{i:06d}#0" for i in range(1000)]) for j in range(300)]
+    column, every_third = IdColumn(chunks), np.arange(0, 300_000, 3)
+    default = pa.default_memory_pool()
+    watched = pa.proxy_memory_pool(default)
+    pa.set_memory_pool(watched)
+    try:
+        got = column.take(every_third[::-1])
+    finally:
+        pa.set_memory_pool(default)
+    assert got[0] == "trace-299-000997#0" and got[-1] == "trace-0-000000#0" and len(got) == 100_000
+    assert watched.max_memory() < column.nbytes // 10  # Arrow's take over the chunks copies them all first
