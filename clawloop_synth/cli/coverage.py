@@ -24,7 +24,7 @@ def coverage(
     seed: Annotated[int, typer.Option(help="Seed of the held-out sample for gap-filling.")] = 0,
 ) -> None:
     """Novelty, precision/recall/density/coverage, Vendi and gap-filling of the accepted tasks against
-    the real traces: coverage.json, coverage_projection.png and coverage_clusters.png."""
+    the real traces: coverage.json, coverage_projection.svg and coverage_clusters.svg."""
     workdir = given(workdir)
     from clawloop_synth.coverage.stage import run_coverage
 

@@ -1,4 +1,4 @@
-"""The two coverage plots (matplotlib, Agg backend, no display needed)."""
+"""The two coverage plots, written as SVG files (``clawloop_synth.svg``)."""
 
 from __future__ import annotations
 
@@ -34,46 +34,23 @@ def project_2d(real: np.ndarray, synthetic: np.ndarray, seed: int = 0) -> tuple[
 
 
 def plot_projection(real: np.ndarray, synthetic: np.ndarray, path: Path) -> str:
-    """R as a 2-D density (hexbin), S as points on top; returns the file name."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """R as a 2-D density (cells shaded by log count), S as points on top, as SVG; returns the file name."""
+    from clawloop_synth import svg
 
     pr, ps = project_2d(real.astype(np.float64), synthetic.astype(np.float64))
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=110)
-    hb = ax.hexbin(pr[:, 0], pr[:, 1], gridsize=30, cmap="Blues", mincnt=1, bins="log")
-    fig.colorbar(hb, ax=ax, label="real traces (log count)")
-    ax.scatter(ps[:, 0], ps[:, 1], s=8, c="tab:orange", alpha=0.7, linewidths=0, label="synthetic tasks")
-    ax.set_title(f"{len(real)} real traces vs {len(synthetic)} tasks (PCA of the real set)")
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    path.write_text(svg.density(pr, ps, f"{len(real)} real traces vs {len(synthetic)} tasks (PCA of the real set)",
+                                "PC 1", "PC 2", background_label="real traces (log count)",
+                                points_label="synthetic tasks"))
     return path.name
 
 
 def plot_clusters(per_cluster: dict[str, Any], path: Path) -> str:
-    """Accepted tasks per failure cluster (uncovered clusters in red); returns the file name."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Accepted tasks per failure cluster (uncovered clusters in red), as SVG; returns the file name."""
+    from clawloop_synth import svg
 
     rows = per_cluster["clusters"]
-    height = max(2.5, 0.3 * len(rows) + 1.2)
-    fig, ax = plt.subplots(figsize=(7.5, height), dpi=110)
     labels = [f"{row['id']} {row['label'][:40]} (n={row['size']})" for row in rows]
     tasks = [row["tasks"] for row in rows]
-    colors = ["tab:red" if n == 0 else "tab:blue" for n in tasks]
-    ax.barh(range(len(rows)), tasks, color=colors)
-    ax.set_yticks(range(len(rows)), labels, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("accepted tasks")
-    ax.set_title(f"tasks per failure cluster ({len(per_cluster['uncovered'])} without any, red)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    path.write_text(svg.bars(labels, tasks, f"tasks per failure cluster ({len(per_cluster['uncovered'])} without "
+                             "any, red)", "accepted tasks", [n == 0 for n in tasks]))
     return path.name

@@ -1,7 +1,7 @@
 """The ``coverage`` stage: accepted tasks against the real traces, in one embedding space.
 
 Reads WORKDIR/traces, failures, clusters and tasks (the accepted tasks); writes coverage.json,
-coverage_projection.png and coverage_clusters.png. :func:`compare_task_sets` puts several task
+coverage_projection.svg and coverage_clusters.svg. :func:`compare_task_sets` puts several task
 sets (targeted vs a random-sampling baseline) side by side against the same real traces.
 
 Traces and tasks go through the per-facet view of :mod:`clawloop_synth.coverage.views`; the
@@ -114,8 +114,8 @@ def run_coverage(workdir: Path, k: int = 5, embedder: str = "hashing", model: st
     if plots:
         from clawloop_synth.coverage.plots import plot_clusters, plot_projection
 
-        summary["plots"] = [plot_projection(real, synth, workdir / "coverage_projection.png"),
-                            plot_clusters(per_cluster, workdir / "coverage_clusters.png")]
+        summary["plots"] = [plot_projection(real, synth, workdir / "coverage_projection.svg"),
+                            plot_clusters(per_cluster, workdir / "coverage_clusters.svg")]
     summary["seconds"] = round(time.perf_counter() - started, 2)
     write_json(workdir / "coverage.json", summary)
     Manifest(workdir).record("coverage", {"k": k, "embedder": embedder, "model": model, "seed": seed},

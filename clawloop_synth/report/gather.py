@@ -179,8 +179,8 @@ def _coverage(workdir: Path, s: dict[str, Any]) -> dict[str, Any] | None:
     c = s.get("coverage")
     if not c or "precision" not in c:
         return None
-    return {"figures": c, "words": coverage_words(c), "map": plots.file_uri(workdir / "coverage_projection.png"),
-            "per_cluster": plots.file_uri(workdir / "coverage_clusters.png"), "embedder": c.get("embedder"),
+    return {"figures": c, "words": coverage_words(c), "map": plots.file_uri(workdir / "coverage_projection.svg"),
+            "per_cluster": plots.file_uri(workdir / "coverage_clusters.svg"), "embedder": c.get("embedder"),
             "vendi": c.get("vendi") or {}}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,16 @@ def test_stage_writes_json_and_plots(workdir: Path) -> None:
     assert 0.0 <= stored["precision"] <= 1.0 and stored["vendi"]["synthetic"] >= 1.0
     assert stored["gap_fill"]["n_holdout"] == 12
     assert stored["per_cluster"]["uncovered"] == ["c02"]
-    for name in ("coverage_projection.png", "coverage_clusters.png"):
-        assert (workdir / name).read_bytes()[:4] == b"\x89PNG"
+    projection = ET.fromstring((workdir / "coverage_projection.svg").read_text())
+    assert projection.tag.endswith("svg")
+    dots = [e for e in projection.iter() if e.tag.endswith("circle")]
+    assert len(dots) == 30 + 1  # one per task, and the legend's
+    bars = ET.fromstring((workdir / "coverage_clusters.svg").read_text())
+    titles = [e.text or "" for e in bars.iter() if e.tag.endswith("title")]
+    assert len(titles) == len(stored["per_cluster"]["clusters"])
+    assert any(t.startswith("c02") and t.endswith(": 0") for t in titles)  # the uncovered cluster, no tasks
+    red = [e for e in bars.iter() if e.tag.endswith("rect") and e.get("fill") == "#d62728"]
+    assert len(red) == 1
     assert json.loads((workdir / "manifest.json").read_text())["coverage"]["counts"] == {"traces": 60, "tasks": 30}
 
 

@@ -49,7 +49,7 @@ def test_every_section_renders_in_chromium_with_no_script_error(demo_run: tuple[
     accepted = json.loads((workdir / "generate.json").read_text())["accepted"]
     assert accepted > 10 and tasks.count("<tr data-kind=") == accepted and "reference_passes" in tasks
     assert "Recall" in _section(page.dom, "coverage")
-    assert page.dom.count('src="data:image/png;base64,') >= 7
+    assert page.dom.count('src="data:image/svg+xml;base64,') >= 7
     assert page.screenshot.stat().st_size > 10_000
     assert "evaluate" not in [key for key, _ in SECTIONS] and 'id="evaluate"' not in page.dom
 
@@ -69,8 +69,8 @@ def test_evaluate_and_experiment_sections_appear_once_their_summaries_exist(demo
                                                                             tmp_path: Path) -> None:
     workdir = tmp_path / "w"
     shutil.copytree(demo_run[0], workdir)
-    shutil.copy(workdir / "coverage_clusters.png", workdir / "evaluate_kinds.png")
-    (workdir / "evaluate.json").write_text(json.dumps({"stage": "evaluate", "plots": ["evaluate_kinds.png"],
+    shutil.copy(workdir / "coverage_clusters.svg", workdir / "evaluate_kinds.svg")
+    (workdir / "evaluate.json").write_text(json.dumps({"stage": "evaluate", "plots": ["evaluate_kinds.svg"],
                                                        "shortcut_fails": 0.91, "unique_outcome": {"share": 0.8}}))
     (workdir / "experiment_targeted.json").write_text(json.dumps({
         "curves": {"targeted": [[0, 0.2], [1, 0.4], [2, 0.55]], "random": [[0, 0.2], [1, 0.3], [2, 0.35]]},
@@ -80,8 +80,8 @@ def test_evaluate_and_experiment_sections_appear_once_their_summaries_exist(demo
     page = open_page(workdir / "report" / "index.html", tmp_path / "extra.png")
     assert not page.console and f'data-ready="{len(SECTIONS) + 2}"' in page.dom
     evaluate, experiments = _section(page.dom, "evaluate"), _section(page.dom, "experiments")
-    assert "shortcut_fails" in evaluate and "unique_outcome.share" in evaluate and "data:image/png" in evaluate
-    assert "experiment_targeted" in experiments and "data:image/png" in experiments and "lift" in experiments
+    assert "shortcut_fails" in evaluate and "unique_outcome.share" in evaluate and "data:image/svg+xml" in evaluate
+    assert "experiment_targeted" in experiments and "data:image/svg+xml" in experiments and "lift" in experiments
 
 
 def test_report_of_a_work_directory_with_only_traces_says_what_has_not_run(tmp_path: Path) -> None:
