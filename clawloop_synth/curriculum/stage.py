@@ -32,14 +32,14 @@ RANDOM_SEEDS = 20
 def order_metrics(order: Sequence[str], rows: Mapping[str, Mapping[str, Any]], head: float = HEAD
                   ) -> dict[str, float | None]:
     """How an order of task ids tracks fitted difficulty and what its head's learnability is."""
-    from scipy.stats import kendalltau, spearmanr
+    from clawloop_synth.ranks import kendall_tau, spearman
 
     fitted = [(pos, rows[t]["difficulty"]) for pos, t in enumerate(order) if rows[t]["difficulty_source"] == "irt"]
     rho = tau = None
     if len(fitted) >= 3 and np.ptp([d for _, d in fitted]) > 0:
         pos, diff = zip(*fitted, strict=True)
-        rho = float(spearmanr(pos, diff)[0])
-        tau = float(kendalltau(pos, diff)[0])
+        rho = spearman(pos, diff)
+        tau = kendall_tau(pos, diff)
     n_head = max(1, int(round(head * len(order))))
     first = order[:n_head]
     return {"spearman_difficulty": rho, "kendall_difficulty": tau,

@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from scipy.stats import rankdata
 
 from clawloop_synth.errors import InputError
+from clawloop_synth.ranks import average_ranks
 from clawloop_synth.types import TaskFeatures
 
 __all__ = [
@@ -238,7 +238,7 @@ class PLRStrategy:
                              field="score")
         priority = np.array([_learnability(t) if self.score == "learnability" else _difficulty(t)
                              for t in tasks])
-        ranks = rankdata(-priority, method="average")  # ties share a probability
+        ranks = average_ranks(-priority)  # ties share a probability
         weights = (1.0 / ranks) ** (1.0 / self.temperature)
         p_rank = weights / weights.sum()
         last = np.array([-1 if t.last_seen is None else t.last_seen for t in tasks], dtype=np.float64)

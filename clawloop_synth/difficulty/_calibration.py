@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from clawloop_synth.difficulty._predict import feature_matrix, predict_difficulty
 from clawloop_synth.errors import InputError
+from clawloop_synth.ranks import spearman
 from clawloop_synth.types import TaskFeatures
 
 __all__ = ["CalibrationReport", "calibration_report"]
@@ -49,7 +49,7 @@ class CalibrationReport:
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     if a.shape[0] < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
-    return float(spearmanr(a, b)[0])
+    return spearman(a, b)
 
 
 def calibration_report(difficulty: np.ndarray, *, difficulty_se: np.ndarray | None = None,
