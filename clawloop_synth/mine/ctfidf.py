@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["ctfidf_keywords"]
+__all__ = ["ctfidf_from_counts", "ctfidf_keywords"]
 
 _WORD = re.compile(r"[a-z][a-z0-9_.]*[a-z0-9]")
 _STOP = frozenset({
@@ -25,7 +25,19 @@ def _words(card: str) -> list[str]:
 def ctfidf_keywords(cards_by_cluster: Sequence[Sequence[str]], top: int = 6) -> list[list[str]]:
     """Top ``top`` keywords per cluster: tf within the cluster times log(1 + A / f_term),
     A the mean number of words per cluster and f_term the term's count over all clusters."""
-    counts = [Counter(w for card in cards for w in _words(card)) for cards in cards_by_cluster]
+    return ctfidf_from_counts([Counter(cards) for cards in cards_by_cluster], top)
+
+
+def ctfidf_from_counts(card_counts: Sequence[Mapping[str, int]], top: int = 6) -> list[list[str]]:
+    """:func:`ctfidf_keywords` from each cluster's distinct cards and how many members carry each: the same
+    integer counts, so the same keywords, with each distinct card read once rather than once a member."""
+    counts = []
+    for cards in card_counts:
+        c = Counter[str]()
+        for card, n in cards.items():
+            for w in _words(card):
+                c[w] += n
+        counts.append(c)
     total = Counter[str]()
     for c in counts:
         total.update(c)

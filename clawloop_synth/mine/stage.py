@@ -110,6 +110,12 @@ def _exemplars(indices: np.ndarray, x: np.ndarray, centroid: np.ndarray | None, 
     return picked + [int(i) for i in order if int(i) not in picked][: n - len(picked)]
 
 
+def _card_counts(failures: FailureColumns, member: np.ndarray) -> dict[str, int]:
+    """Distinct card -> how many of the failures where ``member`` is true carry it."""
+    counts = np.bincount(failures.card[member], minlength=len(failures.cards))
+    return {failures.cards[j]: int(counts[j]) for j in np.flatnonzero(counts)}
+
+
 def build_clusters(failures: FailureColumns, labels: np.ndarray, x: np.ndarray,
                    centroids: np.ndarray | None,
                    namer: Callable[[Sequence[Labelled], list[str], list[str]], tuple[str, list[str]]] | None = None,
@@ -118,14 +124,16 @@ def build_clusters(failures: FailureColumns, labels: np.ndarray, x: np.ndarray,
     is built); ``namer(members, keywords, codes)`` may replace the offline label and codes (the LLM
     labeller). Failure i's vector is ``x[rows[i]]`` (default: row ``i``; ``x`` may hold one row per
     distinct card)."""
-    from clawloop_synth.mine.ctfidf import ctfidf_keywords
+    from clawloop_synth.mine.ctfidf import ctfidf_from_counts
     from clawloop_synth.mine.labels import cluster_codes, offline_label
 
     rows = np.arange(len(failures)) if rows is None else rows
     ids = sorted((int(c) for c in np.unique(labels)), key=lambda c: (c < 0, c))
-    groups = [np.flatnonzero(labels == c) for c in ids]
-    keywords = ctfidf_keywords([failures.card_texts(g) for g in groups])
-    for cid, group, words in zip(ids, groups, keywords, strict=True):
+    # Keywords need every cluster's words first: counted per distinct card, so no cluster's member list is
+    # held beyond its own turn below.
+    keywords = ctfidf_from_counts([_card_counts(failures, labels == c) for c in ids])
+    for cid, words in zip(ids, keywords, strict=True):
+        group = np.flatnonzero(labels == cid)
         members = failures.members(group)
         codes = cluster_codes(members)
         label = "unclustered (noise)" if cid < 0 else offline_label(members, words)
@@ -167,7 +175,7 @@ def run_cluster(workdir: Path, k: int | None = None, embedder: str = "hashing", 
         x, rows = x[rows], np.arange(len(failures))
     result = cluster_vectors(x, k=k, method=method, seed=seed,
                              weights=np.bincount(rows, minlength=len(x)) if method != "hdbscan" else None)
-    labels = result.labels[rows] if len(failures) else result.labels
+    labels = result.labels.astype(np.int32)[rows] if len(failures) else result.labels
     namer = None
     if llm_model:
         from clawloop_synth.mine.llm import llm_namer

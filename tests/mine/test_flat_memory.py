@@ -164,3 +164,36 @@ def test_id_column_takes_chunk_by_chunk_without_concatenating() -> None:
         pa.set_memory_pool(default)
     assert got[0] == "trace-299-000997#0" and got[-1] == "trace-0-000000#0" and len(got) == 100_000
     assert watched.max_memory() < column.nbytes // 10  # Arrow's take over the chunks copies them all first
+
+
+def _per_member(cards_by_cluster: list[list[str]], top: int = 6) -> list[list[str]]:
+    """c-TF-IDF as it was computed before: every member's card read on its own."""
+    import math
+    from collections import Counter
+
+    from clawloop_synth.mine.ctfidf import _words
+
+    counts = [Counter(w for card in cards for w in _words(card)) for cards in cards_by_cluster]
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    mean_words = sum(total.values()) / max(1, len(counts))
+    out = []
+    for c in counts:
+        size = sum(c.values()) or 1
+        scored = {w: (n / size) * math.log(1 + mean_words / total[w]) for w, n in c.items()}
+        out.append([w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:top]])
+    return out
+
+
+def test_keywords_from_card_counts_equal_those_from_every_members_card() -> None:
+    from collections import Counter
+
+    from clawloop_synth.mine.ctfidf import ctfidf_from_counts, ctfidf_keywords
+
+    rng = np.random.default_rng(1)
+    cards = [f"agent/x | tool{i % 3} | wrong {w} value for payment_methods {i}" for i, w in
+             enumerate(["date", "seat", "cabin", "amount", "flight", "bag", "name"])]
+    clusters = [[cards[j] for j in rng.integers(0, len(cards), size=int(rng.integers(1, 400)))] for _ in range(6)]
+    assert ctfidf_from_counts([Counter(c) for c in clusters]) == ctfidf_keywords(clusters) == _per_member(clusters)
+    assert ctfidf_from_counts([{cards[0]: 3}, {cards[1]: 1}])[0][0] == "date"
