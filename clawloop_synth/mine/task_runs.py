@@ -54,20 +54,32 @@ class TaskRuns:
     Pickles (for the ray engine's workers) as the database's bytes; the copy lives in the worker's memory.
     """
 
+    _db: sqlite3.Connection | None  # None until the first runs are written
+
     def __init__(self) -> None:
-        fd, path = tempfile.mkstemp(prefix="clawloop-task-runs-", suffix=".sqlite")
-        os.close(fd)
-        self._path: str | None = path  # None for an unpickled copy, which lives in memory
-        weakref.finalize(self, _remove, path, os.getpid())
-        self._open(sqlite3.connect(path, check_same_thread=False), indexed=False)
-        # Scratch data: nothing to recover after a crash, so no journal and no fsync.
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("CREATE TABLE runs (task TEXT NOT NULL, trace TEXT NOT NULL, calls BLOB NOT NULL)")
-        self._db.commit()
+        # The file is made when the first rows are written: the many empty contexts (the gate's, made in
+        # pool workers that are terminated, so never cleaned up) leave no file behind.
+        self._path: str | None = None  # also None for an unpickled copy, which lives in memory
+        self._open(None, indexed=False)
         _OPEN.add(self)
 
-    def _open(self, db: sqlite3.Connection, indexed: bool) -> None:
+    def _create(self) -> sqlite3.Connection:
+        """The file-backed database, made on first use by the process that owns the object."""
+        if self._db is not None:
+            return self._db
+        fd, path = tempfile.mkstemp(prefix="clawloop-task-runs-", suffix=".sqlite")
+        os.close(fd)
+        weakref.finalize(self, _remove, path, os.getpid())
+        db = sqlite3.connect(path, check_same_thread=False)
+        # Scratch data: nothing to recover after a crash, so no journal and no fsync.
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE runs (task TEXT NOT NULL, trace TEXT NOT NULL, calls BLOB NOT NULL)")
+        db.commit()
+        self._db, self._path = db, path
+        return db
+
+    def _open(self, db: sqlite3.Connection | None, indexed: bool) -> None:
         self._db = db
         self._lock = threading.Lock()  # the gate may look runs up from several threads
         self._pending: list[tuple[str, str, bytes]] = []
@@ -76,8 +88,9 @@ class TaskRuns:
         self._owner = os.getpid()
         self._read_only = False
 
-    def _connection(self) -> sqlite3.Connection:
-        """This process's connection: in a child forked from the writer, a read-only one of its own."""
+    def _connection(self) -> sqlite3.Connection | None:
+        """This process's connection (None while no run was written): in a child forked from the writer, a
+        read-only one of its own."""
         if os.getpid() != self._owner:
             self._owner = os.getpid()
             if self._path is not None:
@@ -100,12 +113,13 @@ class TaskRuns:
         if self._pending:
             if self._read_only:
                 raise RuntimeError("a forked child's runs are read-only")
-            self._db.executemany("INSERT INTO runs VALUES (?, ?, ?)", self._pending)
-            self._db.commit()  # committed rows are what a forked child's connection reads
+            db = self._create()
+            db.executemany("INSERT INTO runs VALUES (?, ?, ?)", self._pending)
+            db.commit()  # committed rows are what a forked child's connection reads
             self._pending.clear()
 
     def _index(self) -> None:
-        if not self._indexed:  # built once after the bulk insert: faster than keeping it up on every row
+        if not self._indexed and self._db is not None:  # once, after the bulk insert: faster than on every row
             self._db.execute("CREATE INDEX runs_task ON runs (task)")
             self._db.commit()
             self._indexed = True
@@ -113,7 +127,7 @@ class TaskRuns:
     def seal(self) -> None:
         """Write the buffered rows and the index (before a fork, so the children read every run)."""
         with self._lock:
-            if self._path is not None and os.getpid() == self._owner and not self._read_only:
+            if os.getpid() == self._owner and not self._read_only:
                 self._flush()
                 self._index()
 
@@ -126,6 +140,9 @@ class TaskRuns:
             if not self._read_only:
                 self._flush()
                 self._index()
+                db = self._db
+            if db is None:
+                return []
             rows = db.execute("SELECT trace, calls FROM runs WHERE task = ? ORDER BY rowid", (task_id,))
             found = [(trace, tuple((int(i), str(name), args) for i, name, args in orjson.loads(calls)))
                      for trace, calls in rows]
@@ -138,11 +155,14 @@ class TaskRuns:
             if not self._read_only:
                 self._flush()
                 self._index()
-            return {"data": db.serialize()}
+                db = self._db
+            return {"data": db.serialize() if db is not None else None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # An unpickled copy lives in memory (the ray engine's worker, maybe on another machine).
         self._path = None
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.deserialize(state["data"])
-        self._open(db, indexed=True)
+        db = None
+        if state["data"] is not None:
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            db.deserialize(state["data"])
+        self._open(db, indexed=db is not None)

@@ -51,6 +51,23 @@ def test_forked_workers_read_the_runs_from_their_file_without_a_pickled_copy(mon
     assert not os.path.exists(path)
 
 
+def test_runs_that_were_never_written_leave_no_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """Empty contexts are made in pool workers that are terminated (no finalizer runs): no file to leak."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    runs = TaskRuns()
+    assert runs.get("a") == [] and pickle.loads(pickle.dumps(runs)).get("a") == []
+    assert list(pool_map_ordered(_runs_of, ["a", "b"], runs, processes=2, batch=1, inherit=True))[0][0] == []
+    assert list(tmp_path.iterdir()) == []
+    runs.add("a", "t1", ())
+    assert list(pool_map_ordered(_runs_of, ["a"] * 3, runs, processes=2, batch=1, inherit=True))[0][0] == [("t1", ())]
+    assert len(list(tmp_path.iterdir())) == 1  # written before the fork, for the workers to read
+    del runs
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_pickled_copy_is_a_private_database_that_takes_new_runs() -> None:
     runs = TaskRuns()
     runs.add("a", "t1", ())
