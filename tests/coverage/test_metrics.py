@@ -65,13 +65,14 @@ def test_repeated_points_count_as_inside() -> None:
     assert reference(real, synth, 5)["precision"] == 0.0
 
 
-def test_approximate_path_stays_close_to_exact_on_clustered_data() -> None:
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_approximate_path_stays_close_to_exact_on_clustered_data(metric: Metric) -> None:
     rng = np.random.default_rng(5)
-    centres = rng.standard_normal((40, 32))
+    centres = rng.standard_normal((40, 32)) * (1.0 if metric == "cosine" else 3.0)
     real = (centres[rng.integers(0, 40, 3000)] + 0.35 * rng.standard_normal((3000, 32))).astype(np.float32)
     synth = (centres[rng.integers(0, 30, 2000)] + 0.35 * rng.standard_normal((2000, 32))).astype(np.float32)
-    exact = evaluate(real, synth, CoverageConfig(k=5))
-    approx = evaluate(real, synth, CoverageConfig(k=5, index=IndexConfig(exact_below=1000)))
+    exact = evaluate(real, synth, CoverageConfig(k=5, metric=metric))
+    approx = evaluate(real, synth, CoverageConfig(k=5, metric=metric, index=IndexConfig(exact_below=1000)))
     assert exact.exact and not approx.exact
     for key in KEYS:
         assert getattr(approx, key) == pytest.approx(getattr(exact, key), abs=0.03), key
@@ -242,3 +243,23 @@ def test_cross_pass_over_several_blocks_matches_brute_force() -> None:
     np.testing.assert_array_equal(out.covered, inside.any(axis=0))
     np.testing.assert_array_equal(out.in_synth, (d2 <= synth_r2[:, None]).any(axis=0))
     np.testing.assert_allclose(out.nearest_d2, d2.min(axis=1), rtol=1e-6, atol=1e-6)
+
+
+def test_share_beyond_real_radius_compares_novelty_with_the_median_radius_in_the_same_units() -> None:
+    rng = np.random.default_rng(21)
+    centres = rng.standard_normal((10, 12))
+    real = normalize((centres[rng.integers(0, 10, 300)] + 0.2 * rng.standard_normal((300, 12))).astype(np.float32))
+    far = rng.standard_normal((40, 12))  # half the tasks away from every cluster, half inside one
+    near = centres[rng.integers(0, 10, 40)] + 0.2 * rng.standard_normal((40, 12))
+    synth = normalize(np.vstack([far, near]).astype(np.float32))
+    real, synth = real.astype(np.float64), synth.astype(np.float64)
+    result = evaluate(real.astype(np.float32), synth.astype(np.float32), CoverageConfig(k=5, holdout=0.0))
+    # Brute force in cosine distance (1 - cos): each real item's distance to its 5th nearest other real
+    # item, each synthetic item's distance to its nearest real item.
+    real_d = 1.0 - real @ real.T
+    radius = np.sort(real_d, axis=1)[:, 5]  # column 0 is the item itself
+    novelty_d = (1.0 - synth @ real.T).min(axis=1)
+    want = float(np.mean(novelty_d > np.median(radius)))
+    got = result.summary()["novelty"]["share_beyond_real_radius"]
+    assert 0.0 < want < 1.0
+    assert got == pytest.approx(want, abs=1.5 / len(synth))  # float32 ties at the median aside
