@@ -52,6 +52,24 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def calibration_seconds() -> float:
+    """Best of 3 timings of a fixed single-core workload shaped like the run's (JSON, dicts, hashing, sorting).
+
+    The machine's speed varies by up to ~1.8x between days with the load at 0, so run times from
+    different days compare only beside this figure."""
+    records = [{"id": f"t{i}", "args": {"amount": i % 97, "user": f"u{i % 311}"}, "ok": i % 3 == 0}
+               for i in range(20_000)]
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        text = json.dumps(records, sort_keys=True)
+        back = json.loads(text)
+        digests = sorted(hashlib.blake2b(json.dumps(r).encode(), digest_size=8).digest() for r in back)
+        assert len(digests) == len(records)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 # ----------------------------------------------------------------------------------------- replicate
 
 _IDENT = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{3,}\b")
@@ -261,6 +279,8 @@ def main() -> None:
     prints: dict[str, Any] = {}
     scaling: dict[str, dict[int, dict[str, Any]]] = {}
     print(f"load average at start: {load()}  (2 shared cores: timings are upper bounds)", flush=True)
+    print(f"calibration: {calibration_seconds():.3f} s for a fixed workload (compare run times across days by it)",
+          flush=True)
     for which in args.which.split(","):
         for times in scales:
             repeats = args.repeats if times == 1 else args.scale_repeats
