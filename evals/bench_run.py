@@ -55,8 +55,8 @@ def load() -> str:
 def calibration_seconds() -> float:
     """Best of 3 timings of a fixed single-core workload shaped like the run's (JSON, dicts, hashing, sorting).
 
-    The machine's speed varies by up to ~1.8x between days with the load at 0, so run times from
-    different days compare only beside this figure."""
+    The same commit ran about 1.75x slower on 2026-12-02's later machine than on its earlier one, both
+    idle, so run times from different days (or the start and end of one bench) compare only beside it."""
     records = [{"id": f"t{i}", "args": {"amount": i % 97, "user": f"u{i % 311}"}, "ok": i % 3 == 0}
                for i in range(20_000)]
     best = float("inf")
@@ -64,8 +64,7 @@ def calibration_seconds() -> float:
         start = time.perf_counter()
         text = json.dumps(records, sort_keys=True)
         back = json.loads(text)
-        digests = sorted(hashlib.blake2b(json.dumps(r).encode(), digest_size=8).digest() for r in back)
-        assert len(digests) == len(records)
+        sorted(hashlib.blake2b(json.dumps(r).encode(), digest_size=8).digest() for r in back)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -279,8 +278,7 @@ def main() -> None:
     prints: dict[str, Any] = {}
     scaling: dict[str, dict[int, dict[str, Any]]] = {}
     print(f"load average at start: {load()}  (2 shared cores: timings are upper bounds)", flush=True)
-    print(f"calibration: {calibration_seconds():.3f} s for a fixed workload (compare run times across days by it)",
-          flush=True)
+    print(f"calibration at start: {calibration_seconds():.3f} s for a fixed workload (compare days by it)", flush=True)
     for which in args.which.split(","):
         for times in scales:
             repeats = args.repeats if times == 1 else args.scale_repeats
@@ -308,6 +306,7 @@ def main() -> None:
                     sec = run["median"] if head == "total" else run["rows"].get(head, {}).get("seconds", 0.0)
                     cells.append(f"{sec:>7.1f} ({1000 * sec / n:>5.2f})")
                 print(f"  {which + ' x' + str(times):<14} {n:>7} " + " ".join(cells))
+    print(f"calibration at end: {calibration_seconds():.3f} s  (load {load()})", flush=True)
 
 
 STARTED = time.perf_counter()
