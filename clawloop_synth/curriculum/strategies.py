@@ -140,9 +140,21 @@ def _ranked(strategy: Any, tasks: Sequence[TaskEstimate], order: Sequence[int],
     return Ordering(strategy.name, asdict(strategy), items)
 
 
+def _settled(key: Any) -> Any:
+    """``key`` with floats cut to 9 significant digits: tasks whose estimates are equal up to the fitting
+    optimizer's round-off (same responses, last bits differing by CPU or BLAS build) then tie, and the
+    task id orders them the same way on every machine."""
+    if isinstance(key, (float, np.floating)):
+        return float(f"{float(key):.9g}")
+    if isinstance(key, tuple):
+        return tuple(_settled(k) for k in key)
+    return key
+
+
 def _sorted(tasks: Sequence[TaskEstimate], keys: Sequence[Any]) -> list[int]:
-    """Indices by key, ties by task id."""
-    return sorted(range(len(tasks)), key=lambda i: (keys[i], tasks[i].task_id))
+    """Indices by key, ties (up to round-off) by task id."""
+    settled = [_settled(k) for k in keys]
+    return sorted(range(len(tasks)), key=lambda i: (settled[i], tasks[i].task_id))
 
 
 @dataclass(frozen=True)

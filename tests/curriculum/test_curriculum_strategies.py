@@ -118,3 +118,20 @@ def test_estimates_from_difficulty_rows_and_features() -> None:
     assert DifficultyStrategy().order(tasks).task_ids()[0] == "t1"  # everyone solves t1
     with pytest.raises(InputError):
         TaskEstimate.from_row({"difficulty": 1.0})
+
+
+@pytest.mark.parametrize("name", ["learnability", "difficulty"])
+def test_estimates_equal_up_to_round_off_tie_and_order_by_task_id(name: str) -> None:
+    # the IRT fit gives tasks with the same responses estimates that differ in the last bits, and
+    # which way they differ depends on the CPU and BLAS build: that must not decide the order
+    alpha, beta, difficulty = 4.7303040559823755, 5.340567782602512, -0.4514408860153952
+    nudged = (np.nextafter(alpha, 0.0), np.nextafter(beta, 9.0), np.nextafter(difficulty, 0.0))
+    tasks = [TaskEstimate(task_id="b", alpha=alpha, beta=beta, difficulty=difficulty),
+             TaskEstimate(task_id="a", alpha=float(nudged[0]), beta=float(nudged[1]), difficulty=float(nudged[2])),
+             TaskEstimate(task_id="c", alpha=1.0, beta=9.0, difficulty=3.0)]
+    first_two = make_strategy(name).order(tasks, 0).task_ids()[:2]
+    assert first_two == ["a", "b"]
+    tasks[0], tasks[1] = (TaskEstimate(task_id="b", alpha=float(nudged[0]), beta=float(nudged[1]),
+                                       difficulty=float(nudged[2])),
+                          TaskEstimate(task_id="a", alpha=alpha, beta=beta, difficulty=difficulty))
+    assert make_strategy(name).order(tasks, 0).task_ids()[:2] == first_two
