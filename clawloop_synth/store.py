@@ -7,12 +7,16 @@ columns for browsing and filtering (``id`` always). It is an ordinary ``save_to_
 
 Rows are streamed in column batches straight into the folder's Arrow file, so memory stays flat
 however many records there are (``Dataset.save_to_disk`` would page the whole table back in to copy
-it). The folder's metadata files come from ``datasets`` itself, saved for an empty table of the same
-schema. Writing goes through a staging folder so a crash never leaves half a dataset behind.
+it). The folder's metadata files are written here for the plain column types a record dataset has
+(the JSON ``datasets`` writes for them: importing ``datasets`` costs a second that a stage writing a
+dataset should not pay), and otherwise come from ``datasets`` itself, saved for an empty table of the
+same schema. Writing goes through a staging folder so a crash never leaves half a dataset behind.
 """
 
 from __future__ import annotations
 
+import json
+import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -190,15 +194,39 @@ def _save_batches(path: Path, batches: Iterable[tuple[Any, Mapping[int, str]]]) 
     return count
 
 
+# Arrow types of the browse columns -> the dtype of datasets' ``Value`` feature for them
+_VALUE_DTYPES = {"string": "string", "double": "float64", "int64": "int64", "bool": "bool"}
+
+
+def _value_features(schema: Any) -> dict[str, dict[str, str]] | None:
+    """``datasets``' feature dict of ``schema`` when every column is a plain ``Value``, else None."""
+    features = {}
+    for field in schema:
+        dtype = _VALUE_DTYPES.get(str(field.type))
+        if dtype is None:
+            return None
+        features[field.name] = {"dtype": dtype, "_type": "Value"}
+    return features
+
+
 def _write_metadata(data: Path, schema: Any, count: int) -> None:
-    """Add ``state.json`` and ``dataset_info.json`` made by ``datasets`` for a table of ``schema``."""
+    """Add the ``state.json`` and ``dataset_info.json`` that ``datasets`` writes for a table of ``schema``."""
     import pyarrow as pa
 
+    if count == 0:
+        pa.ipc.new_stream(str(data / _ARROW_FILE), schema).close()
+    features = _value_features(schema)
+    if features is not None:
+        state: dict[str, Any] = {"_data_files": [{"filename": _ARROW_FILE}], "_fingerprint": secrets.token_hex(8),
+                                 "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
+                                 "_output_all_columns": False, "_split": None}
+        info = {"citation": "", "description": "", "features": features, "homepage": "", "license": ""}
+        (data / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+        (data / "dataset_info.json").write_text(json.dumps(info, indent=2))
+        return
     from datasets import Dataset, disable_progress_bars
 
     disable_progress_bars()  # the CLI draws its own progress; datasets' bars would interleave with it
-    if count == 0:
-        pa.ipc.new_stream(str(data / _ARROW_FILE), schema).close()
     # A one-row placeholder: datasets writes no data file at all for an empty table.
     placeholder = {field.name: pa.array([None], type=field.type) for field in schema}
     template = data.parent / "template"

@@ -5,7 +5,8 @@ With more (the default: one per CPU), :meth:`LocalEngine.map_ordered` hands a st
 CPU-bound pieces (the gate's candidates per cluster, ``sim verify``'s tasks) to a fork
 pool of that many processes (:func:`~clawloop_synth.engine.pool.pool_map_ordered`) once the first pieces,
 run here, took ``PROBE_SECONDS`` (a small stage stays in this process: the pool's start would cost more
-than it saves). Results still come back in input order, so the output is the one-process run's.
+than it saves), or from the first piece when the workers use the parent's context as
+forked. Results still come back in input order, so the output is the one-process run's.
 ``submit`` always runs here: the LLM paths that use it keep their own overlap (an event loop and the
 gate's worker process).
 """
@@ -16,6 +17,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 __all__ = ["PROBE_SECONDS", "PROCESSES_ENV", "LocalEngine", "default_processes"]
@@ -75,21 +77,29 @@ class LocalEngine:
 
     def _then_pool(self, fn: Callable[..., R], items: Iterable[T], context: Any, batch: int,
                    inherit: bool = False) -> Iterator[R]:
-        """The first items here, for up to ``PROBE_SECONDS`` (a fifth of it for an inherited context); the
-        rest (if any) on the pool. A stage whose whole work takes less never pays for a pool's start (the
-        workers' imports, the context copied)."""
+        """The first items here, for up to ``PROBE_SECONDS``, the rest (if any) on the pool: a stage whose
+        whole work takes less never pays for a pool's start (the workers' imports, the context copied).
+        An inherited context costs the pool only the fork, so it starts at once when there are two items
+        or more: one item run here first could take seconds (a cluster of the gate) with a core idle."""
         from clawloop_synth.engine.pool import pool_map_ordered
 
-        probe = PROBE_SECONDS / 5 if inherit else PROBE_SECONDS
         source = iter(items)
+        if inherit:
+            first = list(islice(source, 2))
+            if len(first) < 2:
+                yield from (fn(context, item) for item in first)
+                return
+            yield from pool_map_ordered(fn, chain(first, source), context, self.processes, batch=batch,
+                                        inherit=True)
+            return
         started = time.perf_counter()
         for item in source:
             yield fn(context, item)
-            if time.perf_counter() - started >= probe:
+            if time.perf_counter() - started >= PROBE_SECONDS:
                 break
         else:
             return
-        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch, inherit=inherit)
+        yield from pool_map_ordered(fn, source, context, self.processes, batch=batch)
 
     def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
         """Runs ``fn`` now, in this process; the future is done when this returns."""

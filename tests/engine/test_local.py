@@ -118,3 +118,36 @@ def test_help_and_the_local_engine_never_import_ray() -> None:
             "print('ray' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_inherited_context_goes_to_the_pool_from_the_first_item() -> None:
+    # the fork is all the pool costs then: no item runs here first (one of the gate's clusters takes seconds)
+    pids = [pid for _, pid in local_engine(2).map_ordered(_pid, list(range(6)), context=0, inherit=True)]
+    assert os.getpid() not in pids
+    assert [pid for _, pid in local_engine(2).map_ordered(_pid, [0], context=0, inherit=True)] == [os.getpid()]
+
+
+def test_work_left_meanwhile_runs_on_a_thread_while_the_pool_works_and_a_fork_waits_for_it() -> None:
+    from clawloop_synth.engine import pool
+
+    ran: list[tuple[str, float]] = []
+
+    def work() -> None:
+        time.sleep(0.3)
+        ran.append((__import__("threading").current_thread().name, time.perf_counter()))
+
+    def broken() -> None:
+        raise ImportError("a head start that fails is left to whoever needs it")
+
+    forgotten: list[int] = []
+    pool.meanwhile(broken)
+    pool.meanwhile(work)
+    pool.meanwhile(lambda: forgotten.append(1))
+    pool.forget_meanwhile(pool._meanwhile[-1])
+    out = list(local_engine(2).map_ordered(_slow_pid, list(range(4)), context=0, inherit=True))
+    assert [x for x, _ in out] == [0, 1, 2, 3]
+    assert forgotten == [] and pool._meanwhile == []
+    # the map did not wait for it (0.3 s), but the next pool's fork does
+    assert ran == [] or ran[0][0] == "pool-meanwhile"
+    list(local_engine(2).map_ordered(_pid, list(range(4)), context=0, inherit=True))
+    assert [name for name, _ in ran] == ["pool-meanwhile"]
