@@ -70,6 +70,8 @@ def _record_batches(
     schema taken from the first record (see :func:`save_records`)."""
     import pyarrow as pa
 
+    from clawloop_synth.arrow import array
+
     arrow_types = _arrow_types()
     schema: pa.Schema | None = None
     rows: dict[str, list[Any]] = {}
@@ -78,7 +80,7 @@ def _record_batches(
     def batch() -> Any:
         nonlocal held
         assert schema is not None
-        out = pa.RecordBatch.from_arrays([pa.array(rows[f.name], type=f.type) for f in schema], schema=schema)
+        out = pa.RecordBatch.from_arrays([array(rows[f.name], f.type) for f in schema], schema=schema)
         held = 0
         for values in rows.values():
             values.clear()
@@ -156,14 +158,16 @@ def _renamed(batch: Any, renames: Mapping[int, str]) -> Any:
     """``batch`` with the rows at ``renames``' positions given their new id (column and JSON)."""
     import pyarrow as pa
 
+    from clawloop_synth.arrow import array
+
     ids = batch.column("id").to_pylist()
     texts = batch.column("json").to_pylist()
     for i, new in renames.items():
         record = orjson.loads(texts[i])
         record["id"] = new  # the key keeps its place: the text is what save_records writes for the record
         ids[i], texts[i] = new, orjson.dumps(record).decode()
-    arrays = [pa.array(ids, type=pa.string()) if f.name == "id" else
-              pa.array(texts, type=pa.string()) if f.name == "json" else batch.column(f.name)
+    arrays = [array(ids, pa.string()) if f.name == "id" else
+              array(texts, pa.string()) if f.name == "json" else batch.column(f.name)
               for f in batch.schema]
     return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 

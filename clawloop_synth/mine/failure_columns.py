@@ -80,6 +80,8 @@ class IdColumn:
         """The values at ``indices``, in that order."""
         import pyarrow as pa
 
+        from clawloop_synth.arrow import array as arrow_array
+
         indices = np.asarray(indices, dtype=np.int64)
         order = np.argsort(indices, kind="stable")
         ranked = indices[order]
@@ -87,7 +89,7 @@ class IdColumn:
         values: list[str] = []
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]):
             local = ranked[bounds[k]:bounds[k + 1]] - self._starts[k]
-            values += self._chunks[k].take(pa.array(local, type=pa.int64())).to_pylist()
+            values += self._chunks[k].take(arrow_array(local, pa.int64())).to_pylist()
         out = np.empty(len(indices), dtype=object)
         out[order] = values
         return [str(v) for v in out]
@@ -97,8 +99,11 @@ class IdColumn:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        values = pa.array(sorted(set(wanted)), type=pa.string())
-        found = [pc.indices_nonzero(pc.is_in(chunk, value_set=values)).to_numpy() + start
+        from clawloop_synth.arrow import array as arrow_array
+        from clawloop_synth.arrow import to_numpy
+
+        values = arrow_array(sorted(set(wanted)), pa.string())
+        found = [to_numpy(pc.indices_nonzero(pc.is_in(chunk, value_set=values))) + start
                  for chunk, start in zip(self._chunks, self._starts, strict=False)]
         return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
 
@@ -124,6 +129,7 @@ class FailureColumns:
 
         import pyarrow as pa
 
+        from clawloop_synth.arrow import array as arrow_array
         from clawloop_synth.store import load_batches
 
         index: dict[str, dict[str | None, int]] = {"card": {}, "code": {}, "tool": {}}
@@ -131,7 +137,7 @@ class FailureColumns:
         ids: list[Any] = []
         for batch in load_batches(path):
             # Copied out of the batch: a slice of it would keep the whole batch (its JSON) alive.
-            ids.append(pa.array(batch.column("id").to_pylist(), type=pa.string()))
+            ids.append(arrow_array(batch.column("id").to_pylist(), pa.string()))
             for row in batch.column("json").to_pylist():
                 record = orjson.loads(row)
                 for name in ("card", "code", "tool"):
@@ -169,6 +175,7 @@ class FailureColumns:
         column, then read in one streaming pass: the dataset is never memory-mapped)."""
         import pyarrow as pa
 
+        from clawloop_synth.arrow import array as arrow_array
         from clawloop_synth.store import load_batches
 
         at = self.id_column.positions(ids)
@@ -179,7 +186,7 @@ class FailureColumns:
                 break
             mine = at[(at >= offset) & (at < offset + batch.num_rows)] - offset
             offset += batch.num_rows
-            for row in batch.column("json").take(pa.array(mine, type=pa.int64())).to_pylist():
+            for row in batch.column("json").take(arrow_array(mine, pa.int64())).to_pylist():
                 record = Failure.model_validate_json(row)
                 found[record.id] = record
         return found
