@@ -4,6 +4,7 @@
     python evals/bench_run.py --which demo --repeats 1 --scales 1
     python evals/bench_run.py --save-fingerprint F    # write what the runs produced (tasks, rollouts, ...) to F
     python evals/bench_run.py --fingerprint F         # and compare each 1x run's outputs with F
+    python evals/bench_run.py --against REV --repeats 4 --scales 1   # this tree beside git revision REV
 
 Each run is its own process (``--one``), started the way the command line starts, so the import time
 counts: it is the ``startup`` row (process start to the first stage). The other rows are the stages
@@ -20,6 +21,9 @@ At Nx the traces are N copies: copy j > 0 has new trace and task ids and every i
 way everywhere in the copy, so copies are different traces that still hold together.
 
 The machine is shared: the load average is printed beside every figure, and timings are upper bounds.
+Its speed also drifts within minutes (the calibration line shows by how much), so a change is measured
+with ``--against REV``: the 1x runs of this tree and of a checkout of REV (a temporary git worktree)
+alternate, in the order A B B A A B ..., and each stage's median of both is shown with the difference.
 """
 
 from __future__ import annotations
@@ -196,21 +200,22 @@ def one(which: str, inputs: Path | None, workdir: Path, started: float) -> dict[
             "traces": results["ingest"]["traces"], "fingerprint": fingerprint(workdir)}
 
 
-def spawn(which: str, times: int, scratch: Path, run_index: int) -> dict[str, Any]:
+def spawn(which: str, times: int, scratch: Path, run_index: int, tree: Path = ROOT) -> dict[str, Any]:
+    """One run in a new process, of the code in ``tree`` (this checkout, or a worktree of ``--against``)."""
     inputs: Path | None = None
     if times > 1:
         source = AIRLINE_TRACES if which == "airline" else DEMO_TRACES
         inputs = scratch / f"{which}-x{times}{source.suffix}"
         if not inputs.exists():
             replicate(source, times, inputs)
-    workdir = scratch / f"{which}-x{times}-run{run_index}"
-    cmd = [sys.executable, __file__, "--one", which, "--workdir", str(workdir)]
+    workdir = scratch / f"{which}-x{times}-run{run_index}{'' if tree == ROOT else '-' + tree.parent.name}"
+    cmd = [sys.executable, str(tree / "evals" / "bench_run.py"), "--one", which, "--workdir", str(workdir)]
     if inputs is not None:
         cmd += ["--inputs", str(inputs)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"{which} x{times} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{which} x{times} ({tree}) failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["load"] = load()
     return result
@@ -235,6 +240,44 @@ def stage_table(which: str, runs: list[dict[str, Any]]) -> str:
                      f"{peak:>9.0f}")
     totals = [r["total"] for r in runs]
     lines.append(f"  {'total':<11} {statistics.median(totals):>8.2f} {' '.join(f'{v:.2f}' for v in totals):>22}")
+    return "\n".join(lines)
+
+
+@contextmanager
+def worktree(rev: str, scratch: Path) -> Iterator[Path]:
+    """A checkout of ``rev`` beside a link to ``../shared`` (where the bench finds the airline data), removed
+    afterwards."""
+    home = scratch / f"against-{rev.replace('/', '_')}"
+    home.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        (home / "shared").symlink_to(DATASETS.parent)
+    tree = home / ROOT.name
+    done = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(tree), rev],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"cannot check out {rev}: {done.stderr.strip()}")
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True,
+                       check=False)
+
+
+def against_table(which: str, rev: str, base: list[dict[str, Any]], this: list[dict[str, Any]]) -> str:
+    """Each stage's median seconds for ``rev`` and this tree, and the difference."""
+    lines = [f"{which}: {rev} vs this tree, {len(this)} alternating runs each "
+             f"(load at each run's end: {'; '.join(r['load'] for r in base + this)})",
+             f"  {'stage':<11} {rev[:12]:>12} {'this tree':>10} {'change':>8}"]
+    def median(runs: list[dict[str, Any]], stage: str) -> float | None:
+        values = [r["total"] if stage == "total" else r["rows"][stage]["seconds"] for r in runs
+                  if stage == "total" or stage in r["rows"]]
+        return statistics.median(values) if values else None
+
+    for stage in (*STAGES, "total"):
+        old, new = median(base, stage), median(this, stage)
+        if old is None or new is None:
+            continue
+        lines.append(f"  {stage:<11} {old:>12.2f} {new:>10.2f} {new - old:>+8.2f}")
     return "\n".join(lines)
 
 
@@ -264,6 +307,8 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=None)
     parser.add_argument("--fingerprint", type=Path, default=None, help="compare the 1x outputs with this file")
     parser.add_argument("--save-fingerprint", type=Path, default=None)
+    parser.add_argument("--against", default=None, metavar="REV",
+                        help="also run git revision REV, alternating with this tree (1x only), and compare")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, default=None, help=argparse.SUPPRESS)
@@ -279,6 +324,22 @@ def main() -> None:
     scaling: dict[str, dict[int, dict[str, Any]]] = {}
     print(f"load average at start: {load()}  (2 shared cores: timings are upper bounds)", flush=True)
     print(f"calibration at start: {calibration_seconds():.3f} s for a fixed workload (compare days by it)", flush=True)
+    if args.against:
+        with worktree(args.against, scratch) as tree:
+            for which in args.which.split(","):
+                base: list[dict[str, Any]] = []
+                this: list[dict[str, Any]] = []
+                for i in range(args.repeats):
+                    # A B B A A B ...: the machine's drift over the bench weighs on both alike
+                    for side in ((tree, ROOT) if i % 2 == 0 else (ROOT, tree)):
+                        (base if side == tree else this).append(spawn(which, 1, scratch, i, side))
+                print(against_table(which, args.against, base, this), flush=True)
+                if base[0]["fingerprint"] != this[0]["fingerprint"]:
+                    print(compare(which, this[0]["fingerprint"], {which: base[0]["fingerprint"]}), flush=True)
+                else:
+                    print(f"{which}: the same outputs (tasks, rollouts, coverage, difficulty, curriculum)", flush=True)
+        print(f"calibration at end: {calibration_seconds():.3f} s  (load {load()})", flush=True)
+        return
     for which in args.which.split(","):
         for times in scales:
             repeats = args.repeats if times == 1 else args.scale_repeats
