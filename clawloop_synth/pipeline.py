@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,8 @@ def _renamed(options: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 # What the stages after generate import, with the libraries they load only when they run: about a second
 # on one core (datasets 0.85 s, scipy's optimizers 0.5 s), imported while this process waits on the local
-# pool's workers in generate or rollout (``engine.pool.meanwhile``) rather than at the stage's start.
+# pool's workers in generate or rollout (``engine.pool.meanwhile``, a module at a time) rather than at the
+# stage's start.
 _LATER_IMPORTS = ("clawloop_synth.coverage.stage", "clawloop_synth.coverage.plots", "clawloop_synth.rollout.forked",
                   "clawloop_synth.difficulty.stage", "datasets", "clawloop_synth.curriculum.stage",
                   "clawloop_synth.export.stage", "clawloop_synth.report.gather", "clawloop_synth.report.render",
@@ -105,11 +107,6 @@ def _later(module: str, name: str) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
     return call
-
-
-def _import_later_stages() -> None:
-    for module in _LATER_IMPORTS:
-        importlib.import_module(module)
 
 
 def _stages(workdir: Path, config: RunConfig, tick: Callable[[str], None],
@@ -283,7 +280,8 @@ def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] =
     from clawloop_synth.engine import make_engine
     from clawloop_synth.engine.pool import forget_meanwhile, meanwhile
 
-    meanwhile(_import_later_stages)
+    later = [partial(importlib.import_module, module) for module in _LATER_IMPORTS]
+    meanwhile(*later)
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
@@ -298,7 +296,7 @@ def run_pipeline(workdir: Path, config: RunConfig, tick: Callable[[str], None] =
     try:
         _run_stages(workdir, config, tick, report, engine, results, around, seconds)
     finally:
-        forget_meanwhile(_import_later_stages)
+        forget_meanwhile(*later)
         for started in made:
             started.close()
     write_json(workdir / "run.json", {"workdir": str(workdir), "stages": list(results), "seconds": seconds})

@@ -5,16 +5,14 @@ The shared context is pickled once in the parent and unpickled once per worker (
 workers read it), so a worker never uses an object the parent opened (an SQLite connection) across the
 fork. At most ``2 * processes`` batches are in flight, so the parent holds a bounded number of items and
 results however long the input is; results come back in input order, so the output is the same as a
-plain ``map``'s. While the workers run, a thread of the parent does what :func:`meanwhile` left for it
-(the run's later stages' imports) instead of only waiting.
+plain ``map``'s. While the workers run, the parent does what :func:`meanwhile` left for it (the run's
+later stages' imports), a piece at a time, instead of only waiting.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import pickle
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
@@ -27,48 +25,29 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _worker: dict[str, Any] = {}  # per worker process: the function and its context
-_meanwhile: list[Callable[[], None]] = []
-_running: list[threading.Thread] = []
+_meanwhile: list[Callable[[], object]] = []
 
 
-def meanwhile(work: Callable[[], None]) -> None:
-    """Have ``work`` run (once, on a thread of this process) as soon as a pool's workers have their first
-    batches: this process would only wait on them, so what a later step needs (its imports) gets done
-    without a core idling for it. A fork waits for it to end (a thread that is importing must not be
-    forked: the child would hold the import's lock forever)."""
-    _meanwhile.append(work)
+def meanwhile(*works: Callable[[], object]) -> None:
+    """Have this process run each of ``works`` (once, in order) while it waits on a pool's workers: one
+    piece of work each time the next result is not ready yet, so what a later step needs (its imports)
+    gets done without a core idling for it, and never while a result waits. It runs on the waiting
+    thread, not on a thread of its own: a thread that is importing when the pool forks (a library's
+    fork hook waiting on it, or the child left holding its import lock) can hang the run."""
+    _meanwhile.extend(works)
 
 
-def forget_meanwhile(work: Callable[[], None]) -> None:
-    """Drop ``work`` if no pool has started it yet."""
-    with suppress(ValueError):
-        _meanwhile.remove(work)
+def forget_meanwhile(*works: Callable[[], object]) -> None:
+    """Drop those of ``works`` that no wait has run yet."""
+    for work in works:
+        with suppress(ValueError):
+            _meanwhile.remove(work)
 
 
-def _start_meanwhile() -> None:
-    if not _meanwhile:
-        return
-    works = list(_meanwhile)
-    _meanwhile.clear()
-
-    def run() -> None:
-        for work in works:
-            with suppress(Exception):  # a head start only: whoever needs the work does it and sees the error
-                work()
-
-    thread = threading.Thread(target=run, name="pool-meanwhile", daemon=True)
-    _running.append(thread)
-    thread.start()
-
-
-def _join_meanwhile() -> None:
-    while _running:
-        thread = _running.pop()
-        if thread is not threading.current_thread():
-            thread.join()
-
-
-os.register_at_fork(before=_join_meanwhile)
+def _run_one_meanwhile() -> None:
+    work = _meanwhile.pop(0)
+    with suppress(Exception):  # a head start only: whoever needs the work does it again and sees the error
+        work()
 
 
 def _init(fn: Callable[..., Any], context_blob: bytes) -> None:
@@ -107,8 +86,10 @@ def pool_map_ordered(fn: Callable[[Any, T], R], items: Iterable[T], context: Any
                 in_flight.append(pool.apply_async(_run_batch, (chunk,)))
             if not in_flight:
                 return
-            _start_meanwhile()
-            yield from in_flight.popleft().get()
+            head = in_flight.popleft()
+            while _meanwhile and not head.ready():
+                _run_one_meanwhile()
+            yield from head.get()
     finally:
         pool.terminate()
         if inherit:

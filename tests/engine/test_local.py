@@ -127,27 +127,28 @@ def test_an_inherited_context_goes_to_the_pool_from_the_first_item() -> None:
     assert [pid for _, pid in local_engine(2).map_ordered(_pid, [0], context=0, inherit=True)] == [os.getpid()]
 
 
-def test_work_left_meanwhile_runs_on_a_thread_while_the_pool_works_and_a_fork_waits_for_it() -> None:
+def test_work_left_meanwhile_runs_here_while_the_workers_work_and_only_then() -> None:
+    import threading
+
     from clawloop_synth.engine import pool
 
-    ran: list[tuple[str, float]] = []
+    ran: list[str] = []
 
-    def work() -> None:
-        time.sleep(0.3)
-        ran.append((__import__("threading").current_thread().name, time.perf_counter()))
+    def work(name: str) -> None:
+        ran.append(f"{name} {threading.current_thread().name}")
 
     def broken() -> None:
         raise ImportError("a head start that fails is left to whoever needs it")
 
-    forgotten: list[int] = []
-    pool.meanwhile(broken)
-    pool.meanwhile(work)
-    pool.meanwhile(lambda: forgotten.append(1))
-    pool.forget_meanwhile(pool._meanwhile[-1])
-    out = list(local_engine(2).map_ordered(_slow_pid, list(range(4)), context=0, inherit=True))
-    assert [x for x, _ in out] == [0, 1, 2, 3]
-    assert forgotten == [] and pool._meanwhile == []
-    # the map did not wait for it (0.3 s), but the next pool's fork does
-    assert ran == [] or ran[0][0] == "pool-meanwhile"
-    list(local_engine(2).map_ordered(_pid, list(range(4)), context=0, inherit=True))
-    assert [name for name, _ in ran] == ["pool-meanwhile"]
+    works = [lambda: work("a"), broken, lambda: work("b"), lambda: work("forgotten")]
+    pool.meanwhile(*works)
+    pool.forget_meanwhile(works[-1])
+    # the first result takes a while: the waits run every piece of work, on this thread, none after the map
+    out = list(local_engine(2).map_ordered(_slow_pid, list(range(6)), context=0, inherit=True))
+    assert [x for x, _ in out] == list(range(6))
+    assert ran == ["a MainThread", "b MainThread"] and pool._meanwhile == []
+    # no pool, no wait: the work stays for the next pool
+    pool.meanwhile(lambda: work("late"))
+    list(local_engine(1).map_ordered(_pid, list(range(3)), context=0))
+    assert pool._meanwhile != [] and ran[-1] == "b MainThread"
+    pool._meanwhile.clear()
