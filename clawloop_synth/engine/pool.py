@@ -3,8 +3,8 @@ deterministic per-item work (mine's traces, the gate's clusters, `sim verify`'s 
 
 The shared context is pickled once in the parent and unpickled once per worker (as the ray engine's
 workers read it), so a worker never uses an object the parent opened (an SQLite connection) across the
-fork. At most ``2 * processes`` batches are in flight, so the parent holds a bounded number of items and
-results however long the input is; results come back in input order, so the output is the same as a
+fork. At most ``2 * processes`` batches are in flight (``8 * processes`` while :func:`meanwhile` work is
+pending), so the parent holds a bounded number of items and results however long the input is; results come back in input order, so the output is the same as a
 plain ``map``'s. While the workers run, the parent does what :func:`meanwhile` left for it (the run's
 later stages' imports), a piece at a time, instead of only waiting.
 """
@@ -82,7 +82,10 @@ def pool_map_ordered(fn: Callable[[Any, T], R], items: Iterable[T], context: Any
         source = iter(items)
         in_flight: deque[Any] = deque()
         while True:
-            while len(in_flight) < 2 * processes and (chunk := list(islice(source, batch))):
+            # more batches ahead while this process has its own work to do between results (the workers
+            # must not run dry while it imports), else two per worker
+            ahead = (8 if _meanwhile else 2) * processes
+            while len(in_flight) < ahead and (chunk := list(islice(source, batch))):
                 in_flight.append(pool.apply_async(_run_batch, (chunk,)))
             if not in_flight:
                 return
