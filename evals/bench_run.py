@@ -266,7 +266,7 @@ def worktree(rev: str, scratch: Path) -> Iterator[Path]:
 def against_table(which: str, rev: str, base: list[dict[str, Any]], this: list[dict[str, Any]]) -> str:
     """Each stage's median seconds for ``rev`` and this tree, and the difference."""
     lines = [f"{which}: {rev} vs this tree, {len(this)} alternating runs each "
-             f"(load at each run's end: {'; '.join(r['load'] for r in base + this)})",
+             f"(load at each run's end, {rev}'s runs then this tree's: {'; '.join(r['load'] for r in base + this)})",
              f"  {'stage':<11} {rev[:12]:>12} {'this tree':>10} {'change':>8}"]
     def median(runs: list[dict[str, Any]], stage: str) -> float | None:
         values = [r["total"] if stage == "total" else r["rows"][stage]["seconds"] for r in runs

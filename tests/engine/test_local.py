@@ -127,10 +127,12 @@ def test_an_inherited_context_goes_to_the_pool_from_the_first_item() -> None:
     assert [pid for _, pid in local_engine(2).map_ordered(_pid, [0], context=0, inherit=True)] == [os.getpid()]
 
 
-def test_work_left_meanwhile_runs_here_while_the_workers_work_and_only_then() -> None:
+def test_work_left_meanwhile_runs_here_while_the_workers_work_and_only_then(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
     from clawloop_synth.engine import pool
+
+    monkeypatch.setattr(pool, "_meanwhile", [])  # the module's list, whatever this test leaves in it
 
     ran: list[str] = []
 
@@ -151,4 +153,3 @@ def test_work_left_meanwhile_runs_here_while_the_workers_work_and_only_then() ->
     pool.meanwhile(lambda: work("late"))
     list(local_engine(1).map_ordered(_pid, list(range(3)), context=0))
     assert pool._meanwhile != [] and ran[-1] == "b MainThread"
-    pool._meanwhile.clear()
