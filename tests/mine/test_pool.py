@@ -1,4 +1,5 @@
-"""Mining on several local processes gives the one-process output: the same failures in the same order."""
+"""Mining on several local processes gives the one-process output: the same context, the same failures in the same
+order."""
 
 from __future__ import annotations
 
@@ -6,11 +7,17 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from clawloop_synth.engine.pool import pool_map_ordered
 from clawloop_synth.ingest.stage import run_ingest
+from clawloop_synth.mine import context
+from clawloop_synth.mine.context import MineContext, build_context
 from clawloop_synth.mine.stage import run_mine
-from clawloop_synth.store import load_rows
+from clawloop_synth.store import load_records, load_rows
+from clawloop_synth.types import Trace
 
 DEMO = Path(__file__).resolve().parents[2] / "datasets" / "demo" / "traces.jsonl"
 
@@ -37,3 +44,28 @@ def test_mine_on_two_processes_equals_one(tmp_path: Path) -> None:
         summary.pop("seconds")
     assert first == second
     assert json.loads(rows[0])["trace_id"]
+
+
+def _context_facts(ctx: MineContext) -> tuple[Any, ...]:
+    refs = ctx.references
+    by_task = {task: (list(refs._ok.get(task)), list(refs._failed.get(task))) for task in ctx.solved_tasks}
+    return (list(ctx.schemas.items()), ctx.writes, ctx.solved_tasks, dict(ctx.tools.declared),
+            dict(ctx.tools.called), ctx.tools.answering, refs.runs, refs._words, refs._seen, by_task)
+
+
+def test_context_on_two_processes_equals_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each record declares its own version of one tool's schema, and every record is its own batch, so the
+    # workers see interleaved records: the context must still keep the first record's schema of the tool.
+    records = [json.loads(line) for line in DEMO.read_text().splitlines()]
+    for n, record in enumerate(records):
+        record["tools"][0]["function"]["parameters"]["description"] = f"version {n}"
+    source = tmp_path / "traces.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in records))
+    run_ingest([source], tmp_path / "w")
+    monkeypatch.setattr(context, "_BATCH", 1)
+    folder = tmp_path / "w" / "traces"
+    one = build_context(load_records(folder, Trace))
+    two = build_context([], rows=(load_rows(folder), Trace), processes=2)
+    assert one.schemas[records[0]["tools"][0]["function"]["name"]]["description"] == "version 0"
+    assert one.references.runs and one.tools.answering
+    assert _context_facts(one) == _context_facts(two)
