@@ -7,19 +7,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from clawloop_synth.mine.references import Calls, References, calls_of, texts_of
-from clawloop_synth.mine.toolset import ToolInventory, answering_names, called_names, declared_schemas, tools_match
+from clawloop_synth.mine.references import References
+from clawloop_synth.mine.toolset import ToolInventory, declared_schemas, tools_match
 from clawloop_synth.types import Failure, ToolSpec, Trace
 
-__all__ = ["HANDOFF", "READ_VERB", "MineContext", "TraceFacts", "build_context", "failure", "is_transient",
-           "trace_facts"]
+__all__ = ["HANDOFF", "READ_VERB", "MineContext", "build_context", "failure", "is_transient"]
 
 # Tools (and phrases) that hand the conversation to a human.
 HANDOFF = re.compile(r"transfer\w*_to_human|hand_?off|escalat\w*_to|transfer(ring)? you to a human", re.IGNORECASE)
 READ_VERB = re.compile(
     r"^(get|search|list|find|lookup|look_up|read|fetch|check|calculate|compute|think|query|view|show|"
     r"describe|count)(_|$)", re.IGNORECASE)
-_BATCH = 256  # records per message to a worker
 
 
 @dataclass
@@ -77,49 +75,8 @@ class MineContext:
         return bool(gold) and not any(HANDOFF.search(a.name) for a in gold or [])
 
 
-@dataclass(slots=True)
-class TraceFacts:
-    """What :func:`build_context` takes from one trace, small enough to send from a worker process."""
-
-    id: str
-    task_id: str | None
-    reward: float | None
-    annotated: bool  # the source annotated a mistake (``gold_failure``)
-    declared: list[str]
-    schemas: dict[str, dict[str, Any]]  # the declared tools' schemas (a worker sends each name's once)
-    called: list[str]
-    answering: set[str]
-    gold: list[str]
-    calls: Calls
-    texts: tuple[str, ...] | None  # only for a successful run (a reference's words come from them)
-
-
-def trace_facts(trace: Trace, fail_below: float, answering_known: set[str] | frozenset[str] = frozenset()
-                ) -> TraceFacts:
-    """The facts of ``trace``; tools in ``answering_known`` are left out of its answering ones."""
-    ok = trace.reward is not None and trace.reward >= fail_below and trace.gold_failure is None
-    schemas = declared_schemas(trace)
-    return TraceFacts(trace.id, trace.task_id, trace.reward, trace.gold_failure is not None, list(schemas), schemas,
-                      called_names(trace), answering_names(trace, answering_known),
-                      [action.name for action in trace.gold_actions or []], calls_of(trace),
-                      texts_of(trace) if ok else None)
-
-
-def _row_facts(context: tuple[type[Trace], float, set[str], set[str]], row: str) -> TraceFacts:
-    model, fail_below, answering, sent = context
-    # What this process reported once need not be sent again: the answering tools are a union over all
-    # traces, and the first schema of a name wins, which is one this process sent for an earlier record
-    # (a worker gets its records in input order).
-    facts = trace_facts(model.model_validate_json(row), fail_below, answering)
-    answering.update(facts.answering)
-    facts.schemas = {name: schema for name, schema in facts.schemas.items() if name not in sent}
-    sent.update(facts.schemas)
-    return facts
-
-
 def build_context(traces: Iterable[Trace], pack_tools: list[ToolSpec] | None = None,
-                  fail_below: float = 0.5, require_match: bool = False,
-                  rows: tuple[Iterable[str], type[Trace]] | None = None, processes: int = 1) -> MineContext:
+                  fail_below: float = 0.5, require_match: bool = False) -> MineContext:
     """Collect schemas, write tools, solved tasks and reference runs over all traces (one pass).
 
     Without a pack, a tool counts as state-changing when it appears among any trace's gold
@@ -127,31 +84,20 @@ def build_context(traces: Iterable[Trace], pack_tools: list[ToolSpec] | None = N
     gold actions either, every tool the traces declare (or, declaring none, call) whose name does
     not start with a read verb. With ``require_match`` the pack applies only when its tools are the
     traces' (:func:`~clawloop_synth.mine.toolset.tools_match`); ``ctx.pack_applied`` says whether it did.
-
-    With ``processes`` > 1 and ``rows`` (the records' JSON and their model, standing for ``traces``),
-    the records are parsed on that many local processes and their facts folded here in input order: the
-    same context, without one process parsing every trace before mining starts.
     """
     ctx = MineContext(fail_below=fail_below)
-    if processes > 1 and rows is not None:
-        from clawloop_synth.engine.pool import pool_map_ordered
-
-        facts: Iterable[TraceFacts] = pool_map_ordered(_row_facts, rows[0], (rows[1], fail_below, set(), set()),
-                                                       processes, batch=_BATCH)
-    else:
-        facts = (trace_facts(trace, fail_below, ctx.tools.answering) for trace in traces)
     gold_names: set[str] = set()
-    for fact in facts:
-        for name, schema in fact.schemas.items():
+    for trace in traces:
+        for name, schema in declared_schemas(trace).items():
             ctx.schemas.setdefault(name, schema)
-        ctx.tools.add_names(fact.declared, fact.called, fact.answering)
-        gold_names.update(fact.gold)
-        if fact.texts is not None:
-            if fact.task_id is not None:
-                ctx.solved_tasks.add(fact.task_id)
-            ctx.references.add_run(fact.id, fact.task_id, fact.calls, fact.texts)
-        elif fact.annotated or (fact.reward is not None and fact.reward < fail_below):  # ctx.failed
-            ctx.references.add_failed_run(fact.id, fact.task_id, fact.calls)
+        ctx.tools.add(trace)
+        gold_names.update(action.name for action in trace.gold_actions or [])
+        if trace.reward is not None and trace.reward >= fail_below and trace.gold_failure is None:
+            if trace.task_id is not None:
+                ctx.solved_tasks.add(trace.task_id)
+            ctx.references.add(trace)
+        elif ctx.failed(trace):
+            ctx.references.add_failed(trace)
     # Some sources (tau-bench's later releases) also list reads among the gold actions: a name
     # that starts with a read verb is not taken for a write.
     ctx.writes = {name for name in gold_names if not READ_VERB.match(name)}

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from clawloop_synth.mine.task_runs import Calls, TaskRuns
 from clawloop_synth.types import Trace
 
-__all__ = ["SAMPLE", "TEXTS", "Calls", "Reference", "References", "calls_of", "opening_request", "texts_of",
-           "user_text"]
+__all__ = ["SAMPLE", "TEXTS", "Calls", "Reference", "References", "opening_request", "user_text"]
 
 TEXTS = ("opening", "user")
 
@@ -56,14 +55,8 @@ def _words(text: str) -> Counter[str]:
     return Counter(w for w in _WORD.findall(text.lower()) if len(w) > 2)
 
 
-def calls_of(trace: Trace) -> Calls:
-    """The run's tool calls that went through: (message index, name, arguments)."""
+def _calls(trace: Trace) -> Calls:
     return tuple((s.call_index, s.call.name, s.call.arguments) for s in trace.tool_steps() if not s.is_error)
-
-
-def texts_of(trace: Trace) -> tuple[str, ...]:
-    """The run's user side, one text per :data:`TEXTS` entry."""
-    return tuple(_text(trace, t) for t in TEXTS)
 
 
 @dataclass(frozen=True)
@@ -99,12 +92,8 @@ class References:
 
     def add_failed(self, trace: Trace) -> None:
         """Keep a failed run's calls that went through (runs without a task id have no siblings)."""
-        self.add_failed_run(trace.id, trace.task_id, calls_of(trace))
-
-    def add_failed_run(self, trace_id: str, task_id: str | None, calls: Calls) -> None:
-        """:meth:`add_failed` from what :func:`calls_of` took from the run."""
-        if task_id is not None:
-            self._failed.add(task_id, trace_id, calls)
+        if trace.task_id is not None:
+            self._failed.add(trace.task_id, trace.id, _calls(trace))
 
     def other_attempts(self, trace: Trace) -> list[tuple[str, Calls]]:
         """(id, calls) of the other failed runs of the trace's task."""
@@ -114,20 +103,16 @@ class References:
 
     def add(self, trace: Trace) -> None:
         """Keep a successful run: by its task, and in the sample when the draw says so."""
-        self.add_run(trace.id, trace.task_id, calls_of(trace), texts_of(trace))
-
-    def add_run(self, trace_id: str, task_id: str | None, calls: Calls, texts: tuple[str, ...]) -> None:
-        """:meth:`add` from what :func:`calls_of` and :func:`texts_of` took from the run."""
-        if task_id is not None:
-            self._ok.add(task_id, trace_id, calls)
+        calls = _calls(trace)
+        if trace.task_id is not None:
+            self._ok.add(trace.task_id, trace.id, calls)
         self._seen += 1
         # Reservoir sampling (Vitter's algorithm R): every run seen so far is in the sample with the same
         # chance; its words are counted only when it goes in.
         slot = len(self.runs) if len(self.runs) < self.sample else self._rng.randrange(self._seen)
         if slot >= self.sample:
             return
-        words = {t: _words(text) for t, text in zip(TEXTS, texts, strict=True)}
-        ref = Reference(trace_id, task_id, calls)
+        ref, words = Reference(trace.id, trace.task_id, calls), {t: _words(_text(trace, t)) for t in TEXTS}
         if slot == len(self.runs):
             self.runs.append(ref)
             self._words.append(words)

@@ -59,9 +59,7 @@ def run_mine(workdir: Path, pack_tools: list[ToolSpec] | None = None, fail_below
     record: type[Trace] = Rollout if source == "rollouts" else Trace
     suffix = "" if source == "traces" else "_rollouts"
     started = time.perf_counter()
-    local = processes if engine is None or engine.in_process else 1
-    ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below, require_match=True,
-                        rows=(load_rows(traces_dir), record) if local > 1 else None, processes=local)
+    ctx = build_context(load_records(traces_dir, record), pack_tools, fail_below, require_match=True)
     stats = MineStats()
     out = workdir / ("failures" if source == "traces" else "rollout_failures")
     remote = engine is not None and not engine.in_process

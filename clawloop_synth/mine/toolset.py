@@ -16,8 +16,8 @@ from typing import Any
 
 from clawloop_synth.types import Trace
 
-__all__ = ["ToolInventory", "answering_names", "called_names", "declared_schemas", "inventory", "matching_packs",
-           "near_miss", "pack_mismatch", "tools_match"]
+__all__ = ["ToolInventory", "declared_schemas", "inventory", "matching_packs", "near_miss", "pack_mismatch",
+           "tools_match"]
 
 # Share of the traces' tool uses a pack must provide to be their domain: a few hallucinated or
 # misnamed calls do not disqualify the right pack, another domain's pack shares (almost) nothing.
@@ -35,19 +35,6 @@ def declared_schemas(trace: Trace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def called_names(trace: Trace) -> list[str]:
-    """The tool names of the trace's calls, one per call."""
-    return [call.name for m in trace.messages for call in m.tool_calls]
-
-
-def answering_names(trace: Trace, known: set[str] | frozenset[str] = frozenset()) -> set[str]:
-    """The tools that returned a non-empty result in the trace, apart from those already ``known`` to."""
-    from clawloop_synth.mine.error_text import error_kind
-
-    return {s.call.name for s in trace.tool_steps()
-            if s.result_index is not None and s.call.name not in known and error_kind(s.result) != "empty"}
-
-
 @dataclass
 class ToolInventory:
     """Tool names over many traces: ``declared`` (schemas carried by traces, counted per trace),
@@ -59,13 +46,13 @@ class ToolInventory:
     answering: set[str] = field(default_factory=set)
 
     def add(self, trace: Trace) -> None:
-        self.add_names(declared_schemas(trace).keys(), called_names(trace), answering_names(trace, self.answering))
+        from clawloop_synth.mine.error_text import error_kind
 
-    def add_names(self, declared: Iterable[str], called: Iterable[str], answering: Iterable[str]) -> None:
-        """Count one trace's tools, as :func:`called_names` and :func:`answering_names` list them."""
-        self.declared.update(declared)
-        self.called.update(called)
-        self.answering.update(answering)
+        self.declared.update(declared_schemas(trace).keys())
+        self.called.update(call.name for m in trace.messages for call in m.tool_calls)
+        self.answering.update(s.call.name for s in trace.tool_steps()
+                              if s.result_index is not None and s.call.name not in self.answering
+                              and error_kind(s.result) != "empty")
 
     def names(self) -> Counter[str]:
         """The traces' tools, weighted: declared names when traces declare any, else the called ones."""

@@ -1,5 +1,4 @@
-"""Mining on several local processes gives the one-process output: the same context, the same failures in the same
-order."""
+"""Mining on several local processes gives the one-process output: the same failures in the same order."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import pytest
 
 from clawloop_synth.engine.pool import pool_map_ordered
 from clawloop_synth.ingest.stage import run_ingest
-from clawloop_synth.mine import context
+from clawloop_synth.mine import miner
 from clawloop_synth.mine.context import MineContext, build_context
 from clawloop_synth.mine.stage import run_mine
 from clawloop_synth.store import load_records, load_rows
@@ -53,19 +52,25 @@ def _context_facts(ctx: MineContext) -> tuple[Any, ...]:
             dict(ctx.tools.called), ctx.tools.answering, refs.runs, refs._words, refs._seen, by_task)
 
 
-def test_context_on_two_processes_equals_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_context_keeps_the_first_schema_and_mining_on_two_processes_equals_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Each record declares its own version of one tool's schema, and every record is its own batch, so the
-    # workers see interleaved records: the context must still keep the first record's schema of the tool.
+    # mining workers see interleaved records: the context keeps the first record's schema of the tool, is the
+    # same when built again (its reference sample is seeded), and mining on two processes equals one.
     records = [json.loads(line) for line in DEMO.read_text().splitlines()]
     for n, record in enumerate(records):
         record["tools"][0]["function"]["parameters"]["description"] = f"version {n}"
     source = tmp_path / "traces.jsonl"
     source.write_text("".join(json.dumps(record) + "\n" for record in records))
     run_ingest([source], tmp_path / "w")
-    monkeypatch.setattr(context, "_BATCH", 1)
+    monkeypatch.setattr(miner, "_BATCH", 1)
     folder = tmp_path / "w" / "traces"
     one = build_context(load_records(folder, Trace))
-    two = build_context([], rows=(load_rows(folder), Trace), processes=2)
+    two = build_context(load_records(folder, Trace))
     assert one.schemas[records[0]["tools"][0]["function"]["name"]]["description"] == "version 0"
     assert one.references.runs and one.tools.answering
     assert _context_facts(one) == _context_facts(two)
+    shutil.copytree(tmp_path / "w", tmp_path / "w2")
+    run_mine(tmp_path / "w")
+    run_mine(tmp_path / "w2", processes=2)
+    assert list(load_rows(tmp_path / "w" / "failures")) == list(load_rows(tmp_path / "w2" / "failures"))
